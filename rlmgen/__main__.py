@@ -1,0 +1,3 @@
+from rlmgen.cli import main
+
+main()

@@ -1,0 +1,174 @@
+"""The `rlmgen` command line. Exit codes: 0 ok, 1 invalid spec or drift, 2 usage error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from rlmgen import __version__
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+DEFAULT_SPECS = Path("specs")
+DEFAULT_OUT = Path("out")
+
+_spec_args = click.argument(
+    "specs", nargs=-1, type=click.Path(exists=True, dir_okay=True, path_type=Path))
+_out_option = click.option(
+    "-o", "--out", "out_dir", default=DEFAULT_OUT, show_default=True,
+    type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+
+
+def _format_option(*choices: str) -> click.Option:
+    return click.option("--format", "fmt", type=click.Choice(choices), default="text",
+                        show_default=True, help="Output format.")
+
+
+def _resolve_specs(specs: Sequence[Path]) -> tuple[list[Path], bool]:
+    """The spec files to work on, and whether they are the whole default set."""
+    from rlmgen.pipeline import discover
+
+    if not specs:
+        if not DEFAULT_SPECS.is_dir():
+            raise click.UsageError("no SPEC given and no specs/ directory here")
+        found = discover(DEFAULT_SPECS)
+        if not found:
+            raise click.UsageError("specs/ holds no .yaml spec")
+        return found, True
+    files: list[Path] = []
+    for spec in specs:
+        files.extend(discover(spec) if spec.is_dir() else [spec])
+    return files, False
+
+
+def _summary(errors: int, warnings: int, specs: int) -> str:
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {plural(specs, 'spec')}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rlmgen")
+def cli() -> None:
+    """Compile monitoring specs into Prometheus rules, Grafana dashboards, autoscaling
+    manifests, Alertmanager routing, promtool tests and runbooks.
+
+    Each command works on the SPEC files or directories given, or on every spec in
+    ./specs when none is given.
+    """
+
+
+@cli.command()
+@_spec_args
+@_format_option("text", "json")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
+    """Check specs and report every problem, located as file:line:col."""
+    from rlmgen.pipeline import compile_specs
+
+    files, _ = _resolve_specs(specs)
+    results = compile_specs(files, DEFAULT_OUT, generate=False)
+    diagnostics = [d for r in results for d in r.diagnostics]
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    failed = errors > 0 or (strict and warnings > 0)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "valid": not failed,
+            "specs": [{"file": r.display, "service": r.service,
+                       "diagnostics": [d.as_json() for d in r.diagnostics]} for r in results],
+            "errors": errors, "warnings": warnings,
+        }, indent=2))
+    else:
+        for diagnostic in diagnostics:
+            click.echo(diagnostic.format())
+        click.echo(("invalid: " if failed else "ok: ") + _summary(errors, warnings, len(results)),
+                   err=True)
+    sys.exit(EXIT_INVALID if failed else EXIT_OK)
+
+
+def _compile_or_exit(files: list[Path], out_dir: Path) -> list:  # type: ignore[type-arg]
+    from rlmgen.pipeline import compile_specs
+
+    results = compile_specs(files, out_dir)
+    diagnostics = [d for r in results for d in r.diagnostics]
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.format(), err=True)
+    errors = sum(d.severity == "error" for d in diagnostics)
+    if errors:
+        click.echo(f"invalid: {_summary(errors, len(diagnostics) - errors, len(results))}; "
+                   "nothing written", err=True)
+        sys.exit(EXIT_INVALID)
+    return results
+
+
+@cli.command()
+@_spec_args
+@_out_option
+def build(specs: tuple[Path, ...], out_dir: Path) -> None:
+    """Compile specs into OUT/<service>/, replacing what was there atomically."""
+    from rlmgen.writer import WriteError, write_services
+
+    files, everything = _resolve_specs(specs)
+    results = _compile_or_exit(files, out_dir)
+    try:
+        removed = write_services(out_dir, {r.service: r.files for r in results},
+                                 remove_stale=everything)
+    except WriteError as exc:
+        click.echo(f"rlmgen: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    for result in results:
+        count = len(result.files)
+        click.echo(f"{result.display} -> {out_dir.as_posix()}/{result.service}/ ({count} files)",
+                   err=True)
+    for name in removed:
+        click.echo(f"removed {out_dir.as_posix()}/{name}/ (its spec is gone)", err=True)
+
+
+@cli.command()
+@_spec_args
+@_out_option
+@_format_option("text", "json")
+def check(specs: tuple[Path, ...], out_dir: Path, fmt: str) -> None:
+    """Exit 1 with a diff when OUT differs from what the specs compile to."""
+    from rlmgen.writer import drift, stale_services
+
+    files, everything = _resolve_specs(specs)
+    results = _compile_or_exit(files, out_dir)
+    shown = out_dir.as_posix().rstrip("/")
+    diffs = {r.service: drift(out_dir, r.service, r.files, shown) for r in results}
+    stale = stale_services(out_dir, {r.service for r in results}) if everything else []
+    drifted = any(diffs.values()) or bool(stale)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "drift": drifted,
+            "services": [{"service": s, "diff": "".join(d)} for s, d in diffs.items()],
+            "stale": stale,
+        }, indent=2))
+    else:
+        for lines in diffs.values():
+            click.echo("".join(lines), nl=False)
+        for name in stale:
+            click.echo(f"{shown}/{name}/ was generated from a spec that no longer exists")
+        if drifted:
+            click.echo(f"drift: {shown}/ is not what the specs compile to; run `rlmgen build`",
+                       err=True)
+        else:
+            click.echo(f"ok: {shown}/ matches {len(results)} spec(s)", err=True)
+    sys.exit(EXIT_INVALID if drifted else EXIT_OK)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the spec language's JSON Schema (for editors and other tools)."""
+    from rlmgen.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+def main() -> None:
+    cli(prog_name="rlmgen")

@@ -1,0 +1,45 @@
+"""Located problems found in a spec, and how they are printed."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem, located by file, 1-based line/column and JSON pointer."""
+
+    file: str
+    line: int
+    col: int
+    pointer: str
+    message: str
+    hint: str = ""
+    severity: Severity = "error"
+
+    def format(self) -> str:
+        where = self.pointer or "/"
+        text = f"{self.file}:{self.line}:{self.col}: {where}: {self.message}"
+        if self.severity == "warning":
+            text = f"{self.file}:{self.line}:{self.col}: {where}: warning: {self.message}"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+    def as_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str, str]:
+    return (d.file, d.line, d.col, d.pointer, d.message)
+
+
+def escape_pointer_token(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def join_pointer(base: str, token: str | int) -> str:
+    return f"{base}/{escape_pointer_token(token)}"

@@ -1,0 +1,155 @@
+"""Units a person writes (`100ms`, `99.9%`, `512MiB`, `5m`) and what they mean in
+Prometheus base units (seconds, ratios 0-1, bytes).
+
+Every parser raises `UnitError` with a message fit to show the spec author.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Literal
+
+Dimension = Literal["time", "fraction", "data", "currency", "rate", "count"]
+
+
+class UnitError(ValueError):
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesUnit:
+    """The unit a metric's samples are in: `factor` converts one sample to base units."""
+
+    name: str
+    dimension: Dimension
+    factor: float
+    grafana: str  # Grafana unit id, for dashboards
+
+
+SERIES_UNITS: dict[str, SeriesUnit] = {
+    u.name: u
+    for u in (
+        SeriesUnit("seconds", "time", 1.0, "s"),
+        SeriesUnit("milliseconds", "time", 1e-3, "ms"),
+        SeriesUnit("ratio", "fraction", 1.0, "percentunit"),
+        SeriesUnit("percent", "fraction", 0.01, "percent"),
+        SeriesUnit("bytes", "data", 1.0, "bytes"),
+        SeriesUnit("count", "count", 1.0, "short"),
+        SeriesUnit("requests-per-second", "rate", 1.0, "reqps"),
+        SeriesUnit("ops-per-second", "rate", 1.0, "ops"),
+        SeriesUnit("usd", "currency", 1.0, "currencyUSD"),
+    )
+}
+
+# Suffixes of quantity literals, as (dimension, factor to base unit).
+_TIME = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
+         "d": 86400.0, "w": 604800.0}
+_DATA = {"B": 1.0, "KB": 1e3, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+         "KiB": 1024.0, "MiB": 1024.0**2, "GiB": 1024.0**3, "TiB": 1024.0**4}
+_QUANTITY = re.compile(r"^(?P<cur>\$)?(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[A-Za-zµ%/]*)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Quantity:
+    """A literal such as `100ms`: `base` is in base units; dimension None means a bare number."""
+
+    base: float
+    dimension: Dimension | None
+
+    def in_unit(self, unit: SeriesUnit | None) -> float:
+        """The value in the metric's own sample unit (bare numbers are already in it)."""
+        if self.dimension is None or unit is None:
+            return self.base
+        return _clean(self.base / unit.factor)
+
+
+def _clean(value: float) -> float:
+    """Round away binary noise (0.999/0.01 = 99.89999...) so outputs stay readable."""
+    return float(f"{value:.12g}")
+
+
+def parse_quantity(text: str) -> Quantity:
+    match = _QUANTITY.match(text.strip())
+    if not match:
+        raise UnitError(f"{text!r} is not a number with a unit", "write it like 200ms, 99.9%, 512MiB or 1000")
+    number = float(match["num"])
+    unit = match["unit"]
+    if match["cur"]:
+        if unit:
+            raise UnitError(f"{text!r}: a currency amount takes no unit suffix")
+        return Quantity(number, "currency")
+    if not unit:
+        return Quantity(number, None)
+    if unit == "%":
+        return Quantity(_clean(number / 100), "fraction")
+    if unit in _TIME:
+        return Quantity(_clean(number * _TIME[unit]), "time")
+    if unit in _DATA:
+        return Quantity(_clean(number * _DATA[unit]), "data")
+    if unit in ("/s", "rps", "ops"):
+        return Quantity(number, "rate")
+    known = ", ".join(["%", *_TIME, *_DATA, "/s"])
+    raise UnitError(f"unknown unit {unit!r} in {text!r}", f"known units: {known}")
+
+
+def check_dimension(quantity: Quantity, unit: SeriesUnit | None, text: str) -> None:
+    if quantity.dimension is None or unit is None:
+        return
+    if quantity.dimension != unit.dimension:
+        raise UnitError(
+            f"{text!r} is a {quantity.dimension} value but the metric's unit is {unit.name!r}",
+            f"write the level in {unit.dimension} units, or fix the metric's unit",
+        )
+
+
+# --- Prometheus durations -------------------------------------------------------------
+
+_DURATION_UNITS = {"y": 31536000.0, "w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0,
+                   "s": 1.0, "ms": 0.001}
+_DURATION_PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
+_DURATION_ORDER = list(_DURATION_UNITS)
+
+
+def parse_duration(text: str) -> float:
+    """A Prometheus duration (`30s`, `5m`, `1h30m`) in seconds."""
+    if not isinstance(text, str) or not text:
+        raise UnitError(f"{text!r} is not a duration", "write it like 30s, 5m or 1h30m")
+    position = 0
+    seconds = 0.0
+    last_rank = -1
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position:
+            break
+        rank = _DURATION_ORDER.index(match[2])
+        if rank <= last_rank:
+            raise UnitError(
+                f"{text!r} is not a duration: units must go from largest to smallest, each once",
+                "write it like 1h30m",
+            )
+        last_rank = rank
+        seconds += int(match[1]) * _DURATION_UNITS[match[2]]
+        position = match.end()
+    if position != len(text) or position == 0:
+        hint = "write it like 30s, 5m or 1h30m (units ms, s, m, h, d, w, y; whole numbers only)"
+        if re.fullmatch(r"\d+", text):
+            hint = f"add a unit: {text}s or {text}m"
+        raise UnitError(f"{text!r} is not a duration", hint)
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """The canonical Prometheus spelling of a duration (`90` -> `1m30s`)."""
+    millis = round(seconds * 1000)
+    if millis == 0:
+        return "0s"
+    parts = []
+    for unit, size in _DURATION_UNITS.items():
+        size_ms = round(size * 1000)
+        count, millis = divmod(millis, size_ms)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

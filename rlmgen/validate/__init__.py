@@ -1,0 +1,21 @@
+"""Validation in two passes, every problem of a document reported in one run:
+the JSON Schema (shape and value formats), then the semantic checks (references,
+uniqueness, ordering, units) that need the whole document."""
+
+from __future__ import annotations
+
+from rlmgen.diagnostics import Diagnostic, sort_key
+from rlmgen.loader import LoadedSpec
+from rlmgen.validate.schema_pass import schema_diagnostics
+from rlmgen.validate.semantic import semantic_diagnostics
+
+
+def validate(spec: LoadedSpec) -> list[Diagnostic]:
+    found = schema_diagnostics(spec)
+    if isinstance(spec.data, dict):
+        found.extend(semantic_diagnostics(spec))
+    else:
+        found = [spec.diagnostic("", f"a spec is a mapping of keys, got {type(spec.data).__name__}"
+                                 if spec.data is not None else "the spec is empty")]
+    unique = sorted(set(found), key=sort_key)
+    return unique

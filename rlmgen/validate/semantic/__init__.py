@@ -1,0 +1,19 @@
+"""Pass 2: checks that need the whole document. Runs on whatever is well-typed even
+when the schema pass found problems elsewhere, so one run reports everything."""
+
+from __future__ import annotations
+
+from rlmgen.diagnostics import Diagnostic
+from rlmgen.loader import LoadedSpec
+from rlmgen.validate.semantic import alerts, autoscaling, dashboards, metrics, routing, runbook
+from rlmgen.validate.semantic.context import Context
+
+_CHECKS = (metrics.check, routing.check, alerts.check, dashboards.check, autoscaling.check,
+           runbook.check)
+
+
+def semantic_diagnostics(spec: LoadedSpec) -> list[Diagnostic]:
+    context = Context(spec)
+    for check in _CHECKS:
+        check(context)
+    return context.found

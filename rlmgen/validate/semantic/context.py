@@ -1,0 +1,145 @@
+"""Shared state of the semantic checks: the document, indexes of what it declares,
+and defensive accessors (the schema pass may have found wrong types anywhere)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from rlmgen import promql
+from rlmgen.diagnostics import Diagnostic, join_pointer
+from rlmgen.loader import LoadedSpec
+from rlmgen.units import SERIES_UNITS, SeriesUnit, UnitError, parse_duration
+
+# Series every Prometheus has, which no spec needs to declare.
+BUILTIN_SERIES = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds",
+                            "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
+                            "scrape_series_added"})
+_HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def items(value: Any, base: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(pointer, mapping) for each mapping in a list; anything else is skipped."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                yield join_pointer(base, index), item
+
+
+def text(mapping: dict[str, Any], key: str) -> str | None:
+    value = mapping.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+class Context:
+    def __init__(self, spec: LoadedSpec):
+        self.spec = spec
+        self.doc: dict[str, Any] = spec.data
+        self.found: list[Diagnostic] = []
+        self.metrics: dict[str, dict[str, Any]] = {}
+        self.series: set[str] = set()  # names an expression may select
+        self.receivers: dict[str, dict[str, Any]] = {}
+        self.playbooks: set[str] = set()
+        self._index()
+
+    def _index(self) -> None:
+        for _, metric in items(self.doc.get("metrics"), "/metrics"):
+            name = text(metric, "name")
+            if name is None:
+                continue
+            self.metrics.setdefault(name, metric)
+            self.series.add(name)
+            if metric.get("type") in ("histogram", "summary"):
+                self.series.update(name + suffix for suffix in _HISTOGRAM_SUFFIXES)
+            if metric.get("type") == "counter" and not name.endswith("_total"):
+                self.series.add(name + "_total")
+            if record := text(metric, "record"):
+                self.series.add(record)
+        routing = self.doc.get("routing")
+        if isinstance(routing, dict):
+            for _, receiver in items(routing.get("receivers"), "/routing/receivers"):
+                if name := text(receiver, "name"):
+                    self.receivers.setdefault(name, receiver)
+        runbook = self.doc.get("runbook")
+        if isinstance(runbook, dict):
+            for _, playbook in items(runbook.get("playbooks"), "/runbook/playbooks"):
+                if pid := text(playbook, "id"):
+                    self.playbooks.add(pid)
+
+    # --- reporting ------------------------------------------------------------------
+    def error(self, pointer: str, message: str, hint: str = "", *, at_key: bool = False) -> None:
+        self.found.append(self.spec.diagnostic(pointer, message, hint, at_key=at_key))
+
+    def warning(self, pointer: str, message: str, hint: str = "") -> None:
+        self.found.append(self.spec.diagnostic(pointer, message, hint, severity="warning"))
+
+    def error_at(self, pointer: str, fragment: str, message: str, hint: str = "") -> None:
+        line, col = self.spec.position_in_value(pointer, fragment)
+        self.found.append(Diagnostic(self.spec.path, line, col, pointer, message, hint))
+
+    # --- shared checks ----------------------------------------------------------------
+    def unit_of(self, metric: dict[str, Any]) -> SeriesUnit | None:
+        unit = metric.get("unit")
+        return SERIES_UNITS.get(unit) if isinstance(unit, str) else None
+
+    def duration(self, mapping: dict[str, Any], key: str) -> float | None:
+        """Seconds of a well-formed duration field (malformed ones were already reported)."""
+        value = mapping.get(key)
+        if not isinstance(value, str):
+            return None
+        try:
+            return parse_duration(value)
+        except UnitError:
+            return None
+
+    def unique(self, entries: Iterator[tuple[str, dict[str, Any]]], key: str, what: str) -> None:
+        """Report every entry whose `key` repeats an earlier one's."""
+        seen: dict[str, str] = {}
+        for pointer, entry in entries:
+            value = text(entry, key)
+            if value is None:
+                continue
+            if value in seen:
+                first = self.spec.source_map.value(join_pointer(seen[value], key))
+                self.error(join_pointer(pointer, key), f"duplicate {what} '{value}'",
+                           f"first used at line {first[0]}")
+            else:
+                seen[value] = pointer
+
+    def check_series(self, pointer: str, expr: str) -> None:
+        """Every series a valid expression selects must be declared under metrics."""
+        if promql.check(expr) is not None:
+            return  # reported by the schema pass
+        for name in promql.series_names(expr):
+            if name in self.series or name in BUILTIN_SERIES:
+                continue
+            close = difflib.get_close_matches(name, sorted(self.series), n=1, cutoff=0.75)
+            hint = f"did you mean '{close[0]}'?" if close else f"declare it under metrics: - name: {name}"
+            self.error_at(pointer, name, f"'{name}' is not a declared metric", hint)
+
+    def check_receiver(self, pointer: str, name: str) -> None:
+        if name in self.receivers:
+            return
+        if not self.receivers:
+            self.error(pointer, f"route '{name}' refers to a receiver, but the spec declares none",
+                       "declare it under routing.receivers")
+            return
+        close = difflib.get_close_matches(name, sorted(self.receivers), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else \
+            f"declared receivers: {', '.join(sorted(self.receivers))}"
+        self.error(pointer, f"'{name}' is not a declared receiver", hint)
+
+    def check_playbook(self, pointer: str, name: str) -> None:
+        if name not in self.playbooks:
+            close = difflib.get_close_matches(name, sorted(self.playbooks), n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else "declare it under runbook.playbooks"
+            self.error(pointer, f"'{name}' is not a declared playbook", hint)
+
+    def check_metric_ref(self, pointer: str, name: str) -> dict[str, Any] | None:
+        if name in self.metrics:
+            return self.metrics[name]
+        close = difflib.get_close_matches(name, sorted(self.metrics), n=1, cutoff=0.75)
+        hint = f"did you mean '{close[0]}'?" if close else f"declare it under metrics: - name: {name}"
+        self.error(pointer, f"'{name}' is not a declared metric", hint)
+        return None
