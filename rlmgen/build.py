@@ -148,18 +148,23 @@ def _routing(raw: dict[str, Any]) -> m.Routing:
     receivers = []
     for entry in raw["receivers"]:
         kind = next(k for k in ("pagerduty", "slack", "email", "webhook") if k in entry)
-        receivers.append(m.Receiver(
-            name=entry["name"],
-            title=entry.get("title"),
-            kind=kind,
-            settings=MappingProxyType(dict(sorted(entry[kind].items()))),
-            severities=tuple(entry.get("severities", [])),
-            group_wait=_seconds(entry.get("groupWait")),
-            group_interval=_seconds(entry.get("groupInterval")),
-            repeat_interval=_seconds(entry.get("repeatInterval")),
-        ))
-    return m.Routing(default=raw.get("default"), group_by=tuple(raw.get("groupBy", [])),
-                     receivers=tuple(receivers))
+        receivers.append(
+            m.Receiver(
+                name=entry["name"],
+                title=entry.get("title"),
+                kind=kind,
+                settings=MappingProxyType(dict(sorted(entry[kind].items()))),
+                severities=tuple(entry.get("severities", [])),
+                group_wait=_seconds(entry.get("groupWait")),
+                group_interval=_seconds(entry.get("groupInterval")),
+                repeat_interval=_seconds(entry.get("repeatInterval")),
+            )
+        )
+    return m.Routing(
+        default=raw.get("default"),
+        group_by=tuple(raw.get("groupBy", [])),
+        receivers=tuple(receivers),
+    )
 
 
 def _dashboard(raw: dict[str, Any], metrics: dict[str, m.Metric]) -> m.Dashboard:
@@ -167,8 +172,13 @@ def _dashboard(raw: dict[str, Any], metrics: dict[str, m.Metric]) -> m.Dashboard
     if raw.get("panels"):
         rows.append(m.Row(None, False, tuple(_panel(p, metrics) for p in raw["panels"])))
     for row in raw.get("rows", []):
-        rows.append(m.Row(row["title"], row.get("collapsed", False),
-                          tuple(_panel(p, metrics) for p in row["panels"])))
+        rows.append(
+            m.Row(
+                row["title"],
+                row.get("collapsed", False),
+                tuple(_panel(p, metrics) for p in row["panels"]),
+            )
+        )
     return m.Dashboard(
         uid=raw["uid"],
         title=raw["title"],
@@ -177,8 +187,13 @@ def _dashboard(raw: dict[str, Any], metrics: dict[str, m.Metric]) -> m.Dashboard
         time_from=raw.get("timeFrom", DEFAULT_TIME_FROM),
         tags=tuple(raw.get("tags", [])),
         variables=tuple(
-            m.Variable(v["name"], v.get("label"), v["query"], v.get("multi", False),
-                       v.get("includeAll", False))
+            m.Variable(
+                v["name"],
+                v.get("label"),
+                v["query"],
+                v.get("multi", False),
+                v.get("includeAll", False),
+            )
             for v in raw.get("variables", [])
         ),
         rows=tuple(rows),
@@ -217,7 +232,9 @@ def _workload(raw: dict[str, Any], metrics: dict[str, m.Metric]) -> m.Workload:
     return m.Workload(
         name=raw["name"],
         title=raw.get("title", raw["name"]),
-        target=m.ObjectReference(target["kind"], target["name"], target.get("apiVersion", "apps/v1")),
+        target=m.ObjectReference(
+            target["kind"], target["name"], target.get("apiVersion", "apps/v1")
+        ),
         min_replicas=raw.get("minReplicas", 1),
         max_replicas=raw["maxReplicas"],
         metrics=tuple(_scaling_metric(item, metrics) for item in raw["metrics"]),
@@ -238,8 +255,9 @@ def _scaling_metric(raw: dict[str, Any], metrics: dict[str, m.Metric]) -> m.Scal
     metric = metrics.get(name) if source != "resource" else None
     unit = metric.unit if metric else None
     target_key = next(k for k in ("averageUtilization", "averageValue", "value") if k in raw)
-    kind = {"averageUtilization": "Utilization", "averageValue": "AverageValue",
-            "value": "Value"}[target_key]
+    kind = {"averageUtilization": "Utilization", "averageValue": "AverageValue", "value": "Value"}[
+        target_key
+    ]
     return m.ScalingMetric(
         source=source,
         name=name,
@@ -249,7 +267,8 @@ def _scaling_metric(raw: dict[str, Any], metrics: dict[str, m.Metric]) -> m.Scal
         label=raw.get("label", name),
         target=_scaling_target(raw[target_key], kind, unit),  # type: ignore[arg-type]
         scale_down_below=_scaling_target(raw["scaleDownBelow"], kind, unit)  # type: ignore[arg-type]
-        if "scaleDownBelow" in raw else None,
+        if "scaleDownBelow" in raw
+        else None,
     )
 
 
@@ -267,27 +286,45 @@ def _rules(raw: dict[str, Any]) -> m.ScalingRules:
     return m.ScalingRules(
         stabilization_window_seconds=int(window) if window is not None else None,
         select_policy=raw.get("selectPolicy"),
-        policies=tuple(m.ScalingPolicy(p["type"], p["value"], int(parse_duration(p["period"])))
-                       for p in raw.get("policies", [])),
+        policies=tuple(
+            m.ScalingPolicy(p["type"], p["value"], int(parse_duration(p["period"])))
+            for p in raw.get("policies", [])
+        ),
     )
 
 
 def _runbook(raw: dict[str, Any]) -> m.Runbook:
     return m.Runbook(
-        severity_levels=tuple(m.SeverityLevel(s["name"], s["criteria"], s["responseTime"],
-                                              s["escalation"]) for s in raw.get("severityLevels", [])),
+        severity_levels=tuple(
+            m.SeverityLevel(s["name"], s["criteria"], s["responseTime"], s["escalation"])
+            for s in raw.get("severityLevels", [])
+        ),
         playbooks=tuple(
-            m.Playbook(p["id"], p["title"], p.get("severity"),
-                       tuple(m.PlaybookStep(s["step"], s.get("run")) for s in p["steps"]))
+            m.Playbook(
+                p["id"],
+                p["title"],
+                p.get("severity"),
+                tuple(m.PlaybookStep(s["step"], s.get("run")) for s in p["steps"]),
+            )
             for p in raw.get("playbooks", [])
         ),
         commands=tuple(m.Command(c["description"], c["run"]) for c in raw.get("commands", [])),
-        checklists=tuple(m.Checklist(c["title"], tuple(c["items"])) for c in raw.get("checklists", [])),
+        checklists=tuple(
+            m.Checklist(c["title"], tuple(c["items"])) for c in raw.get("checklists", [])
+        ),
         scheduled_checks=tuple(
-            m.ScheduledCheck(c["id"], c["title"], c["section"], c["schedule"], c.get("run"),
-                             c.get("script"), c.get("expectedOutput"))
+            m.ScheduledCheck(
+                c["id"],
+                c["title"],
+                c["section"],
+                c["schedule"],
+                c.get("run"),
+                c.get("script"),
+                c.get("expectedOutput"),
+            )
             for c in raw.get("scheduledChecks", [])
         ),
-        contacts=tuple(m.Contact(c["label"], c["value"], c.get("url"))
-                       for c in raw.get("contacts", [])),
+        contacts=tuple(
+            m.Contact(c["label"], c["value"], c.get("url")) for c in raw.get("contacts", [])
+        ),
     )

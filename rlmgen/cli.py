@@ -16,15 +16,28 @@ DEFAULT_SPECS = Path("specs")
 DEFAULT_OUT = Path("out")
 
 _spec_args = click.argument(
-    "specs", nargs=-1, type=click.Path(exists=True, dir_okay=True, path_type=Path))
+    "specs", nargs=-1, type=click.Path(exists=True, dir_okay=True, path_type=Path)
+)
 _out_option = click.option(
-    "-o", "--out", "out_dir", default=DEFAULT_OUT, show_default=True,
-    type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+    "-o",
+    "--out",
+    "out_dir",
+    default=DEFAULT_OUT,
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory.",
+)
 
 
 def _format_option(*choices: str) -> click.Option:
-    return click.option("--format", "fmt", type=click.Choice(choices), default="text",
-                        show_default=True, help="Output format.")
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    )
 
 
 def _resolve_specs(specs: Sequence[Path]) -> tuple[list[Path], bool]:
@@ -77,17 +90,30 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
     warnings = len(diagnostics) - errors
     failed = errors > 0 or (strict and warnings > 0)
     if fmt == "json":
-        click.echo(json.dumps({
-            "valid": not failed,
-            "specs": [{"file": r.display, "service": r.service,
-                       "diagnostics": [d.as_json() for d in r.diagnostics]} for r in results],
-            "errors": errors, "warnings": warnings,
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "valid": not failed,
+                    "specs": [
+                        {
+                            "file": r.display,
+                            "service": r.service,
+                            "diagnostics": [d.as_json() for d in r.diagnostics],
+                        }
+                        for r in results
+                    ],
+                    "errors": errors,
+                    "warnings": warnings,
+                },
+                indent=2,
+            )
+        )
     else:
         for diagnostic in diagnostics:
             click.echo(diagnostic.format())
-        click.echo(("invalid: " if failed else "ok: ") + _summary(errors, warnings, len(results)),
-                   err=True)
+        click.echo(
+            ("invalid: " if failed else "ok: ") + _summary(errors, warnings, len(results)), err=True
+        )
     sys.exit(EXIT_INVALID if failed else EXIT_OK)
 
 
@@ -100,8 +126,11 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list:  # type: ignore[
         click.echo(diagnostic.format(), err=True)
     errors = sum(d.severity == "error" for d in diagnostics)
     if errors:
-        click.echo(f"invalid: {_summary(errors, len(diagnostics) - errors, len(results))}; "
-                   "nothing written", err=True)
+        click.echo(
+            f"invalid: {_summary(errors, len(diagnostics) - errors, len(results))}; "
+            "nothing written",
+            err=True,
+        )
         sys.exit(EXIT_INVALID)
     return results
 
@@ -116,15 +145,17 @@ def build(specs: tuple[Path, ...], out_dir: Path) -> None:
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
     try:
-        removed = write_services(out_dir, {r.service: r.files for r in results},
-                                 remove_stale=everything)
+        removed = write_services(
+            out_dir, {r.service: r.files for r in results}, remove_stale=everything
+        )
     except WriteError as exc:
         click.echo(f"rlmgen: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     for result in results:
         count = len(result.files)
-        click.echo(f"{result.display} -> {out_dir.as_posix()}/{result.service}/ ({count} files)",
-                   err=True)
+        click.echo(
+            f"{result.display} -> {out_dir.as_posix()}/{result.service}/ ({count} files)", err=True
+        )
     for name in removed:
         click.echo(f"removed {out_dir.as_posix()}/{name}/ (its spec is gone)", err=True)
 
@@ -144,19 +175,25 @@ def check(specs: tuple[Path, ...], out_dir: Path, fmt: str) -> None:
     stale = stale_services(out_dir, {r.service for r in results}) if everything else []
     drifted = any(diffs.values()) or bool(stale)
     if fmt == "json":
-        click.echo(json.dumps({
-            "drift": drifted,
-            "services": [{"service": s, "diff": "".join(d)} for s, d in diffs.items()],
-            "stale": stale,
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "drift": drifted,
+                    "services": [{"service": s, "diff": "".join(d)} for s, d in diffs.items()],
+                    "stale": stale,
+                },
+                indent=2,
+            )
+        )
     else:
         for lines in diffs.values():
             click.echo("".join(lines), nl=False)
         for name in stale:
             click.echo(f"{shown}/{name}/ was generated from a spec that no longer exists")
         if drifted:
-            click.echo(f"drift: {shown}/ is not what the specs compile to; run `rlmgen build`",
-                       err=True)
+            click.echo(
+                f"drift: {shown}/ is not what the specs compile to; run `rlmgen build`", err=True
+            )
         else:
             click.echo(f"ok: {shown}/ matches {len(results)} spec(s)", err=True)
     sys.exit(EXIT_INVALID if drifted else EXIT_OK)

@@ -10,8 +10,16 @@ from rlmgen.units import Quantity, SeriesUnit, UnitError, check_dimension, parse
 
 LevelKind = Literal["above", "below", "exact", "band", "increase", "decrease", "qualitative"]
 
-_OPERATORS = {">": "above", ">=": "above", "above": "above", "over": "above",
-              "<": "below", "<=": "below", "below": "below", "under": "below"}
+_OPERATORS = {
+    ">": "above",
+    ">=": "above",
+    "above": "above",
+    "over": "above",
+    "<": "below",
+    "<=": "below",
+    "below": "below",
+    "under": "below",
+}
 _OP = r"(?P<op>>=|<=|>|<|above|below|over|under)"
 _QTY = r"(?P<qty>\$?[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*[A-Za-zµ%/]*)"
 _OF_LIMIT = r"(?P<limit>\s+(?:of\s+)?limit)?"
@@ -22,8 +30,14 @@ _BAND = re.compile(
     r"(?P<high>\$?(?:\d+(?:\.\d*)?|\.\d+)\s*[A-Za-zµ%/]*)$",
     re.IGNORECASE,
 )
-_CHANGE_WORDS = {"increase": "increase", "rise": "increase", "spike": "increase",
-                 "drop": "decrease", "decrease": "decrease", "fall": "decrease"}
+_CHANGE_WORDS = {
+    "increase": "increase",
+    "rise": "increase",
+    "spike": "increase",
+    "drop": "decrease",
+    "decrease": "decrease",
+    "fall": "decrease",
+}
 _CHANGE = r"(?P<change>increase|rise|spike|drop|decrease|fall)"
 _PCT = r"(?P<pct>(?:\d+(?:\.\d*)?|\.\d+))\s*%"
 _RELATIVE_AFTER = re.compile(rf"^(?:>|>=|above|over)?\s*{_PCT}\s+{_CHANGE}$", re.IGNORECASE)
@@ -62,8 +76,13 @@ def _quantity(text: str, unit: SeriesUnit | None, of_limit: bool) -> float:
     return quantity.in_unit(unit)
 
 
-def parse_level(raw: str | int | float, unit: SeriesUnit | None, *, has_limit: bool | None = False,
-                allow_qualitative: bool = False) -> Level:
+def parse_level(
+    raw: str | int | float,
+    unit: SeriesUnit | None,
+    *,
+    has_limit: bool | None = False,
+    allow_qualitative: bool = False,
+) -> Level:
     """Parse one level; raise UnitError with a user-facing message when it cannot be.
 
     `has_limit` None checks the shape only (the metric is not known yet).
@@ -97,12 +116,16 @@ def _check_limit(match: re.Match[str], text: str, has_limit: bool | None) -> boo
     if has_limit is None:
         return bool(match["limit"])
     if match["limit"] and not has_limit:
-        raise UnitError(f"{text!r} refers to a limit, but the metric declares no 'limit'",
-                        "add limit: <PromQL of the capacity> to the metric")
+        raise UnitError(
+            f"{text!r} refers to a limit, but the metric declares no 'limit'",
+            "add limit: <PromQL of the capacity> to the metric",
+        )
     return bool(match["limit"]) or has_limit
 
 
-def _band_bounds(low_text: str, high_text: str, unit: SeriesUnit | None, text: str) -> tuple[float, float]:
+def _band_bounds(
+    low_text: str, high_text: str, unit: SeriesUnit | None, text: str
+) -> tuple[float, float]:
     low_q, high_q = parse_quantity(low_text), parse_quantity(high_text)
     if low_q.dimension is None and high_q.dimension is not None:
         # `40-60%`: the unit written once applies to both ends.

@@ -181,7 +181,9 @@ class _Builder:
             if key_node.tag != _MERGE_TAG:
                 own.append((key_node, value_node))
                 continue
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
             for source in sources:
                 if not isinstance(source, yaml.MappingNode):
                     self.error(source.start_mark, pointer, "'<<' merges only mappings")
@@ -218,7 +220,9 @@ def load_text(text: str, display_path: str) -> LoadedSpec:
     except yaml.MarkedYAMLError as exc:
         raise SpecLoadError([_syntax_error(display_path, text, exc)]) from None
     except yaml.YAMLError as exc:  # reader errors: control characters and the like
-        raise SpecLoadError([Diagnostic(display_path, 1, 1, "", f"unreadable YAML: {exc}")]) from None
+        raise SpecLoadError(
+            [Diagnostic(display_path, 1, 1, "", f"unreadable YAML: {exc}")]
+        ) from None
     except RecursionError:
         raise SpecLoadError(
             [Diagnostic(display_path, 1, 1, "", f"nesting deeper than {MAX_DEPTH} levels")]

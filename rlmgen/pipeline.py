@@ -90,8 +90,12 @@ def _check_services_unique(results: list[Compiled]) -> None:
             assert result.spec is not None
             spec = result.spec
             other = first[result.service].display
-            result.diagnostics.append(spec.diagnostic(
-                "/service/name", f"service '{result.service}' is also defined by {other}",
-                "each service compiles into out/<service>: give every spec its own name"))
+            result.diagnostics.append(
+                spec.diagnostic(
+                    "/service/name",
+                    f"service '{result.service}' is also defined by {other}",
+                    "each service compiles into out/<service>: give every spec its own name",
+                )
+            )
         else:
             first[result.service] = result

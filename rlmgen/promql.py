@@ -10,30 +10,139 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import itertools
 import re
 
 import promql_parser
 
 # Functions and aggregations of Prometheus 2.x (what Debian's promtool judges).
-FUNCTIONS = frozenset(["abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time", "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh", "count_over_time", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "deg", "delta", "deriv", "exp", "floor", "histogram_count", "histogram_fraction", "histogram_quantile", "histogram_sum", "holt_winters", "hour", "idelta", "increase", "irate", "label_join", "label_replace", "last_over_time", "ln", "log10", "log2", "max_over_time", "min_over_time", "minute", "month", "pi", "predict_linear", "present_over_time", "quantile_over_time", "rad", "rate", "resets", "round", "scalar", "sgn", "sin", "sinh", "sort", "sort_desc", "sqrt", "stddev_over_time", "stdvar_over_time", "sum_over_time", "tan", "tanh", "time", "timestamp", "vector", "year"])
-AGGREGATIONS = frozenset(["sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile"])
+FUNCTIONS = frozenset(
+    [
+        "abs",
+        "absent",
+        "absent_over_time",
+        "acos",
+        "acosh",
+        "asin",
+        "asinh",
+        "atan",
+        "atanh",
+        "avg_over_time",
+        "ceil",
+        "changes",
+        "clamp",
+        "clamp_max",
+        "clamp_min",
+        "cos",
+        "cosh",
+        "count_over_time",
+        "day_of_month",
+        "day_of_week",
+        "day_of_year",
+        "days_in_month",
+        "deg",
+        "delta",
+        "deriv",
+        "exp",
+        "floor",
+        "histogram_count",
+        "histogram_fraction",
+        "histogram_quantile",
+        "histogram_sum",
+        "holt_winters",
+        "hour",
+        "idelta",
+        "increase",
+        "irate",
+        "label_join",
+        "label_replace",
+        "last_over_time",
+        "ln",
+        "log10",
+        "log2",
+        "max_over_time",
+        "min_over_time",
+        "minute",
+        "month",
+        "pi",
+        "predict_linear",
+        "present_over_time",
+        "quantile_over_time",
+        "rad",
+        "rate",
+        "resets",
+        "round",
+        "scalar",
+        "sgn",
+        "sin",
+        "sinh",
+        "sort",
+        "sort_desc",
+        "sqrt",
+        "stddev_over_time",
+        "stdvar_over_time",
+        "sum_over_time",
+        "tan",
+        "tanh",
+        "time",
+        "timestamp",
+        "vector",
+        "year",
+    ]
+)
+AGGREGATIONS = frozenset(
+    [
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+    ]
+)
 
 # Names borrowed from other query languages, and the PromQL that does the job.
 _KNOWN_MISTAKES = {
-    "count_unique": ("count", "count(...) counts series; count by (label) (...) counts per label value"),
-    "count_distinct": ("count", "count(...) counts series; count by (label) (...) counts per label value"),
+    "count_unique": (
+        "count",
+        "count(...) counts series; count by (label) (...) counts per label value",
+    ),
+    "count_distinct": (
+        "count",
+        "count(...) counts series; count by (label) (...) counts per label value",
+    ),
     "distinct": ("count", "count by (label) (...) counts distinct label values"),
     "uniq": ("count", "count by (label) (...) counts distinct label values"),
-    "histogram": ("histogram_quantile",
-                  "for a heatmap query the buckets: sum by (le) (rate(x_bucket[5m])); for a "
-                  "percentile use histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m])))"),
-    "forecast_linear": ("predict_linear", "predict_linear(v[7d], 30 * 86400) extrapolates 30 days ahead"),
+    "histogram": (
+        "histogram_quantile",
+        "for a heatmap query the buckets: sum by (le) (rate(x_bucket[5m])); for a "
+        "percentile use histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m])))",
+    ),
+    "forecast_linear": (
+        "predict_linear",
+        "predict_linear(v[7d], 30 * 86400) extrapolates 30 days ahead",
+    ),
     "forecast": ("predict_linear", "predict_linear(v[7d], 30 * 86400) extrapolates 30 days ahead"),
-    "linear_forecast": ("predict_linear", "predict_linear(v[7d], 30 * 86400) extrapolates 30 days ahead"),
+    "linear_forecast": (
+        "predict_linear",
+        "predict_linear(v[7d], 30 * 86400) extrapolates 30 days ahead",
+    ),
     "mean": ("avg", ""),
     "average": ("avg", ""),
-    "median": ("quantile", "quantile(0.5, ...) across series, quantile_over_time(0.5, v[5m]) over time"),
-    "percentile": ("quantile", "quantile(0.99, ...) across series, or histogram_quantile for histograms"),
+    "median": (
+        "quantile",
+        "quantile(0.5, ...) across series, quantile_over_time(0.5, v[5m]) over time",
+    ),
+    "percentile": (
+        "quantile",
+        "quantile(0.99, ...) across series, or histogram_quantile for histograms",
+    ),
     "derivative": ("deriv", ""),
     "moving_average": ("avg_over_time", ""),
 }
@@ -123,13 +232,17 @@ def _explain(error: str, expr: str, tokens: list[Token]) -> PromQLProblem:
             hint = f"to aggregate over time use {over_time}(v[1h]); {hint}"
         return PromQLProblem(
             f"'{name}' aggregates instant vectors, but it is given a range vector",
-            offset, fragment, hint,
+            offset,
+            fragment,
+            hint,
         )
     if match := re.match(r"expected type matrix in call to function '([^']+)', got vector", error):
         token = _call_token(tokens, match[1])
         offset, fragment = _at(token, expr)
         return PromQLProblem(
-            f"'{match[1]}' needs a range vector, it is given an instant vector", offset, fragment,
+            f"'{match[1]}' needs a range vector, it is given an instant vector",
+            offset,
+            fragment,
             f"give it a range: {match[1]}(v[5m])",
         )
     if error == "unclosed left parenthesis":
@@ -141,12 +254,18 @@ def _explain(error: str, expr: str, tokens: list[Token]) -> PromQLProblem:
         return PromQLProblem(
             f"'{keyword.text}' must follow an aggregation such as sum, but here it follows "
             f"the function '{func}'",
-            offset, fragment, f"aggregate the result: {rewrite}",
+            offset,
+            fragment,
+            f"aggregate the result: {rewrite}",
         )
     offset, fragment = _at(tokens[0] if tokens else None, expr)
     if error == "invalid promql query":
-        return PromQLProblem("invalid PromQL: syntax error", offset, fragment,
-                             "check operators, parentheses and label matchers")
+        return PromQLProblem(
+            "invalid PromQL: syntax error",
+            offset,
+            fragment,
+            "check operators, parentheses and label matchers",
+        )
     return PromQLProblem(f"invalid PromQL: {error}", offset, fragment)
 
 
@@ -159,13 +278,18 @@ def _compatibility(tokens: list[Token]) -> PromQLProblem | None:
             depth += 1
         elif token.text == "]":
             depth -= 1
-        elif (token.kind == "duration" and depth == 0
-              and not (previous and previous.text.lower() == "offset")
-              and not (previous and previous.text == "@")):
+        elif (
+            token.kind == "duration"
+            and depth == 0
+            and not (previous and previous.text.lower() == "offset")
+            and not (previous and previous.text == "@")
+        ):
             seconds = _duration_seconds(token.text)
             return PromQLProblem(
                 f"duration '{token.text}' used as a number; Prometheus 2.x rejects it",
-                token.offset, token.text, f"write the number of seconds: {int(seconds) if seconds.is_integer() else seconds}",
+                token.offset,
+                token.text,
+                f"write the number of seconds: {int(seconds) if seconds.is_integer() else seconds}",
             )
         previous = token
     return None
@@ -178,7 +302,7 @@ def _duration_seconds(text: str) -> float:
 
 
 def _call_token(tokens: list[Token], name: str) -> Token | None:
-    for token, following in zip(tokens, tokens[1:], strict=False):
+    for token, following in itertools.pairwise(tokens):
         if token.kind == "ident" and token.text == name and following.text == "(":
             return token
     return next((t for t in tokens if t.kind == "ident" and t.text == name), None)
@@ -219,15 +343,17 @@ def _misplaced_grouping(tokens: list[Token], expr: str) -> tuple[Token, str, str
         if token.text == "(":
             before = tokens[index - 1] if index else None
             is_call = before is not None and before.kind == "ident"
-            stack.append((before.text if is_call else "", before.offset if is_call else token.offset))
+            stack.append(
+                (before.text if is_call else "", before.offset if is_call else token.offset)
+            )
             closed = None
         elif token.text == ")":
             name, start = stack.pop() if stack else ("", token.offset)
             closed = (name, start, token.offset + 1)
         elif token.text in ("by", "without") and closed and closed[0] in FUNCTIONS:
             clause_end = next((t.offset + 1 for t in tokens[index:] if t.text == ")"), len(expr))
-            clause = expr[token.offset:clause_end]
-            call = expr[closed[1]:closed[2]]
+            clause = expr[token.offset : clause_end]
+            call = expr[closed[1] : closed[2]]
             return token, closed[0], f"sum {clause} ({call})"
         else:
             closed = None

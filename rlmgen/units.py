@@ -46,11 +46,32 @@ SERIES_UNITS: dict[str, SeriesUnit] = {
 }
 
 # Suffixes of quantity literals, as (dimension, factor to base unit).
-_TIME = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
-         "d": 86400.0, "w": 604800.0}
-_DATA = {"B": 1.0, "KB": 1e3, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
-         "KiB": 1024.0, "MiB": 1024.0**2, "GiB": 1024.0**3, "TiB": 1024.0**4}
-_QUANTITY = re.compile(r"^(?P<cur>\$)?(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[A-Za-zµ%/]*)$")
+_TIME = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+}
+_DATA = {
+    "B": 1.0,
+    "KB": 1e3,
+    "kB": 1e3,
+    "MB": 1e6,
+    "GB": 1e9,
+    "TB": 1e12,
+    "KiB": 1024.0,
+    "MiB": 1024.0**2,
+    "GiB": 1024.0**3,
+    "TiB": 1024.0**4,
+}
+_QUANTITY = re.compile(
+    r"^(?P<cur>\$)?(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[A-Za-zµ%/]*)$"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +96,9 @@ def _clean(value: float) -> float:
 def parse_quantity(text: str) -> Quantity:
     match = _QUANTITY.match(text.strip())
     if not match:
-        raise UnitError(f"{text!r} is not a number with a unit", "write it like 200ms, 99.9%, 512MiB or 1000")
+        raise UnitError(
+            f"{text!r} is not a number with a unit", "write it like 200ms, 99.9%, 512MiB or 1000"
+        )
     number = float(match["num"])
     unit = match["unit"]
     if match["cur"]:
@@ -108,8 +131,15 @@ def check_dimension(quantity: Quantity, unit: SeriesUnit | None, text: str) -> N
 
 # --- Prometheus durations -------------------------------------------------------------
 
-_DURATION_UNITS = {"y": 31536000.0, "w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0,
-                   "s": 1.0, "ms": 0.001}
+_DURATION_UNITS = {
+    "y": 31536000.0,
+    "w": 604800.0,
+    "d": 86400.0,
+    "h": 3600.0,
+    "m": 60.0,
+    "s": 1.0,
+    "ms": 0.001,
+}
 _DURATION_PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
 _DURATION_ORDER = list(_DURATION_UNITS)
 

@@ -15,7 +15,13 @@ def validate(spec: LoadedSpec) -> list[Diagnostic]:
     if isinstance(spec.data, dict):
         found.extend(semantic_diagnostics(spec))
     else:
-        found = [spec.diagnostic("", f"a spec is a mapping of keys, got {type(spec.data).__name__}"
-                                 if spec.data is not None else "the spec is empty")]
+        found = [
+            spec.diagnostic(
+                "",
+                f"a spec is a mapping of keys, got {type(spec.data).__name__}"
+                if spec.data is not None
+                else "the spec is empty",
+            )
+        ]
     unique = sorted(set(found), key=sort_key)
     return unique

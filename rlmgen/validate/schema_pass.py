@@ -15,11 +15,18 @@ from rlmgen.loader import LoadedSpec
 from rlmgen.schema import API_VERSION, schema
 from rlmgen.validate.formats import FormatProblem, format_checker
 
-_TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "a whole number",
-               "boolean": "true or false", "object": "a mapping", "array": "a list", "null": "null"}
+_TYPE_NAMES = {
+    "string": "a string",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
 _DEPENDENCY_MESSAGES = {
     ("expr", "record"): "a metric computed by 'expr' needs 'record', the recording rule's "
-                        "name (level:metric:operations)",
+    "name (level:metric:operations)",
     ("record", "expr"): "'record' names a recording rule: give its 'expr' too",
     ("levels", "unit"): "a metric with levels needs 'unit' so the levels can be converted",
 }
@@ -83,9 +90,16 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
         out = []
         for key in extras:
             suggestion = _closest(key, allowed)
-            hint = f"did you mean '{suggestion}'?" if suggestion else f"allowed keys: {', '.join(allowed)}"
-            out.append(spec.diagnostic(join_pointer(pointer, key), f"unknown key '{key}'", hint,
-                                       at_key=True))
+            hint = (
+                f"did you mean '{suggestion}'?"
+                if suggestion
+                else f"allowed keys: {', '.join(allowed)}"
+            )
+            out.append(
+                spec.diagnostic(
+                    join_pointer(pointer, key), f"unknown key '{key}'", hint, at_key=True
+                )
+            )
         return out
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
@@ -97,16 +111,30 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
         return [spec.diagnostic(pointer, error.message)]
     if kind == "format" and isinstance(error.cause, FormatProblem):
         problem = error.cause
-        line, col = spec.position_in_value(pointer, problem.fragment, problem.occurrence) \
-            if problem.fragment else spec.source_map.value(pointer)
+        line, col = (
+            spec.position_in_value(pointer, problem.fragment, problem.occurrence)
+            if problem.fragment
+            else spec.source_map.value(pointer)
+        )
         return [Diagnostic(spec.path, line, col, pointer, problem.message, problem.hint)]
     if kind == "type":
         expected = error.validator_value
-        names = [_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])]
-        return [spec.diagnostic(pointer, f"expected {' or '.join(names)}, got {_describe(error.instance)}")]
+        names = [
+            _TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])
+        ]
+        return [
+            spec.diagnostic(
+                pointer, f"expected {' or '.join(names)}, got {_describe(error.instance)}"
+            )
+        ]
     if kind == "const" and pointer == "/apiVersion":
-        return [spec.diagnostic(pointer, f"unsupported apiVersion {error.instance!r}",
-                                f"this rlmgen reads apiVersion: {API_VERSION}")]
+        return [
+            spec.diagnostic(
+                pointer,
+                f"unsupported apiVersion {error.instance!r}",
+                f"this rlmgen reads apiVersion: {API_VERSION}",
+            )
+        ]
     if kind == "enum":
         choices = [str(c) for c in error.validator_value]
         hint = ""
@@ -116,12 +144,18 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
                 hint = f"use '{aliases[error.instance]}'"
             elif suggestion := _closest(error.instance, choices):
                 hint = f"did you mean '{suggestion}'?"
-        return [spec.diagnostic(pointer, f"{_describe(error.instance)} is not one of: "
-                                f"{', '.join(choices)}", hint)]
+        return [
+            spec.diagnostic(
+                pointer, f"{_describe(error.instance)} is not one of: {', '.join(choices)}", hint
+            )
+        ]
     if error.validator == "pattern" and error.schema_path and "propertyNames" in error.schema_path:
         key = str(error.instance)
-        return [spec.diagnostic(join_pointer(pointer, key), f"'{key}': {custom or error.message}",
-                                at_key=True)]
+        return [
+            spec.diagnostic(
+                join_pointer(pointer, key), f"'{key}': {custom or error.message}", at_key=True
+            )
+        ]
     if custom:
         return [spec.diagnostic(pointer, f"{_describe(error.instance)}: {custom}")]
     return [spec.diagnostic(pointer, _generic_message(error))]

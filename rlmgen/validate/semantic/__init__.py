@@ -8,8 +8,14 @@ from rlmgen.loader import LoadedSpec
 from rlmgen.validate.semantic import alerts, autoscaling, dashboards, metrics, routing, runbook
 from rlmgen.validate.semantic.context import Context
 
-_CHECKS = (metrics.check, routing.check, alerts.check, dashboards.check, autoscaling.check,
-           runbook.check)
+_CHECKS = (
+    metrics.check,
+    routing.check,
+    alerts.check,
+    dashboards.check,
+    autoscaling.check,
+    runbook.check,
+)
 
 
 def semantic_diagnostics(spec: LoadedSpec) -> list[Diagnostic]:

@@ -28,14 +28,24 @@ def _labels(value: Any) -> dict[str, str]:
     return {k: v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
 
 
-def _check_alert(ctx: Context, pointer: str, group: dict[str, Any], alert: dict[str, Any],
-                 interval: float, identities: dict[Any, str]) -> None:
+def _check_alert(
+    ctx: Context,
+    pointer: str,
+    group: dict[str, Any],
+    alert: dict[str, Any],
+    interval: float,
+    identities: dict[Any, str],
+) -> None:
     if expr := text(alert, "expr"):
         ctx.check_series(join_pointer(pointer, "expr"), expr)
     severity = text(alert, "severity") or text(group, "severity")
     if severity is None:
-        ctx.error(pointer, "alert has no severity", "set severity on the alert or on its group",
-                  at_key=True)
+        ctx.error(
+            pointer,
+            "alert has no severity",
+            "set severity on the alert or on its group",
+            at_key=True,
+        )
     route = text(alert, "route")
     if route:
         ctx.check_receiver(join_pointer(pointer, "route"), route)
@@ -45,19 +55,23 @@ def _check_alert(ctx: Context, pointer: str, group: dict[str, Any], alert: dict[
         ctx.check_playbook(join_pointer(pointer, "playbook"), playbook)
     hold = ctx.duration(alert, "for")
     if hold is not None and 0 < hold < interval:
-        ctx.warning(join_pointer(pointer, "for"),
-                    f"'for: {alert['for']}' is shorter than the evaluation interval "
-                    f"({format_duration(interval)}), so it cannot hold the alert back",
-                    f"use at least {format_duration(interval)}, or 0s to fire at once")
+        ctx.warning(
+            join_pointer(pointer, "for"),
+            f"'for: {alert['for']}' is shorter than the evaluation interval "
+            f"({format_duration(interval)}), so it cannot hold the alert back",
+            f"use at least {format_duration(interval)}, or 0s to fire at once",
+        )
     name = text(alert, "name")
     if name:
         labels = {**_labels(group.get("labels")), **_labels(alert.get("labels"))}
         identity = (name, tuple(sorted({**labels, "severity": severity or ""}.items())))
         if identity in identities:
             first = ctx.spec.source_map.value(identities[identity])
-            ctx.error(join_pointer(pointer, "name"),
-                      f"alert '{name}' is defined twice with the same labels",
-                      f"first at line {first[0]}; give them different severities or labels")
+            ctx.error(
+                join_pointer(pointer, "name"),
+                f"alert '{name}' is defined twice with the same labels",
+                f"first at line {first[0]}; give them different severities or labels",
+            )
         else:
             identities[identity] = join_pointer(pointer, "name")
 
@@ -72,6 +86,10 @@ def _check_severity_routed(ctx: Context, pointer: str, severity: str) -> None:
         severities = receiver.get("severities")
         if isinstance(severities, list) and severity in severities:
             return
-    ctx.error(pointer, f"no receiver takes severity '{severity}', so this alert would reach no one",
-              "add the severity to a receiver's severities, set routing.default, or give the "
-              "alert a route", at_key=True)
+    ctx.error(
+        pointer,
+        f"no receiver takes severity '{severity}', so this alert would reach no one",
+        "add the severity to a receiver's severities, set routing.default, or give the "
+        "alert a route",
+        at_key=True,
+    )

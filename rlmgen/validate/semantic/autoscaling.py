@@ -10,8 +10,12 @@ from rlmgen.units import UnitError, check_dimension, parse_quantity
 from rlmgen.validate.semantic.context import Context, items, text
 
 SOURCES = ("resource", "pods", "external", "object")
-_TARGETS = {"resource": ("averageUtilization", "averageValue"), "pods": ("averageValue",),
-            "external": ("value", "averageValue"), "object": ("value", "averageValue")}
+_TARGETS = {
+    "resource": ("averageUtilization", "averageValue"),
+    "pods": ("averageValue",),
+    "external": ("value", "averageValue"),
+    "object": ("value", "averageValue"),
+}
 _MAX_PERIOD = 1800.0  # Kubernetes: a policy period is at most 30 minutes
 _MAX_WINDOW = 3600.0  # Kubernetes: a stabilization window is at most one hour
 
@@ -22,31 +26,45 @@ def check(ctx: Context) -> None:
     for pointer, workload in workloads:
         low, high = workload.get("minReplicas", 1), workload.get("maxReplicas")
         if isinstance(low, int) and isinstance(high, int) and low > high:
-            ctx.error(join_pointer(pointer, "minReplicas"),
-                      f"minReplicas ({low}) is above maxReplicas ({high})")
-        for metric_pointer, metric in items(workload.get("metrics"), join_pointer(pointer, "metrics")):
+            ctx.error(
+                join_pointer(pointer, "minReplicas"),
+                f"minReplicas ({low}) is above maxReplicas ({high})",
+            )
+        for metric_pointer, metric in items(
+            workload.get("metrics"), join_pointer(pointer, "metrics")
+        ):
             _check_metric(ctx, metric_pointer, metric)
         behavior = workload.get("behavior")
         if isinstance(behavior, dict):
             for direction in ("scaleUp", "scaleDown"):
                 rules = behavior.get(direction)
                 if isinstance(rules, dict):
-                    _check_rules(ctx, join_pointer(join_pointer(pointer, "behavior"), direction), rules)
+                    _check_rules(
+                        ctx, join_pointer(join_pointer(pointer, "behavior"), direction), rules
+                    )
 
 
 def _check_metric(ctx: Context, pointer: str, metric: dict[str, Any]) -> None:
     sources = [s for s in SOURCES if s in metric]
     if len(sources) != 1:
-        ctx.error(pointer, f"a scaling metric names exactly one of {', '.join(SOURCES)}; found "
-                  f"{', '.join(sources) or 'none'}", at_key=True)
+        ctx.error(
+            pointer,
+            f"a scaling metric names exactly one of {', '.join(SOURCES)}; found "
+            f"{', '.join(sources) or 'none'}",
+            at_key=True,
+        )
         return
     source = sources[0]
     allowed = _TARGETS[source]
     targets = [t for t in ("averageUtilization", "averageValue", "value") if t in metric]
     for target in targets:
         if target not in allowed:
-            ctx.error(join_pointer(pointer, target), f"a {source} metric cannot target {target}",
-                      f"use {' or '.join(allowed)}", at_key=True)
+            ctx.error(
+                join_pointer(pointer, target),
+                f"a {source} metric cannot target {target}",
+                f"use {' or '.join(allowed)}",
+                at_key=True,
+            )
     if not targets:
         ctx.error(pointer, f"a {source} metric needs a target: {' or '.join(allowed)}", at_key=True)
     elif len(targets) > 1:
@@ -56,8 +74,11 @@ def _check_metric(ctx: Context, pointer: str, metric: dict[str, Any]) -> None:
     if source == "object" and isinstance(metric.get("object"), dict):
         name = text(metric["object"], "metric")
     if name:
-        ref = join_pointer(pointer, source) if source != "object" else \
-            join_pointer(join_pointer(pointer, "object"), "metric")
+        ref = (
+            join_pointer(pointer, source)
+            if source != "object"
+            else join_pointer(join_pointer(pointer, "object"), "metric")
+        )
         declared = ctx.check_metric_ref(ref, name)
     for key in ("averageUtilization", "averageValue", "value", "scaleDownBelow"):
         if key in metric:
@@ -65,8 +86,10 @@ def _check_metric(ctx: Context, pointer: str, metric: dict[str, Any]) -> None:
     up = _value(metric, targets[0]) if targets else None
     down = _value(metric, "scaleDownBelow")
     if up is not None and down is not None and down >= up:
-        ctx.error(join_pointer(pointer, "scaleDownBelow"),
-                  f"scaleDownBelow must be below the scale-up target ({metric[targets[0]]})")
+        ctx.error(
+            join_pointer(pointer, "scaleDownBelow"),
+            f"scaleDownBelow must be below the scale-up target ({metric[targets[0]]})",
+        )
 
 
 def _value(metric: dict[str, Any], key: str) -> float | None:
@@ -79,8 +102,9 @@ def _value(metric: dict[str, Any], key: str) -> float | None:
         return None
 
 
-def _check_quantity(ctx: Context, pointer: str, raw: Any, source: str, key: str,
-                    declared: dict[str, Any] | None) -> None:
+def _check_quantity(
+    ctx: Context, pointer: str, raw: Any, source: str, key: str, declared: dict[str, Any] | None
+) -> None:
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         return
     try:
@@ -91,8 +115,11 @@ def _check_quantity(ctx: Context, pointer: str, raw: Any, source: str, key: str,
     if utilization:
         percent = quantity.base * 100 if quantity.dimension == "fraction" else quantity.base
         if quantity.dimension not in ("fraction", None) or not 0 < percent <= 100:
-            ctx.error(pointer, f"utilization {raw!r} must be a percentage in (0, 100]",
-                      "write it like 70%")
+            ctx.error(
+                pointer,
+                f"utilization {raw!r} must be a percentage in (0, 100]",
+                "write it like 70%",
+            )
         return
     if quantity.base <= 0 and key != "scaleDownBelow":
         ctx.error(pointer, f"{key} must be above zero, got {raw!r}")
@@ -106,17 +133,23 @@ def _check_quantity(ctx: Context, pointer: str, raw: Any, source: str, key: str,
 def _check_rules(ctx: Context, pointer: str, rules: dict[str, Any]) -> None:
     window = ctx.duration(rules, "stabilizationWindow")
     if window is not None and window > _MAX_WINDOW:
-        ctx.error(join_pointer(pointer, "stabilizationWindow"),
-                  "Kubernetes allows a stabilization window of at most 1h")
+        ctx.error(
+            join_pointer(pointer, "stabilizationWindow"),
+            "Kubernetes allows a stabilization window of at most 1h",
+        )
     for policy_pointer, policy in items(rules.get("policies"), join_pointer(pointer, "policies")):
         period = ctx.duration(policy, "period")
         if period is None:
             continue
         if period < 1:
-            ctx.error(join_pointer(policy_pointer, "period"),
-                      "a scaling policy's period must be at least 1s")
+            ctx.error(
+                join_pointer(policy_pointer, "period"),
+                "a scaling policy's period must be at least 1s",
+            )
         elif period > _MAX_PERIOD:
-            ctx.error(join_pointer(policy_pointer, "period"),
-                      "Kubernetes allows a scaling policy period of at most 30m")
+            ctx.error(
+                join_pointer(policy_pointer, "period"),
+                "Kubernetes allows a scaling policy period of at most 30m",
+            )
         elif period != int(period):
             ctx.error(join_pointer(policy_pointer, "period"), "a period is whole seconds")

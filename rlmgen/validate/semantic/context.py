@@ -13,9 +13,17 @@ from rlmgen.loader import LoadedSpec
 from rlmgen.units import SERIES_UNITS, SeriesUnit, UnitError, parse_duration
 
 # Series every Prometheus has, which no spec needs to declare.
-BUILTIN_SERIES = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds",
-                            "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
-                            "scrape_series_added"})
+BUILTIN_SERIES = frozenset(
+    {
+        "up",
+        "ALERTS",
+        "ALERTS_FOR_STATE",
+        "scrape_duration_seconds",
+        "scrape_samples_scraped",
+        "scrape_samples_post_metric_relabeling",
+        "scrape_series_added",
+    }
+)
 _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
@@ -102,8 +110,11 @@ class Context:
                 continue
             if value in seen:
                 first = self.spec.source_map.value(join_pointer(seen[value], key))
-                self.error(join_pointer(pointer, key), f"duplicate {what} '{value}'",
-                           f"first used at line {first[0]}")
+                self.error(
+                    join_pointer(pointer, key),
+                    f"duplicate {what} '{value}'",
+                    f"first used at line {first[0]}",
+                )
             else:
                 seen[value] = pointer
 
@@ -115,19 +126,29 @@ class Context:
             if name in self.series or name in BUILTIN_SERIES:
                 continue
             close = difflib.get_close_matches(name, sorted(self.series), n=1, cutoff=0.75)
-            hint = f"did you mean '{close[0]}'?" if close else f"declare it under metrics: - name: {name}"
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else f"declare it under metrics: - name: {name}"
+            )
             self.error_at(pointer, name, f"'{name}' is not a declared metric", hint)
 
     def check_receiver(self, pointer: str, name: str) -> None:
         if name in self.receivers:
             return
         if not self.receivers:
-            self.error(pointer, f"route '{name}' refers to a receiver, but the spec declares none",
-                       "declare it under routing.receivers")
+            self.error(
+                pointer,
+                f"route '{name}' refers to a receiver, but the spec declares none",
+                "declare it under routing.receivers",
+            )
             return
         close = difflib.get_close_matches(name, sorted(self.receivers), n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else \
-            f"declared receivers: {', '.join(sorted(self.receivers))}"
+        hint = (
+            f"did you mean '{close[0]}'?"
+            if close
+            else f"declared receivers: {', '.join(sorted(self.receivers))}"
+        )
         self.error(pointer, f"'{name}' is not a declared receiver", hint)
 
     def check_playbook(self, pointer: str, name: str) -> None:
@@ -140,6 +161,8 @@ class Context:
         if name in self.metrics:
             return self.metrics[name]
         close = difflib.get_close_matches(name, sorted(self.metrics), n=1, cutoff=0.75)
-        hint = f"did you mean '{close[0]}'?" if close else f"declare it under metrics: - name: {name}"
+        hint = (
+            f"did you mean '{close[0]}'?" if close else f"declare it under metrics: - name: {name}"
+        )
         self.error(pointer, f"'{name}' is not a declared metric", hint)
         return None

@@ -13,8 +13,11 @@ def check(ctx: Context) -> None:
     ctx.unique(iter(dashboards), "uid", "dashboard uid")
     ctx.unique(iter(dashboards), "title", "dashboard title")
     for pointer, dashboard in dashboards:
-        ctx.unique(items(dashboard.get("variables"), join_pointer(pointer, "variables")), "name",
-                   "variable")
+        ctx.unique(
+            items(dashboard.get("variables"), join_pointer(pointer, "variables")),
+            "name",
+            "variable",
+        )
         for panel_pointer, panel in panels(dashboard, pointer):
             _check_panel(ctx, panel_pointer, panel)
 
@@ -32,19 +35,26 @@ def _check_panel(ctx: Context, pointer: str, panel: dict[str, Any]) -> None:
     if is_text:
         for key in ("query", "queries", "metric"):
             if key in panel:
-                ctx.error(join_pointer(pointer, key), f"a text panel shows 'content', not '{key}'",
-                          at_key=True)
+                ctx.error(
+                    join_pointer(pointer, key),
+                    f"a text panel shows 'content', not '{key}'",
+                    at_key=True,
+                )
         if "content" not in panel:
             ctx.error(pointer, "a text panel needs 'content' (markdown)", at_key=True)
     else:
         if "content" in panel:
-            ctx.error(join_pointer(pointer, "content"), "'content' is only for text panels",
-                      at_key=True)
+            ctx.error(
+                join_pointer(pointer, "content"), "'content' is only for text panels", at_key=True
+            )
         if not has_query and "metric" not in panel:
             ctx.error(pointer, "a panel needs 'query', 'queries' or 'metric'", at_key=True)
     if "query" in panel and "queries" in panel:
-        ctx.error(join_pointer(pointer, "queries"), "give either 'query' or 'queries', not both",
-                  at_key=True)
+        ctx.error(
+            join_pointer(pointer, "queries"),
+            "give either 'query' or 'queries', not both",
+            at_key=True,
+        )
     if metric := text(panel, "metric"):
         ctx.check_metric_ref(join_pointer(pointer, "metric"), metric)
     if query := text(panel, "query"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from rlmgen.diagnostics import join_pointer
@@ -22,15 +23,19 @@ def check(ctx: Context) -> None:
                 ctx.check_series(join_pointer(pointer, key), expr)
         record = text(metric, "record")
         if record and record in ctx.metrics:
-            ctx.error(join_pointer(pointer, "record"),
-                      f"recording rule '{record}' has the name of a declared metric",
-                      "record under a level:metric:operations name")
+            ctx.error(
+                join_pointer(pointer, "record"),
+                f"recording rule '{record}' has the name of a declared metric",
+                "record under a level:metric:operations name",
+            )
         levels = metric.get("levels")
         if isinstance(levels, dict):
             _check_levels(ctx, join_pointer(pointer, "levels"), metric, levels)
 
 
-def _check_levels(ctx: Context, pointer: str, metric: dict[str, Any], levels: dict[str, Any]) -> None:
+def _check_levels(
+    ctx: Context, pointer: str, metric: dict[str, Any], levels: dict[str, Any]
+) -> None:
     unit = ctx.unit_of(metric)
     has_limit = text(metric, "limit") is not None
     parsed: dict[str, Level] = {}
@@ -39,7 +44,9 @@ def _check_levels(ctx: Context, pointer: str, metric: dict[str, Any], levels: di
         if raw is None or isinstance(raw, bool) or not isinstance(raw, str | int | float):
             continue
         try:
-            parsed[key] = parse_level(raw, unit, has_limit=has_limit, allow_qualitative=key == "target")
+            parsed[key] = parse_level(
+                raw, unit, has_limit=has_limit, allow_qualitative=key == "target"
+            )
         except UnitError as exc:
             if _shape_ok(raw):
                 ctx.error(join_pointer(pointer, key), exc.message, exc.hint)
@@ -47,11 +54,17 @@ def _check_levels(ctx: Context, pointer: str, metric: dict[str, Any], levels: di
     for key, level in alerting.items():
         where = join_pointer(pointer, key)
         if level.kind == "band":
-            ctx.error(where, f"{key} level {level.text!r} is a band; a band can only be a target",
-                      f'write the side that alerts, e.g. "> {level.high:g}"')
+            ctx.error(
+                where,
+                f"{key} level {level.text!r} is a band; a band can only be a target",
+                f'write the side that alerts, e.g. "> {level.high:g}"',
+            )
         elif level.kind == "exact":
-            ctx.error(where, f"{key} level {level.text!r} has no direction",
-                      f'write "> {level.text}" or "< {level.text}"')
+            ctx.error(
+                where,
+                f"{key} level {level.text!r} has no direction",
+                f'write "> {level.text}" or "< {level.text}"',
+            )
     directional = {k: v for k, v in alerting.items() if v.is_threshold}
     _check_same_direction(ctx, pointer, directional)
     _check_order(ctx, pointer, directional)
@@ -60,11 +73,17 @@ def _check_levels(ctx: Context, pointer: str, metric: dict[str, Any], levels: di
     relative = any(v.kind in ("increase", "decrease") for v in directional.values())
     if relative and "baseline" not in levels:
         first = next(k for k, v in directional.items() if v.kind in ("increase", "decrease"))
-        ctx.error(join_pointer(pointer, first), "a relative level needs a 'baseline' window to "
-                  "compare against", "add baseline: 7d (or the window that fits) to the levels")
+        ctx.error(
+            join_pointer(pointer, first),
+            "a relative level needs a 'baseline' window to compare against",
+            "add baseline: 7d (or the window that fits) to the levels",
+        )
     if not relative and "baseline" in levels:
-        ctx.error(join_pointer(pointer, "baseline"), "'baseline' is only used by relative levels "
-                  "such as \"> 20% increase\"", at_key=True)
+        ctx.error(
+            join_pointer(pointer, "baseline"),
+            "'baseline' is only used by relative levels such as \"> 20% increase\"",
+            at_key=True,
+        )
 
 
 def _shape_ok(raw: object) -> bool:
@@ -86,25 +105,29 @@ def _check_same_direction(ctx: Context, pointer: str, levels: dict[str, Level]) 
         first_key = next(iter(levels))
         for key, level in list(levels.items())[1:]:
             if level.kind != kinds[first_key]:
-                ctx.error(join_pointer(pointer, key),
-                          f"{key} level {level.text!r} does not go the same way as "
-                          f"{first_key} level {levels[first_key].text!r}",
-                          "all alert levels of a metric compare in one direction")
+                ctx.error(
+                    join_pointer(pointer, key),
+                    f"{key} level {level.text!r} does not go the same way as "
+                    f"{first_key} level {levels[first_key].text!r}",
+                    "all alert levels of a metric compare in one direction",
+                )
 
 
 def _check_order(ctx: Context, pointer: str, levels: dict[str, Level]) -> None:
     ordered = [(k, levels[k]) for k in ALERT_LEVELS if k in levels]
-    for (low_key, low), (high_key, high) in zip(ordered, ordered[1:], strict=False):
+    for (low_key, low), (high_key, high) in itertools.pairwise(ordered):
         if low.kind != high.kind or low.value is None or high.value is None:
             continue
         rising = _direction(low) == "up"
         in_order = high.value > low.value if rising else high.value < low.value
         if not in_order:
             way = "above" if rising else "below"
-            ctx.error(join_pointer(pointer, high_key),
-                      f"{high_key} level {high.text!r} must be {way} {low_key} level {low.text!r}",
-                      f"the metric alerts when it goes {'up' if rising else 'down'}: the more "
-                      "severe level is further that way")
+            ctx.error(
+                join_pointer(pointer, high_key),
+                f"{high_key} level {high.text!r} must be {way} {low_key} level {low.text!r}",
+                f"the metric alerts when it goes {'up' if rising else 'down'}: the more "
+                "severe level is further that way",
+            )
 
 
 def _check_target_side(ctx: Context, pointer: str, target: Level, levels: dict[str, Level]) -> None:
@@ -113,9 +136,14 @@ def _check_target_side(ctx: Context, pointer: str, target: Level, levels: dict[s
     key, nearest = next((k, levels[k]) for k in ALERT_LEVELS if k in levels)
     if nearest.kind not in ("above", "below") or nearest.value is None:
         return
-    worst_target = target.high if target.kind == "band" and target.high is not None else target.value
-    if (nearest.kind == "above" and worst_target > nearest.value) or \
-            (nearest.kind == "below" and target.value < nearest.value):
-        ctx.error(join_pointer(pointer, "target"),
-                  f"target {target.text!r} lies past the {key} level {nearest.text!r}",
-                  "the target is the healthy side of every alert level")
+    worst_target = (
+        target.high if target.kind == "band" and target.high is not None else target.value
+    )
+    if (nearest.kind == "above" and worst_target > nearest.value) or (
+        nearest.kind == "below" and target.value < nearest.value
+    ):
+        ctx.error(
+            join_pointer(pointer, "target"),
+            f"target {target.text!r} lies past the {key} level {nearest.text!r}",
+            "the target is the healthy side of every alert level",
+        )

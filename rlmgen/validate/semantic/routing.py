@@ -19,8 +19,12 @@ def check(ctx: Context) -> None:
         present = [k for k in INTEGRATIONS if k in receiver]
         if len(present) != 1:
             found = ", ".join(present) if present else "none"
-            ctx.error(pointer, f"a receiver sends through exactly one of {', '.join(INTEGRATIONS)}; "
-                      f"found {found}", "split it into one receiver per integration", at_key=True)
+            ctx.error(
+                pointer,
+                f"a receiver sends through exactly one of {', '.join(INTEGRATIONS)}; found {found}",
+                "split it into one receiver per integration",
+                at_key=True,
+            )
         severities = receiver.get("severities")
         name = text(receiver, "name") or "?"
         if isinstance(severities, list):
@@ -28,9 +32,11 @@ def check(ctx: Context) -> None:
                 if not isinstance(severity, str):
                     continue
                 if severity in taken and taken[severity] != name:
-                    ctx.error(join_pointer(join_pointer(pointer, "severities"), index),
-                              f"severity '{severity}' is already routed to '{taken[severity]}'",
-                              "give each severity one receiver; use 'route' on an alert to override")
+                    ctx.error(
+                        join_pointer(join_pointer(pointer, "severities"), index),
+                        f"severity '{severity}' is already routed to '{taken[severity]}'",
+                        "give each severity one receiver; use 'route' on an alert to override",
+                    )
                 taken.setdefault(severity, name)
     if default := text(routing, "default"):
         ctx.check_receiver("/routing/default", default)

@@ -22,14 +22,19 @@ def check(ctx: Context) -> None:
         severity = text(playbook, "severity")
         if severity and severity not in level_names:
             close = difflib.get_close_matches(severity, level_names, n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'?" if close else \
-                "declare it under runbook.severityLevels"
-            ctx.error(join_pointer(pointer, "severity"), f"'{severity}' is not a declared "
-                      "severity level", hint)
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else "declare it under runbook.severityLevels"
+            )
+            ctx.error(
+                join_pointer(pointer, "severity"),
+                f"'{severity}' is not a declared severity level",
+                hint,
+            )
     checks = list(items(runbook.get("scheduledChecks"), "/runbook/scheduledChecks"))
     ctx.unique(iter(checks), "id", "scheduled check id")
     for pointer, scheduled in checks:
         if "run" not in scheduled and "script" not in scheduled:
-            ctx.error(pointer, "a scheduled check needs 'run' (a command) or 'script'",
-                      at_key=True)
+            ctx.error(pointer, "a scheduled check needs 'run' (a command) or 'script'", at_key=True)
     ctx.unique(items(runbook.get("checklists"), "/runbook/checklists"), "title", "checklist")
