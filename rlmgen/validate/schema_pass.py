@@ -67,6 +67,11 @@ def _describe(value: Any) -> str:
     return f"the string {text[:60]!r}" if len(text) <= 60 else f"a string ({len(text)} characters)"
 
 
+def _quote(value: Any) -> str:
+    """A value as the author wrote it: strings quoted, anything else described."""
+    return repr(value) if isinstance(value, str) and len(value) <= 60 else _describe(value)
+
+
 def _closest(word: str, choices: list[str]) -> str | None:
     def squash(s: str) -> str:
         return s.replace("_", "").replace("-", "").replace(" ", "").lower()
@@ -144,11 +149,8 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
                 hint = f"use '{aliases[error.instance]}'"
             elif suggestion := _closest(error.instance, choices):
                 hint = f"did you mean '{suggestion}'?"
-        return [
-            spec.diagnostic(
-                pointer, f"{_describe(error.instance)} is not one of: {', '.join(choices)}", hint
-            )
-        ]
+        return [spec.diagnostic(pointer, f"{_quote(error.instance)} is not one of: "
+                                f"{', '.join(choices)}", hint)]
     if error.validator == "pattern" and error.schema_path and "propertyNames" in error.schema_path:
         key = str(error.instance)
         return [
@@ -157,7 +159,7 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
             )
         ]
     if custom:
-        return [spec.diagnostic(pointer, f"{_describe(error.instance)}: {custom}")]
+        return [spec.diagnostic(pointer, f"{_quote(error.instance)}: {custom}")]
     return [spec.diagnostic(pointer, _generic_message(error))]
 
 

@@ -49,6 +49,9 @@ class Context:
         self.series: set[str] = set()  # names an expression may select
         self.receivers: dict[str, dict[str, Any]] = {}
         self.playbooks: set[str] = set()
+        # Without a metrics list (absent, or misspelled and reported by the schema pass)
+        # every reference would be "undeclared": check references only against a list.
+        self.checks_references = isinstance(self.doc.get("metrics"), list)
         self._index()
 
     def _index(self) -> None:
@@ -120,8 +123,8 @@ class Context:
 
     def check_series(self, pointer: str, expr: str) -> None:
         """Every series a valid expression selects must be declared under metrics."""
-        if promql.check(expr) is not None:
-            return  # reported by the schema pass
+        if not self.checks_references or promql.check(expr) is not None:
+            return  # nothing to check against, or reported by the schema pass
         for name in promql.series_names(expr):
             if name in self.series or name in BUILTIN_SERIES:
                 continue
@@ -158,8 +161,8 @@ class Context:
             self.error(pointer, f"'{name}' is not a declared playbook", hint)
 
     def check_metric_ref(self, pointer: str, name: str) -> dict[str, Any] | None:
-        if name in self.metrics:
-            return self.metrics[name]
+        if name in self.metrics or not self.checks_references:
+            return self.metrics.get(name)
         close = difflib.get_close_matches(name, sorted(self.metrics), n=1, cutoff=0.75)
         hint = (
             f"did you mean '{close[0]}'?" if close else f"declare it under metrics: - name: {name}"

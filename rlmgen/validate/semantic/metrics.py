@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 from rlmgen.diagnostics import join_pointer
@@ -57,7 +58,7 @@ def _check_levels(
             ctx.error(
                 where,
                 f"{key} level {level.text!r} is a band; a band can only be a target",
-                f'write the side that alerts, e.g. "> {level.high:g}"',
+                f'write the side that alerts, e.g. "> {_band_high_text(level.text)}"',
             )
         elif level.kind == "exact":
             ctx.error(
@@ -84,6 +85,10 @@ def _check_levels(
             "'baseline' is only used by relative levels such as \"> 20% increase\"",
             at_key=True,
         )
+
+
+def _band_high_text(text: str) -> str:
+    return re.split(r"\s*(?:-|–|\.\.|to)\s*", text)[-1]
 
 
 def _shape_ok(raw: object) -> bool:
