@@ -202,14 +202,17 @@ _BLOCK_INDICATOR_AFTER_KEY = re.compile(r":\s+[>|]\s*[^\s#+\-0-9]|:\s+>\s*[0-9]"
 
 def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
-    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    line = mark.line + 1 if mark else 1
     problem = exc.problem or "invalid YAML"
     if exc.context:
         problem = f"{exc.context}: {problem}"
     hint = ""
-    source_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+    lines = text.splitlines()
+    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
     if _BLOCK_INDICATOR_AFTER_KEY.search(source_line) or "block scalar" in problem:
         hint = 'a level such as > 200ms must be quoted: warning: "> 200ms"'
+        mark = exc.context_mark or mark  # the '>' that YAML took for a block scalar
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return Diagnostic(path, line, col, "", f"YAML syntax error: {problem}", hint)
 
 

@@ -33,12 +33,16 @@ def test_seed_verbatim_reports_one_line_per_invalid_seed_query(in_repo: Path) ->
     _, diagnostics = check_spec(Path("tests/cases/invalid/seed-verbatim.yaml"))
     reported = {(d.pointer, d.message.split(" (")[0]) for d in diagnostics}
     assert reported == {
-        ("/alertGroups/2/alerts/0/expr",
-         "'count' aggregates instant vectors, but it is given a range vector"),
+        (
+            "/alertGroups/2/alerts/0/expr",
+            "'count' aggregates instant vectors, but it is given a range vector",
+        ),
         ("/dashboards/0/panels/1/query", "unknown PromQL function 'count_unique'"),
         ("/dashboards/1/panels/0/query", "unknown PromQL function 'histogram'"),
-        ("/dashboards/1/panels/1/query",
-         "'by' must follow an aggregation such as sum, but here it follows the function 'rate'"),
+        (
+            "/dashboards/1/panels/1/query",
+            "'by' must follow an aggregation such as sum, but here it follows the function 'rate'",
+        ),
         ("/dashboards/2/panels/2/query", "unknown PromQL function 'forecast_linear'"),
     }
     hints = {d.pointer: d.hint for d in diagnostics}

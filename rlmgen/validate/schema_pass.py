@@ -149,8 +149,11 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
                 hint = f"use '{aliases[error.instance]}'"
             elif suggestion := _closest(error.instance, choices):
                 hint = f"did you mean '{suggestion}'?"
-        return [spec.diagnostic(pointer, f"{_quote(error.instance)} is not one of: "
-                                f"{', '.join(choices)}", hint)]
+        return [
+            spec.diagnostic(
+                pointer, f"{_quote(error.instance)} is not one of: {', '.join(choices)}", hint
+            )
+        ]
     if error.validator == "pattern" and error.schema_path and "propertyNames" in error.schema_path:
         key = str(error.instance)
         return [

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import pytest
+
+from rlmgen.levels import parse_level
+from rlmgen.units import SERIES_UNITS, UnitError, format_duration, parse_duration, parse_quantity
+
+SECONDS, RATIO, PERCENT, COUNT = (SERIES_UNITS[n] for n in ("seconds", "ratio", "percent", "count"))
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("100ms", 0.1),
+        ("7d", 604800),
+        ("1w", 604800),
+        ("1y", 31536000),
+        ("0s", 0),
+    ],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ("5 min", "'5 min' is not a duration", "write it like 30s, 5m or 1h30m"),
+        (
+            "1m1h",
+            "'1m1h' is not a duration: units must go from largest to smallest, each once",
+            "write it like 1h30m",
+        ),
+        ("10", "'10' is not a duration", "add a unit: 10s or 10m"),
+        ("1.5h", "'1.5h' is not a duration", "write it like 30s"),
+    ],
+)
+def test_bad_durations(text: str, message: str, hint: str) -> None:
+    with pytest.raises(UnitError) as caught:
+        parse_duration(text)
+    assert caught.value.message == message
+    assert caught.value.hint.startswith(hint)
+
+
+def test_format_duration_round_trips() -> None:
+    for seconds in (0.1, 30, 90, 3600, 5400, 86400 * 8):
+        assert parse_duration(format_duration(seconds)) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    ("text", "base", "dimension"),
+    [
+        ("100ms", 0.1, "time"),
+        ("99.9%", 0.999, "fraction"),
+        ("512MiB", 536870912, "data"),
+        ("1KB", 1000, "data"),
+        ("$0.05", 0.05, "currency"),
+        ("1000", 1000, None),
+    ],
+)
+def test_quantities_normalise_to_base_units(text: str, base: float, dimension: str | None) -> None:
+    quantity = parse_quantity(text)
+    assert (quantity.base, quantity.dimension) == (pytest.approx(base), dimension)
+
+
+def test_levels_are_converted_to_the_metric_unit() -> None:
+    assert parse_level("> 200ms", SECONDS).value == 0.2
+    assert parse_level("> 30s", SERIES_UNITS["milliseconds"]).value == 30000
+    assert parse_level("< 99.9%", RATIO).value == 0.999
+    assert parse_level("< 99.9%", PERCENT).value == 99.9
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value", "high"),
+    [
+        ("< 99%", "below", 0.99, None),
+        ("> 80%", "above", 0.8, None),
+        ("above 80%", "above", 0.8, None),
+        ("99.99%", "exact", 0.9999, None),
+        ("40-60%", "band", 0.4, 0.6),
+        ("40% - 60%", "band", 0.4, 0.6),
+        ("> 20% increase", "increase", 0.2, None),
+        ("drop > 50%", "decrease", 0.5, None),
+        ("Sudden drop > 50%", "decrease", 0.5, None),
+    ],
+)
+def test_level_forms(text: str, kind: str, value: float, high: float | None) -> None:
+    level = parse_level(text, RATIO)
+    assert (level.kind, level.value, level.high) == (
+        kind,
+        pytest.approx(value),
+        high and pytest.approx(high),
+    )
+
+
+def test_levels_of_a_limit_are_fractions_whatever_the_metric_unit() -> None:
+    level = parse_level("< 80% limit", COUNT, has_limit=True)
+    assert (level.kind, level.value, level.of_limit) == ("below", 0.8, True)
+    assert parse_level("> 95%", COUNT, has_limit=True).value == 0.95
+
+
+def test_qualitative_targets_only_where_allowed() -> None:
+    assert parse_level("Trending down", RATIO, allow_qualitative=True).kind == "qualitative"
+    with pytest.raises(UnitError):
+        parse_level("Trending down", RATIO)
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "message"),
+    [
+        ("> 20%", SECONDS, "'20%' is a fraction value but the metric's unit is 'seconds'"),
+        ("> 2 min", SECONDS, "unknown unit 'min' in '2 min'"),
+        ("60-40%", RATIO, "'60-40%': the low end of a band must be below the high end"),
+        (
+            "< 80% limit",
+            COUNT,
+            "'< 80% limit' refers to a limit, but the metric declares no 'limit'",
+        ),
+        ("sometimes", RATIO, "'sometimes' is not a level"),
+    ],
+)
+def test_level_errors(text: str, unit, message: str) -> None:
+    with pytest.raises(UnitError) as caught:
+        parse_level(text, unit)
+    assert caught.value.message == message
