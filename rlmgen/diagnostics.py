@@ -7,6 +7,17 @@ from typing import Literal
 
 Severity = Literal["error", "warning"]
 
+# Line breaks and other control characters from spec text must not break the
+# one-diagnostic-per-line contract that editors and CI annotations rely on.
+_UNPRINTABLE = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
+}
+
+
+def one_line(text: str) -> str:
+    return text.translate(_UNPRINTABLE)
+
 
 @dataclasses.dataclass(frozen=True, order=True)
 class Diagnostic:
@@ -27,7 +38,7 @@ class Diagnostic:
             text = f"{self.file}:{self.line}:{self.col}: {where}: warning: {self.message}"
         if self.hint:
             text += f" (hint: {self.hint})"
-        return text
+        return one_line(text)
 
     def as_json(self) -> dict[str, object]:
         return dataclasses.asdict(self)

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rlmgen.cli import cli
+from tests.conftest import MINIMAL_SPEC, REPO, SEED_SPEC
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch project with the seed spec in specs/, as a user's repository."""
+    (tmp_path / "specs").mkdir()
+    shutil.copy(SEED_SPEC, tmp_path / "specs" / SEED_SPEC.name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_validate_valid_spec_exits_0() -> None:
+    result = run("validate", str(SEED_SPEC))
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "ok: 0 errors, 0 warnings in 1 spec" in result.stderr
+
+
+def test_validate_seed_verbatim_prints_one_located_line_per_invalid_query(monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    result = run("validate", "tests/cases/invalid/seed-verbatim.yaml")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5
+    assert all(line.startswith("tests/cases/invalid/seed-verbatim.yaml:") for line in lines)
+    assert "invalid: 5 errors, 0 warnings in 1 spec" in result.stderr
+
+
+def test_validate_json(monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    result = run("validate", "--format", "json", "tests/cases/invalid/wrong-type.yaml")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["valid"] is False and report["errors"] == 1
+    assert report["specs"][0]["diagnostics"] == [
+        {
+            "file": "tests/cases/invalid/wrong-type.yaml",
+            "line": 46,
+            "col": 18,
+            "pointer": "/autoscaling/0/maxReplicas",
+            "message": "expected a whole number, got the string 'ten'",
+            "hint": "",
+            "severity": "error",
+        }
+    ]
+
+
+def test_strict_fails_on_warnings(monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    case = "tests/cases/invalid/for-shorter-than-evaluation.yaml"
+    assert run("validate", case).exit_code == 0
+    assert run("validate", "--strict", case).exit_code == 1
+
+
+def test_usage_errors_exit_2(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run("validate").exit_code == 2  # no specs/ here
+    assert run("validate", "missing.yaml").exit_code == 2
+    assert run("build", "--nope").exit_code == 2
+
+
+def test_build_then_check_then_drift(project: Path) -> None:
+    assert run("build").exit_code == 0
+    assert run("check").exit_code == 0
+    manifest = project / "out" / "rlm-hypervisor" / ".rlmgen-manifest"
+    manifest.write_text(manifest.read_text() + "edited\n")
+    result = run("check")
+    assert result.exit_code == 1
+    assert "+++ b/out/rlm-hypervisor/.rlmgen-manifest" in result.output
+    assert "-edited" in result.output
+
+
+def test_check_reports_files_and_services_that_should_not_be_there(project: Path) -> None:
+    assert run("build").exit_code == 0
+    (project / "out" / "rlm-hypervisor" / "stray.yaml").write_text("x")
+    assert run("check").exit_code == 1
+    (project / "out" / "rlm-hypervisor" / "stray.yaml").unlink()
+    shutil.copytree(project / "out" / "rlm-hypervisor", project / "out" / "retired")
+    result = run("check", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["stale"] == ["retired"]
+
+
+def test_invalid_spec_writes_nothing(project: Path) -> None:
+    assert run("build").exit_code == 0
+    before = {p: p.read_bytes() for p in (project / "out").rglob("*") if p.is_file()}
+    spec = project / "specs" / SEED_SPEC.name
+    spec.write_text(spec.read_text().replace("for: 2m", "for: 2 minutes"))
+    result = run("build")
+    assert result.exit_code == 1
+    assert "nothing written" in result.stderr
+    after = {p: p.read_bytes() for p in (project / "out").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_two_specs_for_one_service_are_an_error(project: Path) -> None:
+    shutil.copy(SEED_SPEC, project / "specs" / "copy.yaml")
+    result = run("validate")
+    assert result.exit_code == 1
+    assert "service 'rlm-hypervisor' is also defined by specs/copy.yaml" in result.output
+
+
+def test_schema_prints_the_shipped_json_schema() -> None:
+    result = run("schema")
+    assert json.loads(result.output)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+@pytest.mark.parametrize("command", ["validate", "build", "check", "schema"])
+def test_every_command_has_help(command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0 and "Usage: " in result.output
+
+
+def test_builds_are_byte_identical_across_hash_seeds(tmp_path: Path) -> None:
+    outputs = []
+    for seed in ("0", "4242"):
+        out = tmp_path / f"out-{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rlmgen",
+                "build",
+                str(SEED_SPEC),
+                str(MINIMAL_SPEC),
+                "-o",
+                str(out),
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        outputs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) >= 2
+
+
+def test_python_dash_m_entry_point() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "rlmgen", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("rlmgen, version ")
