@@ -89,6 +89,8 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
     rule = error.schema if isinstance(error.schema, dict) else {}
     custom = rule.get("x-error", {}).get(kind) if isinstance(rule.get("x-error"), dict) else None
 
+    if kind in ("oneOf", "anyOf"):
+        return _convert_alternatives(spec, error, pointer, custom)
     if kind == "additionalProperties":
         allowed = sorted(rule.get("properties", {}))
         extras = [k for k in error.instance if k not in rule.get("properties", {})]
@@ -164,6 +166,33 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
     if custom:
         return [spec.diagnostic(pointer, f"{_quote(error.instance)}: {custom}")]
     return [spec.diagnostic(pointer, _generic_message(error))]
+
+
+def _convert_alternatives(
+    spec: LoadedSpec, error: ValidationError, pointer: str, custom: str | None
+) -> list[Diagnostic]:
+    """Report the errors of the form the author most likely meant.
+
+    A form whose own required key is missing was not meant; of the rest, the one
+    with the fewest errors is the best match. When no form is meant, or several
+    match, say which forms exist and which of their keys are present.
+    """
+    branches: dict[object, list[ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(sub.schema_path[0], []).append(sub)
+    meant = [
+        errors
+        for errors in branches.values()
+        if not any(e.validator == "required" and not e.path for e in errors)
+    ]
+    if meant and error.context:
+        best = min(meant, key=len)
+        return [d for sub in best for d in _convert(spec, sub)]
+    keys = [k for form in error.validator_value for k in form.get("required", [])]
+    present = [k for k in keys if isinstance(error.instance, dict) and k in error.instance]
+    hint = f"found {', '.join(present)}" if present else "found none"
+    message = custom or f"must match exactly one form: {', '.join(keys)}"
+    return [spec.diagnostic(pointer, message, hint, at_key=True)]
 
 
 def _generic_message(error: ValidationError) -> str:

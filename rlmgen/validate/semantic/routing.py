@@ -1,11 +1,10 @@
-"""Routing: unique receivers, one integration each, each severity taken once."""
+"""Routing: unique receivers, each severity taken by one receiver, a declared default.
+(One integration per receiver is the schema's oneOf.)"""
 
 from __future__ import annotations
 
 from rlmgen.diagnostics import join_pointer
 from rlmgen.validate.semantic.context import Context, items, text
-
-INTEGRATIONS = ("pagerduty", "slack", "email", "webhook")
 
 
 def check(ctx: Context) -> None:
@@ -16,15 +15,6 @@ def check(ctx: Context) -> None:
     ctx.unique(iter(receivers), "name", "receiver")
     taken: dict[str, str] = {}
     for pointer, receiver in receivers:
-        present = [k for k in INTEGRATIONS if k in receiver]
-        if len(present) != 1:
-            found = ", ".join(present) if present else "none"
-            ctx.error(
-                pointer,
-                f"a receiver sends through exactly one of {', '.join(INTEGRATIONS)}; found {found}",
-                "split it into one receiver per integration",
-                at_key=True,
-            )
         severities = receiver.get("severities")
         name = text(receiver, "name") or "?"
         if isinstance(severities, list):
