@@ -4,7 +4,7 @@ normalised, references resolved. Only called on documents that passed validation
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from rlmgen import model as m
 from rlmgen.levels import Level, parse_level
@@ -147,7 +147,9 @@ def _example(raw: dict[str, Any]) -> m.AlertExample:
 def _routing(raw: dict[str, Any]) -> m.Routing:
     receivers = []
     for entry in raw["receivers"]:
-        kind = next(k for k in ("pagerduty", "slack", "email", "webhook") if k in entry)
+        kind: Literal["pagerduty", "slack", "email", "webhook"] = next(
+            k for k in ("pagerduty", "slack", "email", "webhook") if k in entry
+        )
         receivers.append(
             m.Receiver(
                 name=entry["name"],

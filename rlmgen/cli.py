@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -29,7 +29,7 @@ _out_option = click.option(
 )
 
 
-def _format_option(*choices: str) -> click.Option:
+def _format_option(*choices: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     return click.option(
         "--format",
         "fmt",

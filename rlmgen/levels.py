@@ -10,7 +10,7 @@ from rlmgen.units import Quantity, SeriesUnit, UnitError, check_dimension, parse
 
 LevelKind = Literal["above", "below", "exact", "band", "increase", "decrease", "qualitative"]
 
-_OPERATORS = {
+_OPERATORS: dict[str, LevelKind] = {
     ">": "above",
     ">=": "above",
     "above": "above",
@@ -30,7 +30,7 @@ _BAND = re.compile(
     r"(?P<high>\$?(?:\d+(?:\.\d*)?|\.\d+)\s*[A-Za-zµ%/]*)$",
     re.IGNORECASE,
 )
-_CHANGE_WORDS = {
+_CHANGE_WORDS: dict[str, LevelKind] = {
     "increase": "increase",
     "rise": "increase",
     "spike": "increase",

@@ -145,6 +145,7 @@ class _Builder:
                 self.build(item, join_pointer(pointer, i), depth + 1)
                 for i, item in enumerate(node.value)
             ]
+        assert isinstance(node, yaml.MappingNode)  # the three node kinds of YAML
         return self._build_mapping(node, pointer, depth)
 
     def _build_mapping(self, node: yaml.MappingNode, pointer: str, depth: int) -> dict[str, Any]:

@@ -342,10 +342,10 @@ def _misplaced_grouping(tokens: list[Token], expr: str) -> tuple[Token, str, str
     for index, token in enumerate(tokens):
         if token.text == "(":
             before = tokens[index - 1] if index else None
-            is_call = before is not None and before.kind == "ident"
-            stack.append(
-                (before.text if is_call else "", before.offset if is_call else token.offset)
-            )
+            if before is not None and before.kind == "ident":
+                stack.append((before.text, before.offset))
+            else:
+                stack.append(("", token.offset))
             closed = None
         elif token.text == ")":
             name, start = stack.pop() if stack else ("", token.offset)

@@ -127,7 +127,8 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
     if kind == "type":
         expected = error.validator_value
         names = [
-            _TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])
+            _TYPE_NAMES.get(str(t), str(t))
+            for t in (expected if isinstance(expected, list) else [expected])
         ]
         return [
             spec.diagnostic(

@@ -13,7 +13,8 @@ from rlmgen.validate.semantic.context import Context, items, text
 def check(ctx: Context) -> None:
     groups = list(items(ctx.doc.get("alertGroups"), "/alertGroups"))
     ctx.unique(iter(groups), "name", "alert group")
-    service = ctx.doc.get("service") if isinstance(ctx.doc.get("service"), dict) else {}
+    raw_service = ctx.doc.get("service")
+    service: dict[str, Any] = raw_service if isinstance(raw_service, dict) else {}
     evaluation = ctx.duration(service, "evaluationInterval") or 60.0
     identities: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
     for group_pointer, group in groups:
