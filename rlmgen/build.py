@@ -75,7 +75,22 @@ def _metric(raw: dict[str, Any]) -> m.Metric:
             labels=_labels(alert.get("labels")),
             playbook=alert.get("playbook"),
         ),
+        examples=tuple(
+            m.RecordingExample(
+                name=example.get("name"),
+                interval=_seconds(example.get("interval")),
+                series=_series(example["series"]),
+                at=parse_duration(example["at"]),
+                value=float(example["value"]),
+                labels=_labels(example.get("labels")),
+            )
+            for example in raw.get("examples", [])
+        ),
     )
+
+
+def _series(raw: list[dict[str, str]]) -> tuple[m.ExampleSeries, ...]:
+    return tuple(m.ExampleSeries(s["series"].strip(), s["values"].strip()) for s in raw)
 
 
 def _levels(raw: dict[str, Any], unit: SeriesUnit | None, has_limit: bool) -> m.Levels:
@@ -137,10 +152,11 @@ def _example(raw: dict[str, Any]) -> m.AlertExample:
     return m.AlertExample(
         name=raw.get("name"),
         interval=_seconds(raw.get("interval")),
-        series=tuple(m.AlertExampleSeries(s["series"], s["values"]) for s in raw["series"]),
+        series=_series(raw["series"]),
         at=parse_duration(raw["at"]),
         fires=raw.get("fires", True),
         labels=_labels(raw.get("labels")),
+        value=float(raw["value"]) if "value" in raw else None,
     )
 
 

@@ -78,13 +78,17 @@ def cli() -> None:
 @cli.command()
 @_spec_args
 @_format_option("text", "json")
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on warnings too, and warn about alerts and recording rules no test proves.",
+)
 def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
     """Check specs and report every problem, located as file:line:col."""
     from rlmgen.pipeline import compile_specs
 
     files, _ = _resolve_specs(specs)
-    results = compile_specs(files, DEFAULT_OUT, generate=False)
+    results = compile_specs(files, DEFAULT_OUT, generate=False, strict=strict)
     diagnostics = [d for r in results for d in r.diagnostics]
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors

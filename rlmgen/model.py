@@ -55,6 +55,24 @@ class ThresholdAlertSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ExampleSeries:
+    series: str
+    values: str  # promtool expanding notation
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordingExample:
+    """Input series and the value a recording rule must produce from them."""
+
+    name: str | None
+    interval: float | None
+    series: tuple[ExampleSeries, ...]
+    at: float
+    value: float
+    labels: Labels
+
+
+@dataclasses.dataclass(frozen=True)
 class Metric:
     name: str
     group: str | None
@@ -66,6 +84,7 @@ class Metric:
     limit: str | None
     levels: Levels | None
     alert: ThresholdAlertSettings
+    examples: tuple[RecordingExample, ...]
 
     @property
     def series(self) -> str:
@@ -74,19 +93,14 @@ class Metric:
 
 
 @dataclasses.dataclass(frozen=True)
-class AlertExampleSeries:
-    series: str
-    values: str
-
-
-@dataclasses.dataclass(frozen=True)
 class AlertExample:
     name: str | None
     interval: float | None
-    series: tuple[AlertExampleSeries, ...]
+    series: tuple[ExampleSeries, ...]
     at: float
     fires: bool
     labels: Labels
+    value: float | None  # the expression's value when it fires, for $value in annotations
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,19 +48,21 @@ def discover(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
 
 
-def check_spec(path: Path) -> tuple[LoadedSpec | None, list[Diagnostic]]:
+def check_spec(path: Path, *, strict: bool = False) -> tuple[LoadedSpec | None, list[Diagnostic]]:
     try:
         spec = load_file(path, display_path(path))
     except SpecLoadError as exc:
         return None, exc.diagnostics
-    return spec, validate(spec)
+    return spec, validate(spec, strict=strict)
 
 
-def compile_specs(paths: Sequence[Path], out_dir: Path, *, generate: bool = True) -> list[Compiled]:
+def compile_specs(
+    paths: Sequence[Path], out_dir: Path, *, generate: bool = True, strict: bool = False
+) -> list[Compiled]:
     """Validate every spec; when all are valid and `generate`, render their files."""
     results = []
     for path in paths:
-        spec, diagnostics = check_spec(path)
+        spec, diagnostics = check_spec(path, strict=strict)
         result = Compiled(path, display_path(path), spec=spec, diagnostics=diagnostics)
         if spec is not None and isinstance(spec.data, dict):
             service = spec.data.get("service")

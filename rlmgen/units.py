@@ -172,12 +172,15 @@ def parse_duration(text: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """The canonical Prometheus spelling of a duration (`90` -> `1m30s`)."""
+    """A Prometheus duration as people write it (`90` -> `1m30s`, `604800` -> `7d`):
+    days at most, since `1w` reads worse than `7d` and both parse."""
     millis = round(seconds * 1000)
     if millis == 0:
         return "0s"
     parts = []
     for unit, size in _DURATION_UNITS.items():
+        if unit in ("y", "w"):
+            continue
         size_ms = round(size * 1000)
         count, millis = divmod(millis, size_ms)
         if count:

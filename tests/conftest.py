@@ -26,3 +26,29 @@ def require_tool(name: str) -> str:
     if os.environ.get("RLMGEN_REQUIRE_TOOLS") == "1":
         pytest.fail(f"{name} is required (RLMGEN_REQUIRE_TOOLS=1) but not on PATH")
     pytest.skip(f"{name} is not installed (apt-get install prometheus prometheus-alertmanager)")
+
+
+SEED_RUNBOOK = REPO.parent / "shared" / "seed" / "000_ded32a8254555b95.txt"
+
+
+@pytest.fixture(scope="session")
+def seed_runbook() -> str:
+    """The RLM Hypervisor team's hand-written runbook: the facts the spec must carry."""
+    if not SEED_RUNBOOK.is_file():
+        pytest.skip(f"the seed runbook is not at {SEED_RUNBOOK} (shared/ beside the checkout)")
+    return SEED_RUNBOOK.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def compiled_seed() -> dict[str, bytes]:
+    """The files the RLM Hypervisor spec compiles to (compiled once per test session)."""
+    from rlmgen.pipeline import compile_specs
+
+    old = os.getcwd()
+    os.chdir(REPO)
+    try:
+        [result] = compile_specs([Path("specs/rlm-hypervisor.yaml")], Path("out"))
+    finally:
+        os.chdir(old)
+    assert not result.errors
+    return result.files

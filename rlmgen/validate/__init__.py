@@ -10,10 +10,11 @@ from rlmgen.validate.schema_pass import schema_diagnostics
 from rlmgen.validate.semantic import semantic_diagnostics
 
 
-def validate(spec: LoadedSpec) -> list[Diagnostic]:
+def validate(spec: LoadedSpec, *, strict: bool = False) -> list[Diagnostic]:
+    """Every problem of `spec`; `strict` adds warnings for what no test proves."""
     found = schema_diagnostics(spec)
     if isinstance(spec.data, dict):
-        found.extend(semantic_diagnostics(spec))
+        found.extend(semantic_diagnostics(spec, strict=strict))
     else:
         found = [
             spec.diagnostic(

@@ -18,8 +18,8 @@ _CHECKS = (
 )
 
 
-def semantic_diagnostics(spec: LoadedSpec) -> list[Diagnostic]:
-    context = Context(spec)
+def semantic_diagnostics(spec: LoadedSpec, *, strict: bool = False) -> list[Diagnostic]:
+    context = Context(spec, strict=strict)
     for check in _CHECKS:
         check(context)
     return context.found

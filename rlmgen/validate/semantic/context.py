@@ -10,7 +10,7 @@ from typing import Any
 from rlmgen import promql
 from rlmgen.diagnostics import Diagnostic, join_pointer
 from rlmgen.loader import LoadedSpec
-from rlmgen.units import SERIES_UNITS, SeriesUnit, UnitError, parse_duration
+from rlmgen.units import SERIES_UNITS, SeriesUnit, UnitError, format_duration, parse_duration
 
 # Series every Prometheus has, which no spec needs to declare.
 BUILTIN_SERIES = frozenset(
@@ -35,14 +35,23 @@ def items(value: Any, base: str) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield join_pointer(base, index), item
 
 
+def mapping_at(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """The mapping under `key`, or an empty one when it is absent or not a mapping."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def text(mapping: dict[str, Any], key: str) -> str | None:
     value = mapping.get(key)
     return value if isinstance(value, str) and value else None
 
 
 class Context:
-    def __init__(self, spec: LoadedSpec):
+    def __init__(self, spec: LoadedSpec, *, strict: bool = False):
         self.spec = spec
+        self.strict = strict
+        # (alert name, sorted labels) -> pointer of the first alert with them
+        self.alert_identities: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
         self.doc: dict[str, Any] = spec.data
         self.found: list[Diagnostic] = []
         self.metrics: dict[str, dict[str, Any]] = {}
@@ -135,6 +144,42 @@ class Context:
                 else f"declare it under metrics: - name: {name}"
             )
             self.error_at(pointer, name, f"'{name}' is not a declared metric", hint)
+
+    def min_hold(self) -> tuple[float, str]:
+        """The shortest useful non-zero `for`: the longer of scrape and evaluation interval."""
+        service = self.doc.get("service")
+        service = service if isinstance(service, dict) else {}
+        scrape = self.duration(service, "scrapeInterval") or 60.0
+        evaluation = self.duration(service, "evaluationInterval") or 60.0
+        return (scrape, "scrape") if scrape >= evaluation else (evaluation, "evaluation")
+
+    def check_hold(self, pointer: str, value: object, minimum: float, which: str) -> None:
+        hold = None
+        if isinstance(value, str):
+            try:
+                hold = parse_duration(value)
+            except UnitError:
+                return
+        if hold is not None and 0 < hold < minimum:
+            self.warning(
+                pointer,
+                f"'for: {value}' is shorter than the {which} interval "
+                f"({format_duration(minimum)}), so it cannot hold the alert back",
+                f"use at least {format_duration(minimum)}, or 0s to fire at once",
+            )
+
+    def register_alert(self, pointer: str, name: str, labels: dict[str, str]) -> None:
+        """Report a second alert with the same name and labels as an earlier one."""
+        identity = (name, tuple(sorted(labels.items())))
+        if identity in self.alert_identities:
+            first = self.spec.source_map.value(self.alert_identities[identity])
+            self.error(
+                pointer,
+                f"alert '{name}' is defined twice with the same labels",
+                f"first at line {first[0]}; give them different severities or labels",
+            )
+        else:
+            self.alert_identities[identity] = pointer
 
     def check_receiver(self, pointer: str, name: str) -> None:
         if name in self.receivers:

@@ -8,8 +8,9 @@ from typing import Any
 
 from rlmgen.diagnostics import join_pointer
 from rlmgen.levels import Level, parse_level
+from rlmgen.naming import threshold_alert_name
 from rlmgen.units import UnitError
-from rlmgen.validate.semantic.context import Context, items, text
+from rlmgen.validate.semantic.context import Context, items, mapping_at, text
 
 ALERT_LEVELS = ("info", "warning", "critical")  # least to most severe
 
@@ -18,7 +19,19 @@ def check(ctx: Context) -> None:
     entries = list(items(ctx.doc.get("metrics"), "/metrics"))
     ctx.unique(iter(entries), "name", "metric")
     ctx.unique(iter(entries), "record", "recording rule")
+    minimum, which = ctx.min_hold()
     for pointer, metric in entries:
+        alert = mapping_at(metric, "alert")
+        ctx.check_hold(
+            join_pointer(join_pointer(pointer, "alert"), "for"), alert.get("for"), minimum, which
+        )
+        if ctx.strict and text(metric, "expr") and not metric.get("examples"):
+            ctx.warning(
+                join_pointer(pointer, "expr"),
+                f"recording rule of '{metric.get('name')}' has no example, so no promtool "
+                "test proves what it computes",
+                "add examples: input series, at, value",
+            )
         for key in ("expr", "limit"):
             if expr := text(metric, key):
                 ctx.check_series(join_pointer(pointer, key), expr)
@@ -67,6 +80,7 @@ def _check_levels(
                 f'write "> {level.text}" or "< {level.text}"',
             )
     directional = {k: v for k, v in alerting.items() if v.is_threshold}
+    _register_alerts(ctx, pointer, metric, directional)
     _check_same_direction(ctx, pointer, directional)
     _check_order(ctx, pointer, directional)
     if "target" in parsed and directional:
@@ -84,6 +98,23 @@ def _check_levels(
             join_pointer(pointer, "baseline"),
             "'baseline' is only used by relative levels such as \"> 20% increase\"",
             at_key=True,
+        )
+
+
+def _register_alerts(
+    ctx: Context, pointer: str, metric: dict[str, Any], levels: dict[str, Level]
+) -> None:
+    """The alerts these levels raise take part in the duplicate-alert check."""
+    name = text(metric, "name")
+    if not levels or name is None:
+        return
+    alert = mapping_at(metric, "alert")
+    explicit = text(alert, "name")
+    alert_name = threshold_alert_name(name, next(iter(levels.values())).kind, explicit)
+    labels = {k: v for k, v in mapping_at(alert, "labels").items() if isinstance(v, str)}
+    for severity in levels:
+        ctx.register_alert(
+            join_pointer(pointer, severity), alert_name, {**labels, "severity": severity}
         )
 
 

@@ -1,0 +1,232 @@
+"""Every rule rlmgen emits, derived once from the model: recording rules, the alerts
+that metric levels raise, and the hand-written alerts, with their final labels and
+annotations. The rules file, its promtool tests and the runbook all read this."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal
+
+from rlmgen import model as m
+from rlmgen.anchors import alert_anchor
+from rlmgen.build import receiver_for
+from rlmgen.levels import Level
+from rlmgen.naming import LEVELS_GROUP, RECORDING_GROUP, rule_group_name, threshold_alert_name
+from rlmgen.units import format_duration
+
+DEFAULT_THRESHOLD_FOR = 300.0  # long enough to ride out one bad scrape, short enough to page
+SEVERITY_ORDER = ("info", "warning", "critical")
+_OPERATOR = re.compile(r"^\s*(>=|<=|>|<|above|below|over|under)\s*", re.IGNORECASE)
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordingRule:
+    record: str
+    expr: str
+    labels: Mapping[str, str]
+    metric: m.Metric
+
+
+@dataclasses.dataclass(frozen=True, eq=False)  # identity: each rule is one emitted rule
+class AlertRule:
+    name: str
+    expr: str
+    for_seconds: float
+    severity: str
+    receiver: str | None
+    labels: Mapping[str, str]  # the rule's labels, severity and route included
+    annotations: Mapping[str, str]  # summary, description (when any), runbook_url
+    origin: Literal["levels", "hand-written"]
+    metric: m.Metric | None = None
+    level: Level | None = None
+    alert: m.Alert | None = None
+
+    @property
+    def anchor(self) -> str:
+        return alert_anchor(self.name)
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleGroup:
+    name: str
+    title: str | None
+    interval: float | None
+    rules: tuple[RecordingRule | AlertRule, ...]
+
+
+def number(value: float) -> str:
+    """A PromQL number literal: integers without a point, others as short as exact."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(f"{value:.12g}"))
+
+
+def rule_groups(spec: m.Spec) -> tuple[RuleGroup, ...]:
+    groups: list[RuleGroup] = []
+    recording = tuple(recording_rules(spec))
+    if recording:
+        name = rule_group_name(spec.service.name, RECORDING_GROUP)
+        groups.append(RuleGroup(name, "Recording rules", None, recording))
+    levels = tuple(threshold_alerts(spec))
+    if levels:
+        name = rule_group_name(spec.service.name, LEVELS_GROUP)
+        groups.append(RuleGroup(name, "Metric levels", None, levels))
+    for group in spec.alert_groups:
+        groups.append(
+            RuleGroup(
+                rule_group_name(spec.service.name, group.name),
+                group.title,
+                group.interval,
+                tuple(hand_written_alert(spec, alert) for alert in group.alerts),
+            )
+        )
+    return tuple(groups)
+
+
+def alert_rules(spec: m.Spec) -> tuple[AlertRule, ...]:
+    return tuple(r for g in rule_groups(spec) for r in g.rules if isinstance(r, AlertRule))
+
+
+def recording_rules(spec: m.Spec) -> list[RecordingRule]:
+    return [
+        RecordingRule(metric.record, metric.expr, spec.service.labels, metric)
+        for metric in spec.metrics
+        if metric.record and metric.expr
+    ]
+
+
+def _labels(
+    spec: m.Spec, own: Mapping[str, str], severity: str, receiver: str | None
+) -> Mapping[str, str]:
+    labels = {**spec.service.labels, "team": spec.service.team, **own, "severity": severity}
+    if receiver:
+        labels["route"] = receiver
+    return MappingProxyType(dict(sorted(labels.items())))
+
+
+def _annotations(
+    spec: m.Spec, name: str, summary: str, description: str | None
+) -> Mapping[str, str]:
+    annotations = {"summary": summary}
+    if description:
+        annotations["description"] = description
+    annotations["runbook_url"] = f"{spec.service.runbook_url}#{alert_anchor(name)}"
+    return MappingProxyType(annotations)
+
+
+def hand_written_alert(spec: m.Spec, alert: m.Alert) -> AlertRule:
+    return AlertRule(
+        name=alert.name,
+        expr=alert.expr,
+        for_seconds=alert.for_seconds,
+        severity=alert.severity,
+        receiver=alert.receiver,
+        labels=_labels(spec, alert.labels, alert.severity, alert.receiver),
+        annotations=_annotations(spec, alert.name, alert.summary, alert.description),
+        origin="hand-written",
+        alert=alert,
+    )
+
+
+def threshold_alerts(spec: m.Spec) -> list[AlertRule]:
+    alerts = []
+    for metric in spec.metrics:
+        if metric.levels is None:
+            continue
+        for severity, level in metric.levels.alerting():
+            alerts.append(threshold_alert(spec, metric, severity, level))
+    return alerts
+
+
+def threshold_alert(spec: m.Spec, metric: m.Metric, severity: str, level: Level) -> AlertRule:
+    assert metric.levels is not None
+    name = threshold_alert_name(metric.name, level.kind, metric.alert.name)
+    receiver = receiver_for(severity, None, spec.routing)
+    return AlertRule(
+        name=name,
+        expr=level_expr(metric, level),
+        for_seconds=metric.alert.for_seconds
+        if metric.alert.for_seconds is not None
+        else DEFAULT_THRESHOLD_FOR,
+        severity=severity,
+        receiver=receiver,
+        labels=_labels(spec, metric.alert.labels, severity, receiver),
+        annotations=_annotations(
+            spec,
+            name,
+            metric.alert.summary or _summary(metric, level),
+            _description(metric, severity, level),
+        ),
+        origin="levels",
+        metric=metric,
+        level=level,
+    )
+
+
+def _parenthesised(expr: str) -> str:
+    return (
+        expr
+        if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?", expr.strip())
+        else f"({expr.strip()})"
+    )
+
+
+def measured(metric: m.Metric, level: Level) -> str:
+    """The expression a level compares: the metric, or its fraction of the limit."""
+    if level.of_limit and metric.limit:
+        return f"{metric.series} / {_parenthesised(metric.limit)}"
+    return metric.series
+
+
+def level_expr(metric: m.Metric, level: Level) -> str:
+    assert metric.levels is not None and level.value is not None
+    series = measured(metric, level)
+    if level.kind in ("increase", "decrease"):
+        baseline = format_duration(metric.levels.baseline or 0)
+        factor = 1 + level.value if level.kind == "increase" else 1 - level.value
+        operator = ">" if level.kind == "increase" else "<"
+        return f"{series} {operator} {number(factor)} * avg_over_time({metric.series}[{baseline}])"
+    return f"{series} {'>' if level.kind == 'above' else '<'} {number(level.value)}"
+
+
+def value_template(metric: m.Metric, level: Level) -> str:
+    """How an annotation prints the measured value, in the unit the author thinks in."""
+    if level.of_limit:
+        return "{{ $value | humanizePercentage }}"
+    unit = metric.unit.name if metric.unit else None
+    return {
+        "ratio": "{{ $value | humanizePercentage }}",
+        "percent": "{{ $value | humanize }}%",
+        "seconds": "{{ $value | humanizeDuration }}",
+        "milliseconds": "{{ $value | humanize }}ms",
+        "bytes": "{{ $value | humanize1024 }}B",
+        "usd": "${{ $value | humanize }}",
+    }.get(unit or "", "{{ $value | humanize }}")
+
+
+def _threshold_text(level: Level) -> str:
+    return _OPERATOR.sub("", level.text)
+
+
+def _summary(metric: m.Metric, level: Level) -> str:
+    subject = metric.description or metric.name
+    if level.kind in ("increase", "decrease"):
+        assert metric.levels is not None
+        baseline = format_duration(metric.levels.baseline or 0)
+        return f"{subject}: {level.text} against its {baseline} average"
+    way = "above" if level.kind == "above" else "below"
+    threshold = _threshold_text(level)
+    if level.of_limit and "limit" not in threshold:
+        threshold += " of the limit"
+    return f"{subject} {way} {threshold}"
+
+
+def _description(metric: m.Metric, severity: str, level: Level) -> str:
+    text = f"{metric.name} is {value_template(metric, level)} ({severity} level: {level.text}"
+    target = metric.levels.target if metric.levels else None
+    if target is not None:
+        text += f"; target: {target.text}"
+    return text + ")."

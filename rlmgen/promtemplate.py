@@ -1,0 +1,162 @@
+"""Render the part of Prometheus' alert templating that rlmgen can predict exactly:
+`{{ $value }}`, `{{ $value | humanize* }}`, `{{ $labels.name }}` (and their `.Value` /
+`.Labels` spellings). Used to write the exact annotations a promtool test expects.
+The number formatting follows Go's fmt and Prometheus' template functions."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+
+
+class UnsupportedTemplate(ValueError):
+    """The text uses templating rlmgen cannot evaluate."""
+
+
+_ACTION = re.compile(r"{{-?\s*(.*?)\s*-?}}", re.DOTALL)
+_VALUE = r"(?:\$value|\.Value)"
+_LABEL = re.compile(r"^(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)$")
+_PIPED = re.compile(rf"^{_VALUE}\s*(?:\|\s*([a-zA-Z0-9]+))?$")
+_CALLED = re.compile(rf"^([a-zA-Z0-9]+)\s+{_VALUE}$")
+
+
+def _g4(value: float) -> str:
+    """Go's %.4g."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return f"{value:.4g}"
+
+
+def go_float(value: float) -> str:
+    """Go's %v of a float64: strconv's shortest %g, exponent form from 1e+06 or below 1e-4."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "0"
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    count = len(digits)
+    point = count + exponent  # position of the decimal point in the digits
+    x = point - 1
+    eprec = 6  # strconv: "if precision was the shortest possible, use precision 6"
+    text = "".join(map(str, digits))
+    prefix = "-" if sign else ""
+    if x < -4 or x >= eprec:
+        mantissa = text[0] + ("." + text[1:] if count > 1 else "")
+        return f"{prefix}{mantissa}e{'-' if x < 0 else '+'}{abs(x):02d}"
+    if point <= 0:
+        return f"{prefix}0.{'0' * -point}{text}"
+    if point >= count:
+        return f"{prefix}{text}{'0' * (point - count)}"
+    return f"{prefix}{text[:point]}.{text[point:]}"
+
+
+def humanize(value: float) -> str:
+    if value == 0 or math.isnan(value) or math.isinf(value):
+        return _g4(value)
+    prefix = ""
+    if abs(value) >= 1:
+        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
+            if abs(value) < 1000:
+                break
+            prefix, value = p, value / 1000
+        return f"{_g4(value)}{prefix}"
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(value) >= 1:
+            break
+        prefix, value = p, value * 1000
+    return f"{_g4(value)}{prefix}"
+
+
+def humanize_1024(value: float) -> str:
+    if abs(value) <= 1 or math.isnan(value) or math.isinf(value):
+        return _g4(value)
+    prefix = ""
+    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
+        if abs(value) < 1024:
+            break
+        prefix, value = p, value / 1024
+    return f"{_g4(value)}{prefix}"
+
+
+def humanize_duration(value: float) -> str:
+    if math.isnan(value) or math.isinf(value):
+        return _g4(value)
+    if value == 0:
+        return f"{_g4(value)}s"
+    if abs(value) >= 1:
+        sign = "-" if value < 0 else ""
+        value = abs(value)
+        # Go's int64(v): out-of-range floats become math.MinInt64 on amd64, and Go's
+        # integer division and remainder truncate toward zero.
+        whole = int(value) if value < 2**63 else -(2**63)
+
+        def div(a: int, b: int) -> int:
+            return int(a / b) if abs(a) < 2**52 else (abs(a) // b) * (1 if a >= 0 else -1)
+
+        def mod(a: int, b: int) -> int:
+            return a - div(a, b) * b
+
+        seconds, minutes = mod(whole, 60), mod(div(whole, 60), 60)
+        hours, days = mod(div(div(whole, 60), 60), 24), div(div(div(whole, 60), 60), 24)
+        if days:
+            return f"{sign}{days}d {hours}h {minutes}m {seconds}s"
+        if hours:
+            return f"{sign}{hours}h {minutes}m {seconds}s"
+        if minutes:
+            return f"{sign}{minutes}m {seconds}s"
+        return f"{sign}{_g4(value)}s"
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(value) >= 1:
+            break
+        prefix, value = p, value * 1000
+    return f"{_g4(value)}{prefix}s"
+
+
+def humanize_percentage(value: float) -> str:
+    return f"{_g4(value * 100)}%"
+
+
+FUNCTIONS: dict[str, Callable[[float], str]] = {
+    "humanize": humanize,
+    "humanize1024": humanize_1024,
+    "humanizeDuration": humanize_duration,
+    "humanizePercentage": humanize_percentage,
+}
+
+
+def check(text: str) -> None:
+    """Raise UnsupportedTemplate unless every action in `text` can be rendered."""
+    render(text, 0.0, {})
+
+
+def uses_value(text: str) -> bool:
+    return any("$value" in a or ".Value" in a for a in _ACTION.findall(text))
+
+
+def render(text: str, value: float, labels: Mapping[str, str]) -> str:
+    def action(match: re.Match[str]) -> str:
+        body = match.group(1)
+        if label := _LABEL.match(body):
+            return labels.get(label.group(1), "")
+        function = None
+        if piped := _PIPED.match(body):
+            function = piped.group(1)
+        elif called := _CALLED.match(body):
+            function = called.group(1)
+        else:
+            raise UnsupportedTemplate(body)
+        if function is None:
+            return go_float(value)
+        if function not in FUNCTIONS:
+            raise UnsupportedTemplate(body)
+        return FUNCTIONS[function](value)
+
+    return _ACTION.sub(action, text)

@@ -1,0 +1,225 @@
+"""The rules file and its promtool tests, judged by promtool itself, and checked
+against the seed runbook's alerts and metric tables."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from rlmgen import promql
+from rlmgen.pipeline import compile_specs
+from tests.conftest import SEED_SPEC, require_tool
+
+RULES = "prometheus/rules.yaml"
+TESTS = "prometheus/tests.yaml"
+OPERATOR = "kubernetes/prometheusrule.yaml"
+
+
+def _seed_model():
+    from rlmgen.build import build_model
+    from rlmgen.loader import load_file
+
+    return build_model(load_file(SEED_SPEC).data, "specs/rlm-hypervisor.yaml")
+
+
+def _expected_counts() -> tuple[int, int, int, int]:
+    """(recording rules, level alerts, hand-written alerts, hand-written examples) of the spec."""
+    model = _seed_model()
+    recording = sum(1 for m in model.metrics if m.record)
+    levels = sum(len(m.levels.alerting()) for m in model.metrics if m.levels)
+    return recording, levels, len(model.alerts), sum(len(a.examples) for a in model.alerts)
+
+
+def _write(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    for relative, data in files.items():
+        target = tmp_path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return tmp_path
+
+
+def _rules(files: dict[str, bytes]) -> list[dict]:
+    return [rule for group in yaml.safe_load(files[RULES])["groups"] for rule in group["rules"]]
+
+
+def test_promtool_accepts_the_rules_without_warnings(compiled_seed, tmp_path: Path) -> None:
+    promtool = require_tool("promtool")
+    root = _write(tmp_path, compiled_seed)
+    result = subprocess.run(
+        [promtool, "check", "rules", str(root / RULES)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    recording, levels, hand_written, _ = _expected_counts()
+    assert f"SUCCESS: {recording + levels + hand_written} rules found" in result.stdout
+    assert "warning" not in (result.stdout + result.stderr).lower()
+
+
+def test_promtool_unit_tests_pass(compiled_seed, tmp_path: Path) -> None:
+    """Runs tests.yaml as promtool would, split over two processes to use both cores."""
+    promtool = require_tool("promtool")
+    root = _write(tmp_path, compiled_seed)
+    document = yaml.safe_load(compiled_seed[TESTS])
+    groups = document["tests"]
+    recording, levels, _, examples = _expected_counts()
+    assert len(groups) == levels + examples + recording  # one test group for each
+    # balance by how far each group evaluates: the week-long baselines dominate
+    ordered = sorted(groups, key=_horizon, reverse=True)
+    chunks: list[list[dict]] = [[], []]
+    for group in ordered:
+        min(chunks, key=lambda c: sum(map(_horizon, c))).append(group)
+    paths = []
+    for index, chunk in enumerate(chunks):
+        path = root / "prometheus" / f"tests-{index}.yaml"
+        path.write_text(yaml.safe_dump({**document, "tests": chunk}))
+        paths.append(path)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(
+            pool.map(
+                lambda p: subprocess.run(
+                    [promtool, "test", "rules", str(p)], capture_output=True, text=True
+                ),
+                paths,
+            )
+        )
+    for result in results:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "SUCCESS" in result.stdout
+
+
+def _horizon(group: dict) -> float:
+    from rlmgen.units import parse_duration
+
+    times = [
+        t["eval_time"] for t in group.get("alert_rule_test", []) + group.get("promql_expr_test", [])
+    ]
+    return max(parse_duration(t) for t in times)
+
+
+def test_the_committed_tests_file_fails_when_a_rule_is_broken(
+    compiled_seed, tmp_path: Path
+) -> None:
+    """The generated tests can fail: loosen one threshold in rules.yaml and promtool objects."""
+    promtool = require_tool("promtool")
+    root = _write(tmp_path, compiled_seed)
+    rules = (root / RULES).read_text()
+    assert "expr: rlm_queue_depth > 500\n" in rules
+    (root / RULES).write_text(
+        rules.replace("expr: rlm_queue_depth > 500\n", "expr: rlm_queue_depth > 600\n")
+    )
+    document = yaml.safe_load(compiled_seed[TESTS])
+    document["tests"] = [
+        g
+        for g in document["tests"]
+        if any(t.get("alertname") == "RLMQueueDepthHigh" for t in g.get("alert_rule_test", []))
+    ]
+    (root / "prometheus" / "queue.yaml").write_text(yaml.safe_dump(document))
+    result = subprocess.run(
+        [promtool, "test", "rules", str(root / "prometheus" / "queue.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "RLMQueueDepthHigh" in result.stdout + result.stderr
+
+
+def test_prometheus_operator_rule_carries_the_same_groups(compiled_seed) -> None:
+    operator = yaml.safe_load(compiled_seed[OPERATOR])
+    assert operator["apiVersion"] == "monitoring.coreos.com/v1"
+    assert operator["kind"] == "PrometheusRule"
+    assert operator["metadata"]["namespace"] == "rlm-production"
+    assert operator["metadata"]["name"] == "rlm-hypervisor-rules"
+    assert operator["spec"]["groups"] == yaml.safe_load(compiled_seed[RULES])["groups"]
+
+
+def test_every_alert_carries_severity_route_team_and_its_runbook_anchor(compiled_seed) -> None:
+    for rule in _rules(compiled_seed):
+        if "alert" not in rule:
+            continue
+        assert {"severity", "route", "team", "service"} <= set(rule["labels"]), rule["alert"]
+        assert next(iter(rule["annotations"])) == "summary"
+        assert rule["annotations"]["runbook_url"] == (
+            "https://wiki.internal/rlm-runbooks/rlm-hypervisor#" + rule["alert"].lower()
+        )
+
+
+def test_multi_line_expressions_are_block_scalars(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        SEED_SPEC.read_text().replace(
+            "        expr: rlm_db_connections_available == 0\n",
+            "        expr: |\n          rlm_db_connections_available\n            == 0\n",
+        )
+    )
+    [result] = compile_specs([spec], tmp_path / "out")
+    assert (
+        "expr: |\n          rlm_db_connections_available\n            == 0\n"
+        in result.files[RULES].decode()
+    )
+
+
+# --- the seed runbook's facts ------------------------------------------------------------
+
+
+def _seed_alerts(seed: str) -> list[dict]:
+    blocks = re.findall(r"```yaml\n(.*?)```", seed, re.S)
+    rules = []
+    for block in blocks:
+        document = yaml.safe_load(block)
+        if isinstance(document, dict) and "groups" in document:
+            rules.extend(r for g in document["groups"] for r in g["rules"])
+    return rules
+
+
+def _numbers(expr: str) -> set[float]:
+    return {float(t.text) for t in promql.tokenize(expr) if t.kind == "number"}
+
+
+def test_every_seed_alert_is_in_the_rules_with_its_for_and_thresholds(
+    compiled_seed, seed_runbook: str
+) -> None:
+    seed = _seed_alerts(seed_runbook)
+    assert len(seed) == 8
+    generated = {r["alert"]: r for r in _rules(compiled_seed) if "alert" in r}
+    for rule in seed:
+        ours = generated[rule["alert"]]
+        assert ours["for"] == rule["for"], rule["alert"]
+        assert ours["labels"]["severity"] == rule["labels"]["severity"]
+        assert _numbers(ours["expr"]) == _numbers(rule["expr"]), rule["alert"]
+        assert ours["annotations"]["summary"] == rule["annotations"]["summary"]
+
+
+def _seed_metric_rows(seed: str) -> list[list[str]]:
+    rows = re.findall(r"^\| `(rlm_[a-z0-9_]+)` \|(.*)\|$", seed, re.M)
+    return [[name, *[cell.strip() for cell in rest.split("|")]] for name, rest in rows]
+
+
+def test_every_seed_metric_level_is_an_alert_at_the_seed_threshold(
+    compiled_seed, seed_runbook: str
+) -> None:
+    model = _seed_model()
+    rows = _seed_metric_rows(seed_runbook)
+    assert len(rows) == 11
+    exprs = [r["expr"] for r in _rules(compiled_seed) if "alert" in r]
+    for name, _description, target, *alerting in rows:
+        metric = model.metric(name)
+        assert metric is not None and metric.levels is not None, name
+        assert metric.levels.target.text == target
+        levels = (
+            [metric.levels.warning, metric.levels.critical]
+            if len(alerting) == 2
+            else [metric.levels.info]
+        )
+        for level, cell in zip(levels, alerting, strict=True):
+            assert level is not None and level.text == cell, name
+            assert any(
+                metric.series in e
+                and (
+                    level.kind in ("increase", "decrease")
+                    or _numbers(e) & _numbers(str(level.value))
+                )
+                for e in exprs
+            ), name
