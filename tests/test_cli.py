@@ -159,3 +159,20 @@ def test_python_dash_m_entry_point() -> None:
         [sys.executable, "-m", "rlmgen", "--version"], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("rlmgen, version ")
+
+
+def test_strict_passes_when_every_alert_and_recording_rule_is_proven() -> None:
+    result = run("validate", "--strict", str(SEED_SPEC))
+    assert result.exit_code == 0, result.output
+
+
+def test_strict_reports_untested_alerts(monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    result = run("validate", "--strict", "tests/cases/valid/minimal.yaml")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "tests/cases/valid/minimal.yaml:26:9: /alertGroups/0/alerts/0: warning: alert "
+        "'ShopHighErrorRate' has no example, so no promtool test proves it fires (hint: add "
+        "examples: input series, the time 'at', and whether it fires)\n"
+    )
+    assert run("validate", "tests/cases/valid/minimal.yaml").exit_code == 0

@@ -1,0 +1,104 @@
+"""rlmgen renders alert templates exactly as Prometheus does: checked against promtool."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rlmgen import promtemplate
+from tests.conftest import require_tool
+
+VALUES = [
+    0.808,
+    1e6,
+    1234567.0,
+    123456.0,
+    0.0001,
+    0.00001,
+    1e21,
+    -2.5,
+    100.0,
+    0.30000000000000004,
+    3.0e-7,
+    86400 * 3 + 5,
+    59.5,
+    1536.0,
+    2.0**40,
+    -90061.5,
+    1e300,
+    0.0,
+]
+TEMPLATE = (
+    "r={{ $value }} h={{ $value | humanize }} d={{ $value | humanizeDuration }} "
+    "p={{ $value | humanizePercentage }} k={{ $value | humanize1024 }} "
+    "u={{ $labels.user }} v={{ .Value }}"
+)
+
+
+def test_rendering_matches_promtool(tmp_path: Path) -> None:
+    promtool = require_tool("promtool")
+    rules = {
+        "groups": [
+            {
+                "name": "g",
+                "rules": [
+                    {
+                        "alert": f"A{i}",
+                        "expr": f'label_replace(vector({v!r}), "user", "alice", "", "")',
+                        "annotations": {"s": TEMPLATE},
+                    }
+                    for i, v in enumerate(VALUES)
+                ],
+            }
+        ]
+    }
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))
+    tests = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [],
+                "alert_rule_test": [
+                    {
+                        "eval_time": "1m",
+                        "alertname": f"A{i}",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {"user": "alice"},
+                                "exp_annotations": {
+                                    "s": promtemplate.render(TEMPLATE, v, {"user": "alice"})
+                                },
+                            }
+                        ],
+                    }
+                    for i, v in enumerate(VALUES)
+                ],
+            }
+        ],
+    }
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests))
+    result = subprocess.run(
+        [promtool, "test", "rules", str(tmp_path / "tests.yaml")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.808, "80.8%"), (0.016666666666666666, "1.667%"), (1.0, "100%")],
+)
+def test_humanize_percentage(value: float, expected: str) -> None:
+    assert promtemplate.humanize_percentage(value) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ['{{ printf "%.2f" $value }}', "{{ $value | title }}", "{{ range $labels }}x{{ end }}"]
+)
+def test_unsupported_templates_are_refused(text: str) -> None:
+    with pytest.raises(promtemplate.UnsupportedTemplate):
+        promtemplate.check(text)
