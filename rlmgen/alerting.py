@@ -189,6 +189,9 @@ def level_expr(metric: m.Metric, level: Level) -> str:
         factor = 1 + level.value if level.kind == "increase" else 1 - level.value
         operator = ">" if level.kind == "increase" else "<"
         return f"{series} {operator} {number(factor)} * avg_over_time({metric.series}[{baseline}])"
+    if level.kind == "outside":
+        assert level.high is not None
+        return f"{series} < {number(level.value)} or {series} > {number(level.high)}"
     return f"{series} {'>' if level.kind == 'above' else '<'} {number(level.value)}"
 
 
@@ -217,6 +220,8 @@ def _summary(metric: m.Metric, level: Level) -> str:
         assert metric.levels is not None
         baseline = format_duration(metric.levels.baseline or 0)
         return f"{subject}: {level.text} against its {baseline} average"
+    if level.kind == "outside":
+        return f"{subject} {level.text}"
     way = "above" if level.kind == "above" else "below"
     threshold = _threshold_text(level)
     if level.of_limit and "limit" not in threshold:

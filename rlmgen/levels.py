@@ -8,7 +8,9 @@ from typing import Literal
 
 from rlmgen.units import Quantity, SeriesUnit, UnitError, check_dimension, parse_quantity
 
-LevelKind = Literal["above", "below", "exact", "band", "increase", "decrease", "qualitative"]
+LevelKind = Literal[
+    "above", "below", "exact", "band", "outside", "increase", "decrease", "qualitative"
+]
 
 _OPERATORS: dict[str, LevelKind] = {
     ">": "above",
@@ -30,6 +32,7 @@ _BAND = re.compile(
     r"(?P<high>\$?(?:\d+(?:\.\d*)?|\.\d+)\s*[A-Za-zµ%/]*)$",
     re.IGNORECASE,
 )
+_OUTSIDE = re.compile(r"^(?:outside|not in)\s+(?P<band>.+)$", re.IGNORECASE)
 _CHANGE_WORDS: dict[str, LevelKind] = {
     "increase": "increase",
     "rise": "increase",
@@ -51,7 +54,8 @@ _COMPARISON_LIKE = re.compile(r"^\s*([<>=!]|\d|\$|above|below|over|under)", re.I
 class Level:
     """A parsed level. `value`/`high` are in the metric's sample unit.
 
-    above/below/exact: `value`; band: `value`..`high`; increase/decrease: `value` is
+    above/below/exact: `value`; band (a target) and outside (an alert level, firing below
+    `value` or above `high`): `value`..`high`; increase/decrease: `value` is
     the relative change as a ratio (0.2 for 20%); qualitative: text only.
     """
 
@@ -63,7 +67,7 @@ class Level:
 
     @property
     def is_threshold(self) -> bool:
-        return self.kind in ("above", "below", "increase", "decrease")
+        return self.kind in ("above", "below", "outside", "increase", "decrease")
 
 
 def _quantity(text: str, unit: SeriesUnit | None, of_limit: bool) -> float:
@@ -101,6 +105,9 @@ def parse_level(
     if match := _BAND.match(text):
         low, high = _band_bounds(match["low"], match["high"], unit, text)
         return Level(text, "band", low, high)
+    if (match := _OUTSIDE.match(text)) and (band := _BAND.match(match["band"])):
+        low, high = _band_bounds(band["low"], band["high"], unit, text)
+        return Level(text, "outside", low, high)
     if match := _EXACT.match(text):
         of_limit = _check_limit(match, text, has_limit)
         return Level(text, "exact", _quantity(match["qty"], unit, of_limit), of_limit=of_limit)
@@ -108,7 +115,8 @@ def parse_level(
         return Level(text, "qualitative")
     raise UnitError(
         f"{text!r} is not a level",
-        'write "> 200ms", "< 99.9%", a band "40-60%", or a change "> 20% increase" / "drop > 50%"',
+        'write "> 200ms", "< 99.9%", a band "40-60%" (a target) or "outside 30-70%", or a '
+        'change "> 20% increase" / "drop > 50%"',
     )
 
 

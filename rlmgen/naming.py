@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-_KIND_SUFFIX = {"above": "High", "below": "Low", "increase": "Increase", "decrease": "Drop"}
+_KIND_SUFFIX = {
+    "above": "High",
+    "below": "Low",
+    "outside": "OutOfRange",
+    "increase": "Increase",
+    "decrease": "Drop",
+}
 
 
 def camel(name: str) -> str:

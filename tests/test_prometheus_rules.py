@@ -223,3 +223,42 @@ def test_every_seed_metric_level_is_an_alert_at_the_seed_threshold(
                 )
                 for e in exprs
             ), name
+
+
+def test_outside_band_levels_are_proven_on_both_edges(tmp_path: Path) -> None:
+    promtool = require_tool("promtool")
+    spec = tmp_path / "spec.yaml"
+    text = SEED_SPEC.read_text()
+    levels = '      target: 40-60%\n      warning: "> 80%"\n      critical: "> 95%"'
+    assert levels in text
+    spec.write_text(
+        text.replace(
+            levels,
+            "      target: 40-60%\n      warning: outside 30-80%\n      critical: outside 10-95%",
+        )
+    )
+    [result] = compile_specs([spec], tmp_path / "out")
+    rules = {
+        (r["alert"], r["labels"]["severity"]): r["expr"]
+        for r in _rules(result.files)
+        if "alert" in r
+    }
+    assert (
+        rules[("RLMCpuUtilizationHigh", "warning")]
+        == "rlm_cpu_utilization < 0.3 or rlm_cpu_utilization > 0.8"
+    )
+    root = _write(tmp_path / "files", result.files)
+    document = yaml.safe_load(result.files[TESTS])
+    document["tests"] = [
+        g
+        for g in document["tests"]
+        if any(t.get("alertname") == "RLMCpuUtilizationHigh" for t in g.get("alert_rule_test", []))
+    ]
+    assert len(document["tests"]) == 4  # two levels, two edges each
+    (root / "prometheus" / "cpu.yaml").write_text(yaml.safe_dump(document))
+    outcome = subprocess.run(
+        [promtool, "test", "rules", str(root / "prometheus" / "cpu.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert outcome.returncode == 0, outcome.stdout + outcome.stderr

@@ -82,6 +82,8 @@ def test_levels_are_converted_to_the_metric_unit() -> None:
         ("99.99%", "exact", 0.9999, None),
         ("40-60%", "band", 0.4, 0.6),
         ("40% - 60%", "band", 0.4, 0.6),
+        ("outside 30-70%", "outside", 0.3, 0.7),
+        ("not in 10% - 90%", "outside", 0.1, 0.9),
         ("> 20% increase", "increase", 0.2, None),
         ("drop > 50%", "decrease", 0.5, None),
         ("Sudden drop > 50%", "decrease", 0.5, None),

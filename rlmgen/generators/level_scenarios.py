@@ -36,9 +36,18 @@ class Scenario:
     checkpoints: tuple[Checkpoint, ...]
 
 
-def _level(rule: AlertRule) -> tuple[str, float]:
+def _level(rule: AlertRule, edge: str | None = None) -> tuple[str, float]:
+    """(kind, threshold) of a level; an 'outside' band is tested one edge at a time."""
     assert rule.level is not None and rule.level.value is not None
+    if rule.level.kind == "outside":
+        assert rule.level.high is not None
+        return ("above", rule.level.high) if edge == "high" else ("below", rule.level.value)
     return rule.level.kind, rule.level.value
+
+
+def edges(rule: AlertRule) -> tuple[str | None, ...]:
+    """The scenarios a level needs: one, or one per edge of an 'outside' band."""
+    return ("low", "high") if rule.level and rule.level.kind == "outside" else (None,)
 
 
 def _values(first: float, first_count: int, then: float, then_count: int) -> str:
@@ -50,17 +59,20 @@ def _exact(value: float) -> str:
     return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
 
 
-def scenario(rule: AlertRule, siblings: tuple[AlertRule, ...], evaluation: float) -> Scenario:
-    """The test of one level; `siblings` are all levels of the same metric (same name)."""
+def scenario(
+    rule: AlertRule, siblings: tuple[AlertRule, ...], evaluation: float, edge: str | None = None
+) -> Scenario:
+    """The test of one level (of one `edge` of a band); `siblings` are all levels of the
+    same metric (same alert name)."""
     metric = rule.metric
     assert metric is not None and metric.levels is not None
-    kind, threshold = _level(rule)
+    kind, threshold = _level(rule, edge)
     more_severe = [
         s
         for s in siblings
         if SEVERITY_ORDER.index(s.severity) > SEVERITY_ORDER.index(rule.severity)
     ]
-    nearest = _level(more_severe[0])[1] if more_severe else None
+    nearest = _level(more_severe[0], edge)[1] if more_severe else None
     relative = kind in ("increase", "decrease")
     baseline = metric.levels.baseline or 0.0 if relative else 0.0
     if relative:
@@ -110,8 +122,12 @@ def scenario(rule: AlertRule, siblings: tuple[AlertRule, ...], evaluation: float
         return (prefix[last + 1] - prefix[first]) / (last + 1 - first)
 
     def condition(level: AlertRule, t: float) -> bool:
-        level_kind, value = _level(level)
+        assert level.level is not None and level.level.value is not None
+        level_kind, value = level.level.kind, level.level.value
         now = measured(t)
+        if level_kind == "outside":
+            assert level.level is not None and level.level.high is not None
+            return now < value or now > level.level.high
         if level_kind == "above":
             return now > value
         if level_kind == "below":

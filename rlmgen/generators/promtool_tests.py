@@ -9,7 +9,7 @@ from typing import Any
 
 from rlmgen import model as m
 from rlmgen.alerting import AlertRule, RecordingRule, rule_groups
-from rlmgen.generators.level_scenarios import Scenario, scenario
+from rlmgen.generators.level_scenarios import Scenario, edges, scenario
 from rlmgen.generators.prometheus_rules import RULES_PATH
 from rlmgen.promtemplate import render
 from rlmgen.units import format_duration
@@ -62,7 +62,9 @@ def _level_tests(spec: m.Spec) -> list[dict[str, Any]]:
     tests = []
     for rule in alerts:
         siblings = tuple(a for a in alerts if a.metric is rule.metric)
-        tests.append(_scenario_test(scenario(rule, siblings, spec.service.evaluation_interval)))
+        for edge in edges(rule):
+            case = scenario(rule, siblings, spec.service.evaluation_interval, edge)
+            tests.append(_scenario_test(case))
     return tests
 
 

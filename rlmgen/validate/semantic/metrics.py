@@ -70,8 +70,9 @@ def _check_levels(
         if level.kind == "band":
             ctx.error(
                 where,
-                f"{key} level {level.text!r} is a band; a band can only be a target",
-                f'write the side that alerts, e.g. "> {_band_high_text(level.text)}"',
+                f"{key} level {level.text!r} is a band, which is a target, not an alert level",
+                f'alert outside it with "outside {level.text}", or on one side with '
+                f'"> {_band_high_text(level.text)}"',
             )
         elif level.kind == "exact":
             ctx.error(
@@ -154,6 +155,9 @@ def _check_order(ctx: Context, pointer: str, levels: dict[str, Level]) -> None:
     for (low_key, low), (high_key, high) in itertools.pairwise(ordered):
         if low.kind != high.kind or low.value is None or high.value is None:
             continue
+        if low.kind == "outside":
+            _check_bands_widen(ctx, pointer, (low_key, low), (high_key, high))
+            continue
         rising = _direction(low) == "up"
         in_order = high.value > low.value if rising else high.value < low.value
         if not in_order:
@@ -166,10 +170,35 @@ def _check_order(ctx: Context, pointer: str, levels: dict[str, Level]) -> None:
             )
 
 
+def _check_bands_widen(
+    ctx: Context, pointer: str, inner: tuple[str, Level], outer: tuple[str, Level]
+) -> None:
+    """A more severe 'outside' band is wider: it fires further from the target."""
+    (inner_key, inner_level), (outer_key, outer_level) = inner, outer
+    assert inner_level.high is not None and outer_level.high is not None
+    assert inner_level.value is not None and outer_level.value is not None
+    if not (outer_level.value < inner_level.value and outer_level.high > inner_level.high):
+        ctx.error(
+            join_pointer(pointer, outer_key),
+            f"{outer_key} band {outer_level.text!r} must be wider than {inner_key} band "
+            f"{inner_level.text!r} on both sides",
+            "the more severe level fires further from the target",
+        )
+
+
 def _check_target_side(ctx: Context, pointer: str, target: Level, levels: dict[str, Level]) -> None:
     if target.value is None or target.kind in ("qualitative",):
         return
     key, nearest = next((k, levels[k]) for k in ALERT_LEVELS if k in levels)
+    if nearest.kind == "outside" and nearest.value is not None and nearest.high is not None:
+        top = target.high if target.high is not None else target.value
+        if target.value < nearest.value or top > nearest.high:
+            ctx.error(
+                join_pointer(pointer, "target"),
+                f"target {target.text!r} lies outside the {key} band {nearest.text!r}",
+                "the target is the healthy side of every alert level",
+            )
+        return
     if nearest.kind not in ("above", "below") or nearest.value is None:
         return
     worst_target = (
