@@ -125,10 +125,24 @@ def hand_written_alert(spec: m.Spec, alert: m.Alert) -> AlertRule:
         severity=alert.severity,
         receiver=alert.receiver,
         labels=_labels(spec, alert.labels, alert.severity, alert.receiver),
-        annotations=_annotations(spec, alert.name, alert.summary, alert.description),
+        annotations=_annotations(
+            spec, alert.name, alert.summary, alert.description or _condition_description(alert)
+        ),
         origin="hand-written",
         alert=alert,
     )
+
+
+def _condition_description(alert: m.Alert) -> str:
+    """What fired, for alerts the spec gives no description: the condition and its `for`."""
+    condition = " ".join(alert.expr.split())
+    if "{{" in condition or "}}" in condition:
+        condition = "the alert expression"  # would be read as template actions
+    else:
+        condition = f"`{condition}`"
+    if alert.for_seconds:
+        return f"{condition} has been true for {format_duration(alert.for_seconds)}."
+    return f"{condition} is true."
 
 
 def threshold_alerts(spec: m.Spec) -> list[AlertRule]:

@@ -140,7 +140,7 @@ def test_every_alert_carries_severity_route_team_and_its_runbook_anchor(compiled
         if "alert" not in rule:
             continue
         assert {"severity", "route", "team", "service"} <= set(rule["labels"]), rule["alert"]
-        assert next(iter(rule["annotations"])) == "summary"
+        assert list(rule["annotations"]) == ["summary", "description", "runbook_url"]
         assert rule["annotations"]["runbook_url"] == (
             "https://wiki.internal/rlm-runbooks/rlm-hypervisor#" + rule["alert"].lower()
         )
