@@ -15,6 +15,7 @@ from rlmgen.anchors import alert_anchor
 from rlmgen.build import receiver_for
 from rlmgen.levels import Level
 from rlmgen.naming import LEVELS_GROUP, RECORDING_GROUP, rule_group_name, threshold_alert_name
+from rlmgen.queries import parenthesised
 from rlmgen.units import format_duration
 
 DEFAULT_THRESHOLD_FOR = 300.0  # long enough to ride out one bad scrape, short enough to page
@@ -180,18 +181,10 @@ def threshold_alert(spec: m.Spec, metric: m.Metric, severity: str, level: Level)
     )
 
 
-def _parenthesised(expr: str) -> str:
-    return (
-        expr
-        if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?", expr.strip())
-        else f"({expr.strip()})"
-    )
-
-
 def measured(metric: m.Metric, level: Level) -> str:
     """The expression a level compares: the metric, or its fraction of the limit."""
     if level.of_limit and metric.limit:
-        return f"{metric.series} / {_parenthesised(metric.limit)}"
+        return f"{metric.series} / {parenthesised(metric.limit)}"
     return metric.series
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from rlmgen import model as m
 from rlmgen.levels import Level, parse_level
+from rlmgen.queries import metric_query
 from rlmgen.units import SERIES_UNITS, SeriesUnit, parse_duration, parse_quantity
 
 DEFAULT_SCRAPE_INTERVAL = 60.0  # Prometheus' own defaults
@@ -225,7 +226,7 @@ def _panel(raw: dict[str, Any], metrics: dict[str, m.Metric]) -> m.Panel:
     elif "query" in raw:
         queries = (m.Query(raw["query"].strip(), raw.get("legend")),)
     elif metric is not None:
-        queries = (m.Query(metric.series, raw.get("legend")),)
+        queries = (m.Query(metric_query(metric), raw.get("legend")),)
     else:
         queries = ()
     return m.Panel(

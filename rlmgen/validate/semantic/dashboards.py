@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 from typing import Any
 
+from rlmgen import promql
 from rlmgen.diagnostics import join_pointer
+from rlmgen.units import SERIES_UNITS
 from rlmgen.validate.semantic.context import Context, items, text
 
 
@@ -55,6 +59,10 @@ def _check_panel(ctx: Context, pointer: str, panel: dict[str, Any]) -> None:
             "give either 'query' or 'queries', not both",
             at_key=True,
         )
+    if unit := text(panel, "unit"):
+        _check_unit(ctx, join_pointer(pointer, "unit"), unit)
+    if panel.get("type") == "heatmap" and (query := text(panel, "query")):
+        _check_heatmap(ctx, join_pointer(pointer, "query"), query)
     if metric := text(panel, "metric"):
         ctx.check_metric_ref(join_pointer(pointer, "metric"), metric)
     if query := text(panel, "query"):
@@ -62,3 +70,44 @@ def _check_panel(ctx: Context, pointer: str, panel: dict[str, Any]) -> None:
     for query_pointer, query_entry in items(panel.get("queries"), join_pointer(pointer, "queries")):
         if expr := text(query_entry, "expr"):
             ctx.check_series(join_pointer(query_pointer, "expr"), expr)
+
+
+@functools.cache
+def grafana_units() -> frozenset[str]:
+    """Grafana's unit ids, as grafana-foundation-sdk (the pinned 11.6 build) lists them."""
+    from grafana_foundation_sdk.models import units
+
+    return frozenset(
+        v for k, v in vars(units).items() if not k.startswith("_") and isinstance(v, str)
+    )
+
+
+def _check_unit(ctx: Context, pointer: str, unit: str) -> None:
+    known = grafana_units()
+    if unit in known:
+        return
+    close = difflib.get_close_matches(unit, sorted(known), n=3, cutoff=0.6)
+    if unit in SERIES_UNITS:  # a metric unit name where Grafana wants its own id
+        close = [SERIES_UNITS[unit].grafana]
+    hint = (
+        f"did you mean {' or '.join(repr(c) for c in close)}?"
+        if close
+        else "use a Grafana unit id such as s, ms, percentunit, reqps, bytes, short"
+    )
+    ctx.error(pointer, f"'{unit}' is not a Grafana unit id", hint)
+
+
+def _check_heatmap(ctx: Context, pointer: str, query: str) -> None:
+    """A heatmap of a histogram reads its buckets summed by le, as Grafana expects."""
+    import promql_parser
+
+    if promql.check(query) is not None:
+        return
+    node = promql.parse(query)
+    modifier = node.modifier if isinstance(node, promql_parser.AggregateExpr) else None
+    if modifier is None or not str(modifier.type).endswith("By") or "le" not in modifier.labels:
+        ctx.warning(
+            pointer,
+            "a heatmap of a histogram reads its buckets summed by le",
+            "write it like sum by (le) (rate(x_bucket[5m]))",
+        )
