@@ -11,7 +11,13 @@ from rlmgen.model import Spec
 Generator = Callable[[Spec], dict[str, str]]
 
 # module names under rlmgen.generators, imported only when a build needs them
-GENERATOR_MODULES: tuple[str, ...] = ("prometheus_rules", "promtool_tests", "grafana")
+GENERATOR_MODULES: tuple[str, ...] = (
+    "prometheus_rules",
+    "promtool_tests",
+    "grafana",
+    "autoscaling",
+    "prometheus_adapter",
+)
 
 
 def generate(spec: Spec) -> dict[str, str]:

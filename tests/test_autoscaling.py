@@ -1,0 +1,145 @@
+"""HPAs and prometheus-adapter rules: accepted by Kubernetes' schemas in strict mode,
+faithful to the seed's HPA, and serving every custom metric an HPA reads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from rlmgen import promql
+from rlmgen.kubernetes import quantity
+from rlmgen.pipeline import compile_specs
+from tests.conftest import SEED_SPEC
+
+VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
+
+
+def _manifests(files: dict[str, bytes]) -> dict[str, dict]:
+    return {
+        path: yaml.safe_load(data)
+        for path, data in files.items()
+        if path.startswith("kubernetes/") and not path.endswith("prometheusrule.yaml")
+    }
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_manifests_validate_strictly(compiled_seed, version: str) -> None:
+    manifests = _manifests(compiled_seed)
+    assert sorted(manifests) == [
+        "kubernetes/hpa-rlm-api.yaml",
+        "kubernetes/hpa-rlm-oolong.yaml",
+        "kubernetes/hpa-rlm-quota-manager.yaml",
+        "kubernetes/prometheus-adapter.yaml",
+    ]
+    for path, manifest in manifests.items():
+        kubernetes_validate.validate(manifest, version, strict=True)  # raises on any problem
+
+
+def test_strict_validation_catches_a_misspelled_field(compiled_seed) -> None:
+    hpa = _manifests(compiled_seed)["kubernetes/hpa-rlm-api.yaml"]
+    hpa["spec"]["maxReplica"] = hpa["spec"].pop("maxReplicas")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(hpa, VERSIONS[0], strict=True)
+
+
+def test_the_seed_hpa_is_generated_as_written(compiled_seed, seed_runbook: str) -> None:
+    [block] = [
+        b
+        for b in re.findall(r"```yaml\n(.*?)```", seed_runbook, re.S)
+        if "HorizontalPodAutoscaler" in b
+    ]
+    seed = yaml.safe_load(block)
+    ours = _manifests(compiled_seed)["kubernetes/hpa-rlm-api.yaml"]
+    assert ours["spec"] == seed["spec"]
+    assert (ours["metadata"]["name"], ours["metadata"]["namespace"]) == (
+        seed["metadata"]["name"],
+        seed["metadata"]["namespace"],
+    )
+
+
+def test_the_capacity_workloads(compiled_seed) -> None:
+    manifests = _manifests(compiled_seed)
+    oolong = manifests["kubernetes/hpa-rlm-oolong.yaml"]["spec"]
+    assert (oolong["minReplicas"], oolong["maxReplicas"]) == (1, 100)
+    assert oolong["metrics"] == [
+        {
+            "type": "External",
+            "external": {
+                "metric": {"name": "rlm_queue_depth"},
+                "target": {"type": "Value", "value": "100"},
+            },
+        }
+    ]
+    quota = manifests["kubernetes/hpa-rlm-quota-manager.yaml"]["spec"]
+    assert quota["maxReplicas"] == 10
+    assert quota["metrics"][0]["pods"]["target"] == {"type": "AverageValue", "averageValue": "100m"}
+
+
+def test_the_adapter_serves_every_metric_an_hpa_reads(compiled_seed) -> None:
+    manifests = _manifests(compiled_seed)
+    config = yaml.safe_load(manifests["kubernetes/prometheus-adapter.yaml"]["data"]["config.yaml"])
+    served = {("custom", r["name"]["as"]) for r in config.get("rules", [])} | {
+        ("external", r["name"]["as"]) for r in config.get("externalRules", [])
+    }
+    wanted = set()
+    for path, manifest in manifests.items():
+        if manifest["kind"] != "HorizontalPodAutoscaler":
+            continue
+        for metric in manifest["spec"]["metrics"]:
+            if metric["type"] in ("Pods", "Object"):
+                wanted.add(("custom", metric[metric["type"].lower()]["metric"]["name"]))
+            elif metric["type"] == "External":
+                wanted.add(("external", metric["external"]["metric"]["name"]))
+    assert wanted == served
+    for rule in config.get("rules", []) + config.get("externalRules", []):
+        assert promql.check(rule["seriesQuery"]) is None
+        query = (
+            rule["metricsQuery"]
+            .replace("<<.Series>>", re.sub(r"\{.*", "", rule["seriesQuery"]))
+            .replace("<<.LabelMatchers>>", 'namespace="rlm-production"')
+            .replace("<<.GroupBy>>", ", ".join(rule["resources"]["overrides"]))
+        )
+        assert promql.check(query) is None, query
+
+
+def test_object_metrics_and_counters(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        SEED_SPEC.read_text().replace(
+            "      - external: rlm_queue_depth\n        label: Queue\n        value: 100\n",
+            "      - object: {metric: rlm_requests, kind: Service, name: rlm-oolong, apiVersion: v1}\n"
+            "        label: Requests\n        averageValue: 50\n",
+        )
+    )
+    [result] = compile_specs([spec], tmp_path / "out")
+    assert not result.errors, result.diagnostics
+    hpa = yaml.safe_load(result.files["kubernetes/hpa-rlm-oolong.yaml"])
+    for version in VERSIONS:
+        kubernetes_validate.validate(hpa, version, strict=True)
+    assert hpa["spec"]["metrics"][0]["object"]["describedObject"] == {
+        "kind": "Service",
+        "name": "rlm-oolong",
+        "apiVersion": "v1",
+    }
+    adapter = yaml.safe_load(
+        yaml.safe_load(result.files["kubernetes/prometheus-adapter.yaml"])["data"]["config.yaml"]
+    )
+    [rule] = [r for r in adapter["rules"] if r["name"]["as"] == "rlm_requests"]
+    assert (
+        rule["metricsQuery"] == "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)"
+    )  # a counter
+    assert rule["resources"]["overrides"] == {
+        "namespace": {"resource": "namespace"},
+        "service": {"resource": "service"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(10, "10"), (0.1, "100m"), (2.5e-05, "25u"), (1.5, "1500m"), (100.0, "100")]
+)
+def test_kubernetes_quantities(value: float, text: str) -> None:
+    assert quantity(value) == text
