@@ -35,7 +35,7 @@ def test_manifests_validate_strictly(compiled_seed, version: str) -> None:
         "kubernetes/hpa-rlm-quota-manager.yaml",
         "kubernetes/prometheus-adapter.yaml",
     ]
-    for path, manifest in manifests.items():
+    for manifest in manifests.values():
         kubernetes_validate.validate(manifest, version, strict=True)  # raises on any problem
 
 
@@ -86,7 +86,7 @@ def test_the_adapter_serves_every_metric_an_hpa_reads(compiled_seed) -> None:
         ("external", r["name"]["as"]) for r in config.get("externalRules", [])
     }
     wanted = set()
-    for path, manifest in manifests.items():
+    for manifest in manifests.values():
         if manifest["kind"] != "HorizontalPodAutoscaler":
             continue
         for metric in manifest["spec"]["metrics"]:
@@ -111,7 +111,8 @@ def test_object_metrics_and_counters(tmp_path: Path) -> None:
     spec.write_text(
         SEED_SPEC.read_text().replace(
             "      - external: rlm_queue_depth\n        label: Queue\n        value: 100\n",
-            "      - object: {metric: rlm_requests, kind: Service, name: rlm-oolong, apiVersion: v1}\n"
+            "      - object: {metric: rlm_requests, kind: Service, name: rlm-oolong,"
+            " apiVersion: v1}\n"
             "        label: Requests\n        averageValue: 50\n",
         )
     )
