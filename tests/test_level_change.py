@@ -3,6 +3,7 @@ scenarios and the text of its runbook section, and nothing else."""
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import yaml
@@ -51,7 +52,16 @@ def test_changing_a_warning_level_changes_only_that_alert(tmp_path: Path) -> Non
         "prometheus/rules.yaml",
         "prometheus/tests.yaml",
         "kubernetes/prometheusrule.yaml",
+        "runbook/README.md",
     }
+    # in the runbook, only the lines that state this level: its table row, its alert section
+    old_lines = before["runbook/README.md"].decode().splitlines()
+    new_lines = after["runbook/README.md"].decode().splitlines()
+    changed = [line for line in difflib.ndiff(old_lines, new_lines) if line[:2] in ("- ", "+ ")]
+    assert changed
+    for line in changed:
+        written, compared = ("200ms", "> 0.2") if line.startswith("-") else ("250ms", "> 0.25")
+        assert written in line or line.rstrip().endswith(compared), line
 
     old_rules, new_rules = (
         _rules_by_identity(before["prometheus/rules.yaml"]),

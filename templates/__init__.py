@@ -1,0 +1,1 @@
+"""Jinja2 templates of the human documents rlmgen writes (installed as rlmgen.templates)."""

@@ -1,0 +1,70 @@
+"""Reading generated markdown as a renderer does (markdown-it-py, GitHub's dialect)."""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from rlmgen.markdown import Headings
+
+_PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def tokens(document: str) -> list[Token]:
+    return _PARSER.parse(document)
+
+
+def _inline_text(token: Token) -> str:
+    return "".join(
+        child.content for child in token.children or [] if child.type in ("text", "code_inline")
+    )
+
+
+def headings(document: str) -> list[str]:
+    found, parsed = [], tokens(document)
+    for index, token in enumerate(parsed):
+        if token.type == "heading_open":
+            found.append(_inline_text(parsed[index + 1]))
+    return found
+
+
+def anchors(document: str) -> list[str]:
+    registry = Headings()
+    return [registry.add(heading) for heading in headings(document)]
+
+
+def plain_text(document: str) -> str:
+    """Everything a reader sees: inline text (unescaped), code spans and code blocks."""
+    parts = []
+    for token in tokens(document):
+        if token.type == "inline":
+            parts.append(_inline_text(token))
+        elif token.type in ("fence", "code_block"):
+            parts.append(token.content)
+    return "\n".join(parts)
+
+
+def links(document: str) -> list[str]:
+    found = []
+    for token in tokens(document):
+        for child in token.children or []:
+            if child.type == "link_open":
+                found.append(str(child.attrs["href"]))
+    return found
+
+
+def tables(document: str) -> list[list[int]]:
+    """For each table, the number of cells of each row (header included)."""
+    result, current, cells = [], [], 0
+    for token in tokens(document):
+        if token.type == "table_open":
+            current = []
+        elif token.type == "tr_open":
+            cells = 0
+        elif token.type in ("th_open", "td_open"):
+            cells += 1
+        elif token.type == "tr_close":
+            current.append(cells)
+        elif token.type == "table_close":
+            result.append(current)
+    return result

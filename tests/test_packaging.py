@@ -1,0 +1,17 @@
+"""Every package of the source tree is declared, so `pip install .` ships all of it."""
+
+from __future__ import annotations
+
+import tomllib
+
+from tests.conftest import REPO
+
+
+def test_every_package_is_listed_in_pyproject() -> None:
+    declared = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "rlmgen").rglob("__init__.py")
+    }
+    assert declared == found | {"rlmgen.templates"}

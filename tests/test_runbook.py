@@ -1,0 +1,232 @@
+"""The generated runbook: every seed fact in it, links that resolve, scripts that pass
+shellcheck, and markdown that spec text cannot break."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from rlmgen.pipeline import compile_specs
+from tests import markdown_text
+from tests.conftest import MINIMAL_SPEC, SEED_SPEC, require_tool
+
+RUNBOOK = "runbook/README.md"
+
+
+def _runbook(files: dict[str, bytes]) -> str:
+    return files[RUNBOOK].decode()
+
+
+def _build(tmp_path: Path, text: str, name: str = "spec") -> dict[str, bytes]:
+    spec = tmp_path / name / "spec.yaml"
+    spec.parent.mkdir(parents=True)
+    spec.write_text(text)
+    [result] = compile_specs([spec], tmp_path / name / "out")
+    assert not result.errors, result.diagnostics
+    return result.files
+
+
+def test_headings_are_unique(compiled_seed) -> None:
+    headings = markdown_text.headings(_runbook(compiled_seed))
+    assert len(headings) == len(set(headings))
+    assert headings[0] == "RLM Hypervisor Monitoring Runbook"
+
+
+def test_every_runbook_url_in_out_resolves_to_a_heading(compiled_seed) -> None:
+    anchors = set(markdown_text.anchors(_runbook(compiled_seed)))
+    base = "https://wiki.internal/rlm-runbooks/rlm-hypervisor"
+    urls = []
+    for data in compiled_seed.values():
+        urls += re.findall(rf"{re.escape(base)}#([a-z0-9_-]+)", data.decode())
+    assert len(urls) > 30  # the rules, the PrometheusRule, the dashboards' panel links
+    assert set(urls) <= anchors
+
+
+def test_internal_links_resolve(compiled_seed) -> None:
+    document = _runbook(compiled_seed)
+    anchors = set(markdown_text.anchors(document))
+    files = set(compiled_seed)
+    for link in markdown_text.links(document):
+        if link.startswith("#"):
+            assert link[1:] in anchors, link
+        elif link.startswith("../"):
+            assert link[3:] in files, link
+
+
+def test_scripts_are_emitted_linked_and_pass_shellcheck(compiled_seed, tmp_path: Path) -> None:
+    shellcheck = require_tool("shellcheck")
+    scripts = sorted(p for p in compiled_seed if p.startswith("scripts/"))
+    assert scripts == ["scripts/weekly-capacity-review.sh"]
+    assert "../scripts/weekly-capacity-review.sh" in markdown_text.links(_runbook(compiled_seed))
+    for relative in scripts:
+        path = tmp_path / Path(relative).name
+        path.write_bytes(compiled_seed[relative])
+        result = subprocess.run(
+            [shellcheck, "--severity=warning", str(path)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout
+
+
+def test_scripts_are_executable_in_out() -> None:
+    script = (
+        SEED_SPEC.parent.parent / "out" / "rlm-hypervisor" / "scripts" / "weekly-capacity-review.sh"
+    )
+    assert os.access(script, os.X_OK)
+
+
+def test_spec_text_cannot_break_the_markdown(tmp_path: Path) -> None:
+    hostile = (
+        MINIMAL_SPEC.read_text().replace(
+            "    description: P99 latency\n",
+            '    description: "P99 | p95 `latency` # not a heading"\n',
+        )
+        + """runbook:
+  severityLevels:
+    - {name: "SEV|1", criteria: "a | b", responseTime: "1. now", escalation: "- nobody"}
+  playbooks:
+    - id: fences
+      title: "Fences ``` and {{ 7*7 }}"
+      steps:
+        - step: "# Step with a hash"
+          run: |
+            echo '```'
+            echo "{{ $value }}"
+  checklists:
+    - title: Handoff
+      items: ["{{ 7*7 }}", "1. numbered", "| pipes |"]
+  contacts:
+    - {label: "A|B", value: "*bold*"}
+"""
+    )
+    document = _runbook(_build(tmp_path, hostile))
+    for rows in markdown_text.tables(document):
+        assert len(set(rows)) == 1, rows  # every row keeps the header's column count
+    text = markdown_text.plain_text(document)
+    assert "echo '```'\necho \"{{ $value }}\"\n" in text  # the fence stayed closed around it
+    assert "{{ 7*7 }}" in text and "49" not in text  # spec text is never template code
+    headings = markdown_text.headings(document)
+    assert "Fences ``` and {{ 7*7 }}" in headings
+    assert "Step with a hash" not in headings and "# Step with a hash" in text
+    assert "P99 | p95 `latency` # not a heading" in text
+
+
+# --- the seed runbook's facts --------------------------------------------------------
+
+
+def _section(seed: str, heading: str) -> str:
+    start = seed.index(heading)
+    following = re.search(r"^#{2,3} ", seed[start + len(heading) :], re.M)
+    return seed[start : start + len(heading) + (following.start() if following else len(seed))]
+
+
+def _seed_facts(seed: str) -> dict[str, list[str]]:
+    blocks = re.findall(r"```(\w*)\n(.*?)```", seed, re.S)
+    documents = [yaml.safe_load(body) for lang, body in blocks if lang == "yaml"]
+    rows = re.findall(r"^\| `(rlm_[a-z0-9_]+)` \|(.*)\|$", seed, re.M)
+    playbook = _section(seed, "### Incident Response Playbook")
+    commands = [
+        line.strip()
+        for body in re.findall(r"```bash\n(.*?)```", playbook, re.S)
+        for line in body.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    severity = _section(seed, "### Severity Levels")
+    contacts = _section(seed, "## Contact Information")
+    return {
+        "metric names": [name for name, _ in rows],
+        "metric cells": [c.strip() for _, rest in rows for c in rest.split("|") if c.strip()],
+        "alert names": [
+            r["alert"]
+            for d in documents
+            if isinstance(d, dict) and "groups" in d
+            for g in d["groups"]
+            for r in g["rules"]
+        ],
+        "panel titles": [
+            p["title"]
+            for d in documents
+            if isinstance(d, dict) and "dashboard" in d
+            for p in d["dashboard"]["panels"]
+        ],
+        "dashboard names": [
+            d["dashboard"]["name"] for d in documents if isinstance(d, dict) and "dashboard" in d
+        ],
+        "severity levels": [
+            c.strip()
+            for line in re.findall(r"^\| (SEV-.*)\|$", severity, re.M)
+            for c in line.split("|")
+        ],
+        "commands": commands,
+        "checklist items": re.findall(r"^- \[ \] (.*)$", seed, re.M),
+        "contacts": [
+            part
+            for label, value in re.findall(r"^- \*\*(.*?):\*\* (.*)$", contacts, re.M)
+            for part in (label, value)
+        ],
+        "expected output": re.findall(r"^(✓ .*)$", seed, re.M),
+    }
+
+
+def test_the_runbook_carries_every_fact_of_the_seed(compiled_seed, seed_runbook: str) -> None:
+    text = markdown_text.plain_text(_runbook(compiled_seed))
+    facts = _seed_facts(seed_runbook)
+    assert {k: len(v) for k, v in facts.items()} == {
+        "metric names": 11,
+        "metric cells": 41,
+        "alert names": 8,
+        "panel titles": 11,
+        "dashboard names": 3,
+        "severity levels": 16,
+        "commands": 15,
+        "checklist items": 6,
+        "contacts": 8,
+        "expected output": 5,
+    }
+    missing = {kind: [f for f in items if f not in text] for kind, items in facts.items()}
+    assert missing == {kind: [] for kind in facts}
+
+
+def test_the_capacity_table(compiled_seed, seed_runbook: str) -> None:
+    ours = markdown_text.plain_text(_runbook(compiled_seed))
+    for resource, up, down, maximum in re.findall(
+        r"^\| ((?:API|OOLONG|Quota)[^|]*?) \| ([^|]+?) \| ([^|]+?) \| (\d+) \|$", seed_runbook, re.M
+    ):
+        for fact in (resource, up, down, maximum):
+            assert fact in ours
+
+
+def test_one_max_replica_count_changes_the_hpa_and_the_capacity_table(tmp_path: Path) -> None:
+    original = SEED_SPEC.read_text()
+    before = _build(tmp_path, original, "a")
+    after = _build(
+        tmp_path, original.replace("    maxReplicas: 100\n", "    maxReplicas: 120\n"), "b"
+    )
+    changed = {p for p in before if before[p] != after[p]}
+    assert changed == {"kubernetes/hpa-rlm-oolong.yaml", RUNBOOK}
+    assert yaml.safe_load(after["kubernetes/hpa-rlm-oolong.yaml"])["spec"]["maxReplicas"] == 120
+    assert "| OOLONG Pods | Queue \\> 100 | Queue \\< 10 | 120 |" in _runbook(after)
+
+
+def test_renaming_an_alert_moves_its_url_and_its_anchor_together(tmp_path: Path) -> None:
+    files = _build(tmp_path, SEED_SPEC.read_text().replace("RLMHighErrorRate", "RLMErrorsHigh"))
+    rules = files["prometheus/rules.yaml"].decode()
+    assert "#rlmerrorshigh" in rules and "#rlmhigherrorrate" not in rules
+    anchors = markdown_text.anchors(_runbook(files))
+    assert "rlmerrorshigh" in anchors and "rlmhigherrorrate" not in anchors
+
+
+def test_changing_a_threshold_changes_the_runbook_with_the_rule(tmp_path: Path) -> None:
+    files = _build(
+        tmp_path, SEED_SPEC.read_text().replace('warning: "> 200ms"', 'warning: "> 250ms"', 1)
+    )
+    text = markdown_text.plain_text(_runbook(files))
+    assert "service:rlm_api_latency:p99_rate5m > 0.25" in text
+    assert "P99 response time above 250ms" in text
+    assert (
+        "| `rlm_api_latency_p99` | P99 response time | \\< 100ms | \\> 250ms | \\> 500ms |"
+        in _runbook(files)
+    )
