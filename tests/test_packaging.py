@@ -15,3 +15,12 @@ def test_every_package_is_listed_in_pyproject() -> None:
         ".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "rlmgen").rglob("__init__.py")
     }
     assert declared == found | {"rlmgen.templates"}
+
+
+def test_templates_are_found_from_a_checkout_and_when_installed() -> None:
+    from rlmgen.templating import TEMPLATE_NAMES, template_directory
+
+    directory = template_directory()
+    for name in TEMPLATE_NAMES:
+        assert (REPO / "templates" / name).is_file()
+        assert (__import__("pathlib").Path(directory) / name).is_file()

@@ -5,14 +5,13 @@ from the same derivations the rules, dashboards and HPAs use, so it cannot drift
 from __future__ import annotations
 
 import dataclasses
-import functools
-from importlib import resources
 from typing import Any
 
 from rlmgen import markdown as md
 from rlmgen import model as m
 from rlmgen.alerting import SEVERITY_ORDER, AlertRule, alert_rules
 from rlmgen.generators.autoscaling import hpa
+from rlmgen.templating import environment
 from rlmgen.units import format_duration
 from rlmgen.yamlout import dump
 
@@ -25,35 +24,8 @@ def generate(spec: m.Spec) -> dict[str, str]:
     files = {
         f"{SCRIPTS_DIR}/{c.id}.sh": c.script for c in spec.runbook.scheduled_checks if c.script
     }
-    files[RUNBOOK_PATH] = _environment().get_template("runbook.md.j2").render(context(spec))
+    files[RUNBOOK_PATH] = environment().get_template("runbook.md.j2").render(context(spec))
     return files
-
-
-@functools.cache
-def _environment() -> Any:
-    """Sandboxed and strict: spec strings are data passed through explicit escaping
-    filters, never template code (an annotation's {{ $value }} stays as written)."""
-    from jinja2 import FileSystemLoader, StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    environment = SandboxedEnvironment(
-        loader=FileSystemLoader(str(resources.files("rlmgen.templates"))),
-        undefined=StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters.update(
-        md=md.text,
-        inline=md.inline,
-        cell=md.cell,
-        code=md.code,
-        fence=md.fence,
-        tcode=functools.partial(md.code, in_table=True),
-        duration=format_duration,
-    )
-    return environment
 
 
 @dataclasses.dataclass
