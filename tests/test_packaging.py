@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -23,4 +24,4 @@ def test_templates_are_found_from_a_checkout_and_when_installed() -> None:
     directory = template_directory()
     for name in TEMPLATE_NAMES:
         assert (REPO / "templates" / name).is_file()
-        assert (__import__("pathlib").Path(directory) / name).is_file()
+        assert (Path(directory) / name).is_file()
