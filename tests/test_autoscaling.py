@@ -19,10 +19,14 @@ VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
 
 
 def _manifests(files: dict[str, bytes]) -> dict[str, dict]:
+    """Core Kubernetes objects (the Prometheus Operator's CRDs have no schema here)."""
+    manifests = {
+        path: yaml.safe_load(data) for path, data in files.items() if path.startswith("kubernetes/")
+    }
     return {
-        path: yaml.safe_load(data)
-        for path, data in files.items()
-        if path.startswith("kubernetes/") and not path.endswith("prometheusrule.yaml")
+        path: manifest
+        for path, manifest in manifests.items()
+        if not manifest["apiVersion"].startswith("monitoring.coreos.com/")
     }
 
 

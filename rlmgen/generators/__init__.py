@@ -17,6 +17,7 @@ GENERATOR_MODULES: tuple[str, ...] = (
     "grafana",
     "autoscaling",
     "prometheus_adapter",
+    "alertmanager",
     "runbook",
 )
 

@@ -1,0 +1,157 @@
+"""Alertmanager routing: accepted by amtool, every alert of the spec routed (by amtool
+itself) to the receiver the spec intends, secrets only by file."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rlmgen.build import build_model
+from rlmgen.loader import load_file
+from rlmgen.units import parse_duration
+from tests.conftest import SEED_SPEC, require_tool
+
+CONFIG = "alertmanager/alertmanager.yaml"
+OPERATOR = "kubernetes/alertmanager-config.yaml"
+
+
+@pytest.fixture
+def config_file(compiled_seed, tmp_path: Path) -> Path:
+    path = tmp_path / "alertmanager.yaml"
+    path.write_bytes(compiled_seed[CONFIG])
+    return path
+
+
+def _alerts(compiled_seed) -> list[dict]:
+    groups = yaml.safe_load(compiled_seed["prometheus/rules.yaml"])["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+def test_amtool_accepts_the_config(config_file: Path) -> None:
+    amtool = require_tool("amtool")
+    result = subprocess.run(
+        [amtool, "check-config", str(config_file)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def _route(amtool: str, config_file: Path, labels: dict[str, str], expected: str):
+    arguments = [f"{name}={value}" for name, value in sorted(labels.items())]
+    return subprocess.run(
+        [
+            amtool,
+            "config",
+            "routes",
+            "test",
+            f"--config.file={config_file}",
+            f"--verify.receivers={expected}",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_every_alert_reaches_the_receiver_the_spec_intends(compiled_seed, config_file) -> None:
+    amtool = require_tool("amtool")
+    alerts = _alerts(compiled_seed)
+    model = build_model(load_file(SEED_SPEC).data, "specs/rlm-hypervisor.yaml")
+    levels = sum(len(m.levels.alerting()) for m in model.metrics if m.levels)
+    assert len(alerts) == levels + len(model.alerts)  # every alert the spec defines
+    intended = {
+        "critical": "pagerduty-oncall",
+        "warning": "slack-warnings",
+        "info": "email-business",
+    }
+    for alert in alerts:
+        labels = {"alertname": alert["alert"], **alert["labels"]}
+        expected = labels["route"]
+        assert expected == intended[labels["severity"]]  # as the spec's receivers say
+        result = _route(amtool, config_file, labels, expected)
+        assert result.returncode == 0, (alert["alert"], result.stdout, result.stderr)
+        assert result.stdout.split() == [expected]
+
+
+def test_alerts_from_other_rule_files_route_by_severity(config_file: Path) -> None:
+    amtool = require_tool("amtool")
+    for severity, expected in (
+        ("critical", "pagerduty-oncall"),
+        ("info", "email-business"),
+        ("none", "slack-warnings"),
+    ):
+        result = _route(amtool, config_file, {"alertname": "Other", "severity": severity}, expected)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_route_tests_can_fail(config_file: Path) -> None:
+    amtool = require_tool("amtool")
+    result = _route(
+        amtool,
+        config_file,
+        {"alertname": "RLMHighErrorRate", "severity": "critical", "route": "pagerduty-oncall"},
+        "email-business",
+    )
+    assert result.returncode != 0
+
+
+def test_secrets_are_read_from_files(compiled_seed) -> None:
+    receivers = yaml.safe_load(compiled_seed[CONFIG])["receivers"]
+    found = {}
+    for receiver in receivers:
+        for kind, configs in receiver.items():
+            if kind != "name":
+                found[receiver["name"]] = configs[0]
+    assert (
+        found["pagerduty-oncall"]["routing_key_file"]
+        == "/etc/alertmanager/secrets/pagerduty-routing-key"
+    )
+    assert found["slack-warnings"]["api_url_file"] == "/etc/alertmanager/secrets/slack-webhook-url"
+    assert found["slack-warnings"]["channel"] == "#rlm-oncall"
+    assert (
+        found["email-business"]["auth_password_file"] == "/etc/alertmanager/secrets/smtp-password"
+    )
+    text = compiled_seed[CONFIG].decode()
+    for inline in ("routing_key:", "api_url:", "auth_password:", "service_key:"):
+        assert inline not in text
+
+
+def test_paging_is_faster_than_email(compiled_seed) -> None:
+    routes = {r["receiver"]: r for r in yaml.safe_load(compiled_seed[CONFIG])["route"]["routes"]}
+    page, mail = routes["pagerduty-oncall"], routes["email-business"]
+    for key in ("group_wait", "group_interval", "repeat_interval"):
+        assert parse_duration(page[key]) < parse_duration(mail[key])
+
+
+def test_a_critical_alert_silences_the_warning_of_the_same_alert(compiled_seed) -> None:
+    rules = yaml.safe_load(compiled_seed[CONFIG])["inhibit_rules"]
+    assert {
+        "source_matchers": ['severity="critical"'],
+        "target_matchers": ['severity="warning"'],
+        "equal": ["alertname", "service"],
+    } in rules
+
+
+def test_the_operator_variant(compiled_seed) -> None:
+    document = yaml.safe_load(compiled_seed[OPERATOR])
+    assert (document["apiVersion"], document["kind"]) == (
+        "monitoring.coreos.com/v1alpha1",
+        "AlertmanagerConfig",
+    )
+    assert document["metadata"]["namespace"] == "rlm-production"
+    spec = document["spec"]
+    assert [r["name"] for r in spec["receivers"]] == [
+        "pagerduty-oncall",
+        "slack-warnings",
+        "email-business",
+    ]
+    assert spec["receivers"][0]["pagerdutyConfigs"][0]["routingKey"] == {
+        "name": "rlm-hypervisor-alertmanager",
+        "key": "pagerduty-routing-key",
+    }
+    assert spec["route"]["routes"][0]["matchers"] == [
+        {"name": "route", "value": "pagerduty-oncall", "matchType": "="}
+    ]
