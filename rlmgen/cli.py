@@ -77,7 +77,7 @@ def cli() -> None:
 
 @cli.command()
 @_spec_args
-@_format_option("text", "json")
+@_format_option("text", "json", "github", "sarif")
 @click.option(
     "--strict",
     is_flag=True,
@@ -112,6 +112,10 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
                 indent=2,
             )
         )
+    elif fmt in ("github", "sarif"):
+        from rlmgen import reports
+
+        click.echo(getattr(reports, fmt)(diagnostics), nl=False)
     else:
         for diagnostic in diagnostics:
             click.echo(diagnostic.format())

@@ -1,0 +1,74 @@
+"""Diagnostics for CI: GitHub Actions annotations, SARIF, and the pre-commit hooks."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from click.testing import CliRunner
+
+from rlmgen.cli import cli
+from rlmgen.diagnostics import Diagnostic
+from rlmgen.reports import github, sarif
+from tests.conftest import REPO
+
+
+def test_github_annotations_are_one_escaped_line_each() -> None:
+    output = github(
+        [
+            Diagnostic("specs/a.yaml", 3, 5, "/metrics/0", "bad: 100%\nvalue", "hint, here"),
+            Diagnostic("specs/a,b.yaml", 1, 1, "", "careful", severity="warning"),
+        ]
+    )
+    assert output == (
+        "::error file=specs/a.yaml,line=3,col=5,title=rlmgen error::/metrics/0: bad: 100%25%0A"
+        "value (hint: hint, here)\n"
+        "::warning file=specs/a%2Cb.yaml,line=1,col=1,title=rlmgen warning::/: careful\n"
+    )
+
+
+def test_sarif_results_carry_locations() -> None:
+    document = json.loads(sarif([Diagnostic("specs/a.yaml", 3, 5, "/x", "broken", "fix it")]))
+    assert document["version"] == "2.1.0"
+    [run] = document["runs"]
+    assert run["tool"]["driver"]["name"] == "rlmgen"
+    [result] = run["results"]
+    assert result == {
+        "ruleId": "rlmgen/spec",
+        "level": "error",
+        "message": {"text": "broken (hint: fix it)"},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": "specs/a.yaml"},
+                    "region": {"startLine": 3, "startColumn": 5},
+                },
+                "logicalLocations": [{"fullyQualifiedName": "/x"}],
+            }
+        ],
+    }
+
+
+def test_validate_formats_from_the_cli(monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    runner = CliRunner()
+    case = "tests/cases/invalid/wrong-type.yaml"
+    result = runner.invoke(cli, ["validate", "--format", "github", case])
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "::error file=tests/cases/invalid/wrong-type.yaml,line=46,col=18,title=rlmgen error::"
+        "/autoscaling/0/maxReplicas: expected a whole number, got the string 'ten'\n"
+    )
+    result = runner.invoke(cli, ["validate", "--format", "sarif", case])
+    assert result.exit_code == 1
+    assert len(json.loads(result.stdout)["runs"][0]["results"]) == 1
+
+
+def test_pre_commit_hooks_run_real_commands() -> None:
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert [h["id"] for h in hooks] == ["rlmgen-validate", "rlmgen-check"]
+    runner = CliRunner()
+    for hook in hooks:
+        program, command = hook["entry"].split()
+        assert program == "rlmgen"
+        assert runner.invoke(cli, [command, "--help"]).exit_code == 0
