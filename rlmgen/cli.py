@@ -207,6 +207,60 @@ def check(specs: tuple[Path, ...], out_dir: Path, fmt: str) -> None:
     sys.exit(EXIT_INVALID if drifted else EXIT_OK)
 
 
+@cli.command(name="diff")
+@click.argument("base", required=False, type=click.Path(exists=True, path_type=Path))
+@click.argument("head", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--git",
+    "revision",
+    metavar="REV",
+    help="Compare the specs as they are at git revision REV with the working tree.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["risky", "never"]),
+    default="never",
+    show_default=True,
+    help="Exit 1 when the change is risky.",
+)
+def diff_command(
+    base: Path | None, head: Path | None, revision: str | None, fmt: str, fail_on: str
+) -> None:
+    """Report what a spec change does to alerts, dashboards and scaling.
+
+    BASE and HEAD are spec files or directories; with --git REV, BASE is read from the
+    revision (BASE, or specs/, names the path) and HEAD is the working tree.
+    """
+    from rlmgen import review
+
+    try:
+        if revision:
+            path = base or DEFAULT_SPECS
+            old_texts = review.read_revision(revision, path)
+            new_texts = review.read_paths(head or path)
+        else:
+            if base is None or head is None:
+                raise click.UsageError("give BASE and HEAD, or --git REV")
+            old_texts, new_texts = review.read_paths(base), review.read_paths(head)
+        report = review.compare(old_texts, new_texts)
+    except review.ReviewError as exc:
+        for diagnostic in exc.diagnostics:
+            click.echo(diagnostic.format(), err=True)
+        click.echo(f"rlmgen: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(review.markdown(report) if fmt == "markdown" else review.as_json(report), nl=False)
+    if fail_on == "risky" and any(c.risks for changes in report.values() for c in changes):
+        sys.exit(EXIT_INVALID)
+
+
 @cli.command()
 def schema() -> None:
     """Print the spec language's JSON Schema (for editors and other tools)."""

@@ -13,7 +13,7 @@ from typing import Any
 from rlmgen import markdown as md
 from rlmgen.units import format_duration
 
-TEMPLATE_NAMES = ("runbook.md.j2",)
+TEMPLATE_NAMES = ("runbook.md.j2", "review.md.j2")
 
 
 def template_directory() -> str:

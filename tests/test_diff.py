@@ -1,0 +1,167 @@
+"""`rlmgen diff`: the semantic change report, its risk flags, and --git."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rlmgen.build import build_model
+from rlmgen.cli import cli
+from rlmgen.diff import diff
+from rlmgen.loader import load_text
+from tests.conftest import SEED_SPEC
+
+SEED = SEED_SPEC.read_text()
+
+
+def _changes(new_text: str) -> list:
+    old = build_model(load_text(SEED, "a").data, "a")
+    new = build_model(load_text(new_text, "b").data, "b")
+    return diff(old, new)
+
+
+def _without(text: str, start: str, end: str) -> str:
+    begin = text.index(start)
+    return text[:begin] + text[text.index(end, begin + 1) :]
+
+
+def test_a_loosened_threshold_and_a_removed_paging_alert_are_exactly_two_risky_changes() -> None:
+    changed = SEED.replace("rate(rlm_requests[5m]) > 0.05", "rate(rlm_requests[5m]) > 0.1")
+    changed = _without(changed, "      - name: RLMDatabaseConnectionFail", "  - name: warnings")
+    changes = _changes(changed)
+    assert [(c.subject, c.kind, c.risks) for c in changes] == [
+        ("RLMHighErrorRate (critical)", "changed", ["threshold loosened"]),
+        ("RLMDatabaseConnectionFail (critical)", "removed", ["a paging alert is removed"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "subject", "risk"),
+    [
+        (
+            'warning: "> 200ms"',
+            'warning: "> 300ms"',
+            "RLMApiLatencyP99High (warning)",
+            "threshold loosened",
+        ),
+        (
+            "warning: < 99.9%",
+            "warning: < 99.5%",
+            "RLMApiAvailabilityLow (warning)",
+            "threshold loosened",
+        ),
+        (
+            "        for: 2m\n        summary: High error rate detected",
+            "        for: 10m\n        summary: High error rate detected",
+            "RLMHighErrorRate (critical)",
+            "for lengthened",
+        ),
+        (
+            "        for: 1m\n        summary: Database connection pool exhausted",
+            "        for: 1m\n        severity: warning\n"
+            "        summary: Database connection pool exhausted",
+            "RLMDatabaseConnectionFail (warning)",
+            "demoted from critical to warning",
+        ),
+        (
+            "        for: 3m\n        summary: P99 latency exceeds 1 second",
+            "        for: 3m\n        route: slack-warnings\n"
+            "        summary: P99 latency exceeds 1 second",
+            "RLMHighLatency (critical)",
+            "route moved away from PagerDuty",
+        ),
+        ("    maxReplicas: 50\n", "    maxReplicas: 40\n", "rlm-api", "max replicas lowered"),
+    ],
+)
+def test_each_risky_rule(old: str, new: str, subject: str, risk: str) -> None:
+    assert old in SEED
+    changes = {c.subject: c for c in _changes(SEED.replace(old, new, 1))}
+    assert risk in changes[subject].risks
+
+
+def test_safe_changes_are_not_risky() -> None:
+    tightened = SEED.replace('warning: "> 200ms"', 'warning: "> 150ms"', 1)
+    raised = SEED.replace("    maxReplicas: 50\n", "    maxReplicas: 60\n")
+    for text in (tightened, raised):
+        changes = _changes(text)
+        assert changes and not any(c.risks for c in changes)
+
+
+def test_dashboards_panels_metrics_and_runbook_changes() -> None:
+    text = (
+        SEED.replace("refresh: 10s", "refresh: 30s")
+        .replace("      - title: Daily Tasks Executed", "      - title: Tasks Executed Today")
+        .replace("target: < 100ms", "target: < 80ms")
+        .replace("- Check current alerts", "- Check alerts")
+    )
+    found = {(c.category, c.subject, c.kind) for c in _changes(text)}
+    assert {
+        ("dashboard", "rlm-operations", "changed"),
+        ("panel", "rlm-executive: Daily Tasks Executed", "removed"),
+        ("panel", "rlm-executive: Tasks Executed Today", "added"),
+        ("metric", "rlm_api_latency_p99", "changed"),
+        ("runbook", "checklists", "changed"),
+    } <= found
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+            "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+            "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+        },
+    )
+
+
+@pytest.fixture
+def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository with two commits of the spec: a loosened threshold, a removed alert."""
+    (tmp_path / "specs").mkdir()
+    spec = tmp_path / "specs" / "rlm-hypervisor.yaml"
+    spec.write_text(SEED)
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "first")
+    changed = SEED.replace("rate(rlm_requests[5m]) > 0.05", "rate(rlm_requests[5m]) > 0.1")
+    spec.write_text(
+        _without(changed, "      - name: RLMDatabaseConnectionFail", "  - name: warnings")
+    )
+    _git(tmp_path, "commit", "-q", "-am", "second")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.golden_test("goldens/diff/*.yml")
+def test_git_reports(golden, repository: Path) -> None:
+    result = CliRunner().invoke(cli, ["diff", "--git", "HEAD~1", "--format", golden["format"]])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == golden.out["report"]
+
+
+def test_fail_on_risky(repository: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["diff", "--git", "HEAD~1", "--fail-on", "risky"]).exit_code == 1
+    assert runner.invoke(cli, ["diff", "--git", "HEAD", "--fail-on", "risky"]).exit_code == 0
+    report = json.loads(runner.invoke(cli, ["diff", "--git", "HEAD", "--format", "json"]).stdout)
+    assert report == {"risky": 0, "services": {"rlm-hypervisor": []}}
+
+
+def test_invalid_side_is_reported_not_compared(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(SEED.replace("for: 2m", "for: 2 minutes"))
+    result = CliRunner().invoke(cli, ["diff", str(SEED_SPEC), str(broken)])
+    assert result.exit_code == 1
+    assert "is not a duration" in result.stderr
