@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -49,6 +50,23 @@ def test_sarif_results_carry_locations() -> None:
     }
 
 
+def test_sarif_output_validates_against_the_sarif_2_1_0_model(monkeypatch) -> None:
+    """sarif-pydantic models the SARIF 2.1.0 schema (types, enums, required fields)."""
+    from sarif_pydantic import Sarif
+
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(
+        cli, ["validate", "--format", "sarif", "tests/cases/invalid/many-mistakes.yaml"]
+    )
+    document = json.loads(result.stdout)
+    log = Sarif.model_validate(document)
+    assert len(log.runs[0].results or []) == 4
+    broken = json.loads(result.stdout)
+    broken["runs"][0]["results"][0]["level"] = "fatal"
+    with pytest.raises(ValueError):
+        Sarif.model_validate(broken)
+
+
 def test_validate_formats_from_the_cli(monkeypatch) -> None:
     monkeypatch.chdir(REPO)
     runner = CliRunner()
@@ -72,3 +90,12 @@ def test_pre_commit_hooks_run_real_commands() -> None:
         program, command = hook["entry"].split()
         assert program == "rlmgen"
         assert runner.invoke(cli, [command, "--help"]).exit_code == 0
+
+
+def test_ci_docs_and_ci_run_use_commands_that_exist() -> None:
+    docs = (REPO / "docs" / "ci.md").read_text()
+    ci_run = (REPO / ".ci" / "run").read_text()
+    for command in ("rlmgen validate --strict", "rlmgen check"):
+        assert command in docs and command in ci_run
+    for block in docs.split("```yaml")[1:]:
+        yaml.safe_load(block.split("```")[0])  # every example parses
