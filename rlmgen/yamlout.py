@@ -1,5 +1,8 @@
 """The one YAML serialiser of generated files: key order as built, block scalars for
-multi-line text, no aliases, no line folding. Same data, same bytes."""
+multi-line text, no aliases, no line folding. Same data, same bytes.
+
+libyaml's emitter when PyYAML has it (several times faster on large outputs); the
+pure-Python one otherwise, in the same default style (list items flush with their key)."""
 
 from __future__ import annotations
 
@@ -7,14 +10,15 @@ from typing import Any
 
 import yaml
 
+try:
+    _Base: type = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Base = yaml.SafeDumper
 
-class _Dumper(yaml.SafeDumper):
+
+class _Dumper(_Base):  # type: ignore[misc,valid-type]
     def ignore_aliases(self, data: Any) -> bool:
         return True
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        # indent list items under their key, as Kubernetes and Prometheus docs do
-        super().increase_indent(flow, False)
 
 
 def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:

@@ -156,7 +156,7 @@ def test_multi_line_expressions_are_block_scalars(tmp_path: Path) -> None:
     )
     [result] = compile_specs([spec], tmp_path / "out")
     assert (
-        "expr: |\n          rlm_db_connections_available\n            == 0\n"
+        "expr: |\n      rlm_db_connections_available\n        == 0\n"
         in result.files[RULES].decode()
     )
 
