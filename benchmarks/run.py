@@ -1,0 +1,155 @@
+"""Compile speed and memory, from one spec to ten thousand metrics.
+
+    python benchmarks/run.py --sizes 10,100,1000,10000
+
+For each size: the wall time of each stage in process (load, schema validation,
+semantic validation, model, each generator, write), the whole `rlmgen build` process
+and its peak RSS, the output bytes, and the I/O floor (loading the spec with PyYAML's
+C loader plus json.dumps of as many bytes as the build writes). Also the cold
+whole-process times of `rlmgen --help` and of building the RLM Hypervisor spec, against
+`python -c "import click"`. Prints a table and writes benchmarks/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+
+import synth  # noqa: E402
+
+from rlmgen.build import build_model  # noqa: E402
+from rlmgen.generators import GENERATOR_MODULES  # noqa: E402
+from rlmgen.loader import load_file  # noqa: E402
+from rlmgen.validate.schema_pass import schema_diagnostics  # noqa: E402
+from rlmgen.validate.semantic import semantic_diagnostics  # noqa: E402
+from rlmgen.writer import render, write_services  # noqa: E402
+
+
+def _timed(function, *args):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def _process(command: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one whole process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed")
+    return elapsed, usage.ru_maxrss
+
+
+def _rlmgen() -> list[str]:
+    found = shutil.which("rlmgen")
+    return [found] if found else [sys.executable, "-m", "rlmgen"]
+
+
+def measure(size: int, workdir: Path) -> dict[str, Any]:
+    spec_path = workdir / f"spec-{size}.yaml"
+    spec_path.write_text(synth.text(size))
+    stages: dict[str, float] = {}
+    spec, stages["load"] = _timed(load_file, spec_path)
+    problems, stages["schema validation"] = _timed(schema_diagnostics, spec)
+    more, stages["semantic validation"] = _timed(semantic_diagnostics, spec)
+    assert not problems and not more, (problems + more)[:3]
+    model, stages["model"] = _timed(build_model, spec.data, f"specs/spec-{size}.yaml")
+    artifacts: dict[str, str] = {}
+    for name in GENERATOR_MODULES:
+        module = importlib.import_module(f"rlmgen.generators.{name}")
+        produced, stages[f"generate {name}"] = _timed(module.generate, model)
+        artifacts.update(produced)
+    out = workdir / f"out-{size}"
+    start = time.perf_counter()
+    files = render(artifacts, f"specs/spec-{size}.yaml")
+    write_services(out, {model.service.name: files})
+    stages["write"] = time.perf_counter() - start
+    output_bytes = sum(len(data) for data in files.values())
+    process_seconds, peak_kib = _process(
+        [*_rlmgen(), "build", str(spec_path), "-o", str(workdir / f"cli-out-{size}")]
+    )
+    text = spec_path.read_text()
+    start = time.perf_counter()
+    yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    chunk = "x" * 1000
+    json.dumps([chunk] * (output_bytes // 1000 + 1))
+    floor = time.perf_counter() - start
+    return {
+        "size": size,
+        "stages": stages,
+        "in_process_seconds": sum(stages.values()),
+        "process_seconds": process_seconds,
+        "peak_rss_mib": peak_kib / 1024,
+        "output_bytes": output_bytes,
+        "io_floor_seconds": floor,
+        "floor_ratio": process_seconds / floor if floor else None,
+    }
+
+
+def startup() -> dict[str, float]:
+    click_seconds = min(_process([sys.executable, "-c", "import click"])[0] for _ in range(5))
+    help_seconds = min(_process([*_rlmgen(), "--help"])[0] for _ in range(5))
+    with tempfile.TemporaryDirectory() as scratch:
+        build_seconds = min(
+            _process(
+                [*_rlmgen(), "build", str(REPO / "specs" / "rlm-hypervisor.yaml"), "-o", scratch]
+            )[0]
+            for _ in range(3)
+        )
+    return {
+        "import click": click_seconds,
+        "rlmgen --help": help_seconds,
+        "rlmgen build (RLM Hypervisor)": build_seconds,
+        "help / click": help_seconds / click_seconds,
+        "build / click": build_seconds / click_seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,1000,10000")
+    parser.add_argument("--output", type=Path, default=HERE / "results.json")
+    arguments = parser.parse_args()
+    sizes = [int(s) for s in arguments.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as scratch:
+        results = [measure(size, Path(scratch)) for size in sizes]
+    report = {"sizes": results, "startup": startup(), "cpus": os.cpu_count()}
+    print(
+        f"{'metrics':>8} {'in-process s':>13} {'process s':>10} {'floor s':>8} "
+        f"{'x floor':>8} {'RSS MiB':>8} {'out MiB':>8}"
+    )
+    for r in results:
+        print(
+            f"{r['size']:>8} {r['in_process_seconds']:>13.2f} {r['process_seconds']:>10.2f} "
+            f"{r['io_floor_seconds']:>8.3f} {r['floor_ratio']:>8.1f} {r['peak_rss_mib']:>8.0f} "
+            f"{r['output_bytes'] / 2**20:>8.1f}"
+        )
+    slowest = max(results, key=lambda r: r["size"])
+    print("stages at", slowest["size"], "metrics:")
+    for stage, seconds in sorted(slowest["stages"].items(), key=lambda kv: -kv[1]):
+        print(f"  {stage:<32} {seconds:8.3f} s")
+    for name, value in report["startup"].items():
+        print(f"{name:<32} {value:8.3f}")
+    arguments.output.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()

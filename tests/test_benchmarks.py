@@ -1,0 +1,40 @@
+"""The benchmark runs end to end on a small size, so it never rots (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def test_benchmark_smoke(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "run.py"),
+            "--sizes",
+            "10",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(output.read_text())
+    [size] = report["sizes"]
+    assert size["size"] == 10 and size["output_bytes"] > 0
+    assert {"load", "schema validation", "write"} <= set(size["stages"])
+    assert "rlmgen --help" in report["startup"]
+
+
+def test_synthetic_specs_are_deterministic() -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import synth
+
+    assert synth.text(50) == synth.text(50)
+    assert synth.text(50, seed=1) != synth.text(50)
