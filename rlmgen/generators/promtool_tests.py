@@ -59,9 +59,12 @@ def _level_tests(spec: m.Spec) -> list[dict[str, Any]]:
         for r in g.rules
         if isinstance(r, AlertRule) and r.origin == "levels"
     ]
+    by_metric: dict[int, list[AlertRule]] = {}
+    for rule in alerts:  # one pass: looking siblings up per alert would be quadratic
+        by_metric.setdefault(id(rule.metric), []).append(rule)
     tests = []
     for rule in alerts:
-        siblings = tuple(a for a in alerts if a.metric is rule.metric)
+        siblings = tuple(by_metric[id(rule.metric)])
         for edge in edges(rule):
             case = scenario(rule, siblings, spec.service.evaluation_interval, edge)
             tests.append(_scenario_test(case))
