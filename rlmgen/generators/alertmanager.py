@@ -8,6 +8,7 @@ Operator variant from a Secret, keyed by those files' names)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -54,29 +55,36 @@ def _group_by(routing: m.Routing) -> list[str]:
     return list(routing.group_by or DEFAULT_GROUP_BY)
 
 
-def _routes(routing: m.Routing) -> list[tuple[m.Receiver, str, str]]:
-    """(receiver, label, value) per route: the route label first, then severities."""
-    routes = [(r, "route", r.name) for r in routing.receivers]
-    routes += [(r, "severity", s) for r in routing.receivers for s in r.severities]
-    return routes
+@dataclasses.dataclass(frozen=True)
+class Route:
+    receiver: str
+    label: str
+    value: str
+    timing: tuple[str, str, str]  # group_wait, group_interval, repeat_interval
+
+
+def _routes(routing: m.Routing) -> list[Route]:
+    """The route label of each receiver first, then its severities, with its timing."""
+    pairs = [(r, "route", r.name) for r in routing.receivers]
+    pairs += [(r, "severity", s) for r in routing.receivers for s in r.severities]
+    return [
+        Route(r.name, label, value, tuple(format_duration(t) for t in _timing(r)))  # type: ignore[arg-type]
+        for r, label, value in pairs
+    ]
 
 
 def config(spec: m.Spec) -> dict[str, Any]:
     assert spec.routing is not None
     routing = spec.routing
     wait, interval, repeat = ROOT_TIMING
-    routes = []
-    for receiver, label, value in _routes(routing):
-        group_wait, group_interval, repeat_interval = _timing(receiver)
-        routes.append(
-            {
-                "receiver": receiver.name,
-                "matchers": [f'{label}="{value}"'],
-                "group_wait": format_duration(group_wait),
-                "group_interval": format_duration(group_interval),
-                "repeat_interval": format_duration(repeat_interval),
-            }
-        )
+    routes = [
+        {
+            "receiver": r.receiver,
+            "matchers": [f'{r.label}="{r.value}"'],
+            **dict(zip(("group_wait", "group_interval", "repeat_interval"), r.timing, strict=True)),
+        }
+        for r in _routes(routing)
+    ]
     return {
         "route": {
             "receiver": _default_receiver(routing),
@@ -190,18 +198,14 @@ def operator_config(spec: m.Spec) -> dict[str, Any]:
     assert spec.routing is not None
     routing = spec.routing
     wait, interval, repeat = ROOT_TIMING
-    routes = []
-    for receiver, label, value in _routes(routing):
-        group_wait, group_interval, repeat_interval = _timing(receiver)
-        routes.append(
-            {
-                "receiver": receiver.name,
-                "matchers": [{"name": label, "value": value, "matchType": "="}],
-                "groupWait": format_duration(group_wait),
-                "groupInterval": format_duration(group_interval),
-                "repeatInterval": format_duration(repeat_interval),
-            }
-        )
+    routes = [
+        {
+            "receiver": r.receiver,
+            "matchers": [{"name": r.label, "value": r.value, "matchType": "="}],
+            **dict(zip(("groupWait", "groupInterval", "repeatInterval"), r.timing, strict=True)),
+        }
+        for r in _routes(routing)
+    ]
     return {
         "apiVersion": "monitoring.coreos.com/v1alpha1",
         "kind": "AlertmanagerConfig",
