@@ -57,6 +57,16 @@ def go_float(value: float) -> str:
     return f"{prefix}{text[:point]}.{text[point:]}"
 
 
+def _scale_up_small(value: float) -> tuple[float, str]:
+    """A magnitude below 1 in milli, micro, ... units, as Prometheus' humanizers do."""
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(value) >= 1:
+            break
+        prefix, value = p, value * 1000
+    return value, prefix
+
+
 def humanize(value: float) -> str:
     if value == 0 or math.isnan(value) or math.isinf(value):
         return _g4(value)
@@ -67,10 +77,7 @@ def humanize(value: float) -> str:
                 break
             prefix, value = p, value / 1000
         return f"{_g4(value)}{prefix}"
-    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(value) >= 1:
-            break
-        prefix, value = p, value * 1000
+    value, prefix = _scale_up_small(value)
     return f"{_g4(value)}{prefix}"
 
 
@@ -112,11 +119,7 @@ def humanize_duration(value: float) -> str:
         if minutes:
             return f"{sign}{minutes}m {seconds}s"
         return f"{sign}{_g4(value)}s"
-    prefix = ""
-    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(value) >= 1:
-            break
-        prefix, value = p, value * 1000
+    value, prefix = _scale_up_small(value)
     return f"{_g4(value)}{prefix}s"
 
 
