@@ -4,6 +4,7 @@ difference of two compiled specs, with the risky changes flagged."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, Literal
 
 import promql_parser
@@ -166,14 +167,20 @@ def _levels_text(metric: m.Metric) -> dict[str, str]:
     return texts
 
 
-def _keyed(category: str, old: dict[str, Any], new: dict[str, Any], describe) -> list[Change]:  # type: ignore[no-untyped-def]
+def _keyed(
+    category: str,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    fields: Callable[[Any], dict[str, Any]],
+) -> list[Change]:
+    """Added, removed and changed entries by key; `fields` says what of an entry to compare."""
     changes = []
     for key in sorted(old.keys() - new.keys()):
         changes.append(Change(category, key, "removed"))
     for key in sorted(new.keys() - old.keys()):
         changes.append(Change(category, key, "added"))
     for key in sorted(old.keys() & new.keys()):
-        details = describe(old[key], new[key])
+        details = _fields(fields(old[key]), fields(new[key]))
         if details:
             changes.append(Change(category, key, "changed", details))
     return changes
@@ -192,7 +199,7 @@ def _metrics(base: m.Spec, head: m.Spec) -> list[Change]:
         "metric",
         {x.name: x for x in base.metrics},
         {x.name: x for x in head.metrics},
-        lambda a, b: _fields(_levels_text(a), _levels_text(b)),
+        _levels_text,
     )
 
 
@@ -216,7 +223,7 @@ def _dashboards(base: m.Spec, head: m.Spec) -> list[Change]:
         "dashboard",
         {d.uid: d for d in base.dashboards},
         {d.uid: d for d in head.dashboards},
-        lambda a, b: _fields(fields(a), fields(b)),
+        fields,
     )
     old = {d.uid: d for d in base.dashboards}
     for board in head.dashboards:
@@ -225,7 +232,7 @@ def _dashboards(base: m.Spec, head: m.Spec) -> list[Change]:
                 "panel",
                 {f"{board.uid}: {p.title}": p for p in old[board.uid].panels},
                 {f"{board.uid}: {p.title}": p for p in board.panels},
-                lambda a, b: _fields(_panel_fields(a), _panel_fields(b)),
+                _panel_fields,
             )
     return changes
 
@@ -242,7 +249,7 @@ def _workloads(base: m.Spec, head: m.Spec) -> list[Change]:
         "autoscaling",
         {w.name: w for w in base.autoscaling},
         {w.name: w for w in head.autoscaling},
-        lambda a, b: _fields(fields(a), fields(b)),
+        fields,
     )
     old = {w.name: w for w in base.autoscaling}
     for change in changes:
