@@ -1,19 +1,33 @@
 """The one YAML serialiser of generated files: key order as built, block scalars for
 multi-line text, no aliases, no line folding. Same data, same bytes.
 
-libyaml's emitter when PyYAML has it (several times faster on large outputs); the
-pure-Python one otherwise, in the same default style (list items flush with their key)."""
+The bytes are defined as what libyaml's emitter writes (PyYAML's CSafeDumper with the
+options in `_libyaml_dump`). Large generated files (tens of MB of promtool tests) spent
+most of their time in PyYAML's Python representers, so plain data (dicts, lists,
+strings, numbers) is written by `_Emitter`, which mirrors libyaml's choices for block
+style and renders each distinct scalar once. Whatever it does not mirror exactly (exotic
+multi-line text, very long keys, other types) makes it give up, and the document goes
+through libyaml instead: the fast path can only be faster, never different.
+tests/test_yamlout.py holds both paths to the same bytes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
+from yaml.resolver import Resolver
 
 try:
     _Base: type = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Base = yaml.SafeDumper
+
+_STR_TAG = "tag:yaml.org,2002:str"
+# libyaml writes a key longer than this (in UTF-8 bytes) as a complex `? key` entry.
+_MAX_SIMPLE_KEY_BYTES = 128
+# Far below the emitter's line width (10**6): no line the fast path writes can fold.
+_MAX_SCALAR_CHARS = 100_000
 
 
 class _Dumper(_Base):  # type: ignore[misc,valid-type]
@@ -21,18 +35,29 @@ class _Dumper(_Base):  # type: ignore[misc,valid-type]
         return True
 
 
+def _block_text(text: str) -> str | None:
+    """The text to write as a `|` block, or None when it stays a flow scalar. Trailing
+    spaces on a line would make libyaml fall back to quoting, so such text is not asked
+    for a block at all."""
+    if "\n" not in text.strip("\n"):
+        return None
+    block = text if text.endswith("\n") else text + "\n"
+    if any(line != line.rstrip() for line in block.splitlines()):
+        return None
+    return block
+
+
 def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
-    if "\n" in text.strip("\n"):
-        block = text if text.endswith("\n") else text + "\n"
-        if not any(line != line.rstrip() for line in block.splitlines()):
-            return dumper.represent_scalar("tag:yaml.org,2002:str", block, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text)
+    block = _block_text(text)
+    if block is not None:
+        return dumper.represent_scalar(_STR_TAG, block, style="|")
+    return dumper.represent_scalar(_STR_TAG, text)
 
 
 _Dumper.add_representer(str, _represent_str)
 
 
-def dump(data: Any) -> str:
+def _libyaml_dump(data: Any) -> str:
     return yaml.dump(
         data,
         Dumper=_Dumper,
@@ -41,3 +66,195 @@ def dump(data: Any) -> str:
         width=10**6,
         default_flow_style=False,
     )
+
+
+def dump(data: Any) -> str:
+    try:
+        return _Emitter().document(data)
+    except _Unsupported:
+        return _libyaml_dump(data)
+
+
+class _Unsupported(Exception):
+    """Input the fast path does not mirror byte for byte; libyaml writes it."""
+
+
+# Printable ASCII: the characters whose plain/quoted choice is decided below without
+# libyaml. Anything else in a one-line string is rendered once by libyaml and cached.
+_ASCII_LINE = re.compile(r"[\x20-\x7e]+")
+# One-line characters in libyaml's sense (printable, no line break of any kind: \r,
+# \x85, U+2028 and U+2029 all count as breaks there).
+_LIBYAML_LINE = re.compile(r"[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*")
+# Text a `|` block writes verbatim: printable characters and \n as the only break.
+_BLOCK_TEXT = re.compile(r"[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*")
+# Indicators that forbid a plain scalar in block context (libyaml's analyze_scalar).
+_FIRST_CHAR_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
+
+
+def _plain_allowed(text: str) -> bool:
+    """libyaml's `block_plain_allowed` for non-empty printable ASCII on one line."""
+    first = text[0]
+    if first == " " or text[-1] == " " or text.startswith(("---", "...")):
+        return False
+    if first in _FIRST_CHAR_INDICATORS:
+        return False
+    if first in "?:-" and (len(text) == 1 or text[1] == " "):
+        return False
+    rest = text[1:]
+    return not (": " in rest or rest.endswith(":") or " #" in text)
+
+
+def _resolves_to_str(text: str) -> bool:
+    """Whether a plain scalar reads back as a string (PyYAML's implicit resolvers)."""
+    resolvers = Resolver.yaml_implicit_resolvers
+    for tag, pattern in [*resolvers.get(text[:1], ()), *resolvers.get(None, ())]:
+        if pattern.match(text):
+            return tag == _STR_TAG
+    return True
+
+
+def _one_line_scalar(text: str) -> str:
+    if _ASCII_LINE.fullmatch(text):
+        if _plain_allowed(text) and _resolves_to_str(text):
+            return text
+        return "'" + text.replace("'", "''") + "'"
+    if not _LIBYAML_LINE.fullmatch(text):
+        raise _Unsupported
+    # Empty or non-ASCII: as libyaml writes it as a mapping value ("k: <scalar>\n").
+    return _libyaml_dump({"k": text})[3:-1]
+
+
+class _Emitter:
+    """libyaml's block style: keys at their mapping's indent, sequences in a mapping
+    flush with their key, `- ` items whose mappings continue on the dash's line, empty
+    collections as `{}`/`[]`, and block scalars indented two past their parent."""
+
+    def __init__(self) -> None:
+        self._out: list[str] = []
+        self._scalars: dict[str, str] = {}
+
+    def document(self, data: Any) -> str:
+        kind = type(data)
+        if kind is dict and data:
+            self._mapping(data, 0, "")
+        elif kind is list and data:
+            self._sequence(data, 0, "")
+        elif kind is dict:
+            return "{}\n"
+        elif kind is list:
+            return "[]\n"
+        else:
+            raise _Unsupported
+        return "".join(self._out)
+
+    def _mapping(self, mapping: dict[Any, Any], indent: int, first_prefix: str) -> None:
+        out = self._out
+        pad = " " * indent
+        prefix = first_prefix
+        for key, value in mapping.items():
+            out.append(prefix)
+            prefix = pad
+            out.append(self._key(key))
+            out.append(":")
+            self._value(value, indent)
+
+    def _sequence(self, items: list[Any], indent: int, first_prefix: str) -> None:
+        out = self._out
+        pad = " " * indent
+        prefix = first_prefix
+        for item in items:
+            out.append(prefix)
+            prefix = pad
+            out.append("-")
+            self._item(item, indent)
+
+    def _value(self, value: Any, key_indent: int) -> None:
+        """A mapping value, after `key:`."""
+        kind = type(value)
+        if kind is dict and value:
+            self._out.append("\n")
+            self._mapping(value, key_indent + 2, " " * (key_indent + 2))
+        elif kind is list and value:  # flush with its key
+            self._out.append("\n")
+            self._sequence(value, key_indent, " " * key_indent)
+        else:
+            self._scalar(value, key_indent + 2)
+
+    def _item(self, item: Any, dash_indent: int) -> None:
+        """A sequence item, after `-`: a collection starts on the dash's line."""
+        kind = type(item)
+        if kind is dict and item:
+            self._mapping(item, dash_indent + 2, " ")
+        elif kind is list and item:
+            self._sequence(item, dash_indent + 2, " ")
+        else:
+            self._scalar(item, dash_indent + 2)
+
+    def _scalar(self, value: Any, block_indent: int) -> None:
+        kind = type(value)
+        out = self._out
+        if kind is str:
+            out.append(" ")
+            out.append(self._string(value, block_indent))
+            out.append("\n")
+        elif kind is dict:
+            out.append(" {}\n")
+        elif kind is list:
+            out.append(" []\n")
+        else:
+            out.append(" ")
+            out.append(_other_scalar(value))
+            out.append("\n")
+
+    def _key(self, key: Any) -> str:
+        if type(key) is not str:
+            raise _Unsupported
+        if len(key) * 4 > _MAX_SIMPLE_KEY_BYTES and len(key.encode()) > _MAX_SIMPLE_KEY_BYTES:
+            raise _Unsupported
+        rendered = self._scalars.get(key)
+        if rendered is None:
+            if "\n" in key or len(key) > _MAX_SCALAR_CHARS:
+                raise _Unsupported
+            rendered = self._scalars[key] = _one_line_scalar(key)
+        return rendered
+
+    def _string(self, text: str, block_indent: int) -> str:
+        rendered = self._scalars.get(text)
+        if rendered is not None:
+            return rendered
+        if len(text) > _MAX_SCALAR_CHARS:
+            raise _Unsupported
+        if "\n" not in text:
+            rendered = self._scalars[text] = _one_line_scalar(text)
+            return rendered
+        # Block scalars depend on their indent: rendered every time, not cached.
+        return _literal_block(text, block_indent)
+
+
+def _literal_block(text: str, indent: int) -> str:
+    block = _block_text(text)
+    # libyaml adds an indentation hint for a leading space or break and a `+` chomping
+    # hint (and a document end marker) for several trailing breaks: left to it.
+    if (
+        block is None
+        or block[0] in " \n"
+        or block.endswith("\n\n")
+        or not _BLOCK_TEXT.fullmatch(block)
+    ):
+        raise _Unsupported
+    pad = " " * indent
+    lines = block[:-1].split("\n")
+    return "|\n" + "\n".join(pad + line if line else "" for line in lines)
+
+
+def _other_scalar(value: Any) -> str:
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "null"
+    if kind is float:
+        return _libyaml_dump({"k": value})[3:-1]
+    raise _Unsupported

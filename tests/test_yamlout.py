@@ -1,0 +1,184 @@
+"""The fast YAML emitter writes exactly what libyaml writes, and really is the path
+taken for the files rlmgen generates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rlmgen import yamlout
+from rlmgen.build import build_model
+from rlmgen.generators import generate
+from rlmgen.loader import load_file
+from tests.conftest import SEED_SPEC
+
+# Strings that sit on libyaml's and the resolver's decision boundaries.
+TRICKY = [
+    "",
+    " ",
+    "a",
+    " a",
+    "a ",
+    "-",
+    "- a",
+    "-a",
+    "--",
+    "---",
+    "--- a",
+    "...",
+    "..a",
+    "?",
+    "? a",
+    "?a",
+    ":",
+    ": a",
+    ":a",
+    "a:",
+    "a:b",
+    "a: b",
+    "a:: b",
+    "#",
+    "a#b",
+    "a #b",
+    "#a",
+    ",a",
+    "a,b",
+    "[a]",
+    "a[0]",
+    "{a}",
+    "&a",
+    "*a",
+    "!a",
+    "|",
+    ">",
+    "'",
+    "a'b",
+    '"',
+    'a"b',
+    "%a",
+    "@a",
+    "`a",
+    "true",
+    "True",
+    "TRUE",
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "y",
+    "null",
+    "Null",
+    "~",
+    "0",
+    "1",
+    "-1",
+    "+1",
+    "0x1F",
+    "0o17",
+    "1_000",
+    "1.5",
+    ".5",
+    "1e3",
+    "1.0e+3",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    "2026-11-30",
+    "2026-11-30 10:00:00",
+    "1:30",
+    "=",
+    "<<",
+    "a\tb",
+    "\t",
+    "a\rb",
+    "a\x85b",
+    "a\u2028b",
+    "naïve",
+    "≥ 5",
+    "—",
+    "\ufeff",
+    "\u00a0a",
+    "a\u00a0",
+    "🔥",
+    "\x00",
+    "\x7f",
+    "a\nb",
+    "a\nb\n",
+    "a\n",
+    "\na",
+    "a\n\nb",
+    "a\n\n",
+    " a\nb",
+    "a \nb",
+    "a\n b",
+    "a\n\n\n",
+    "\n",
+    "a\u2028\nb",
+    "naïve\ntext",
+    'up{job="x"}',
+    "sum by (le) (rate(x[5m]))",
+    "{{ $value | humanize }}",
+    "0+1x30",
+    "x" * 130,
+]
+
+texts = st.one_of(
+    st.sampled_from(TRICKY),
+    st.text(max_size=12),
+    st.text(alphabet=st.sampled_from(list(" \n-:#'\"ab?{}[]&*!|>%@`,.\t")), max_size=10),
+)
+scalars = st.one_of(
+    texts,
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+documents = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(texts, children, max_size=4),
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(documents)
+def test_fast_path_writes_exactly_what_libyaml_writes(data: Any) -> None:
+    assert yamlout.dump(data) == yamlout._libyaml_dump(data)
+
+
+@pytest.mark.parametrize("text", TRICKY)
+@pytest.mark.parametrize("shape", ["value", "key", "item", "nested", "item-map"])
+def test_each_tricky_string_in_each_position(text: str, shape: str) -> None:
+    data = {
+        "value": {"k": text},
+        "key": {text: 1},
+        "item": [text, {"k": [text]}],
+        "nested": {"a": {"b": [{"c": text, "d": [[text]]}]}},
+        "item-map": [{"x": {text: text}}],
+    }[shape]
+    assert yamlout.dump(data) == yamlout._libyaml_dump(data)
+
+
+def test_generated_files_never_fall_back_to_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    fallbacks: list[Exception] = []
+    document = yamlout._Emitter.document
+
+    def recording(self: yamlout._Emitter, data: Any) -> str:
+        try:
+            return document(self, data)
+        except yamlout._Unsupported as error:
+            fallbacks.append(error)
+            raise
+
+    monkeypatch.setattr(yamlout._Emitter, "document", recording)
+    spec = load_file(SEED_SPEC)
+    written = generate(build_model(spec.data, str(SEED_SPEC)))
+    assert sum(path.endswith(".yaml") for path in written) >= 5
+    assert fallbacks == []
