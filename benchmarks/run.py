@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE))
 import synth  # noqa: E402
 
 from rlmgen.build import build_model  # noqa: E402
+from rlmgen.cli import tune_garbage_collector  # noqa: E402
 from rlmgen.generators import GENERATOR_MODULES  # noqa: E402
 from rlmgen.loader import load_file  # noqa: E402
 from rlmgen.validate.schema_pass import schema_diagnostics  # noqa: E402
@@ -129,6 +130,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=HERE / "results.json")
     arguments = parser.parse_args()
     sizes = [int(s) for s in arguments.sizes.split(",")]
+    tune_garbage_collector()  # as `rlmgen` itself does, so stages add up to the process
     with tempfile.TemporaryDirectory() as scratch:
         results = [measure(size, Path(scratch)) for size in sizes]
     report = {"sizes": results, "startup": startup(), "cpus": os.cpu_count()}

@@ -12,7 +12,7 @@ from jsonschema.exceptions import ValidationError
 
 from rlmgen.diagnostics import Diagnostic, join_pointer
 from rlmgen.loader import LoadedSpec
-from rlmgen.schema import API_VERSION, schema
+from rlmgen.schema import API_VERSION, validation_schema
 from rlmgen.validate.formats import FormatProblem, format_checker
 
 _TYPE_NAMES = {
@@ -35,7 +35,7 @@ _DEPENDENCY_MESSAGES = {
 @functools.cache
 def _validator() -> Draft202012Validator:
     """Built once per process: compiling the schema is the expensive part."""
-    return Draft202012Validator(schema(), format_checker=format_checker())
+    return Draft202012Validator(validation_schema(), format_checker=format_checker())
 
 
 def schema_diagnostics(spec: LoadedSpec) -> list[Diagnostic]:
