@@ -65,7 +65,20 @@ def number(value: float) -> str:
     return repr(float(f"{value:.12g}"))
 
 
+_last_derived: tuple[m.Spec, tuple[RuleGroup, ...]] | None = None
+
+
 def rule_groups(spec: m.Spec) -> tuple[RuleGroup, ...]:
+    """The spec's rules, grouped as the rules file has them. Every generator needs
+    them, so they are derived once per spec (the last spec's are kept: one is compiled
+    at a time), and rule identity is shared: a test refers to the rule it tests."""
+    global _last_derived
+    if _last_derived is None or _last_derived[0] is not spec:
+        _last_derived = (spec, _derive_rule_groups(spec))
+    return _last_derived[1]
+
+
+def _derive_rule_groups(spec: m.Spec) -> tuple[RuleGroup, ...]:
     groups: list[RuleGroup] = []
     recording = tuple(recording_rules(spec))
     if recording:

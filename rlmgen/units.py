@@ -7,6 +7,7 @@ Every parser raises `UnitError` with a message fit to show the spec author.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import Literal
 
@@ -171,6 +172,7 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+@functools.cache  # a large build formats the same few durations 100,000 times
 def format_duration(seconds: float) -> str:
     """A Prometheus duration as people write it (`90` -> `1m30s`, `604800` -> `7d`):
     days at most, since `1w` reads worse than `7d` and both parse."""

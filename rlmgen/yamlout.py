@@ -131,7 +131,8 @@ class _Emitter:
 
     def __init__(self) -> None:
         self._out: list[str] = []
-        self._scalars: dict[str, str] = {}
+        self._scalars: dict[str, str] = {}  # one-line strings, as values
+        self._keys: dict[str, str] = {}  # the same, checked to be simple keys
 
     def document(self, data: Any) -> str:
         kind = type(data)
@@ -148,24 +149,28 @@ class _Emitter:
         return "".join(self._out)
 
     def _mapping(self, mapping: dict[Any, Any], indent: int, first_prefix: str) -> None:
-        out = self._out
+        append = self._out.append
+        keys, scalars = self._keys, self._scalars
         pad = " " * indent
         prefix = first_prefix
         for key, value in mapping.items():
-            out.append(prefix)
+            key_text = keys.get(key) or self._key(key)
+            if type(value) is str:  # the bulk of generated files: one line per entry
+                text = scalars.get(value) or self._string(value, indent + 2)
+                append(f"{prefix}{key_text}: {text}\n")
+            else:
+                append(f"{prefix}{key_text}:")
+                self._value(value, indent)
             prefix = pad
-            out.append(self._key(key))
-            out.append(":")
-            self._value(value, indent)
 
     def _sequence(self, items: list[Any], indent: int, first_prefix: str) -> None:
-        out = self._out
+        append = self._out.append
         pad = " " * indent
         prefix = first_prefix
         for item in items:
-            out.append(prefix)
+            append(prefix)
             prefix = pad
-            out.append("-")
+            append("-")
             self._item(item, indent)
 
     def _value(self, value: Any, key_indent: int) -> None:
@@ -207,15 +212,12 @@ class _Emitter:
             out.append("\n")
 
     def _key(self, key: Any) -> str:
-        if type(key) is not str:
+        """A key as written (and cached): a one-line string short enough to be simple."""
+        if type(key) is not str or "\n" in key:
             raise _Unsupported
         if len(key) * 4 > _MAX_SIMPLE_KEY_BYTES and len(key.encode()) > _MAX_SIMPLE_KEY_BYTES:
             raise _Unsupported
-        rendered = self._scalars.get(key)
-        if rendered is None:
-            if "\n" in key or len(key) > _MAX_SCALAR_CHARS:
-                raise _Unsupported
-            rendered = self._scalars[key] = _one_line_scalar(key)
+        rendered = self._keys[key] = self._scalars.get(key) or _one_line_scalar(key)
         return rendered
 
     def _string(self, text: str, block_indent: int) -> str:

@@ -112,31 +112,17 @@ def scenario(
     for value in samples:
         prefix.append(prefix[-1] + value)
 
-    def measured(t: float) -> float:
-        return samples[int(t // interval)]
-
-    def average(t: float) -> float:
-        """avg_over_time over [t - baseline, t], from prefix sums: O(1) per evaluation."""
-        last = int(t // interval)
-        first = max(0, math.ceil((t - baseline) / interval))
-        return (prefix[last + 1] - prefix[first]) / (last + 1 - first)
-
-    def condition(level: AlertRule, t: float) -> bool:
-        assert level.level is not None and level.level.value is not None
-        level_kind, value = level.level.kind, level.level.value
-        now = measured(t)
-        if level_kind == "outside":
-            assert level.level is not None and level.level.high is not None
-            return now < value or now > level.level.high
-        if level_kind == "above":
-            return now > value
-        if level_kind == "below":
-            return now < value
-        factor = 1 + value if level_kind == "increase" else 1 - value
-        mean = average(t)
-        return now > factor * mean if level_kind == "increase" else now < factor * mean
-
-    states = _simulate(siblings, condition, evaluation, horizon)
+    times = _evaluation_times(evaluation, horizon)
+    measured = [samples[int(t // interval)] for t in times]
+    averages: list[float] = []
+    if any(s.level is not None and s.level.kind in ("increase", "decrease") for s in siblings):
+        # avg_over_time over [t - baseline, t], from prefix sums: O(1) per evaluation.
+        for t in times:
+            last = int(t // interval)
+            first = max(0, math.ceil((t - baseline) / interval))
+            averages.append((prefix[last + 1] - prefix[first]) / (last + 1 - first))
+    holds = {level: _holds(level, measured, averages) for level in siblings}
+    states = _simulate(times, holds)
     firing_at = [t for t, firing in states if rule in firing and t >= start]
     assert firing_at, f"{rule.name} ({rule.severity}) never fires in its own scenario"
     fire = firing_at[0]
@@ -146,7 +132,8 @@ def scenario(
     checks.append(fire)
     by_time = dict(states)
     checkpoints = tuple(
-        Checkpoint(t, tuple(s for s in siblings if s in by_time[t]), measured(t)) for t in checks
+        Checkpoint(t, tuple(s for s in siblings if s in by_time[t]), samples[int(t // interval)])
+        for t in checks
     )
     assert rule not in checkpoints[0].firing and (
         len(checkpoints) == 2 or rule not in checkpoints[1].firing
@@ -154,22 +141,47 @@ def scenario(
     return Scenario(rule, interval, tuple(series), checkpoints)
 
 
-def _simulate(levels, condition, evaluation: float, horizon: float):  # type: ignore[no-untyped-def]
+def _evaluation_times(evaluation: float, horizon: float) -> list[float]:
+    times = []
+    t = 0.0
+    while t <= horizon:  # accumulated, as the checkpoints' times are
+        times.append(t)
+        t += evaluation
+    return times
+
+
+def _holds(level: AlertRule, measured: list[float], averages: list[float]) -> list[bool]:
+    """Whether the level's condition holds at each evaluation."""
+    assert level.level is not None and level.level.value is not None
+    kind, value = level.level.kind, level.level.value
+    if kind == "outside":
+        high = level.level.high
+        assert high is not None
+        return [now < value or now > high for now in measured]
+    if kind == "above":
+        return [now > value for now in measured]
+    if kind == "below":
+        return [now < value for now in measured]
+    if kind == "increase":
+        return [now > (1 + value) * mean for now, mean in zip(measured, averages, strict=True)]
+    return [now < (1 - value) * mean for now, mean in zip(measured, averages, strict=True)]
+
+
+def _simulate(
+    times: list[float], holds: dict[AlertRule, list[bool]]
+) -> list[tuple[float, frozenset[AlertRule]]]:
     """[(t, {firing levels})] at every evaluation, as Prometheus' rule manager does:
     a level is active from the first evaluation its condition holds and fires once it
     has held for `for`; it resets when the condition fails."""
-    active_since: dict[AlertRule, float] = {}
-    states = []
-    t = 0.0
-    while t <= horizon:
-        for level in levels:
-            if condition(level, t):
-                active_since.setdefault(level, t)
-            else:
-                active_since.pop(level, None)
-        firing = frozenset(
-            rule for rule, since in active_since.items() if t - since >= rule.for_seconds
-        )
-        states.append((t, firing))
-        t += evaluation
-    return states
+    firing_at: list[set[AlertRule]] = [set() for _ in times]
+    for level, held in holds.items():
+        since = None
+        for index, (t, holding) in enumerate(zip(times, held, strict=True)):
+            if not holding:
+                since = None
+                continue
+            if since is None:
+                since = t
+            if t - since >= level.for_seconds:
+                firing_at[index].add(level)
+    return [(t, frozenset(firing)) for t, firing in zip(times, firing_at, strict=True)]
