@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import Literal
 
@@ -80,6 +81,9 @@ def _quantity(text: str, unit: SeriesUnit | None, of_limit: bool) -> float:
     return quantity.in_unit(unit)
 
 
+# Each level is parsed by the schema's format check, the semantic checks and the model
+# builder: parse it once. `typed`, so that True and 1 stay different levels.
+@functools.lru_cache(maxsize=None, typed=True)
 def parse_level(
     raw: str | int | float,
     unit: SeriesUnit | None,
