@@ -49,7 +49,10 @@ def sort_key(d: Diagnostic) -> tuple[str, int, int, str, str]:
 
 
 def escape_pointer_token(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
+    text = str(token)
+    if "~" in text or "/" in text:
+        return text.replace("~", "~0").replace("/", "~1")
+    return text
 
 
 def join_pointer(base: str, token: str | int) -> str:

@@ -33,6 +33,7 @@ _CORE_TAGS = {
     "tag:yaml.org,2002:map",
 }
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_TEXT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}
 # The deepest nesting a spec can plausibly need; deeper input is refused, not recursed into.
 MAX_DEPTH = 64
 
@@ -133,8 +134,8 @@ class _Builder:
             return None
         if isinstance(node, yaml.ScalarNode):
             self.source_map.spans[pointer] = (node.start_mark.index, node.end_mark.index)
-            if node.tag == "tag:yaml.org,2002:timestamp":
-                return node.value  # a date is text to us, not a datetime
+            if node.tag in _TEXT_TAGS:  # most scalars: no constructor needed
+                return node.value  # and a date is text to us, not a datetime
             try:
                 return self._constructor.construct_object(node, deep=True)
             except (yaml.YAMLError, ValueError, OverflowError) as exc:

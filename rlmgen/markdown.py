@@ -16,7 +16,10 @@ _BACKTICKS = re.compile(r"`+")
 
 def inline(value: object) -> str:
     """Spec text as literal markdown inside a line (a heading, a table cell, after a label)."""
-    return _INLINE_SPECIAL.sub(r"\\\1", str(value))
+    text = str(value)
+    if _INLINE_SPECIAL.search(text) is None:  # most text: nothing to escape, no copy
+        return text
+    return _INLINE_SPECIAL.sub(r"\\\1", text)
 
 
 def text(value: object) -> str:

@@ -18,6 +18,8 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
             str(REPO / "benchmarks" / "run.py"),
             "--sizes",
             "10",
+            "--repeat",
+            "1",
             "--output",
             str(output),
         ],
