@@ -1,0 +1,80 @@
+"""Run one function in a forked child and collect its result later: the second core for
+large builds. The child shares the parent's memory copy-on-write (the model is not
+copied or pickled); only the result comes back, pickled through a pipe. An exception
+in the child is raised again in the parent, with the child's traceback as a note."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+# RLMGEN_PARALLEL=0 keeps every generator in one process (for debuggers and profilers).
+PARALLEL_ENV = "RLMGEN_PARALLEL"
+
+
+def available() -> bool:
+    """Whether forking is safe here: Linux (macOS frameworks do not survive a fork), and
+    no other thread that could hold a lock the child would inherit."""
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(os, "fork")
+        and threading.active_count() == 1
+        and os.environ.get(PARALLEL_ENV, "1") != "0"
+    )
+
+
+def start(function: Callable[[], Any]) -> Callable[[], Any]:
+    """Start `function()` in a child process; the returned callable waits for it and
+    returns its result (or raises its exception)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child; its work is checked through the parent
+        os.close(read_end)
+        _run_child(function, write_end)
+    os.close(write_end)
+
+    def result() -> Any:
+        with os.fdopen(read_end, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if not payload:
+            raise RuntimeError(f"a generator process died (wait status {status})")
+        outcome, value = pickle.loads(payload)
+        if outcome == "error":
+            raise value
+        return value
+
+    return result
+
+
+def _run_child(function: Callable[[], Any], write_end: int) -> None:  # pragma: no cover
+    status = 0
+    try:
+        try:
+            payload = pickle.dumps(("ok", function()), protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException as exc:
+            payload = pickle.dumps(("error", _portable(exc)), protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(payload)
+    except BaseException:
+        status = 1
+    finally:
+        os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception, if it pickles, else a RuntimeError with its text; either way with
+    the child's traceback attached."""
+    trace = "".join(traceback.format_exception(exc))
+    try:
+        pickle.loads(pickle.dumps(exc))
+        portable = exc
+    except Exception:
+        portable = RuntimeError(f"{type(exc).__name__}: {exc}")
+    portable.add_note(f"in the generator process:\n{trace}")
+    return portable

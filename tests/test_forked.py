@@ -1,0 +1,91 @@
+"""Large builds run the promtool tests generator in a forked process: same artifacts,
+and a failure there is the same failure as in one process."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from rlmgen import generators
+from rlmgen.build import build_model
+from rlmgen.generators import forked, promtool_tests
+from rlmgen.loader import load_file
+from rlmgen.model import Spec
+from tests.conftest import SEED_SPEC
+
+pytestmark = pytest.mark.skipif(not forked.available(), reason="forking is Linux-only")
+
+
+@pytest.fixture
+def seed_model() -> Spec:
+    return build_model(load_file(SEED_SPEC).data, str(SEED_SPEC))
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every spec forks; the list counts the forks."""
+    started: list[int] = []
+    start = forked.start
+
+    def counting(function: Callable[[], Any]) -> Callable[[], Any]:
+        started.append(1)
+        return start(function)
+
+    monkeypatch.setattr(generators, "PARALLEL_MIN_METRICS", 0)
+    monkeypatch.setattr(forked, "start", counting)
+    return started
+
+
+def test_parallel_build_writes_the_same_artifacts_in_the_same_order(
+    seed_model: Spec, forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parallel = generators.generate(seed_model)
+    assert forks == [1]
+    monkeypatch.setenv(forked.PARALLEL_ENV, "0")
+    sequential = generators.generate(seed_model)
+    assert forks == [1]
+    assert list(parallel.items()) == list(sequential.items())
+    assert "prometheus/tests.yaml" in parallel
+
+
+def test_an_exception_in_the_child_is_raised_again_with_its_traceback(
+    seed_model: Spec, forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(spec: Spec) -> dict[str, str]:
+        raise ValueError("no scenario for this level")
+
+    monkeypatch.setattr(promtool_tests, "generate", failing)
+    with pytest.raises(ValueError, match="no scenario for this level") as raised:
+        generators.generate(seed_model)
+    assert forks == [1]
+    [note] = raised.value.__notes__
+    assert note.startswith("in the generator process:\nTraceback")
+    assert "in failing" in note
+
+
+def test_an_exception_that_does_not_pickle_arrives_as_its_text() -> None:
+    class Local(Exception):  # a local class cannot be pickled
+        pass
+
+    def failing() -> None:
+        raise Local("local trouble")
+
+    with pytest.raises(RuntimeError) as raised:
+        forked.start(failing)()
+    assert raised.value.args == ("Local: local trouble",)
+
+
+def test_a_child_that_dies_is_reported() -> None:
+    def dying() -> None:
+        os._exit(3)
+
+    with pytest.raises(RuntimeError, match=r"a generator process died \(wait status 768\)"):
+        forked.start(dying)()
+
+
+def test_results_come_back_whole() -> None:
+    big = "x" * 5_000_000  # far beyond a pipe's buffer
+    assert forked.start(lambda: {"text": big})() == {"text": big}
