@@ -40,3 +40,17 @@ def test_synthetic_specs_are_deterministic() -> None:
 
     assert synth.text(50) == synth.text(50)
     assert synth.text(50, seed=1) != synth.text(50)
+
+
+def test_rss_report_runs(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "rss.py"),
+            str(REPO / "specs" / "rlm-hypervisor.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr.splitlines()[-1].startswith("build process ")
