@@ -11,7 +11,7 @@ import pytest
 
 from rlmgen import generators
 from rlmgen.build import build_model
-from rlmgen.generators import forked, promtool_tests
+from rlmgen.generators import forked, promtool_tests, runbook
 from rlmgen.loader import load_file
 from rlmgen.model import Spec
 from tests.conftest import SEED_SPEC
@@ -30,7 +30,7 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     started: list[int] = []
     start = forked.start
 
-    def counting(function: Callable[[], Any]) -> Callable[[], Any]:
+    def counting(function: Callable[[], Any]) -> forked.Child:
         started.append(1)
         return start(function)
 
@@ -74,7 +74,7 @@ def test_an_exception_that_does_not_pickle_arrives_as_its_text() -> None:
         raise Local("local trouble")
 
     with pytest.raises(RuntimeError) as raised:
-        forked.start(failing)()
+        forked.start(failing).result()
     assert raised.value.args == ("Local: local trouble",)
 
 
@@ -83,9 +83,31 @@ def test_a_child_that_dies_is_reported() -> None:
         os._exit(3)
 
     with pytest.raises(RuntimeError, match=r"a generator process died \(wait status 768\)"):
-        forked.start(dying)()
+        forked.start(dying).result()
 
 
 def test_results_come_back_whole() -> None:
     big = "x" * 5_000_000  # far beyond a pipe's buffer
-    assert forked.start(lambda: {"text": big})() == {"text": big}
+    assert forked.start(lambda: {"text": big}).result() == {"text": big}
+
+
+def test_a_failure_in_the_parent_stops_the_child(
+    seed_model: Spec, forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    children: list[forked.Child] = []
+    start = forked.start
+
+    def keeping(function: Callable[[], Any]) -> forked.Child:
+        children.append(start(function))
+        return children[-1]
+
+    def failing(spec: Spec) -> dict[str, str]:
+        raise KeyError("runbook section")
+
+    monkeypatch.setattr(forked, "start", keeping)
+    monkeypatch.setattr(runbook, "generate", failing)
+    with pytest.raises(KeyError, match="runbook section"):
+        generators.generate(seed_model)
+    [child] = children
+    with pytest.raises(ChildProcessError):  # already reaped: no zombie left behind
+        os.waitpid(child._pid, os.WNOHANG)

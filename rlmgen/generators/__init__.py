@@ -38,10 +38,14 @@ def generate(spec: Spec) -> dict[str, str]:
     remaining = GENERATOR_MODULES
     if len(spec.metrics) >= PARALLEL_MIN_METRICS and forked.available():
         rule_groups(spec)  # derived once, before the fork, for both processes
-        in_child = forked.start(lambda: _run(FORKED_GENERATORS, spec))
+        child = forked.start(lambda: _run(FORKED_GENERATORS, spec))
         remaining = tuple(n for n in GENERATOR_MODULES if n not in FORKED_GENERATORS)
-        produced.update(_run(remaining, spec))
-        produced.update(in_child())
+        try:
+            produced.update(_run(remaining, spec))
+        except BaseException:
+            child.cancel()
+            raise
+        produced.update(child.result())
     else:
         produced.update(_run(remaining, spec))
     artifacts: dict[str, str] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 import threading
 import traceback
@@ -28,20 +29,18 @@ def available() -> bool:
     )
 
 
-def start(function: Callable[[], Any]) -> Callable[[], Any]:
-    """Start `function()` in a child process; the returned callable waits for it and
-    returns its result (or raises its exception)."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child; its work is checked through the parent
-        os.close(read_end)
-        _run_child(function, write_end)
-    os.close(write_end)
+class Child:
+    """A function running in a forked process."""
 
-    def result() -> Any:
-        with os.fdopen(read_end, "rb") as pipe:
+    def __init__(self, pid: int, read_end: int) -> None:
+        self._pid = pid
+        self._read_end = read_end
+
+    def result(self) -> Any:
+        """Wait for the function; its result, or its exception raised here."""
+        with os.fdopen(self._read_end, "rb") as pipe:
             payload = pipe.read()
-        _, status = os.waitpid(pid, 0)
+        _, status = os.waitpid(self._pid, 0)
         if not payload:
             raise RuntimeError(f"a generator process died (wait status {status})")
         outcome, value = pickle.loads(payload)
@@ -49,7 +48,22 @@ def start(function: Callable[[], Any]) -> Callable[[], Any]:
             raise value
         return value
 
-    return result
+    def cancel(self) -> None:
+        """Stop the child and reap it: the parent failed, nobody wants the result."""
+        os.kill(self._pid, signal.SIGKILL)
+        os.close(self._read_end)
+        os.waitpid(self._pid, 0)
+
+
+def start(function: Callable[[], Any]) -> Child:
+    """Start `function()` in a child process."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child; its work is checked through the parent
+        os.close(read_end)
+        _run_child(function, write_end)
+    os.close(write_end)
+    return Child(pid, read_end)
 
 
 def _run_child(function: Callable[[], Any], write_end: int) -> None:  # pragma: no cover
