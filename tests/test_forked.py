@@ -16,7 +16,9 @@ from rlmgen.loader import load_file
 from rlmgen.model import Spec
 from tests.conftest import SEED_SPEC
 
-pytestmark = pytest.mark.skipif(not forked.available(), reason="forking is Linux-only")
+pytestmark = pytest.mark.skipif(
+    not forked.available(), reason="no fork here (Linux only, with no other thread running)"
+)
 
 
 @pytest.fixture
