@@ -8,18 +8,19 @@ collects garbage as rarely as rlmgen does, the floor rlmgen could at best reach.
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 import time
 
 import yaml
 
+from rlmgen.cli import tune_garbage_collector
+
 
 def main() -> None:
     spec_path, output_bytes = sys.argv[1], int(sys.argv[2])
     if "--tuned-gc" in sys.argv[3:]:
-        gc.set_threshold(100_000, 50, 100)  # as rlmgen.cli.tune_garbage_collector
+        tune_garbage_collector()
     with open(spec_path, encoding="utf-8") as handle:
         text = handle.read()
     start = time.perf_counter()

@@ -219,13 +219,8 @@ def _dashboards(base: m.Spec, head: m.Spec) -> list[Change]:
             "refresh": format_duration(board.refresh) if board.refresh else None,
         }
 
-    changes = _keyed(
-        "dashboard",
-        {d.uid: d for d in base.dashboards},
-        {d.uid: d for d in head.dashboards},
-        fields,
-    )
     old = {d.uid: d for d in base.dashboards}
+    changes = _keyed("dashboard", old, {d.uid: d for d in head.dashboards}, fields)
     for board in head.dashboards:
         if board.uid in old:
             changes += _keyed(
@@ -245,13 +240,8 @@ def _workloads(base: m.Spec, head: m.Spec) -> list[Change]:
             "metrics": ", ".join(f"{x.label} {x.target.kind} {x.target.text}" for x in w.metrics),
         }
 
-    changes = _keyed(
-        "autoscaling",
-        {w.name: w for w in base.autoscaling},
-        {w.name: w for w in head.autoscaling},
-        fields,
-    )
     old = {w.name: w for w in base.autoscaling}
+    changes = _keyed("autoscaling", old, {w.name: w for w in head.autoscaling}, fields)
     for change in changes:
         if change.kind == "changed":
             new = next(w for w in head.autoscaling if w.name == change.subject)

@@ -34,20 +34,18 @@ def generate(spec: Spec) -> dict[str, str]:
     """Every artifact of `spec`, in GENERATOR_MODULES order whichever process made it."""
     from rlmgen.generators import forked
 
-    produced: dict[str, dict[str, str]] = {}
-    remaining = GENERATOR_MODULES
     if len(spec.metrics) >= PARALLEL_MIN_METRICS and forked.available():
         rule_groups(spec)  # derived once, before the fork, for both processes
         child = forked.start(lambda: _run(FORKED_GENERATORS, spec))
-        remaining = tuple(n for n in GENERATOR_MODULES if n not in FORKED_GENERATORS)
+        here = tuple(n for n in GENERATOR_MODULES if n not in FORKED_GENERATORS)
         try:
-            produced.update(_run(remaining, spec))
+            produced = _run(here, spec)
         except BaseException:
             child.cancel()
             raise
         produced.update(child.result())
     else:
-        produced.update(_run(remaining, spec))
+        produced = _run(GENERATOR_MODULES, spec)
     artifacts: dict[str, str] = {}
     for name in GENERATOR_MODULES:
         for path, text in produced[name].items():

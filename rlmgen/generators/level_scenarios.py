@@ -108,15 +108,14 @@ def scenario(
     samples = [
         (safe if j * interval < start else past) * scale / scale for j in range(before + after)
     ]
-    prefix = [0.0]
-    for value in samples:
-        prefix.append(prefix[-1] + value)
-
     times = _evaluation_times(evaluation, horizon)
     measured = [samples[int(t // interval)] for t in times]
     averages: list[float] = []
     if any(s.level is not None and s.level.kind in ("increase", "decrease") for s in siblings):
         # avg_over_time over [t - baseline, t], from prefix sums: O(1) per evaluation.
+        prefix = [0.0]
+        for value in samples:
+            prefix.append(prefix[-1] + value)
         for t in times:
             last = int(t // interval)
             first = max(0, math.ceil((t - baseline) / interval))
