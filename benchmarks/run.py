@@ -31,13 +31,13 @@ sys.path.insert(0, str(HERE))
 
 import synth  # noqa: E402
 
-from rlmgen.build import build_model  # noqa: E402
 from rlmgen.cli import tune_garbage_collector  # noqa: E402
-from rlmgen.generators import GENERATOR_MODULES  # noqa: E402
-from rlmgen.loader import load_file  # noqa: E402
-from rlmgen.validate.schema_pass import schema_diagnostics  # noqa: E402
-from rlmgen.validate.semantic import semantic_diagnostics  # noqa: E402
-from rlmgen.writer import render, write_services  # noqa: E402
+from rlmgen.emit import GENERATOR_MODULES  # noqa: E402
+from rlmgen.model.build import build_model  # noqa: E402
+from rlmgen.model.validate.semantic import semantic_diagnostics  # noqa: E402
+from rlmgen.output.writer import render, write_services  # noqa: E402
+from rlmgen.spec.loader import load_file  # noqa: E402
+from rlmgen.spec.schema_pass import schema_diagnostics  # noqa: E402
 
 
 def _timed(function, *args):  # type: ignore[no-untyped-def]
@@ -81,7 +81,7 @@ def measure(size: int, workdir: Path, repeat: int) -> dict[str, Any]:
     model, stages["model"] = _timed(build_model, spec.data, f"specs/spec-{size}.yaml")
     artifacts: dict[str, str] = {}
     for name in GENERATOR_MODULES:
-        module = importlib.import_module(f"rlmgen.generators.{name}")
+        module = importlib.import_module(f"rlmgen.emit.{name}")
         produced, stages[f"generate {name}"] = _timed(module.generate, model)
         artifacts.update(produced)
     out = workdir / f"out-{size}"

@@ -114,7 +114,7 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
             )
         )
     elif fmt in ("github", "sarif"):
-        from rlmgen import reports
+        from rlmgen.spec import reports
 
         click.echo(getattr(reports, fmt)(diagnostics), nl=False)
     else:
@@ -149,7 +149,7 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list:  # type: ignore[
 @_out_option
 def build(specs: tuple[Path, ...], out_dir: Path) -> None:
     """Compile specs into OUT/<service>/, replacing what was there atomically."""
-    from rlmgen.writer import WriteError, write_services
+    from rlmgen.output.writer import WriteError, write_services
 
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
@@ -175,7 +175,7 @@ def build(specs: tuple[Path, ...], out_dir: Path) -> None:
 @_format_option("text", "json")
 def check(specs: tuple[Path, ...], out_dir: Path, fmt: str) -> None:
     """Exit 1 with a diff when OUT differs from what the specs compile to."""
-    from rlmgen.writer import drift, stale_services
+    from rlmgen.output.writer import drift, stale_services
 
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
@@ -240,7 +240,7 @@ def diff_command(
     BASE and HEAD are spec files or directories; with --git REV, BASE is read from the
     revision (BASE, or specs/, names the path) and HEAD is the working tree.
     """
-    from rlmgen import review
+    from rlmgen.review import report as review
 
     try:
         if revision:
@@ -265,7 +265,7 @@ def diff_command(
 @cli.command()
 def schema() -> None:
     """Print the spec language's JSON Schema (for editors and other tools)."""
-    from rlmgen.schema import schema_text
+    from rlmgen.spec.schema import schema_text
 
     click.echo(schema_text(), nl=False)
 

@@ -8,9 +8,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from rlmgen.diagnostics import Diagnostic
-from rlmgen.loader import LoadedSpec, SpecLoadError, load_file
-from rlmgen.validate import validate
+from rlmgen.model.validate import validate
+from rlmgen.spec.diagnostics import Diagnostic
+from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -71,9 +71,9 @@ def compile_specs(
         results.append(result)
     _check_services_unique(results)
     if generate and not any(r.errors for r in results):
-        from rlmgen.build import build_model
-        from rlmgen.generators import generate as run_generators
-        from rlmgen.writer import render
+        from rlmgen.emit import generate as run_generators
+        from rlmgen.model.build import build_model
+        from rlmgen.output.writer import render
 
         for result in results:
             assert result.spec is not None  # no errors means it loaded

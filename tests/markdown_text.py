@@ -5,7 +5,7 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from rlmgen.markdown import Headings
+from rlmgen.output.markdown import Headings
 
 _PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 

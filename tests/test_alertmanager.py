@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rlmgen.build import build_model
-from rlmgen.loader import load_file
-from rlmgen.units import parse_duration
+from rlmgen.lang.units import parse_duration
+from rlmgen.model.build import build_model
+from rlmgen.spec.loader import load_file
 from tests.conftest import SEED_SPEC, require_tool
 
 CONFIG = "alertmanager/alertmanager.yaml"

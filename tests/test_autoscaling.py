@@ -10,8 +10,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from rlmgen import promql
-from rlmgen.kubernetes import quantity
+from rlmgen.derive.kubernetes import quantity
+from rlmgen.lang import promql
 from rlmgen.pipeline import compile_specs
 from tests.conftest import SEED_SPEC
 

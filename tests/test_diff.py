@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rlmgen.build import build_model
 from rlmgen.cli import cli
-from rlmgen.diff import diff
-from rlmgen.loader import load_text
+from rlmgen.model.build import build_model
+from rlmgen.review.changes import diff
+from rlmgen.spec.loader import load_text
 from tests.conftest import SEED_SPEC
 
 SEED = SEED_SPEC.read_text()

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from rlmgen import generators
-from rlmgen.build import build_model
-from rlmgen.generators import forked, promtool_tests, runbook
-from rlmgen.loader import load_file
-from rlmgen.model import Spec
+from rlmgen import emit as generators
+from rlmgen.emit import promtool_tests, runbook
+from rlmgen.model.build import build_model
+from rlmgen.model.types import Spec
+from rlmgen.output import parallel as forked
+from rlmgen.spec.loader import load_file
 from tests.conftest import SEED_SPEC
 
 pytestmark = pytest.mark.skipif(

@@ -10,10 +10,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rlmgen.build import build_model
-from rlmgen.generators import generate
-from rlmgen.loader import SpecLoadError, load_text
-from rlmgen.validate import validate
+from rlmgen.emit import generate
+from rlmgen.model.build import build_model
+from rlmgen.model.validate import validate
+from rlmgen.spec.loader import SpecLoadError, load_text
 from tests.conftest import SEED_SPEC
 
 SEED_TEXT = SEED_SPEC.read_text()

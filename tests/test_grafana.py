@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rlmgen import promql
+from rlmgen.lang import promql
 from rlmgen.pipeline import compile_specs
 from tests import grafana_schema
 from tests.conftest import REPO

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlmgen.loader import MAX_DEPTH, SpecLoadError, load_file, load_text
+from rlmgen.spec.loader import MAX_DEPTH, SpecLoadError, load_file, load_text
 
 
 def errors_of(text: str) -> list[str]:

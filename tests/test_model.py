@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from rlmgen.build import build_model
-from rlmgen.loader import load_file
+from rlmgen.model.build import build_model
+from rlmgen.spec.loader import load_file
 from tests.conftest import SEED_SPEC
 
 

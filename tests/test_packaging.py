@@ -19,7 +19,7 @@ def test_every_package_is_listed_in_pyproject() -> None:
 
 
 def test_templates_are_found_from_a_checkout_and_when_installed() -> None:
-    from rlmgen.templating import TEMPLATE_NAMES, template_directory
+    from rlmgen.output.templating import TEMPLATE_NAMES, template_directory
 
     directory = template_directory()
     for name in TEMPLATE_NAMES:

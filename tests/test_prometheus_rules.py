@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from rlmgen import promql
+from rlmgen.lang import promql
 from rlmgen.pipeline import compile_specs
 from tests.conftest import SEED_SPEC, require_tool
 
@@ -20,8 +20,8 @@ OPERATOR = "kubernetes/prometheusrule.yaml"
 
 
 def _seed_model():
-    from rlmgen.build import build_model
-    from rlmgen.loader import load_file
+    from rlmgen.model.build import build_model
+    from rlmgen.spec.loader import load_file
 
     return build_model(load_file(SEED_SPEC).data, "specs/rlm-hypervisor.yaml")
 
@@ -91,7 +91,7 @@ def test_promtool_unit_tests_pass(compiled_seed, tmp_path: Path) -> None:
 
 
 def _horizon(group: dict) -> float:
-    from rlmgen.units import parse_duration
+    from rlmgen.lang.units import parse_duration
 
     times = [
         t["eval_time"] for t in group.get("alert_rule_test", []) + group.get("promql_expr_test", [])

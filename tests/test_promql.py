@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlmgen import promql
+from rlmgen.lang import promql
 
 
 @pytest.mark.parametrize(

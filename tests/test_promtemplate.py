@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rlmgen import promtemplate
+from rlmgen.lang import promtemplate
 from tests.conftest import require_tool
 
 VALUES = [

@@ -9,8 +9,8 @@ import yaml
 from click.testing import CliRunner
 
 from rlmgen.cli import cli
-from rlmgen.diagnostics import Diagnostic
-from rlmgen.reports import github, sarif
+from rlmgen.spec.diagnostics import Diagnostic
+from rlmgen.spec.reports import github, sarif
 from tests.conftest import REPO
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rlmgen.schema import schema, validation_schema
+from rlmgen.spec.schema import schema, validation_schema
 
 
 def _refs(node: Any) -> list[str]:

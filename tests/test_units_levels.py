@@ -2,8 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from rlmgen.levels import parse_level
-from rlmgen.units import SERIES_UNITS, UnitError, format_duration, parse_duration, parse_quantity
+from rlmgen.lang.levels import parse_level
+from rlmgen.lang.units import (
+    SERIES_UNITS,
+    UnitError,
+    format_duration,
+    parse_duration,
+    parse_quantity,
+)
 
 SECONDS, RATIO, PERCENT, COUNT = (SERIES_UNITS[n] for n in ("seconds", "ratio", "percent", "count"))
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rlmgen import writer
-from rlmgen.writer import MANIFEST, WriteError, drift, render, write_services
+from rlmgen.output import writer
+from rlmgen.output.writer import MANIFEST, WriteError, drift, render, write_services
 
 
 def files(**texts: str) -> dict[str, bytes]:

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlmgen import yamlout
-from rlmgen.build import build_model
-from rlmgen.generators import generate
-from rlmgen.loader import load_file
+from rlmgen.emit import generate
+from rlmgen.model.build import build_model
+from rlmgen.output import yamlout
+from rlmgen.spec.loader import load_file
 from tests.conftest import SEED_SPEC
 
 # Strings that sit on libyaml's and the resolver's decision boundaries.

@@ -1,0 +1,74 @@
+"""`kubernetes/prometheus-adapter.yaml`: the prometheus-adapter rules (`rules:` for the
+custom metrics API, `externalRules:` for the external one) that serve every custom or
+external metric the HPAs read, as a ConfigMap holding the adapter's config file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlmgen.derive.kubernetes import metadata
+from rlmgen.emit.hpa import exposed_name
+from rlmgen.model import types as m
+from rlmgen.output.yamlout import dump
+
+RATE_WINDOW = "2m"
+
+
+def generate(spec: m.Spec) -> dict[str, str]:
+    config = adapter_config(spec)
+    if not config:
+        return {}
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(spec, f"{spec.service.name}-prometheus-adapter", "metrics-adapter"),
+        "data": {"config.yaml": dump(config)},
+    }
+    return {"kubernetes/prometheus-adapter.yaml": dump(configmap)}
+
+
+def adapter_config(spec: m.Spec) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = []
+    external: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for workload in spec.autoscaling:
+        for metric in workload.metrics:
+            if metric.source == "resource" or (metric.source, metric.name) in seen:
+                continue
+            seen.add((metric.source, metric.name))
+            if metric.source == "external":
+                external.append(_rule(metric, per_pod=False))
+            else:
+                rules.append(_rule(metric, per_pod=metric.source == "pods"))
+    config: dict[str, Any] = {}
+    if rules:
+        config["rules"] = rules
+    if external:
+        config["externalRules"] = external
+    return config
+
+
+def _rule(metric: m.ScalingMetric, per_pod: bool) -> dict[str, Any]:
+    series = metric.metric.series if metric.metric else metric.name
+    labels = ["namespace", "pod"] if per_pod else ["namespace"]
+    if metric.source == "object" and metric.described_object:
+        labels = ["namespace", metric.described_object.kind.lower()]
+    required = ",".join(f'{label}!=""' for label in labels)
+    counter = metric.metric is not None and metric.metric.type == "counter"
+    value = (
+        f"rate(<<.Series>>{{<<.LabelMatchers>>}}[{RATE_WINDOW}])"
+        if counter
+        else "<<.Series>>{<<.LabelMatchers>>}"
+    )
+    # counts add up across a pod's series; latencies and ratios take the worst
+    aggregate = "sum" if counter or _additive(metric.metric) else "max"
+    return {
+        "seriesQuery": f"{series}{{{required}}}",
+        "resources": {"overrides": {label: {"resource": label} for label in labels}},
+        "name": {"matches": f"^{series}$", "as": exposed_name(metric)},
+        "metricsQuery": f"{aggregate}({value}) by (<<.GroupBy>>)",
+    }
+
+
+def _additive(metric: m.Metric | None) -> bool:
+    return metric is None or metric.unit is None or metric.unit.dimension in ("count", "rate")

@@ -1,0 +1,150 @@
+"""The threshold levels of a metric: `< 100ms`, `40-60%`, `> 20% increase`, `Growth`."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from typing import Literal
+
+from rlmgen.lang.units import Quantity, SeriesUnit, UnitError, check_dimension, parse_quantity
+
+LevelKind = Literal[
+    "above", "below", "exact", "band", "outside", "increase", "decrease", "qualitative"
+]
+
+_OPERATORS: dict[str, LevelKind] = {
+    ">": "above",
+    ">=": "above",
+    "above": "above",
+    "over": "above",
+    "<": "below",
+    "<=": "below",
+    "below": "below",
+    "under": "below",
+}
+_OP = r"(?P<op>>=|<=|>|<|above|below|over|under)"
+_QTY = r"(?P<qty>\$?[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*[A-Za-zµ%/]*)"
+_OF_LIMIT = r"(?P<limit>\s+(?:of\s+)?limit)?"
+_ONE_SIDED = re.compile(rf"^{_OP}\s*{_QTY}{_OF_LIMIT}$", re.IGNORECASE)
+_EXACT = re.compile(rf"^{_QTY}{_OF_LIMIT}$")
+_BAND = re.compile(
+    r"^(?P<low>\$?(?:\d+(?:\.\d*)?|\.\d+)\s*[A-Za-zµ%/]*)\s*(?:-|–|\.\.|to)\s*"
+    r"(?P<high>\$?(?:\d+(?:\.\d*)?|\.\d+)\s*[A-Za-zµ%/]*)$",
+    re.IGNORECASE,
+)
+_OUTSIDE = re.compile(r"^(?:outside|not in)\s+(?P<band>.+)$", re.IGNORECASE)
+_CHANGE_WORDS: dict[str, LevelKind] = {
+    "increase": "increase",
+    "rise": "increase",
+    "spike": "increase",
+    "drop": "decrease",
+    "decrease": "decrease",
+    "fall": "decrease",
+}
+_CHANGE = r"(?P<change>increase|rise|spike|drop|decrease|fall)"
+_PCT = r"(?P<pct>(?:\d+(?:\.\d*)?|\.\d+))\s*%"
+_RELATIVE_AFTER = re.compile(rf"^(?:>|>=|above|over)?\s*{_PCT}\s+{_CHANGE}$", re.IGNORECASE)
+_RELATIVE_BEFORE = re.compile(
+    rf"^(?:sudden\s+)?{_CHANGE}\s*(?:of\s+|>=|>|above|over)?\s*{_PCT}$", re.IGNORECASE
+)
+_COMPARISON_LIKE = re.compile(r"^\s*([<>=!]|\d|\$|above|below|over|under)", re.IGNORECASE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Level:
+    """A parsed level. `value`/`high` are in the metric's sample unit.
+
+    above/below/exact: `value`; band (a target) and outside (an alert level, firing below
+    `value` or above `high`): `value`..`high`; increase/decrease: `value` is
+    the relative change as a ratio (0.2 for 20%); qualitative: text only.
+    """
+
+    text: str
+    kind: LevelKind
+    value: float | None = None
+    high: float | None = None
+    of_limit: bool = False
+
+    @property
+    def is_threshold(self) -> bool:
+        return self.kind in ("above", "below", "outside", "increase", "decrease")
+
+
+def _quantity(text: str, unit: SeriesUnit | None, of_limit: bool) -> float:
+    quantity: Quantity = parse_quantity(text)
+    if of_limit:
+        if quantity.dimension not in ("fraction", None):
+            raise UnitError(f"{text!r}: a level of the limit is a percentage or a ratio")
+        return quantity.base
+    check_dimension(quantity, unit, text)
+    return quantity.in_unit(unit)
+
+
+# Each level is parsed by the schema's format check, the semantic checks and the model
+# builder: parse it once. `typed`, so that True and 1 stay different levels.
+@functools.lru_cache(maxsize=None, typed=True)
+def parse_level(
+    raw: str | int | float,
+    unit: SeriesUnit | None,
+    *,
+    has_limit: bool | None = False,
+    allow_qualitative: bool = False,
+) -> Level:
+    """Parse one level; raise UnitError with a user-facing message when it cannot be.
+
+    `has_limit` None checks the shape only (the metric is not known yet).
+    """
+    if isinstance(raw, bool):
+        raise UnitError(f"{raw!r} is not a level", 'write it like "> 200ms" or "< 99.9%"')
+    if isinstance(raw, int | float):
+        return Level(str(raw), "exact", float(raw))
+    text = " ".join(raw.split())
+    if match := _RELATIVE_AFTER.match(text) or _RELATIVE_BEFORE.match(text):
+        return Level(text, _CHANGE_WORDS[match["change"].lower()], float(match["pct"]) / 100)
+    if match := _ONE_SIDED.match(text):
+        of_limit = _check_limit(match, text, has_limit)
+        kind = _OPERATORS[match["op"].lower()]
+        return Level(text, kind, _quantity(match["qty"], unit, of_limit), of_limit=of_limit)  # type: ignore[arg-type]
+    if match := _BAND.match(text):
+        low, high = _band_bounds(match["low"], match["high"], unit, text)
+        return Level(text, "band", low, high)
+    if (match := _OUTSIDE.match(text)) and (band := _BAND.match(match["band"])):
+        low, high = _band_bounds(band["low"], band["high"], unit, text)
+        return Level(text, "outside", low, high)
+    if match := _EXACT.match(text):
+        of_limit = _check_limit(match, text, has_limit)
+        return Level(text, "exact", _quantity(match["qty"], unit, of_limit), of_limit=of_limit)
+    if allow_qualitative and not _COMPARISON_LIKE.match(text):
+        return Level(text, "qualitative")
+    raise UnitError(
+        f"{text!r} is not a level",
+        'write "> 200ms", "< 99.9%", a band "40-60%" (a target) or "outside 30-70%", or a '
+        'change "> 20% increase" / "drop > 50%"',
+    )
+
+
+def _check_limit(match: re.Match[str], text: str, has_limit: bool | None) -> bool:
+    if has_limit is None:
+        return bool(match["limit"])
+    if match["limit"] and not has_limit:
+        raise UnitError(
+            f"{text!r} refers to a limit, but the metric declares no 'limit'",
+            "add limit: <PromQL of the capacity> to the metric",
+        )
+    return bool(match["limit"]) or has_limit
+
+
+def _band_bounds(
+    low_text: str, high_text: str, unit: SeriesUnit | None, text: str
+) -> tuple[float, float]:
+    low_q, high_q = parse_quantity(low_text), parse_quantity(high_text)
+    if low_q.dimension is None and high_q.dimension is not None:
+        # `40-60%`: the unit written once applies to both ends.
+        low_q = parse_quantity(low_text + high_text.lstrip("$0123456789.+-eE "))
+    for q, t in ((low_q, low_text), (high_q, high_text)):
+        check_dimension(q, unit, t)
+    low, high = low_q.in_unit(unit), high_q.in_unit(unit)
+    if low >= high:
+        raise UnitError(f"{text!r}: the low end of a band must be below the high end")
+    return low, high

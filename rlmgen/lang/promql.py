@@ -1,0 +1,381 @@
+"""PromQL checking: parse once (cached), locate errors inside the expression, suggest
+the real function for a misremembered one, and list the series an expression reads.
+
+promql-parser reports errors without positions, so a small tokenizer here finds the
+offending token for the common mistakes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import itertools
+import re
+
+import promql_parser
+
+# Functions and aggregations of Prometheus 2.x (what Debian's promtool judges).
+FUNCTIONS = frozenset(
+    [
+        "abs",
+        "absent",
+        "absent_over_time",
+        "acos",
+        "acosh",
+        "asin",
+        "asinh",
+        "atan",
+        "atanh",
+        "avg_over_time",
+        "ceil",
+        "changes",
+        "clamp",
+        "clamp_max",
+        "clamp_min",
+        "cos",
+        "cosh",
+        "count_over_time",
+        "day_of_month",
+        "day_of_week",
+        "day_of_year",
+        "days_in_month",
+        "deg",
+        "delta",
+        "deriv",
+        "exp",
+        "floor",
+        "histogram_count",
+        "histogram_fraction",
+        "histogram_quantile",
+        "histogram_sum",
+        "holt_winters",
+        "hour",
+        "idelta",
+        "increase",
+        "irate",
+        "label_join",
+        "label_replace",
+        "last_over_time",
+        "ln",
+        "log10",
+        "log2",
+        "max_over_time",
+        "min_over_time",
+        "minute",
+        "month",
+        "pi",
+        "predict_linear",
+        "present_over_time",
+        "quantile_over_time",
+        "rad",
+        "rate",
+        "resets",
+        "round",
+        "scalar",
+        "sgn",
+        "sin",
+        "sinh",
+        "sort",
+        "sort_desc",
+        "sqrt",
+        "stddev_over_time",
+        "stdvar_over_time",
+        "sum_over_time",
+        "tan",
+        "tanh",
+        "time",
+        "timestamp",
+        "vector",
+        "year",
+    ]
+)
+AGGREGATIONS = frozenset(
+    [
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+    ]
+)
+
+# Names borrowed from other query languages, and the PromQL that does the job.
+_KNOWN_MISTAKES = {
+    "count_unique": (
+        "count",
+        "count(...) counts series; count by (label) (...) counts per label value",
+    ),
+    "count_distinct": (
+        "count",
+        "count(...) counts series; count by (label) (...) counts per label value",
+    ),
+    "distinct": ("count", "count by (label) (...) counts distinct label values"),
+    "uniq": ("count", "count by (label) (...) counts distinct label values"),
+    "histogram": (
+        "histogram_quantile",
+        "for a heatmap query the buckets: sum by (le) (rate(x_bucket[5m])); for a "
+        "percentile use histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m])))",
+    ),
+    "forecast_linear": (
+        "predict_linear",
+        "predict_linear(v[7d], 30 * 86400) extrapolates 30 days ahead",
+    ),
+    "forecast": ("predict_linear", "predict_linear(v[7d], 30 * 86400) extrapolates 30 days ahead"),
+    "linear_forecast": (
+        "predict_linear",
+        "predict_linear(v[7d], 30 * 86400) extrapolates 30 days ahead",
+    ),
+    "mean": ("avg", ""),
+    "average": ("avg", ""),
+    "median": (
+        "quantile",
+        "quantile(0.5, ...) across series, quantile_over_time(0.5, v[5m]) over time",
+    ),
+    "percentile": (
+        "quantile",
+        "quantile(0.99, ...) across series, or histogram_quantile for histograms",
+    ),
+    "derivative": ("deriv", ""),
+    "moving_average": ("avg_over_time", ""),
+}
+
+_TOKEN = re.compile(
+    r"""(?P<ws>\s+)|(?P<comment>\#[^\n]*)
+    |(?P<string>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)
+    |(?P<duration>(?:\d+(?:ms|[smhdwy]))+(?![\w.]))
+    |(?P<number>(?:0x[0-9a-fA-F]+|\d*\.?\d+(?:[eE][-+]?\d+)?|Inf|NaN)(?![\w]))
+    |(?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)
+    |(?P<op>==|!=|>=|<=|=~|!~|[-+*/%^<>=(){}\[\],:@])
+    |(?P<other>.)""",
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    offset: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PromQLProblem:
+    message: str
+    offset: int  # where in the expression (0-based)
+    fragment: str  # the source text found at `offset`, to locate it in the file
+    hint: str = ""
+
+
+def tokenize(expr: str) -> list[Token]:
+    tokens = []
+    for match in _TOKEN.finditer(expr):
+        kind = match.lastgroup or "other"
+        if kind not in ("ws", "comment"):
+            tokens.append(Token(kind, match.group(), match.start()))
+    return tokens
+
+
+@functools.lru_cache(maxsize=65536)
+def parse(expr: str) -> promql_parser.Expr:
+    """Parse once per distinct expression; every generator reuses the result."""
+    return promql_parser.parse(expr)
+
+
+@functools.lru_cache(maxsize=65536)
+def check(expr: str) -> PromQLProblem | None:
+    """None when `expr` is valid PromQL for the targeted Prometheus, else the problem."""
+    tokens = tokenize(expr)
+    try:
+        parse(expr)
+    except (ValueError, RuntimeError) as exc:
+        return _explain(str(exc), expr, tokens)
+    return _compatibility(tokens)
+
+
+def suggest_function(name: str) -> tuple[str, str]:
+    """The real function closest to `name`, and a sentence on how to use it."""
+    if name in _KNOWN_MISTAKES:
+        return _KNOWN_MISTAKES[name]
+    close = difflib.get_close_matches(name, sorted(FUNCTIONS | AGGREGATIONS), n=1, cutoff=0.6)
+    return (close[0], "") if close else ("", "")
+
+
+def _at(token: Token | None, expr: str) -> tuple[int, str]:
+    if token is None:
+        return 0, expr.strip().split("\n", 1)[0][:40] or expr
+    return token.offset, token.text
+
+
+def _explain(error: str, expr: str, tokens: list[Token]) -> PromQLProblem:
+    if match := re.match(r"unknown function with name '([^']+)'", error):
+        name = match[1]
+        token = _call_token(tokens, name)
+        real, how = suggest_function(name)
+        offset, fragment = _at(token, expr)
+        hint = f"did you mean '{real}'?" + (f" {how}" if how else "") if real else ""
+        return PromQLProblem(f"unknown PromQL function '{name}'", offset, fragment, hint)
+    if "expected type vector in aggregation expression, got matrix" in error:
+        token = _aggregation_over_range(tokens)
+        offset, fragment = _at(token, expr)
+        name = token.text if token else "an aggregation"
+        over_time = f"{name}_over_time"
+        hint = f"to compare with the past use an offset: {name}(v) - {name}(v offset 1h)"
+        if over_time in FUNCTIONS:
+            hint = f"to aggregate over time use {over_time}(v[1h]); {hint}"
+        return PromQLProblem(
+            f"'{name}' aggregates instant vectors, but it is given a range vector",
+            offset,
+            fragment,
+            hint,
+        )
+    if match := re.match(r"expected type matrix in call to function '([^']+)', got vector", error):
+        token = _call_token(tokens, match[1])
+        offset, fragment = _at(token, expr)
+        return PromQLProblem(
+            f"'{match[1]}' needs a range vector, it is given an instant vector",
+            offset,
+            fragment,
+            f"give it a range: {match[1]}(v[5m])",
+        )
+    if error == "unclosed left parenthesis":
+        offset, fragment = _at(_unclosed_paren(tokens), expr)
+        return PromQLProblem("unclosed '(' in PromQL", offset, fragment, "add the missing ')'")
+    if misplaced := _misplaced_grouping(tokens, expr):
+        keyword, func, rewrite = misplaced
+        offset, fragment = _at(keyword, expr)
+        return PromQLProblem(
+            f"'{keyword.text}' must follow an aggregation such as sum, but here it follows "
+            f"the function '{func}'",
+            offset,
+            fragment,
+            f"aggregate the result: {rewrite}",
+        )
+    offset, fragment = _at(tokens[0] if tokens else None, expr)
+    if error == "invalid promql query":
+        return PromQLProblem(
+            "invalid PromQL: syntax error",
+            offset,
+            fragment,
+            "check operators, parentheses and label matchers",
+        )
+    return PromQLProblem(f"invalid PromQL: {error}", offset, fragment)
+
+
+def _compatibility(tokens: list[Token]) -> PromQLProblem | None:
+    """Newer-syntax constructs that promql-parser accepts and Prometheus 2.x rejects."""
+    depth = 0
+    previous: Token | None = None
+    for token in tokens:
+        if token.text == "[":
+            depth += 1
+        elif token.text == "]":
+            depth -= 1
+        elif (
+            token.kind == "duration"
+            and depth == 0
+            and not (previous and previous.text.lower() == "offset")
+            and not (previous and previous.text == "@")
+        ):
+            seconds = _duration_seconds(token.text)
+            return PromQLProblem(
+                f"duration '{token.text}' used as a number; Prometheus 2.x rejects it",
+                token.offset,
+                token.text,
+                f"write the number of seconds: {int(seconds) if seconds.is_integer() else seconds}",
+            )
+        previous = token
+    return None
+
+
+def _duration_seconds(text: str) -> float:
+    from rlmgen.lang.units import parse_duration
+
+    return parse_duration(text)
+
+
+def _call_token(tokens: list[Token], name: str) -> Token | None:
+    for token, following in itertools.pairwise(tokens):
+        if token.kind == "ident" and token.text == name and following.text == "(":
+            return token
+    return next((t for t in tokens if t.kind == "ident" and t.text == name), None)
+
+
+def _aggregation_over_range(tokens: list[Token]) -> Token | None:
+    """The aggregation whose direct argument is a range selector (`count(x[1h])`)."""
+    stack: list[Token | None] = []
+    for index, token in enumerate(tokens):
+        if token.text == "(":
+            before = tokens[index - 1] if index else None
+            stack.append(before if before and before.text in AGGREGATIONS else None)
+        elif token.text == ")" and stack:
+            stack.pop()
+        elif token.text == "[" and stack and stack[-1] is not None:
+            return stack[-1]
+    return None
+
+
+def _unclosed_paren(tokens: list[Token]) -> Token | None:
+    stack = []
+    for token in tokens:
+        if token.text == "(":
+            stack.append(token)
+        elif token.text == ")" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _misplaced_grouping(tokens: list[Token], expr: str) -> tuple[Token, str, str] | None:
+    """`rate(x[5m]) by (a)`: a grouping clause after a function call, not an aggregation.
+
+    Returns the keyword, the function, and the rewrite that aggregates the call.
+    """
+    stack: list[tuple[str, int]] = []
+    closed: tuple[str, int, int] | None = None
+    for index, token in enumerate(tokens):
+        if token.text == "(":
+            before = tokens[index - 1] if index else None
+            if before is not None and before.kind == "ident":
+                stack.append((before.text, before.offset))
+            else:
+                stack.append(("", token.offset))
+            closed = None
+        elif token.text == ")":
+            name, start = stack.pop() if stack else ("", token.offset)
+            closed = (name, start, token.offset + 1)
+        elif token.text in ("by", "without") and closed and closed[0] in FUNCTIONS:
+            clause_end = next((t.offset + 1 for t in tokens[index:] if t.text == ")"), len(expr))
+            clause = expr[token.offset : clause_end]
+            call = expr[closed[1] : closed[2]]
+            return token, closed[0], f"sum {clause} ({call})"
+        else:
+            closed = None
+    return None
+
+
+def series_names(expr: str) -> list[str]:
+    """Metric names that a valid expression selects, in order of first use."""
+    names: list[str] = []
+
+    def visit(node: object) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            name = node.name or _name_from_matchers(node)
+            if name and name not in names:
+                names.append(name)
+
+    promql_parser.walk(parse(expr), visit)
+    return names
+
+
+def _name_from_matchers(node: promql_parser.VectorSelector) -> str | None:
+    for matcher in node.matchers.matchers:
+        if matcher.name == "__name__" and str(matcher.op).endswith("Equal"):
+            return str(matcher.value)
+    return None

@@ -1,0 +1,334 @@
+"""The compiled spec: frozen dataclasses that every generator reads.
+
+Values are normalised here once: durations are seconds, levels and scaling targets
+are numbers in the metric's sample unit (Prometheus base units unless the metric
+says otherwise), references are resolved. Generators never parse strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Literal
+
+from rlmgen.lang.levels import Level
+from rlmgen.lang.units import SeriesUnit
+
+Labels = Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Service:
+    name: str
+    title: str
+    description: str
+    namespace: str
+    team: str
+    runbook_url: str
+    grafana_url: str | None
+    labels: Labels
+    scrape_interval: float
+    evaluation_interval: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Levels:
+    target: Level | None
+    info: Level | None
+    warning: Level | None
+    critical: Level | None
+    baseline: float | None  # seconds; the window relative levels compare against
+
+    def alerting(self) -> tuple[tuple[str, Level], ...]:
+        """(severity, level) for each level that raises an alert, least severe first."""
+        pairs = (("info", self.info), ("warning", self.warning), ("critical", self.critical))
+        return tuple((name, level) for name, level in pairs if level is not None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ThresholdAlertSettings:
+    name: str | None
+    for_seconds: float | None
+    summary: str | None
+    labels: Labels
+    playbook: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ExampleSeries:
+    series: str
+    values: str  # promtool expanding notation
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordingExample:
+    """Input series and the value a recording rule must produce from them."""
+
+    name: str | None
+    interval: float | None
+    series: tuple[ExampleSeries, ...]
+    at: float
+    value: float
+    labels: Labels
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    name: str
+    group: str | None
+    description: str | None
+    type: str | None
+    unit: SeriesUnit | None
+    expr: str | None
+    record: str | None
+    limit: str | None
+    levels: Levels | None
+    alert: ThresholdAlertSettings
+    examples: tuple[RecordingExample, ...]
+
+    @property
+    def series(self) -> str:
+        """What a query selects to read this metric: its recording rule if it has one."""
+        return self.record or self.name
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertExample:
+    name: str | None
+    interval: float | None
+    series: tuple[ExampleSeries, ...]
+    at: float
+    fires: bool
+    labels: Labels
+    value: float | None  # the expression's value when it fires, for $value in annotations
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert:
+    name: str
+    group: str
+    expr: str
+    for_seconds: float
+    severity: str
+    receiver: str | None  # resolved: the alert's route, its group's, its severity's, or the default
+    labels: Labels  # group labels overlaid with the alert's own
+    summary: str
+    description: str | None
+    meaning: str | None
+    playbook: str | None
+    examples: tuple[AlertExample, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertGroup:
+    name: str
+    title: str | None
+    description: str | None
+    interval: float | None
+    alerts: tuple[Alert, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Receiver:
+    name: str
+    title: str | None
+    kind: Literal["pagerduty", "slack", "email", "webhook"]
+    settings: Mapping[str, str]
+    severities: tuple[str, ...]
+    group_wait: float | None
+    group_interval: float | None
+    repeat_interval: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Routing:
+    default: str | None
+    group_by: tuple[str, ...]
+    receivers: tuple[Receiver, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Query:
+    expr: str
+    legend: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Panel:
+    title: str
+    type: str
+    description: str | None
+    metric: Metric | None
+    queries: tuple[Query, ...]
+    unit: str | None  # a Grafana unit id given in the spec, else None (use the metric's)
+    min: float | None
+    max: float | None
+    decimals: int | None
+    content: str | None
+    width: int | None
+    height: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    title: str | None  # None: the panels before the first row
+    collapsed: bool
+    panels: tuple[Panel, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Variable:
+    name: str
+    label: str | None
+    query: str
+    multi: bool
+    include_all: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Dashboard:
+    uid: str
+    title: str
+    description: str | None
+    refresh: float | None
+    time_from: str
+    tags: tuple[str, ...]
+    variables: tuple[Variable, ...]
+    rows: tuple[Row, ...]
+
+    @property
+    def panels(self) -> tuple[Panel, ...]:
+        return tuple(panel for row in self.rows for panel in row.panels)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScalingPolicy:
+    type: Literal["Percent", "Pods"]
+    value: int
+    period_seconds: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ScalingRules:
+    stabilization_window_seconds: int | None
+    select_policy: str | None
+    policies: tuple[ScalingPolicy, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ScalingTarget:
+    kind: Literal["Utilization", "AverageValue", "Value"]
+    value: float  # Utilization: percent; otherwise in the metric's sample unit
+    text: str  # as written in the spec
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectReference:
+    kind: str
+    name: str
+    api_version: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ScalingMetric:
+    source: Literal["resource", "pods", "external", "object"]
+    name: str  # cpu/memory, or the metric name
+    metric: Metric | None
+    described_object: ObjectReference | None
+    selector: Labels
+    label: str
+    target: ScalingTarget
+    scale_down_below: ScalingTarget | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    name: str
+    title: str
+    target: ObjectReference
+    min_replicas: int
+    max_replicas: int
+    metrics: tuple[ScalingMetric, ...]
+    scale_up: ScalingRules | None
+    scale_down: ScalingRules | None
+
+
+@dataclasses.dataclass(frozen=True)
+class SeverityLevel:
+    name: str
+    criteria: str
+    response_time: str
+    escalation: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PlaybookStep:
+    step: str
+    run: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Playbook:
+    id: str
+    title: str
+    severity: str | None
+    steps: tuple[PlaybookStep, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    description: str
+    run: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Checklist:
+    title: str
+    items: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduledCheck:
+    id: str
+    title: str
+    section: Literal["capacity-planning", "on-call"]
+    schedule: str
+    run: str | None
+    script: str | None
+    expected_output: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Contact:
+    label: str
+    value: str
+    url: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Runbook:
+    severity_levels: tuple[SeverityLevel, ...]
+    playbooks: tuple[Playbook, ...]
+    commands: tuple[Command, ...]
+    checklists: tuple[Checklist, ...]
+    scheduled_checks: tuple[ScheduledCheck, ...]
+    contacts: tuple[Contact, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    source: str  # the spec's path as the generated headers name it
+    service: Service
+    metrics: tuple[Metric, ...]
+    alert_groups: tuple[AlertGroup, ...]
+    routing: Routing | None
+    dashboards: tuple[Dashboard, ...]
+    autoscaling: tuple[Workload, ...]
+    runbook: Runbook
+
+    def metric(self, name: str) -> Metric | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        return tuple(alert for group in self.alert_groups for alert in group.alerts)

@@ -1,0 +1,74 @@
+"""Markdown that spec text cannot break: escaped inline text, table cells that keep their
+column count, code spans and fences longer than any backtick run inside them, and
+headings whose GitHub anchors are known in advance."""
+
+from __future__ import annotations
+
+import re
+
+from rlmgen.model.anchors import github_slug
+
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+# what turns a paragraph line into a heading, list item or rule: `# `, `- `, `1. `, `===`
+_BLOCK_START = re.compile(r"^(\s*)(?:([#+\-=])(?=\s|$)|(\d+)(?=[.)](?:\s|$)))", re.M)
+_BACKTICKS = re.compile(r"`+")
+
+
+def inline(value: object) -> str:
+    """Spec text as literal markdown inside a line (a heading, a table cell, after a label)."""
+    text = str(value)
+    if _INLINE_SPECIAL.search(text) is None:  # most text: nothing to escape, no copy
+        return text
+    return _INLINE_SPECIAL.sub(r"\\\1", text)
+
+
+def text(value: object) -> str:
+    """Spec text as a literal paragraph: no line of it starts a heading or a list."""
+    return _BLOCK_START.sub(_escape_block_start, inline(value))
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    indent, marker, number = match.groups()
+    if number is not None:  # `1. ` starts a list: escape the dot that follows the digits
+        return f"{indent}{number}\\"
+    return f"{indent}\\{marker}"
+
+
+def cell(value: object) -> str:
+    """Inline text for a table cell: one line, pipes escaped."""
+    return inline(" ".join(str(value).split())) or "—"
+
+
+def _longest_backticks(value: str) -> int:
+    return max((len(run) for run in _BACKTICKS.findall(value)), default=0)
+
+
+def code(value: object, *, in_table: bool = False) -> str:
+    """A code span that stays closed whatever backticks the value holds."""
+    content = " ".join(str(value).split())
+    fence = "`" * (_longest_backticks(content) + 1)
+    if content.startswith("`") or content.endswith("`"):
+        content = f" {content} "
+    if in_table:
+        content = content.replace("|", "\\|")
+    return f"{fence}{content}{fence}"
+
+
+def fence(value: str, language: str = "") -> str:
+    """A fenced code block that no line of the value can close early."""
+    ticks = "`" * max(3, _longest_backticks(value) + 1)
+    body = value if value.endswith("\n") else value + "\n"
+    return f"{ticks}{language}\n{body}{ticks}"
+
+
+class Headings:
+    """Anchors of a document's headings in order, numbered as GitHub numbers repeats."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def add(self, heading: str) -> str:
+        slug = github_slug(heading)
+        count = self._seen.get(slug, 0)
+        self._seen[slug] = count + 1
+        return slug if count == 0 else f"{slug}-{count}"

@@ -1,0 +1,49 @@
+"""The Jinja2 environment of the human documents (the runbook, later the review report).
+
+Sandboxed and strict: spec strings are data passed through explicit escaping filters,
+never template code (an annotation's `{{ $value }}` stays as written)."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rlmgen.lang.units import format_duration
+from rlmgen.output import markdown as md
+
+TEMPLATE_NAMES = ("runbook.md.j2", "review.md.j2")
+
+
+def template_directory() -> str:
+    """The top-level templates/ of a source checkout, or the installed rlmgen.templates."""
+    checkout = Path(__file__).resolve().parent.parent / "templates"
+    if all((checkout / name).is_file() for name in TEMPLATE_NAMES):
+        return str(checkout)
+    return str(resources.files("rlmgen.templates"))
+
+
+@functools.cache
+def environment() -> Any:
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(template_directory()),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        md=md.text,
+        inline=md.inline,
+        cell=md.cell,
+        code=md.code,
+        tcode=functools.partial(md.code, in_table=True),
+        fence=md.fence,
+        duration=format_duration,
+    )
+    return env

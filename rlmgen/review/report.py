@@ -1,0 +1,101 @@
+"""`rlmgen diff`: compile two sets of specs (paths, or a git revision read without a
+checkout) and report their semantic difference as Markdown or JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from rlmgen.model import types as m
+from rlmgen.model.build import build_model
+from rlmgen.model.validate import validate
+from rlmgen.output.templating import environment
+from rlmgen.pipeline import discover, display_path
+from rlmgen.review.changes import Change, diff, risky
+from rlmgen.spec.diagnostics import Diagnostic
+from rlmgen.spec.loader import SpecLoadError, load_text
+
+
+class ReviewError(Exception):
+    def __init__(self, message: str, diagnostics: list[Diagnostic] | None = None):
+        super().__init__(message)
+        self.diagnostics = diagnostics or []
+
+
+def _compile(texts: dict[str, str]) -> dict[str, m.Spec]:
+    specs, problems = {}, []
+    for shown, text in sorted(texts.items()):
+        try:
+            loaded = load_text(text, shown)
+        except SpecLoadError as exc:
+            problems += exc.diagnostics
+            continue
+        found = [d for d in validate(loaded) if d.severity == "error"]
+        if found:
+            problems += found
+            continue
+        spec = build_model(loaded.data, shown)
+        specs[spec.service.name] = spec
+    if problems:
+        raise ReviewError("a spec to compare is invalid", problems)
+    return specs
+
+
+def read_paths(path: Path) -> dict[str, str]:
+    files = discover(path) if path.is_dir() else [path]
+    return {display_path(f): f.read_text(encoding="utf-8") for f in files}
+
+
+def read_revision(revision: str, path: Path) -> dict[str, str]:
+    """The specs under `path` as they are at a git revision, without a checkout."""
+
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ReviewError(f"git {' '.join(args)}: {result.stderr.strip()}")
+        return result.stdout
+
+    prefix = git("rev-parse", "--show-prefix").strip()
+    relative = (prefix + path.as_posix()).rstrip("/") if path.as_posix() != "." else prefix
+    listed = git("ls-tree", "-r", "--name-only", revision, "--", relative).split()
+    texts = {}
+    for name in listed:
+        if name.endswith((".yaml", ".yml")) and (
+            name == relative or "/" not in name[len(relative) :].strip("/")
+        ):
+            texts[f"{revision}:{name}"] = git("show", f"{revision}:{name}")
+    return texts
+
+
+def compare(base: dict[str, str], head: dict[str, str]) -> dict[str, list[Change]]:
+    old, new = _compile(base), _compile(head)
+    report = {}
+    for name in sorted(old.keys() | new.keys()):
+        if name not in new:
+            report[name] = [
+                Change("service", name, "removed", risks=["the service's monitoring is removed"])
+            ]
+        elif name not in old:
+            report[name] = [Change("service", name, "added")]
+        else:
+            report[name] = diff(old[name], new[name])
+    return report
+
+
+def markdown(report: dict[str, list[Change]]) -> str:
+    services = [
+        {"name": name, "changes": changes, "risky": risky(changes)}
+        for name, changes in report.items()
+        if changes
+    ]
+    return environment().get_template("review.md.j2").render(services=services)
+
+
+def as_json(report: dict[str, list[Change]]) -> str:
+    data: dict[str, Any] = {
+        "risky": sum(len(risky(c)) for c in report.values()),
+        "services": {name: [c.as_json() for c in changes] for name, changes in report.items()},
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"

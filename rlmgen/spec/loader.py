@@ -1,0 +1,271 @@
+"""Safe YAML loading with a source map from JSON pointer to line and column.
+
+The document is composed into YAML nodes (by libyaml when available) and turned
+into plain Python data here, so that every value keeps where it came from.
+Duplicate keys and non-standard tags are errors: YAML would silently keep the
+last duplicate, which hides mistakes in a hand-written spec.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlmgen.spec.diagnostics import Diagnostic, join_pointer
+
+try:  # libyaml is an order of magnitude faster; fall back to pure Python.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_CORE_TAGS = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:map",
+}
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_TEXT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}
+# The deepest nesting a spec can plausibly need; deeper input is refused, not recursed into.
+MAX_DEPTH = 64
+
+Position = tuple[int, int]
+
+
+@dataclasses.dataclass
+class SourceMap:
+    """Where each value (and each mapping key) of a document starts, 1-based."""
+
+    values: dict[str, Position] = dataclasses.field(default_factory=dict)
+    keys: dict[str, Position] = dataclasses.field(default_factory=dict)
+    # Scalar spans (start index, end index) into the text, for positions inside values.
+    spans: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+
+    def value(self, pointer: str) -> Position:
+        """The position of the value at `pointer`, or of its nearest located ancestor."""
+        while True:
+            if pointer in self.values:
+                return self.values[pointer]
+            if not pointer:
+                return (1, 1)
+            pointer = pointer.rsplit("/", 1)[0]
+
+    def key(self, pointer: str) -> Position:
+        """The position of the key that holds `pointer` (falls back to the value)."""
+        return self.keys.get(pointer) or self.value(pointer)
+
+
+@dataclasses.dataclass
+class LoadedSpec:
+    path: str  # as displayed in diagnostics
+    text: str
+    data: Any
+    source_map: SourceMap
+
+    def diagnostic(
+        self, pointer: str, message: str, hint: str = "", *, at_key: bool = False, **kw: Any
+    ) -> Diagnostic:
+        line, col = self.source_map.key(pointer) if at_key else self.source_map.value(pointer)
+        return Diagnostic(self.path, line, col, pointer, message, hint, **kw)
+
+    def position_in_value(self, pointer: str, fragment: str, occurrence: int = 0) -> Position:
+        """Line and column of `fragment` inside the raw text of the scalar at `pointer`.
+
+        Works for every scalar style because it searches the source text itself;
+        falls back to the start of the value when the fragment is not found verbatim
+        (an escape sequence or a line fold in the middle of it).
+        """
+        span = self.source_map.spans.get(pointer)
+        if span is None:
+            return self.source_map.value(pointer)
+        raw = self.text[span[0] : span[1]]
+        index = -1
+        for _ in range(occurrence + 1):
+            index = raw.find(fragment, index + 1)
+            if index < 0:
+                return self.source_map.value(pointer)
+        absolute = span[0] + index
+        line = self.text.count("\n", 0, absolute) + 1
+        col = absolute - (self.text.rfind("\n", 0, absolute) + 1) + 1
+        return (line, col)
+
+
+class SpecLoadError(Exception):
+    """The file is not loadable YAML; carries located diagnostics."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        super().__init__("\n".join(d.format() for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+class _Builder:
+    def __init__(self, display_path: str):
+        self.path = display_path
+        self.source_map = SourceMap()
+        self.errors: list[Diagnostic] = []
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def error(self, mark: yaml.Mark, pointer: str, message: str, hint: str = "") -> None:
+        self.errors.append(
+            Diagnostic(self.path, mark.line + 1, mark.column + 1, pointer, message, hint)
+        )
+
+    def build(self, node: yaml.Node, pointer: str, depth: int = 0) -> Any:
+        mark = node.start_mark
+        self.source_map.values[pointer] = (mark.line + 1, mark.column + 1)
+        if depth > MAX_DEPTH:
+            self.error(mark, pointer, f"nesting deeper than {MAX_DEPTH} levels")
+            return None
+        if node.tag not in _CORE_TAGS:
+            self.error(
+                mark,
+                pointer,
+                f"unsupported YAML tag {node.tag!r}",
+                "specs use plain YAML: remove the tag",
+            )
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            self.source_map.spans[pointer] = (node.start_mark.index, node.end_mark.index)
+            if node.tag in _TEXT_TAGS:  # most scalars: no constructor needed
+                return node.value  # and a date is text to us, not a datetime
+            try:
+                return self._constructor.construct_object(node, deep=True)
+            except (yaml.YAMLError, ValueError, OverflowError) as exc:
+                self.error(mark, pointer, f"invalid scalar: {exc}")
+                return None
+        if isinstance(node, yaml.SequenceNode):
+            return [
+                self.build(item, join_pointer(pointer, i), depth + 1)
+                for i, item in enumerate(node.value)
+            ]
+        assert isinstance(node, yaml.MappingNode)  # the three node kinds of YAML
+        return self._build_mapping(node, pointer, depth)
+
+    def _build_mapping(self, node: yaml.MappingNode, pointer: str, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in self._pairs(node, pointer):
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                self.error(key_node.start_mark, pointer, "mapping keys must be plain strings")
+                continue
+            key = key_node.value
+            if key_node.tag != "tag:yaml.org,2002:str":
+                # `on: true` style keys: keep the text the author wrote.
+                key = str(key_node.value)
+            child = join_pointer(pointer, key)
+            if key in result:
+                first_line, first_col = self.source_map.keys[child]
+                self.error(
+                    key_node.start_mark,
+                    child,
+                    f"duplicate key {key!r} (first defined at line {first_line}, "
+                    f"column {first_col})",
+                    "YAML would silently keep only the last value: remove one of them",
+                )
+                continue
+            mark = key_node.start_mark
+            self.source_map.keys[child] = (mark.line + 1, mark.column + 1)
+            result[key] = self.build(value_node, child, depth + 1)
+        return result
+
+    def _pairs(self, node: yaml.MappingNode, pointer: str) -> list[tuple[yaml.Node, yaml.Node]]:
+        """Key/value nodes with YAML merge keys (`<<: *anchor`) applied, explicit keys winning."""
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                own.append((key_node, value_node))
+                continue
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    self.error(source.start_mark, pointer, "'<<' merges only mappings")
+                    continue
+                merged.extend(self._pairs(source, pointer))
+        own_keys = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        inherited: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in merged:
+            if key_node.value not in own_keys:
+                inherited[key_node.value] = (key_node, value_node)
+        return list(inherited.values()) + own
+
+
+_BLOCK_INDICATOR_AFTER_KEY = re.compile(r":\s+[>|]\s*[^\s#+\-0-9]|:\s+>\s*[0-9]")
+
+
+def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 1
+    problem = exc.problem or "invalid YAML"
+    if exc.context:
+        problem = f"{exc.context}: {problem}"
+    hint = ""
+    lines = text.splitlines()
+    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    if _BLOCK_INDICATOR_AFTER_KEY.search(source_line) or "block scalar" in problem:
+        hint = 'a level such as > 200ms must be quoted: warning: "> 200ms"'
+        mark = exc.context_mark or mark  # the '>' that YAML took for a block scalar
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Diagnostic(path, line, col, "", f"YAML syntax error: {problem}", hint)
+
+
+def load_text(text: str, display_path: str) -> LoadedSpec:
+    """Parse `text`; raise SpecLoadError with located diagnostics on any problem."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        raise SpecLoadError([_syntax_error(display_path, text, exc)]) from None
+    except yaml.YAMLError as exc:  # reader errors: control characters and the like
+        raise SpecLoadError(
+            [Diagnostic(display_path, 1, 1, "", f"unreadable YAML: {exc}")]
+        ) from None
+    except RecursionError:
+        raise SpecLoadError(
+            [Diagnostic(display_path, 1, 1, "", f"nesting deeper than {MAX_DEPTH} levels")]
+        ) from None
+    if not nodes:
+        raise SpecLoadError([Diagnostic(display_path, 1, 1, "", "the spec is empty")])
+    if len(nodes) > 1:
+        mark = nodes[1].start_mark
+        raise SpecLoadError(
+            [
+                Diagnostic(
+                    display_path,
+                    mark.line + 1,
+                    mark.column + 1,
+                    "",
+                    "a spec file holds one YAML document; found a second one",
+                    "put each service in its own file",
+                )
+            ]
+        )
+    builder = _Builder(display_path)
+    data = builder.build(nodes[0], "")
+    if builder.errors:
+        raise SpecLoadError(builder.errors)
+    return LoadedSpec(display_path, text, data, builder.source_map)
+
+
+def load_file(path: Path, display_path: str | None = None) -> LoadedSpec:
+    shown = display_path or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecLoadError([Diagnostic(shown, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecLoadError(
+            [Diagnostic(shown, line, 1, "", "the file is not valid UTF-8")]
+        ) from None
+    return load_text(text, shown)

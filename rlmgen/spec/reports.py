@@ -1,0 +1,80 @@
+"""Diagnostics in the formats CI systems read: GitHub Actions workflow commands and
+SARIF 2.1.0 (code scanning)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from rlmgen import __version__
+from rlmgen.spec.diagnostics import Diagnostic
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVELS = {"error": "error", "warning": "warning"}
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(diagnostics: Sequence[Diagnostic]) -> str:
+    """One `::error file=...,line=...,col=...,title=...::message` line per diagnostic."""
+    lines = []
+    for d in diagnostics:
+        message = f"{d.pointer or '/'}: {d.message}" + (f" (hint: {d.hint})" if d.hint else "")
+        properties = (
+            f"file={_escape_property(d.file)},line={d.line},col={d.col},"
+            f"title={_escape_property('rlmgen ' + d.severity)}"
+        )
+        lines.append(f"::{d.severity} {properties}::{_escape_data(message)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def sarif(diagnostics: Sequence[Diagnostic]) -> str:
+    results = []
+    for d in diagnostics:
+        text = d.message + (f" (hint: {d.hint})" if d.hint else "")
+        results.append(
+            {
+                "ruleId": "rlmgen/spec",
+                "level": _LEVELS[d.severity],
+                "message": {"text": text},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": d.file},
+                            "region": {"startLine": d.line, "startColumn": d.col},
+                        },
+                        "logicalLocations": [{"fullyQualifiedName": d.pointer or "/"}],
+                    }
+                ],
+            }
+        )
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "rlmgen",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/rlmgen/",
+                        "rules": [
+                            {
+                                "id": "rlmgen/spec",
+                                "name": "SpecProblem",
+                                "shortDescription": {"text": "A problem in a monitoring spec"},
+                            }
+                        ],
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

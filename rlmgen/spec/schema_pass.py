@@ -1,0 +1,216 @@
+"""Pass 1: the document against the JSON Schema, each error made into a located,
+actionable diagnostic (unknown keys get "did you mean", enums get the closest value)."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from rlmgen.model.validate.formats import FormatProblem, format_checker
+from rlmgen.spec.diagnostics import Diagnostic, join_pointer
+from rlmgen.spec.loader import LoadedSpec
+from rlmgen.spec.schema import API_VERSION, validation_schema
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+_DEPENDENCY_MESSAGES = {
+    ("expr", "record"): "a metric computed by 'expr' needs 'record', the recording rule's "
+    "name (level:metric:operations)",
+    ("record", "expr"): "'record' names a recording rule: give its 'expr' too",
+    ("levels", "unit"): "a metric with levels needs 'unit' so the levels can be converted",
+}
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    """Built once per process: compiling the schema is the expensive part."""
+    return Draft202012Validator(validation_schema(), format_checker=format_checker())
+
+
+def schema_diagnostics(spec: LoadedSpec) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for error in _validator().iter_errors(spec.data):
+        found.extend(_convert(spec, error))
+    return found
+
+
+def _pointer(path: Any) -> str:
+    pointer = ""
+    for token in path:
+        pointer = join_pointer(pointer, token)
+    return pointer
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    text = str(value)
+    return f"the string {text[:60]!r}" if len(text) <= 60 else f"a string ({len(text)} characters)"
+
+
+def _quote(value: Any) -> str:
+    """A value as the author wrote it: strings quoted, anything else described."""
+    return repr(value) if isinstance(value, str) and len(value) <= 60 else _describe(value)
+
+
+def _closest(word: str, choices: list[str]) -> str | None:
+    def squash(s: str) -> str:
+        return s.replace("_", "").replace("-", "").replace(" ", "").lower()
+
+    by_squash = {squash(c): c for c in choices}
+    if squash(word) in by_squash:
+        return by_squash[squash(word)]
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
+    pointer = _pointer(error.absolute_path)
+    kind = error.validator
+    rule = error.schema if isinstance(error.schema, dict) else {}
+    custom = rule.get("x-error", {}).get(kind) if isinstance(rule.get("x-error"), dict) else None
+
+    if kind in ("oneOf", "anyOf"):
+        return _convert_alternatives(spec, error, pointer, custom)
+    if kind == "additionalProperties":
+        allowed = sorted(rule.get("properties", {}))
+        extras = [k for k in error.instance if k not in rule.get("properties", {})]
+        out = []
+        for key in extras:
+            suggestion = _closest(key, allowed)
+            hint = (
+                f"did you mean '{suggestion}'?"
+                if suggestion
+                else f"allowed keys: {', '.join(allowed)}"
+            )
+            out.append(
+                spec.diagnostic(
+                    join_pointer(pointer, key), f"unknown key '{key}'", hint, at_key=True
+                )
+            )
+        return out
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [spec.diagnostic(pointer, f"missing required key '{missing}'", at_key=True)]
+    if kind == "dependentRequired":
+        for (have, need), message in _DEPENDENCY_MESSAGES.items():
+            if have in error.instance and need not in error.instance:
+                return [spec.diagnostic(join_pointer(pointer, have), message, at_key=True)]
+        return [spec.diagnostic(pointer, error.message)]
+    if kind == "format" and isinstance(error.cause, FormatProblem):
+        problem = error.cause
+        line, col = (
+            spec.position_in_value(pointer, problem.fragment, problem.occurrence)
+            if problem.fragment
+            else spec.source_map.value(pointer)
+        )
+        return [Diagnostic(spec.path, line, col, pointer, problem.message, problem.hint)]
+    if kind == "type":
+        expected = error.validator_value
+        names = [
+            _TYPE_NAMES.get(str(t), str(t))
+            for t in (expected if isinstance(expected, list) else [expected])
+        ]
+        return [
+            spec.diagnostic(
+                pointer, f"expected {' or '.join(names)}, got {_describe(error.instance)}"
+            )
+        ]
+    if kind == "const" and pointer == "/apiVersion":
+        return [
+            spec.diagnostic(
+                pointer,
+                f"unsupported apiVersion {error.instance!r}",
+                f"this rlmgen reads apiVersion: {API_VERSION}",
+            )
+        ]
+    if kind == "enum":
+        choices = [str(c) for c in error.validator_value]
+        hint = ""
+        aliases = rule.get("x-aliases", {})
+        if isinstance(error.instance, str):
+            if error.instance in aliases:
+                hint = f"use '{aliases[error.instance]}'"
+            elif suggestion := _closest(error.instance, choices):
+                hint = f"did you mean '{suggestion}'?"
+        return [
+            spec.diagnostic(
+                pointer, f"{_quote(error.instance)} is not one of: {', '.join(choices)}", hint
+            )
+        ]
+    if error.validator == "pattern" and error.schema_path and "propertyNames" in error.schema_path:
+        key = str(error.instance)
+        return [
+            spec.diagnostic(
+                join_pointer(pointer, key), f"'{key}': {custom or error.message}", at_key=True
+            )
+        ]
+    if custom:
+        return [spec.diagnostic(pointer, f"{_quote(error.instance)}: {custom}")]
+    return [spec.diagnostic(pointer, _generic_message(error))]
+
+
+def _convert_alternatives(
+    spec: LoadedSpec, error: ValidationError, pointer: str, custom: str | None
+) -> list[Diagnostic]:
+    """Report the errors of the form the author most likely meant.
+
+    A form whose own required key is missing was not meant; of the rest, the one
+    with the fewest errors is the best match. When no form is meant, or several
+    match, say which forms exist and which of their keys are present.
+    """
+    branches: dict[object, list[ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(sub.schema_path[0], []).append(sub)
+    meant = [
+        errors
+        for errors in branches.values()
+        if not any(e.validator == "required" and not e.path for e in errors)
+    ]
+    if meant and error.context:
+        best = min(meant, key=len)
+        return [d for sub in best for d in _convert(spec, sub)]
+    keys = [k for form in error.validator_value for k in form.get("required", [])]
+    present = [k for k in keys if isinstance(error.instance, dict) and k in error.instance]
+    hint = f"found {', '.join(present)}" if present else "found none"
+    message = custom or f"must match exactly one form: {', '.join(keys)}"
+    return [spec.diagnostic(pointer, message, hint, at_key=True)]
+
+
+def _generic_message(error: ValidationError) -> str:
+    value = error.validator_value
+    match error.validator:
+        case "minItems":
+            return f"needs at least {value} item{'s' if value != 1 else ''}"
+        case "minLength":
+            return "must not be empty"
+        case "minProperties":
+            return "must not be empty"
+        case "minimum":
+            return f"must be at least {value}, got {error.instance}"
+        case "maximum":
+            return f"must be at most {value}, got {error.instance}"
+        case "uniqueItems":
+            return "lists the same item twice"
+        case "const":
+            return f"must be {value!r}"
+    return error.message
