@@ -1,26 +1,36 @@
-"""The compiler end to end for one or more specs: load, validate, build the model,
-generate, render. No printing and no writing: the CLI and library callers decide."""
+"""The compiler end to end, the one orchestrator every command uses: load each spec,
+compile it (JSON Schema, then the compile walk), derive its rules, emit its artifacts and
+render their bytes. No printing and no writing: the CLI and library callers decide.
+
+    spec file --load--> document + source map --compile--> model | diagnostics
+              --derive--> rules --emit--> {path: text} --render--> {path: bytes}
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from rlmgen.model.validate import validate
+from rlmgen.model import types as m
+from rlmgen.model.compile import compile_spec
 from rlmgen.spec.diagnostics import Diagnostic
-from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file
+from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclasses.dataclass
 class Compiled:
+    """One spec's outcome: its diagnostics, its model when it has no error, and its files
+    when they were asked for."""
+
     path: Path
     display: str
     service: str | None = None
     spec: LoadedSpec | None = None
+    model: m.Spec | None = None
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
     files: dict[str, bytes] = dataclasses.field(default_factory=dict)
 
@@ -48,56 +58,84 @@ def discover(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
 
 
-def check_spec(path: Path, *, strict: bool = False) -> tuple[LoadedSpec | None, list[Diagnostic]]:
+def compile_loaded(loaded: LoadedSpec, path: Path, source: str, *, strict: bool) -> Compiled:
+    compilation = compile_spec(loaded, source, strict=strict)
+    result = Compiled(
+        path,
+        loaded.path,
+        spec=loaded,
+        model=compilation.model,
+        diagnostics=list(compilation.diagnostics),
+    )
+    service = loaded.data.get("service") if isinstance(loaded.data, dict) else None
+    if isinstance(service, dict) and isinstance(service.get("name"), str):
+        result.service = service["name"]
+    return result
+
+
+def check_spec(path: Path, *, strict: bool = False, source: str | None = None) -> Compiled:
+    """Load and compile one spec file (no artifacts)."""
+    shown = display_path(path)
     try:
-        spec = load_file(path, display_path(path))
+        loaded = load_file(path, shown)
     except SpecLoadError as exc:
-        return None, exc.diagnostics
-    return spec, validate(spec, strict=strict)
+        return Compiled(path, shown, diagnostics=exc.diagnostics)
+    return compile_loaded(loaded, path, source or shown, strict=strict)
 
 
 def compile_specs(
     paths: Sequence[Path], out_dir: Path, *, generate: bool = True, strict: bool = False
 ) -> list[Compiled]:
-    """Validate every spec; when all are valid and `generate`, render their files."""
-    results = []
-    for path in paths:
-        spec, diagnostics = check_spec(path, strict=strict)
-        result = Compiled(path, display_path(path), spec=spec, diagnostics=diagnostics)
-        if spec is not None and isinstance(spec.data, dict):
-            service = spec.data.get("service")
-            if isinstance(service, dict) and isinstance(service.get("name"), str):
-                result.service = service["name"]
-        results.append(result)
-    _check_services_unique(results)
+    """Compile every spec; when all are valid and `generate`, render their files."""
+    results = [
+        check_spec(path, strict=strict, source=header_source(path, out_dir)) for path in paths
+    ]
+    check_services_unique(results)
     if generate and not any(r.errors for r in results):
-        from rlmgen.emit import generate as run_generators
-        from rlmgen.model.build import build_model
-        from rlmgen.output.writer import render
-
         for result in results:
-            assert result.spec is not None  # no errors means it loaded
-            source = header_source(result.path, out_dir)
-            model = build_model(result.spec.data, source)
-            result.files = render(run_generators(model), source)
+            if result.model is not None:
+                result.files = artifacts(result.model)
     return results
 
 
-def _check_services_unique(results: list[Compiled]) -> None:
+def compile_texts(texts: Mapping[str, str]) -> list[Compiled]:
+    """Compile specs given as text (keyed by how diagnostics name them), for reviews of
+    specs that are not on disk, such as a git revision's."""
+    results = []
+    for shown, text in sorted(texts.items()):
+        try:
+            loaded = load_text(text, shown)
+        except SpecLoadError as exc:
+            results.append(Compiled(Path(shown), shown, diagnostics=exc.diagnostics))
+            continue
+        results.append(compile_loaded(loaded, Path(shown), shown, strict=False))
+    check_services_unique(results)
+    return results
+
+
+def artifacts(model: m.Spec) -> dict[str, bytes]:
+    """The exact bytes of every file a compiled spec produces."""
+    from rlmgen.derive.rules import derive_rules
+    from rlmgen.emit import emit_all
+    from rlmgen.output.writer import render
+
+    return render(emit_all(model, derive_rules(model)), model.source)
+
+
+def check_services_unique(results: list[Compiled]) -> None:
     first: dict[str, Compiled] = {}
     for result in results:
-        if result.service is None or result.errors:
+        if result.service is None or result.errors or result.spec is None:
             continue
         if result.service in first:
-            assert result.spec is not None
-            spec = result.spec
             other = first[result.service].display
             result.diagnostics.append(
-                spec.diagnostic(
+                result.spec.diagnostic(
                     "/service/name",
                     f"service '{result.service}' is also defined by {other}",
                     "each service compiles into out/<service>: give every spec its own name",
                 )
             )
+            result.model = None
         else:
             first[result.service] = result

@@ -55,3 +55,16 @@ def compiled_seed() -> dict[str, bytes]:
         os.chdir(old)
     assert not result.errors
     return result.files
+
+
+def model_of(text: str, source: str = "specs/spec.yaml"):  # type: ignore[no-untyped-def]
+    """The model a valid spec's text compiles to (the test fails on any error)."""
+    from rlmgen.pipeline import compile_texts
+
+    [result] = compile_texts({source: text})
+    assert not result.errors, [d.format() for d in result.errors]
+    return result.model
+
+
+def seed_model():  # type: ignore[no-untyped-def]
+    return model_of(SEED_SPEC.read_text(), "specs/rlm-hypervisor.yaml")

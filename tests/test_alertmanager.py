@@ -10,9 +10,7 @@ import pytest
 import yaml
 
 from rlmgen.lang.units import parse_duration
-from rlmgen.model.build import build_model
-from rlmgen.spec.loader import load_file
-from tests.conftest import SEED_SPEC, require_tool
+from tests.conftest import require_tool, seed_model
 
 CONFIG = "alertmanager/alertmanager.yaml"
 OPERATOR = "kubernetes/alertmanager-config.yaml"
@@ -59,7 +57,7 @@ def _route(amtool: str, config_file: Path, labels: dict[str, str], expected: str
 def test_every_alert_reaches_the_receiver_the_spec_intends(compiled_seed, config_file) -> None:
     amtool = require_tool("amtool")
     alerts = _alerts(compiled_seed)
-    model = build_model(load_file(SEED_SPEC).data, "specs/rlm-hypervisor.yaml")
+    model = seed_model()
     levels = sum(len(m.levels.alerting()) for m in model.metrics if m.levels)
     assert len(alerts) == levels + len(model.alerts)  # every alert the spec defines
     intended = {

@@ -11,17 +11,15 @@ import pytest
 from click.testing import CliRunner
 
 from rlmgen.cli import cli
-from rlmgen.model.build import build_model
 from rlmgen.review.changes import diff
-from rlmgen.spec.loader import load_text
-from tests.conftest import SEED_SPEC
+from tests.conftest import SEED_SPEC, model_of
 
 SEED = SEED_SPEC.read_text()
 
 
 def _changes(new_text: str) -> list:
-    old = build_model(load_text(SEED, "a").data, "a")
-    new = build_model(load_text(new_text, "b").data, "b")
+    old = model_of(SEED, "a")
+    new = model_of(new_text, "b")
     return diff(old, new)
 
 

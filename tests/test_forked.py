@@ -10,12 +10,10 @@ from typing import Any
 import pytest
 
 from rlmgen import emit as generators
-from rlmgen.emit import promtool_tests, runbook
-from rlmgen.model.build import build_model
+from rlmgen.derive.rules import Rules, derive_rules
 from rlmgen.model.types import Spec
 from rlmgen.output import parallel as forked
-from rlmgen.spec.loader import load_file
-from tests.conftest import SEED_SPEC
+from tests.conftest import seed_model as compile_seed
 
 pytestmark = pytest.mark.skipif(
     not forked.available(), reason="no fork here (Linux only, with no other thread running)"
@@ -24,7 +22,11 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def seed_model() -> Spec:
-    return build_model(load_file(SEED_SPEC).data, str(SEED_SPEC))
+    return compile_seed()
+
+
+def generate(spec: Spec) -> dict[str, str]:
+    return generators.emit_all(spec, derive_rules(spec))
 
 
 @pytest.fixture
@@ -45,10 +47,10 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_parallel_build_writes_the_same_artifacts_in_the_same_order(
     seed_model: Spec, forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parallel = generators.generate(seed_model)
+    parallel = generate(seed_model)
     assert forks == [1]
     monkeypatch.setenv(forked.PARALLEL_ENV, "0")
-    sequential = generators.generate(seed_model)
+    sequential = generate(seed_model)
     assert forks == [1]
     assert list(parallel.items()) == list(sequential.items())
     assert "prometheus/tests.yaml" in parallel
@@ -57,12 +59,12 @@ def test_parallel_build_writes_the_same_artifacts_in_the_same_order(
 def test_an_exception_in_the_child_is_raised_again_with_its_traceback(
     seed_model: Spec, forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing(spec: Spec) -> dict[str, str]:
+    def failing(spec: Spec, rules: Rules) -> dict[str, str]:
         raise ValueError("no scenario for this level")
 
-    monkeypatch.setattr(promtool_tests, "generate", failing)
+    monkeypatch.setattr(generators, "EMITTERS", _replaced("promtool_tests", failing))
     with pytest.raises(ValueError, match="no scenario for this level") as raised:
-        generators.generate(seed_model)
+        generate(seed_model)
     assert forks == [1]
     [note] = raised.value.__notes__
     assert note.startswith("in the generator process:\nTraceback")
@@ -104,13 +106,17 @@ def test_a_failure_in_the_parent_stops_the_child(
         children.append(start(function))
         return children[-1]
 
-    def failing(spec: Spec) -> dict[str, str]:
+    def failing(spec: Spec, rules: Rules) -> dict[str, str]:
         raise KeyError("runbook section")
 
     monkeypatch.setattr(forked, "start", keeping)
-    monkeypatch.setattr(runbook, "generate", failing)
+    monkeypatch.setattr(generators, "EMITTERS", _replaced("runbook", failing))
     with pytest.raises(KeyError, match="runbook section"):
-        generators.generate(seed_model)
+        generate(seed_model)
     [child] = children
     with pytest.raises(ChildProcessError):  # already reaped: no zombie left behind
         os.waitpid(child._pid, os.WNOHANG)
+
+
+def _replaced(name: str, emitter: generators.Emitter) -> tuple[tuple[str, generators.Emitter], ...]:
+    return tuple((n, emitter if n == name else e) for n, e in generators.EMITTERS)

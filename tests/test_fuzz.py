@@ -10,10 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rlmgen.emit import generate
-from rlmgen.model.build import build_model
-from rlmgen.model.validate import validate
-from rlmgen.spec.loader import SpecLoadError, load_text
+from rlmgen.pipeline import artifacts, compile_texts
 from tests.conftest import SEED_SPEC
 
 SEED_TEXT = SEED_SPEC.read_text()
@@ -93,15 +90,10 @@ def _apply(doc: Any, kind: str, path: tuple, value: Any) -> Any:
 
 
 def _assert_clean(text: str) -> None:
-    try:
-        spec = load_text(text, "spec.yaml")
-    except SpecLoadError as exc:
-        diagnostics = exc.diagnostics
-    else:
-        diagnostics = validate(spec)
-        if not any(d.severity == "error" for d in diagnostics):
-            generate(build_model(spec.data, "specs/spec.yaml"))
-    for diagnostic in diagnostics:
+    [result] = compile_texts({"spec.yaml": text})
+    if result.model is not None:
+        artifacts(result.model)
+    for diagnostic in result.diagnostics:
         line = diagnostic.format()
         assert "\n" not in line and line.startswith("spec.yaml:")
         assert diagnostic.line >= 1 and diagnostic.col >= 1

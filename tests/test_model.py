@@ -2,15 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from rlmgen.model.build import build_model
-from rlmgen.spec.loader import load_file
-from tests.conftest import SEED_SPEC
+from tests.conftest import seed_model
 
 
 @pytest.fixture(scope="module")
 def seed():
-    spec = load_file(SEED_SPEC, "specs/rlm-hypervisor.yaml")
-    return build_model(spec.data, "specs/rlm-hypervisor.yaml")
+    return seed_model()
 
 
 def test_levels_are_normalised_to_base_units(seed) -> None:

@@ -12,7 +12,7 @@ import yaml
 
 from rlmgen.lang import promql
 from rlmgen.pipeline import compile_specs
-from tests.conftest import SEED_SPEC, require_tool
+from tests.conftest import SEED_SPEC, require_tool, seed_model
 
 RULES = "prometheus/rules.yaml"
 TESTS = "prometheus/tests.yaml"
@@ -20,10 +20,8 @@ OPERATOR = "kubernetes/prometheusrule.yaml"
 
 
 def _seed_model():
-    from rlmgen.model.build import build_model
-    from rlmgen.spec.loader import load_file
 
-    return build_model(load_file(SEED_SPEC).data, "specs/rlm-hypervisor.yaml")
+    return seed_model()
 
 
 def _expected_counts() -> tuple[int, int, int, int]:

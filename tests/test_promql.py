@@ -82,8 +82,29 @@ def test_valid_expressions(expr: str) -> None:
 
 def test_series_names_in_order_of_use() -> None:
     expr = 'sum by (le) (rate(a_bucket[5m])) / on() group_left b + {__name__="c"} + a_bucket'
-    assert promql.series_names(expr) == ["a_bucket", "b", "c"]
+    query = promql.analyse(expr)
+    assert isinstance(query, promql.Query)
+    assert query.series == ("a_bucket", "b", "c")
 
 
-def test_parse_is_cached_per_expression() -> None:
-    assert promql.parse("sum(up)") is promql.parse("sum(up)")
+@pytest.mark.parametrize(
+    ("expr", "grouping", "comparison", "plain"),
+    [
+        ("sum by (le) (rate(x_bucket[5m]))", ("le",), None, False),
+        ("sum(rate(x[5m])) by (a, b)", ("a", "b"), None, False),
+        ("sum without (a) (x)", None, None, False),
+        ("rate(x[5m]) / rate(y[5m]) > 0.05", None, (">", 0.05), False),
+        ("x <= 3", None, ("<=", 3.0), False),
+        ("x == 0", None, None, False),
+        ('x{a="b"}', None, None, True),
+        ("x offset 5m", None, None, False),
+    ],
+)
+def test_what_rlmgen_reads_of_a_query(
+    expr: str, grouping: tuple[str, ...] | None, comparison: tuple[str, float] | None, plain: bool
+) -> None:
+    query = promql.analyse(expr)
+    assert isinstance(query, promql.Query)
+    assert promql.grouping(query.ast) == grouping
+    assert promql.comparison(query.ast) == comparison
+    assert promql.is_plain_selector(query.ast) is plain

@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlmgen.emit import generate
-from rlmgen.model.build import build_model
+from rlmgen.derive.rules import derive_rules
+from rlmgen.emit import emit_all
 from rlmgen.output import yamlout
-from rlmgen.spec.loader import load_file
-from tests.conftest import SEED_SPEC
+from tests.conftest import seed_model
 
 # Strings that sit on libyaml's and the resolver's decision boundaries.
 TRICKY = [
@@ -186,7 +185,7 @@ def test_generated_files_never_fall_back_to_libyaml(monkeypatch: pytest.MonkeyPa
             raise
 
     monkeypatch.setattr(yamlout._Emitter, "document", recording)
-    spec = load_file(SEED_SPEC)
-    written = generate(build_model(spec.data, str(SEED_SPEC)))
+    model = seed_model()
+    written = emit_all(model, derive_rules(model))
     assert sum(path.endswith(".yaml") for path in written) >= 5
     assert fallbacks == []

@@ -1,6 +1,6 @@
-"""Every rule rlmgen emits, derived once from the model: recording rules, the alerts
-that metric levels raise, and the hand-written alerts, with their final labels and
-annotations. The rules file, its promtool tests and the runbook all read this."""
+"""Every rule rlmgen emits, derived from the model: recording rules, the alerts that metric
+levels raise, and the hand-written alerts, with their final labels and annotations. The
+rules file, its promtool tests, the runbook and reviews all read these."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
 
-from rlmgen.derive.queries import parenthesised
 from rlmgen.lang.levels import Level
+from rlmgen.lang.promtemplate import escape
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
-from rlmgen.model.anchors import alert_anchor
-from rlmgen.model.build import receiver_for
 from rlmgen.model.conventions import (
     LEVELS_GROUP,
     RECORDING_GROUP,
+    ROUTE_LABEL,
+    SEVERITY_LABEL,
+    TEAM_LABEL,
+    alert_anchor,
     rule_group_name,
-    threshold_alert_name,
+    runbook_link,
 )
 
-DEFAULT_THRESHOLD_FOR = 300.0  # long enough to ride out one bad scrape, short enough to page
-SEVERITY_ORDER = ("info", "warning", "critical")
 _OPERATOR = re.compile(r"^\s*(>=|<=|>|<|above|below|over|under)\s*", re.IGNORECASE)
 
 
@@ -63,6 +63,22 @@ class RuleGroup:
     rules: tuple[RecordingRule | AlertRule, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class Rules:
+    """The spec's rules, grouped as the rules file has them. Rule identity is shared by
+    every reader: a test refers to the rule it tests."""
+
+    groups: tuple[RuleGroup, ...]
+
+    @property
+    def alerts(self) -> tuple[AlertRule, ...]:
+        return tuple(r for g in self.groups for r in g.rules if isinstance(r, AlertRule))
+
+    @property
+    def recording(self) -> tuple[RecordingRule, ...]:
+        return tuple(r for g in self.groups for r in g.rules if isinstance(r, RecordingRule))
+
+
 def number(value: float) -> str:
     """A PromQL number literal: integers without a point, others as short as exact."""
     if value == int(value) and abs(value) < 1e15:
@@ -70,26 +86,13 @@ def number(value: float) -> str:
     return repr(float(f"{value:.12g}"))
 
 
-_last_derived: tuple[m.Spec, tuple[RuleGroup, ...]] | None = None
-
-
-def rule_groups(spec: m.Spec) -> tuple[RuleGroup, ...]:
-    """The spec's rules, grouped as the rules file has them. Every generator needs
-    them, so they are derived once per spec (the last spec's are kept: one is compiled
-    at a time), and rule identity is shared: a test refers to the rule it tests."""
-    global _last_derived
-    if _last_derived is None or _last_derived[0] is not spec:
-        _last_derived = (spec, _derive_rule_groups(spec))
-    return _last_derived[1]
-
-
-def _derive_rule_groups(spec: m.Spec) -> tuple[RuleGroup, ...]:
+def derive_rules(spec: m.Spec) -> Rules:
     groups: list[RuleGroup] = []
     recording = tuple(recording_rules(spec))
     if recording:
         name = rule_group_name(spec.service.name, RECORDING_GROUP)
         groups.append(RuleGroup(name, "Recording rules", None, recording))
-    levels = tuple(threshold_alerts(spec))
+    levels = tuple(level_alerts(spec))
     if levels:
         name = rule_group_name(spec.service.name, LEVELS_GROUP)
         groups.append(RuleGroup(name, "Metric levels", None, levels))
@@ -102,11 +105,7 @@ def _derive_rule_groups(spec: m.Spec) -> tuple[RuleGroup, ...]:
                 tuple(hand_written_alert(spec, alert) for alert in group.alerts),
             )
         )
-    return tuple(groups)
-
-
-def alert_rules(spec: m.Spec) -> tuple[AlertRule, ...]:
-    return tuple(r for g in rule_groups(spec) for r in g.rules if isinstance(r, AlertRule))
+    return Rules(tuple(groups))
 
 
 def recording_rules(spec: m.Spec) -> list[RecordingRule]:
@@ -120,9 +119,9 @@ def recording_rules(spec: m.Spec) -> list[RecordingRule]:
 def _labels(
     spec: m.Spec, own: Mapping[str, str], severity: str, receiver: str | None
 ) -> Mapping[str, str]:
-    labels = {**spec.service.labels, "team": spec.service.team, **own, "severity": severity}
+    labels = {**spec.service.labels, TEAM_LABEL: spec.service.team, **own, SEVERITY_LABEL: severity}
     if receiver:
-        labels["route"] = receiver
+        labels[ROUTE_LABEL] = receiver
     return MappingProxyType(dict(sorted(labels.items())))
 
 
@@ -132,7 +131,7 @@ def _annotations(
     annotations = {"summary": summary}
     if description:
         annotations["description"] = description
-    annotations["runbook_url"] = f"{spec.service.runbook_url}#{alert_anchor(name)}"
+    annotations["runbook_url"] = runbook_link(spec.service.runbook_url, name)
     return MappingProxyType(annotations)
 
 
@@ -164,60 +163,50 @@ def _condition_description(alert: m.Alert) -> str:
     return f"{condition} is true."
 
 
-def threshold_alerts(spec: m.Spec) -> list[AlertRule]:
-    alerts = []
-    for metric in spec.metrics:
-        if metric.levels is None:
-            continue
-        for severity, level in metric.levels.alerting():
-            alerts.append(threshold_alert(spec, metric, severity, level))
-    return alerts
+def level_alerts(spec: m.Spec) -> list[AlertRule]:
+    return [
+        level_alert(spec, metric, metric.alert, level)
+        for metric in spec.metrics
+        if metric.alert is not None
+        for level in metric.alert.levels
+    ]
 
 
-def threshold_alert(spec: m.Spec, metric: m.Metric, severity: str, level: Level) -> AlertRule:
-    assert metric.levels is not None
-    name = threshold_alert_name(metric.name, level.kind, metric.alert.name)
-    receiver = receiver_for(severity, None, spec.routing)
+def level_alert(
+    spec: m.Spec, metric: m.Metric, alert: m.LevelAlerts, level: m.LevelAlert
+) -> AlertRule:
     return AlertRule(
-        name=name,
-        expr=level_expr(metric, level),
-        for_seconds=metric.alert.for_seconds
-        if metric.alert.for_seconds is not None
-        else DEFAULT_THRESHOLD_FOR,
-        severity=severity,
-        receiver=receiver,
-        labels=_labels(spec, metric.alert.labels, severity, receiver),
+        name=alert.name,
+        expr=level_expr(metric, level.level),
+        for_seconds=alert.for_seconds,
+        severity=level.severity,
+        receiver=level.receiver,
+        labels=_labels(spec, alert.labels, level.severity, level.receiver),
         annotations=_annotations(
             spec,
-            name,
-            metric.alert.summary or _summary(metric, level),
-            _description(metric, severity, level),
+            alert.name,
+            alert.summary or _summary(metric, level.level),
+            _description(metric, level.severity, level.level),
         ),
         origin="levels",
         metric=metric,
-        level=level,
+        level=level.level,
     )
 
 
-def measured(metric: m.Metric, level: Level) -> str:
-    """The expression a level compares: the metric, or its fraction of the limit."""
-    if level.of_limit and metric.limit:
-        return f"{metric.series} / {parenthesised(metric.limit)}"
-    return metric.series
-
-
 def level_expr(metric: m.Metric, level: Level) -> str:
-    assert metric.levels is not None and level.value is not None
-    series = measured(metric, level)
+    """The condition of one level, on what the metric's levels measure."""
+    series = metric.measured
     if level.kind in ("increase", "decrease"):
-        baseline = format_duration(metric.levels.baseline or 0)
-        factor = 1 + level.value if level.kind == "increase" else 1 - level.value
+        baseline = format_duration(metric.levels.baseline or 0 if metric.levels else 0)
+        change = level.value or 0.0
+        factor = 1 + change if level.kind == "increase" else 1 - change
         operator = ">" if level.kind == "increase" else "<"
         return f"{series} {operator} {number(factor)} * avg_over_time({metric.series}[{baseline}])"
+    low = number(level.value or 0.0)
     if level.kind == "outside":
-        assert level.high is not None
-        return f"{series} < {number(level.value)} or {series} > {number(level.high)}"
-    return f"{series} {'>' if level.kind == 'above' else '<'} {number(level.value)}"
+        return f"{series} < {low} or {series} > {number(level.high or 0.0)}"
+    return f"{series} {'>' if level.kind == 'above' else '<'} {low}"
 
 
 def value_template(metric: m.Metric, level: Level) -> str:
@@ -240,23 +229,25 @@ def _threshold_text(level: Level) -> str:
 
 
 def _summary(metric: m.Metric, level: Level) -> str:
-    subject = metric.description or metric.name
+    """A summary from the spec's words; they are text, not template code, so escaped."""
+    subject = escape(metric.description or metric.name)
     if level.kind in ("increase", "decrease"):
-        assert metric.levels is not None
-        baseline = format_duration(metric.levels.baseline or 0)
-        return f"{subject}: {level.text} against its {baseline} average"
+        baseline = format_duration(metric.levels.baseline or 0 if metric.levels else 0)
+        return f"{subject}: {escape(level.text)} against its {baseline} average"
     if level.kind == "outside":
-        return f"{subject} {level.text}"
+        return f"{subject} {escape(level.text)}"
     way = "above" if level.kind == "above" else "below"
     threshold = _threshold_text(level)
     if level.of_limit and "limit" not in threshold:
         threshold += " of the limit"
-    return f"{subject} {way} {threshold}"
+    return f"{subject} {way} {escape(threshold)}"
 
 
 def _description(metric: m.Metric, severity: str, level: Level) -> str:
-    text = f"{metric.name} is {value_template(metric, level)} ({severity} level: {level.text}"
+    text = (
+        f"{metric.name} is {value_template(metric, level)} ({severity} level: {escape(level.text)}"
+    )
     target = metric.levels.target if metric.levels else None
     if target is not None:
-        text += f"; target: {target.text}"
+        text += f"; target: {escape(target.text)}"
     return text + ")."

@@ -1,24 +1,30 @@
-"""Input series and checkpoints that prove a level's alert: the value sits exactly on
-the threshold (must not fire), then goes past it (pending until `for` has elapsed,
-then firing). What fires when is decided by simulating Prometheus' alert state per
-evaluation for every level of the metric, so sibling levels are expected too."""
+"""Input series and checkpoints that prove a level's alert: the value sits exactly on the
+threshold (must not fire), then goes past it (pending until `for` has elapsed, then
+firing). What fires when is decided by simulating Prometheus' alert state at every
+evaluation for every level of the metric, so sibling levels are expected too.
+
+Pure functions of the rules. The compile walk has checked what makes every scenario
+possible (levels strictly ordered, relative levels that can hold for `for` after a step,
+tests of a size promtool runs: rlmgen.model.compile.levels), so every level fires in its
+own scenario."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 
-from rlmgen.derive.rules import SEVERITY_ORDER, AlertRule
+from rlmgen.derive.rules import AlertRule
+from rlmgen.lang import levels as level_lang
+from rlmgen.lang.promtool import level_test_span
+from rlmgen.model.conventions import severity_rank
 
-SAMPLE_INTERVAL = 60.0  # input samples every minute: well inside the 5m lookback
-# promtool refuses queries that load more than 10,000 samples; a long baseline window
-# is sampled more sparsely, but never beyond the 5m lookback of instant selectors.
-MAX_WINDOW_SAMPLES = 5000
-MAX_SAMPLE_INTERVAL = 240.0
-WARMUP_SAMPLES = 10
 LIMIT_VALUE = 128.0  # a power of two: ratios of the limit stay exact in float64
 BASE_VALUE = 100.0  # the steady value relative levels compare against
 PAST_BY = 0.001  # how far past its threshold a level's value goes, relative
+
+
+class ScenarioError(RuntimeError):
+    """A level the compile walk accepted does not fire in its scenario: a bug in rlmgen."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,11 +44,12 @@ class Scenario:
 
 def _level(rule: AlertRule, edge: str | None = None) -> tuple[str, float]:
     """(kind, threshold) of a level; an 'outside' band is tested one edge at a time."""
-    assert rule.level is not None and rule.level.value is not None
-    if rule.level.kind == "outside":
-        assert rule.level.high is not None
-        return ("above", rule.level.high) if edge == "high" else ("below", rule.level.value)
-    return rule.level.kind, rule.level.value
+    level = rule.level
+    if level is None or level.value is None:
+        raise ScenarioError(f"{rule.name} is not a level alert")
+    if level.kind == "outside" and level.high is not None:
+        return ("above", level.high) if edge == "high" else ("below", level.value)
+    return level.kind, level.value
 
 
 def edges(rule: AlertRule) -> tuple[str | None, ...]:
@@ -59,103 +66,122 @@ def _exact(value: float) -> str:
     return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
 
 
+def _past(kind: str, threshold: float, nearest: float | None) -> float:
+    """A value just past an absolute threshold and short of the next level: the threshold
+    is pinned between it and the threshold itself, so moving it by more than 0.1% either
+    way fails a test. Rounded to 12 digits when that keeps it strictly between."""
+    step = abs(threshold) * PAST_BY or PAST_BY
+    if nearest is not None:
+        step = min(step, abs(nearest - threshold) / 2)
+    exact = threshold + step if kind == "above" else threshold - step
+    rounded = float(f"{exact:.12g}")
+    if kind == "above":
+        between = threshold < rounded < (math.inf if nearest is None else nearest)
+    else:
+        between = (-math.inf if nearest is None else nearest) < rounded < threshold
+    return rounded if between else exact
+
+
+def _change(kind: str, threshold: float, nearest: float | None, needed: float) -> float:
+    """The relative step for a relative level: half way to the next level (or half as much
+    again), and more when that would not hold for `needed` of the window."""
+    change = (threshold + nearest) / 2 if nearest is not None else threshold * 1.5
+    longest = level_lang.longest_hold_fraction(kind, threshold)  # type: ignore[arg-type]
+    if level_lang.hold_fraction(kind, threshold, change) <= needed < longest:  # type: ignore[arg-type]
+        change = level_lang.change_for_hold(kind, threshold, (needed + longest) / 2)  # type: ignore[arg-type]
+    return min(change, 1.0) if kind == "decrease" else change
+
+
 def scenario(
     rule: AlertRule, siblings: tuple[AlertRule, ...], evaluation: float, edge: str | None = None
 ) -> Scenario:
     """The test of one level (of one `edge` of a band); `siblings` are all levels of the
     same metric (same alert name)."""
     metric = rule.metric
-    assert metric is not None and metric.levels is not None
+    if metric is None or metric.levels is None:
+        raise ScenarioError(f"{rule.name} is not a level alert")
     kind, threshold = _level(rule, edge)
-    more_severe = [
-        s
-        for s in siblings
-        if SEVERITY_ORDER.index(s.severity) > SEVERITY_ORDER.index(rule.severity)
-    ]
+    more_severe = [s for s in siblings if severity_rank(s.severity) > severity_rank(rule.severity)]
     nearest = _level(more_severe[0], edge)[1] if more_severe else None
     relative = kind in ("increase", "decrease")
-    baseline = metric.levels.baseline or 0.0 if relative else 0.0
+    window = (metric.levels.baseline or 0.0) if relative else 0.0
+    span = level_test_span(window, max(s.for_seconds for s in siblings), evaluation)
     if relative:
         safe = BASE_VALUE
-        change = (threshold + nearest) / 2 if nearest is not None else threshold * 1.5
-        past = BASE_VALUE * (1 + change if kind == "increase" else max(1 - change, 0.0))
+        change = _change(kind, threshold, nearest, span.needed_hold / window)
+        past = BASE_VALUE * (1 + change if kind == "increase" else 1 - change)
     else:
         safe = threshold
-        # Just past: the threshold is pinned between `safe` and `past`, so moving it by
-        # more than 0.1% either way fails a test.
-        step = abs(threshold) * PAST_BY or PAST_BY
-        if nearest is not None:
-            step = min(step, abs(nearest - threshold) / 2)
-        past = float(f"{threshold + step if kind == 'above' else threshold - step:.12g}")
-    interval = SAMPLE_INTERVAL
-    if baseline / interval > MAX_WINDOW_SAMPLES:
-        interval = math.ceil(baseline / MAX_WINDOW_SAMPLES / 60) * 60.0
-        if interval > MAX_SAMPLE_INTERVAL:
-            raise ValueError(
-                f"{rule.name}: a {baseline:.0f}s baseline cannot be tested by promtool"
-            )
-    start = baseline + WARMUP_SAMPLES * interval  # when the value goes past
-    horizon = start + max(s.for_seconds for s in siblings) + 10 * interval
+        past = _past(kind, threshold, nearest)
+    interval, start, horizon = span.interval, span.start, span.horizon
     before = int(start // interval)
     after = math.ceil((horizon - start) / interval) + 1
     of_limit = bool(rule.level and rule.level.of_limit and metric.limit)
     scale = LIMIT_VALUE if of_limit else 1.0
     series = [(metric.series, _values(safe * scale, before, past * scale, after))]
-    if of_limit:
-        assert metric.limit is not None
+    if of_limit and metric.limit is not None:
         series.append((metric.limit, _values(LIMIT_VALUE, before, LIMIT_VALUE, after)))
 
-    samples = [
-        (safe if j * interval < start else past) * scale / scale for j in range(before + after)
-    ]
+    samples = [safe if j * interval < start else past for j in range(before + after)]
     times = _evaluation_times(evaluation, horizon)
     measured = [samples[int(t // interval)] for t in times]
-    averages: list[float] = []
-    if any(s.level is not None and s.level.kind in ("increase", "decrease") for s in siblings):
-        # avg_over_time over [t - baseline, t], from prefix sums: O(1) per evaluation.
-        prefix = [0.0]
-        for value in samples:
-            prefix.append(prefix[-1] + value)
-        for t in times:
-            last = int(t // interval)
-            first = max(0, math.ceil((t - baseline) / interval))
-            averages.append((prefix[last + 1] - prefix[first]) / (last + 1 - first))
-    holds = {level: _holds(level, measured, averages) for level in siblings}
+    averages = _averages(samples, interval, window, times) if relative else []
+    holds = {level: _holds(level, edge, measured, averages) for level in siblings}
     states = _simulate(times, holds)
-    firing_at = [t for t, firing in states if rule in firing and t >= start]
-    assert firing_at, f"{rule.name} ({rule.severity}) never fires in its own scenario"
+    firing_at = [t for t, firing in states if rule in firing]
+    if not firing_at:
+        raise ScenarioError(f"{rule.name} ({rule.severity}) never fires in its own scenario")
     fire = firing_at[0]
-    checks = [start - evaluation]
+    checks = [_last_before(start, evaluation)]  # the value is on the threshold
     if fire - evaluation >= start and rule.for_seconds > 0:
-        checks.append(fire - evaluation)  # the last evaluation before `for` has elapsed
+        checks.append(_on_grid(fire - evaluation, evaluation))  # before `for` has elapsed
     checks.append(fire)
     by_time = dict(states)
     checkpoints = tuple(
         Checkpoint(t, tuple(s for s in siblings if s in by_time[t]), samples[int(t // interval)])
         for t in checks
     )
-    assert rule not in checkpoints[0].firing and (
-        len(checkpoints) == 2 or rule not in checkpoints[1].firing
-    )
     return Scenario(rule, interval, tuple(series), checkpoints)
 
 
+def _on_grid(t: float, evaluation: float) -> float:
+    return round(t / evaluation) * evaluation
+
+
+def _last_before(start: float, evaluation: float) -> float:
+    return (math.ceil(start / evaluation) - 1) * evaluation
+
+
 def _evaluation_times(evaluation: float, horizon: float) -> list[float]:
-    times = []
-    t = 0.0
-    while t <= horizon:  # accumulated, as the checkpoints' times are
-        times.append(t)
-        t += evaluation
-    return times
+    """Every evaluation up to `horizon`, on the grid of multiples of `evaluation` that
+    promtool evaluates at (each computed, not accumulated, so times stay exact). Less
+    severe levels may hold from the first: they are simulated from there."""
+    return [index * evaluation for index in range(math.floor(horizon / evaluation) + 1)]
 
 
-def _holds(level: AlertRule, measured: list[float], averages: list[float]) -> list[bool]:
+def _averages(
+    samples: list[float], interval: float, window: float, times: list[float]
+) -> list[float]:
+    """avg_over_time over [t - window, t] at each time, from prefix sums: O(1) each."""
+    prefix = [0.0]
+    for value in samples:
+        prefix.append(prefix[-1] + value)
+    averages = []
+    for t in times:
+        last = int(t // interval)
+        first = max(0, math.ceil((t - window) / interval))
+        averages.append((prefix[last + 1] - prefix[first]) / (last + 1 - first))
+    return averages
+
+
+def _holds(
+    level: AlertRule, edge: str | None, measured: list[float], averages: list[float]
+) -> list[bool]:
     """Whether the level's condition holds at each evaluation."""
-    assert level.level is not None and level.level.value is not None
-    kind, value = level.level.kind, level.level.value
-    if kind == "outside":
-        high = level.level.high
-        assert high is not None
+    if level.level is None or level.level.value is None:
+        raise ScenarioError(f"{level.name} is not a level alert")
+    kind, value, high = level.level.kind, level.level.value, level.level.high
+    if kind == "outside" and high is not None:
         return [now < value or now > high for now in measured]
     if kind == "above":
         return [now > value for now in measured]

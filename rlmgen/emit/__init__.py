@@ -1,59 +1,71 @@
-"""Generators: pure functions `Spec -> {relative path: text}`, one module per artifact
-kind. They never touch the disk, read the clock or depend on dict/set order."""
+"""Emitters: pure functions `(Spec, Rules) -> {relative path: text}`, one module per
+artifact kind, listed once in EMITTERS. They never touch the disk, read the clock or
+depend on dict/set order, and none imports another: what two of them share is derived
+(rlmgen.derive) or a convention (rlmgen.model.conventions)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
-from rlmgen.derive.rules import rule_groups
-from rlmgen.model.types import Spec
-
-Generator = Callable[[Spec], dict[str, str]]
-
-# module names under rlmgen.emit, imported only when a build needs them
-GENERATOR_MODULES: tuple[str, ...] = (
-    "prometheus_rules",
-    "promtool_tests",
-    "grafana",
-    "hpa",
-    "prometheus_adapter",
-    "alertmanager",
-    "runbook",
+from rlmgen.derive.rules import Rules
+from rlmgen.emit import (
+    alertmanager,
+    grafana,
+    hpa,
+    prometheus_adapter,
+    prometheus_rules,
+    promtool_tests,
+    runbook,
 )
+from rlmgen.model.types import Spec
+from rlmgen.output import parallel
 
+Emitter = Callable[[Spec, Rules], dict[str, str]]
+
+# Every artifact kind, in the order its files are listed.
+EMITTERS: tuple[tuple[str, Emitter], ...] = (
+    ("prometheus_rules", prometheus_rules.emit),
+    ("promtool_tests", promtool_tests.emit),
+    ("grafana", grafana.emit),
+    ("hpa", hpa.emit),
+    ("prometheus_adapter", prometheus_adapter.emit),
+    ("alertmanager", alertmanager.emit),
+    ("runbook", runbook.emit),
+)
 
 # The work split in two halves of about equal time on large specs (measured by
 # benchmarks/run.py): the promtool tests and the dashboards in a forked child, the rest
 # here. Below PARALLEL_MIN_METRICS a fork costs more than it saves.
-FORKED_GENERATORS = ("promtool_tests", "grafana")
+FORKED = ("promtool_tests", "grafana")
 PARALLEL_MIN_METRICS = 300
 
 
-def generate(spec: Spec) -> dict[str, str]:
-    """Every artifact of `spec`, in GENERATOR_MODULES order whichever process made it."""
-    from rlmgen.output import parallel as forked
+class PathClash(RuntimeError):
+    """Two emitters write the same path: a bug in rlmgen, not in a spec."""
 
-    if len(spec.metrics) >= PARALLEL_MIN_METRICS and forked.available():
-        rule_groups(spec)  # derived once, before the fork, for both processes
-        child = forked.start(lambda: _run(FORKED_GENERATORS, spec))
-        here = tuple(n for n in GENERATOR_MODULES if n not in FORKED_GENERATORS)
+
+def emit_all(spec: Spec, rules: Rules) -> dict[str, str]:
+    """Every artifact of `spec`, in EMITTERS order whichever process made it."""
+    if len(spec.metrics) >= PARALLEL_MIN_METRICS and parallel.available():
+        child = parallel.start(lambda: _run(FORKED, spec, rules))
+        here = tuple(name for name, _ in EMITTERS if name not in FORKED)
         try:
-            produced = _run(here, spec)
+            produced = _run(here, spec, rules)
         except BaseException:
             child.cancel()
             raise
         produced.update(child.result())
     else:
-        produced = _run(GENERATOR_MODULES, spec)
+        produced = _run(tuple(name for name, _ in EMITTERS), spec, rules)
     artifacts: dict[str, str] = {}
-    for name in GENERATOR_MODULES:
+    for name, _ in EMITTERS:
         for path, text in produced[name].items():
             if path in artifacts:
-                raise RuntimeError(f"generators {name!r} and another both write {path!r}")
+                raise PathClash(f"emitters {name!r} and another both write {path!r}")
             artifacts[path] = text
     return artifacts
 
 
-def _run(names: tuple[str, ...], spec: Spec) -> dict[str, dict[str, str]]:
-    return {name: importlib.import_module(f"rlmgen.emit.{name}").generate(spec) for name in names}
+def _run(names: tuple[str, ...], spec: Spec, rules: Rules) -> dict[str, dict[str, str]]:
+    registry = dict(EMITTERS)
+    return {name: registry[name](spec, rules) for name in names}

@@ -8,100 +8,73 @@ Operator variant from a Secret, keyed by those files' names)."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import PurePosixPath
 from typing import Any
 
 from rlmgen.derive.kubernetes import metadata
-from rlmgen.derive.rules import SEVERITY_ORDER
+from rlmgen.derive.rules import Rules
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
+from rlmgen.model.conventions import (
+    ALERTMANAGER_CONFIG_PATH,
+    ALERTMANAGER_PATH,
+    SEVERITIES,
+    SEVERITY_LABEL,
+)
+from rlmgen.model.routing import ROOT_TIMING, Route, default_receiver, group_by, routes
 from rlmgen.output.yamlout import dump
 
-CONFIG_PATH = "alertmanager/alertmanager.yaml"
-OPERATOR_PATH = "kubernetes/alertmanager-config.yaml"
-DEFAULT_GROUP_BY = ("alertname", "service")
-# Paging is fast and repeats often; email waits longer and repeats daily.
-TIMING = {
-    "critical": (30.0, 300.0, 4 * 3600.0),
-    "warning": (60.0, 600.0, 12 * 3600.0),
-    "info": (300.0, 1800.0, 24 * 3600.0),
-}
-ROOT_TIMING = TIMING["warning"]
+_TIMING_KEYS = ("group_wait", "group_interval", "repeat_interval")
+_OPERATOR_TIMING_KEYS = ("groupWait", "groupInterval", "repeatInterval")
+# A firing alert holds back the less severe alerts of the same name and service.
+_INHIBIT_EQUAL = ["alertname", "service"]
 
 
-def generate(spec: m.Spec) -> dict[str, str]:
+def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
     if spec.routing is None:
         return {}
-    return {CONFIG_PATH: dump(config(spec)), OPERATOR_PATH: dump(operator_config(spec))}
+    return {
+        ALERTMANAGER_PATH: dump(config(spec.routing)),
+        ALERTMANAGER_CONFIG_PATH: dump(operator_config(spec, spec.routing)),
+    }
 
 
-def _timing(receiver: m.Receiver) -> tuple[float, float, float]:
-    """The receiver's own timing, else that of the most severe severity it takes."""
-    severities = sorted(receiver.severities, key=SEVERITY_ORDER.index)
-    default = TIMING[severities[-1]] if severities else ROOT_TIMING
-    return (
-        receiver.group_wait or default[0],
-        receiver.group_interval or default[1],
-        receiver.repeat_interval or default[2],
-    )
+def _timing(route: Route | None, keys: tuple[str, str, str]) -> dict[str, str]:
+    seconds = route.timing if route is not None else ROOT_TIMING
+    return {key: format_duration(value) for key, value in zip(keys, seconds, strict=True)}
 
 
-def _default_receiver(routing: m.Routing) -> str:
-    return routing.default or routing.receivers[0].name
-
-
-def _group_by(routing: m.Routing) -> list[str]:
-    return list(routing.group_by or DEFAULT_GROUP_BY)
-
-
-@dataclasses.dataclass(frozen=True)
-class Route:
-    receiver: str
-    label: str
-    value: str
-    timing: tuple[str, str, str]  # group_wait, group_interval, repeat_interval
-
-
-def _routes(routing: m.Routing) -> list[Route]:
-    """The route label of each receiver first, then its severities, with its timing."""
-    pairs = [(r, "route", r.name) for r in routing.receivers]
-    pairs += [(r, "severity", s) for r in routing.receivers for s in r.severities]
+def _inhibitions() -> list[tuple[str, str]]:
+    """(stronger, weaker) severity pairs."""
     return [
-        Route(r.name, label, value, tuple(format_duration(t) for t in _timing(r)))  # type: ignore[arg-type]
-        for r, label, value in pairs
+        (stronger, weaker)
+        for index, stronger in enumerate(SEVERITIES)
+        for weaker in SEVERITIES[:index]
     ]
 
 
-def config(spec: m.Spec) -> dict[str, Any]:
-    assert spec.routing is not None
-    routing = spec.routing
-    wait, interval, repeat = ROOT_TIMING
-    routes = [
-        {
-            "receiver": r.receiver,
-            "matchers": [f'{r.label}="{r.value}"'],
-            **dict(zip(("group_wait", "group_interval", "repeat_interval"), r.timing, strict=True)),
-        }
-        for r in _routes(routing)
-    ]
+def config(routing: m.Routing) -> dict[str, Any]:
     return {
         "route": {
-            "receiver": _default_receiver(routing),
-            "group_by": _group_by(routing),
-            "group_wait": format_duration(wait),
-            "group_interval": format_duration(interval),
-            "repeat_interval": format_duration(repeat),
-            "routes": routes,
+            "receiver": default_receiver(routing),
+            "group_by": group_by(routing),
+            **_timing(None, _TIMING_KEYS),
+            "routes": [
+                {
+                    "receiver": r.receiver,
+                    "matchers": [f'{r.label}="{r.value}"'],
+                    **_timing(r, _TIMING_KEYS),
+                }
+                for r in routes(routing)
+            ],
         },
         "inhibit_rules": [
             {
-                "source_matchers": [f'severity="{stronger}"'],
-                "target_matchers": [f'severity="{weaker}"'],
-                "equal": ["alertname", "service"],
+                "source_matchers": [f'{SEVERITY_LABEL}="{stronger}"'],
+                "target_matchers": [f'{SEVERITY_LABEL}="{weaker}"'],
+                "equal": _INHIBIT_EQUAL,
             }
-            for index, stronger in enumerate(SEVERITY_ORDER)
-            for weaker in SEVERITY_ORDER[:index]
+            for stronger, weaker in _inhibitions()
         ],
         "receivers": [_receiver(r) for r in routing.receivers],
     }
@@ -194,39 +167,35 @@ def _operator_receiver(spec: m.Spec, receiver: m.Receiver) -> dict[str, Any]:
     }
 
 
-def operator_config(spec: m.Spec) -> dict[str, Any]:
-    assert spec.routing is not None
-    routing = spec.routing
-    wait, interval, repeat = ROOT_TIMING
-    routes = [
-        {
-            "receiver": r.receiver,
-            "matchers": [{"name": r.label, "value": r.value, "matchType": "="}],
-            **dict(zip(("groupWait", "groupInterval", "repeatInterval"), r.timing, strict=True)),
-        }
-        for r in _routes(routing)
-    ]
+def operator_config(spec: m.Spec, routing: m.Routing) -> dict[str, Any]:
+    def matcher(name: str, value: str) -> dict[str, str]:
+        return {"name": name, "value": value, "matchType": "="}
+
     return {
         "apiVersion": "monitoring.coreos.com/v1alpha1",
         "kind": "AlertmanagerConfig",
         "metadata": metadata(spec, f"{spec.service.name}-routing", "alerting"),
         "spec": {
             "route": {
-                "receiver": _default_receiver(routing),
-                "groupBy": _group_by(routing),
-                "groupWait": format_duration(wait),
-                "groupInterval": format_duration(interval),
-                "repeatInterval": format_duration(repeat),
-                "routes": routes,
+                "receiver": default_receiver(routing),
+                "groupBy": group_by(routing),
+                **_timing(None, _OPERATOR_TIMING_KEYS),
+                "routes": [
+                    {
+                        "receiver": r.receiver,
+                        "matchers": [matcher(r.label, r.value)],
+                        **_timing(r, _OPERATOR_TIMING_KEYS),
+                    }
+                    for r in routes(routing)
+                ],
             },
             "inhibitRules": [
                 {
-                    "sourceMatch": [{"name": "severity", "value": stronger, "matchType": "="}],
-                    "targetMatch": [{"name": "severity", "value": weaker, "matchType": "="}],
-                    "equal": ["alertname", "service"],
+                    "sourceMatch": [matcher(SEVERITY_LABEL, stronger)],
+                    "targetMatch": [matcher(SEVERITY_LABEL, weaker)],
+                    "equal": _INHIBIT_EQUAL,
                 }
-                for index, stronger in enumerate(SEVERITY_ORDER)
-                for weaker in SEVERITY_ORDER[:index]
+                for stronger, weaker in _inhibitions()
             ],
             "receivers": [_operator_receiver(spec, r) for r in routing.receivers],
         },

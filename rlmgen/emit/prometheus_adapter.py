@@ -7,14 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from rlmgen.derive.kubernetes import metadata
-from rlmgen.emit.hpa import exposed_name
+from rlmgen.derive.rules import Rules
 from rlmgen.model import types as m
+from rlmgen.model.conventions import ADAPTER_PATH, served_metric_name
 from rlmgen.output.yamlout import dump
 
 RATE_WINDOW = "2m"
 
 
-def generate(spec: m.Spec) -> dict[str, str]:
+def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
     config = adapter_config(spec)
     if not config:
         return {}
@@ -24,7 +25,7 @@ def generate(spec: m.Spec) -> dict[str, str]:
         "metadata": metadata(spec, f"{spec.service.name}-prometheus-adapter", "metrics-adapter"),
         "data": {"config.yaml": dump(config)},
     }
-    return {"kubernetes/prometheus-adapter.yaml": dump(configmap)}
+    return {ADAPTER_PATH: dump(configmap)}
 
 
 def adapter_config(spec: m.Spec) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def _rule(metric: m.ScalingMetric, per_pod: bool) -> dict[str, Any]:
     return {
         "seriesQuery": f"{series}{{{required}}}",
         "resources": {"overrides": {label: {"resource": label} for label in labels}},
-        "name": {"matches": f"^{series}$", "as": exposed_name(metric)},
+        "name": {"matches": f"^{series}$", "as": served_metric_name(metric.name)},
         "metricsQuery": f"{aggregate}({value}) by (<<.GroupBy>>)",
     }
 

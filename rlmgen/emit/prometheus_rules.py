@@ -6,27 +6,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlmgen.derive.rules import AlertRule, RecordingRule, RuleGroup, rule_groups
+from rlmgen.derive.kubernetes import metadata
+from rlmgen.derive.rules import AlertRule, RecordingRule, RuleGroup, Rules
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
+from rlmgen.model.conventions import PROMETHEUS_RULE_PATH, RULES_PATH
 from rlmgen.output.yamlout import dump
 
-RULES_PATH = "prometheus/rules.yaml"
-OPERATOR_PATH = "kubernetes/prometheusrule.yaml"
 
-
-def generate(spec: m.Spec) -> dict[str, str]:
-    groups = [_group(group) for group in rule_groups(spec)]
+def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
+    groups = [_group(group) for group in rules.groups]
     if not groups:
         return {}
-    rules = dump({"groups": groups})
+    text = dump({"groups": groups})
     # The PrometheusRule's spec is the rules file itself: indent the text once rather
     # than serialising the same groups twice (the same bytes, half the work).
-    header = dump({k: v for k, v in prometheus_rule(spec, []).items() if k != "spec"})
-    indented = "".join(
-        f"  {line}" if line.strip() else line for line in rules.splitlines(keepends=True)
+    header = dump(
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": metadata(spec, f"{spec.service.name}-rules", "monitoring-rules"),
+        }
     )
-    return {RULES_PATH: rules, OPERATOR_PATH: f"{header}spec:\n{indented}"}
+    indented = "".join(
+        f"  {line}" if line.strip() else line for line in text.splitlines(keepends=True)
+    )
+    return {RULES_PATH: text, PROMETHEUS_RULE_PATH: f"{header}spec:\n{indented}"}
 
 
 def _group(group: RuleGroup) -> dict[str, Any]:
@@ -49,20 +54,3 @@ def _rule(rule: RecordingRule | AlertRule) -> dict[str, Any]:
     data["labels"] = dict(rule.labels)
     data["annotations"] = dict(rule.annotations)
     return data
-
-
-def prometheus_rule(spec: m.Spec, groups: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PrometheusRule",
-        "metadata": {
-            "name": f"{spec.service.name}-rules",
-            "namespace": spec.service.namespace,
-            "labels": {
-                "app.kubernetes.io/name": spec.service.name,
-                "app.kubernetes.io/managed-by": "rlmgen",
-                "app.kubernetes.io/component": "monitoring-rules",
-            },
-        },
-        "spec": {"groups": groups},
-    }

@@ -7,20 +7,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rlmgen.derive.rules import AlertRule, RecordingRule, rule_groups
+from rlmgen.derive.rules import AlertRule, Rules
 from rlmgen.derive.scenarios import Scenario, edges, scenario
-from rlmgen.emit.prometheus_rules import RULES_PATH
 from rlmgen.lang.promtemplate import render
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
+from rlmgen.model.conventions import RULES_PATH, TESTS_PATH
 from rlmgen.output.yamlout import dump
 
-TESTS_PATH = "prometheus/tests.yaml"
 DEFAULT_EXAMPLE_INTERVAL = 60.0
 
 
-def generate(spec: m.Spec) -> dict[str, str]:
-    tests = [*_level_tests(spec), *_alert_example_tests(spec), *_recording_tests(spec)]
+def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
+    tests = [
+        *_level_tests(spec, rules),
+        *_alert_example_tests(rules),
+        *_recording_tests(rules),
+    ]
     if not tests:
         return {}
     return {
@@ -52,13 +55,8 @@ def _expected_alert(
     return {"exp_labels": {**series_labels, **rule.labels}, "exp_annotations": annotations}
 
 
-def _level_tests(spec: m.Spec) -> list[dict[str, Any]]:
-    alerts = [
-        r
-        for g in rule_groups(spec)
-        for r in g.rules
-        if isinstance(r, AlertRule) and r.origin == "levels"
-    ]
+def _level_tests(spec: m.Spec, rules: Rules) -> list[dict[str, Any]]:
+    alerts = [r for r in rules.alerts if r.origin == "levels"]
     by_metric: dict[int, list[AlertRule]] = {}
     for rule in alerts:  # one pass: looking siblings up per alert would be quadratic
         by_metric.setdefault(id(rule.metric), []).append(rule)
@@ -86,63 +84,58 @@ def _scenario_test(case: Scenario) -> dict[str, Any]:
     }
 
 
-def _alert_example_tests(spec: m.Spec) -> list[dict[str, Any]]:
+def _alert_example_tests(rules: Rules) -> list[dict[str, Any]]:
     tests = []
-    for group in rule_groups(spec):
-        for rule in group.rules:
-            if not isinstance(rule, AlertRule) or rule.alert is None:
-                continue
-            for example in rule.alert.examples:
-                expected = (
-                    [_expected_alert(rule, example.value or 0.0, example.labels)]
-                    if example.fires
-                    else []
-                )
-                tests.append(
-                    {
-                        "interval": format_duration(example.interval or DEFAULT_EXAMPLE_INTERVAL),
-                        "input_series": [
-                            {"series": s.series, "values": s.values} for s in example.series
-                        ],
-                        "alert_rule_test": [
-                            {
-                                "eval_time": format_duration(example.at),
-                                "alertname": rule.name,
-                                "exp_alerts": expected,
-                            }
-                        ],
-                    }
-                )
+    for rule in rules.alerts:
+        for example in rule.alert.examples if rule.alert else ():
+            expected = (
+                [_expected_alert(rule, example.value or 0.0, example.labels)]
+                if example.fires
+                else []
+            )
+            tests.append(
+                {
+                    **_inputs(example.interval, example.series),
+                    "alert_rule_test": [
+                        {
+                            "eval_time": format_duration(example.at),
+                            "alertname": rule.name,
+                            "exp_alerts": expected,
+                        }
+                    ],
+                }
+            )
     return tests
 
 
-def _recording_tests(spec: m.Spec) -> list[dict[str, Any]]:
+def _recording_tests(rules: Rules) -> list[dict[str, Any]]:
     tests = []
-    for group in rule_groups(spec):
-        for rule in group.rules:
-            if not isinstance(rule, RecordingRule):
-                continue
-            for example in rule.metric.examples:
-                tests.append(
-                    {
-                        "interval": format_duration(example.interval or DEFAULT_EXAMPLE_INTERVAL),
-                        "input_series": [
-                            {"series": s.series, "values": s.values} for s in example.series
-                        ],
-                        "promql_expr_test": [
-                            {
-                                "expr": rule.record,
-                                "eval_time": format_duration(example.at),
-                                "exp_samples": [
-                                    {
-                                        "labels": series_selector(
-                                            rule.record, {**example.labels, **rule.labels}
-                                        ),
-                                        "value": example.value,
-                                    }
-                                ],
-                            }
-                        ],
-                    }
-                )
+    for rule in rules.recording:
+        for example in rule.metric.examples:
+            tests.append(
+                {
+                    **_inputs(example.interval, example.series),
+                    "promql_expr_test": [
+                        {
+                            "expr": rule.record,
+                            "eval_time": format_duration(example.at),
+                            "exp_samples": [
+                                {
+                                    "labels": series_selector(
+                                        rule.record, {**example.labels, **rule.labels}
+                                    ),
+                                    "value": example.value,
+                                }
+                            ],
+                        }
+                    ],
+                }
+            )
     return tests
+
+
+def _inputs(interval: float | None, series: tuple[m.ExampleSeries, ...]) -> dict[str, Any]:
+    return {
+        "interval": format_duration(interval or DEFAULT_EXAMPLE_INTERVAL),
+        "input_series": [{"series": s.series, "values": s.values} for s in series],
+    }

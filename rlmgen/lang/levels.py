@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
+import math
 import re
 from typing import Literal
 
@@ -78,12 +78,12 @@ def _quantity(text: str, unit: SeriesUnit | None, of_limit: bool) -> float:
             raise UnitError(f"{text!r}: a level of the limit is a percentage or a ratio")
         return quantity.base
     check_dimension(quantity, unit, text)
-    return quantity.in_unit(unit)
+    value = quantity.in_unit(unit)
+    if not math.isfinite(value):
+        raise UnitError(f"{text!r} is too large in the metric's unit", "write a smaller level")
+    return value
 
 
-# Each level is parsed by the schema's format check, the semantic checks and the model
-# builder: parse it once. `typed`, so that True and 1 stay different levels.
-@functools.lru_cache(maxsize=None, typed=True)
 def parse_level(
     raw: str | int | float,
     unit: SeriesUnit | None,
@@ -98,6 +98,8 @@ def parse_level(
     if isinstance(raw, bool):
         raise UnitError(f"{raw!r} is not a level", 'write it like "> 200ms" or "< 99.9%"')
     if isinstance(raw, int | float):
+        if not math.isfinite(raw):
+            raise UnitError(f"{raw!r} is not a level", "a level is a finite number")
         return Level(str(raw), "exact", float(raw))
     text = " ".join(raw.split())
     if match := _RELATIVE_AFTER.match(text) or _RELATIVE_BEFORE.match(text):
@@ -145,6 +147,38 @@ def _band_bounds(
     for q, t in ((low_q, low_text), (high_q, high_text)):
         check_dimension(q, unit, t)
     low, high = low_q.in_unit(unit), high_q.in_unit(unit)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise UnitError(f"{text!r} is too large in the metric's unit", "write a smaller band")
     if low >= high:
         raise UnitError(f"{text!r}: the low end of a band must be below the high end")
     return low, high
+
+
+# --- relative levels over time ---------------------------------------------------------
+# A relative level compares the value with its own average over the baseline window. After
+# a sustained step change the average catches up, so the condition holds only for a share
+# of the window: an increase of v that the value exceeds by `change` holds while the new
+# value fills less than (change - v) / (change * (1 + v)) of the window (at most 1/(1 + v),
+# for an infinite step); a drop holds while (change - v) / (change * (1 - v)) (at most the
+# whole window, for a drop to zero).
+
+
+def hold_fraction(kind: LevelKind, threshold: float, change: float) -> float:
+    """The share of the baseline window a relative level's condition holds after a step
+    change of `change` (0.5: +50% for an increase, -50% for a drop)."""
+    if change <= threshold:
+        return 0.0
+    other = 1 + threshold if kind == "increase" else 1 - threshold
+    return (change - threshold) / (change * other)
+
+
+def longest_hold_fraction(kind: LevelKind, threshold: float) -> float:
+    """The supremum of `hold_fraction` over every step (a drop can go no lower than zero)."""
+    return 1 / (1 + threshold) if kind == "increase" else 1.0
+
+
+def change_for_hold(kind: LevelKind, threshold: float, fraction: float) -> float:
+    """The step change whose condition holds for `fraction` of the window (the inverse of
+    `hold_fraction`); `fraction` must be below `longest_hold_fraction`."""
+    other = 1 + threshold if kind == "increase" else 1 - threshold
+    return threshold / (1 - fraction * other)

@@ -1,5 +1,6 @@
-"""PromQL checking: parse once (cached), locate errors inside the expression, suggest
-the real function for a misremembered one, and list the series an expression reads.
+"""PromQL: parse an expression once into what rlmgen reads of it (its syntax tree, the
+series it selects, its grouping), locate errors inside the expression, and suggest the
+real function for a misremembered one.
 
 promql-parser reports errors without positions, so a small tokenizer here finds the
 offending token for the common mistakes.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 import itertools
 import re
 
@@ -183,21 +183,39 @@ def tokenize(expr: str) -> list[Token]:
     return tokens
 
 
-@functools.lru_cache(maxsize=65536)
+@dataclasses.dataclass(frozen=True)
+class Query:
+    """A valid expression and what rlmgen reads of it, parsed once."""
+
+    text: str
+    ast: promql_parser.Expr = dataclasses.field(compare=False, repr=False)
+    series: tuple[str, ...]  # metric names it selects, in order of first use
+
+
 def parse(expr: str) -> promql_parser.Expr:
-    """Parse once per distinct expression; every generator reuses the result."""
+    """The syntax tree; raises ValueError or RuntimeError when `expr` does not parse."""
     return promql_parser.parse(expr)
 
 
-@functools.lru_cache(maxsize=65536)
-def check(expr: str) -> PromQLProblem | None:
-    """None when `expr` is valid PromQL for the targeted Prometheus, else the problem."""
+def analyse(expr: str) -> Query | PromQLProblem:
+    """The parsed query, or the problem that makes it invalid for the targeted Prometheus."""
     tokens = tokenize(expr)
     try:
-        parse(expr)
-    except (ValueError, RuntimeError) as exc:
+        ast = parse(expr)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException
         return _explain(str(exc), expr, tokens)
-    return _compatibility(tokens)
+    problem = _compatibility(tokens)
+    if problem is not None:
+        return problem
+    return Query(expr, ast, series_names(ast))
+
+
+def check(expr: str) -> PromQLProblem | None:
+    """None when `expr` is valid PromQL for the targeted Prometheus, else the problem."""
+    result = analyse(expr)
+    return result if isinstance(result, PromQLProblem) else None
 
 
 def suggest_function(name: str) -> tuple[str, str]:
@@ -360,8 +378,8 @@ def _misplaced_grouping(tokens: list[Token], expr: str) -> tuple[Token, str, str
     return None
 
 
-def series_names(expr: str) -> list[str]:
-    """Metric names that a valid expression selects, in order of first use."""
+def series_names(ast: promql_parser.Expr) -> tuple[str, ...]:
+    """Metric names that an expression selects, in order of first use."""
     names: list[str] = []
 
     def visit(node: object) -> None:
@@ -370,8 +388,8 @@ def series_names(expr: str) -> list[str]:
             if name and name not in names:
                 names.append(name)
 
-    promql_parser.walk(parse(expr), visit)
-    return names
+    promql_parser.walk(ast, visit)
+    return tuple(names)
 
 
 def _name_from_matchers(node: promql_parser.VectorSelector) -> str | None:
@@ -379,3 +397,27 @@ def _name_from_matchers(node: promql_parser.VectorSelector) -> str | None:
         if matcher.name == "__name__" and str(matcher.op).endswith("Equal"):
             return str(matcher.value)
     return None
+
+
+def grouping(ast: promql_parser.Expr) -> tuple[str, ...] | None:
+    """The labels of a top-level `by` aggregation (`sum by (le) (...)`), else None."""
+    modifier = ast.modifier if isinstance(ast, promql_parser.AggregateExpr) else None
+    if modifier is None or not str(modifier.type).endswith("By"):
+        return None
+    return tuple(modifier.labels)
+
+
+def comparison(ast: promql_parser.Expr) -> tuple[str, float] | None:
+    """(operator, number) when the expression compares with a number at the top."""
+    if isinstance(ast, promql_parser.BinaryExpr) and isinstance(
+        ast.rhs, promql_parser.NumberLiteral
+    ):
+        operator = str(ast.op).strip()
+        if operator in (">", ">=", "<", "<="):
+            return operator, float(ast.rhs.val)
+    return None
+
+
+def is_plain_selector(ast: promql_parser.Expr) -> bool:
+    """`name{label="value"}` without offset or @: what promtool takes as an input series."""
+    return isinstance(ast, promql_parser.VectorSelector) and ast.offset is None and ast.at is None

@@ -20,6 +20,7 @@ _VALUE = r"(?:\$value|\.Value)"
 _LABEL = re.compile(r"^(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)$")
 _PIPED = re.compile(rf"^{_VALUE}\s*(?:\|\s*([a-zA-Z0-9]+))?$")
 _CALLED = re.compile(rf"^([a-zA-Z0-9]+)\s+{_VALUE}$")
+_STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
 
 
 def _g4(value: float) -> str:
@@ -135,6 +136,12 @@ FUNCTIONS: dict[str, Callable[[float], str]] = {
 }
 
 
+def escape(text: str) -> str:
+    """Spec text as template text that Prometheus prints as written: `{{` starts an action
+    in Go templates, so it becomes the action that prints "{{"."""
+    return text.replace("{{", '{{ "{{" }}') if "{{" in text else text
+
+
 def check(text: str) -> None:
     """Raise UnsupportedTemplate unless every action in `text` can be rendered."""
     render(text, 0.0, {})
@@ -147,6 +154,8 @@ def uses_value(text: str) -> bool:
 def render(text: str, value: float, labels: Mapping[str, str]) -> str:
     def action(match: re.Match[str]) -> str:
         body = match.group(1)
+        if string := _STRING.match(body):
+            return _go_string(string.group(1))
         if label := _LABEL.match(body):
             return labels.get(label.group(1), "")
         function = None
@@ -163,3 +172,17 @@ def render(text: str, value: float, labels: Mapping[str, str]) -> str:
         return FUNCTIONS[function](value)
 
     return _ACTION.sub(action, text)
+
+
+_GO_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def _go_string(body: str) -> str:
+    """A Go string literal's value; escapes other than the common ones are not predicted."""
+
+    def unescape(match: re.Match[str]) -> str:
+        if match.group(1) not in _GO_ESCAPES:
+            raise UnsupportedTemplate(f'"{body}"')
+        return _GO_ESCAPES[match.group(1)]
+
+    return re.sub(r"\\(.)", unescape, body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 from typing import Literal
 
@@ -102,7 +103,14 @@ def parse_quantity(text: str) -> Quantity:
         )
     number = float(match["num"])
     unit = match["unit"]
-    if match["cur"]:
+    quantity = _quantity(number, unit, match["cur"] is not None, text)
+    if not math.isfinite(quantity.base):
+        raise UnitError(f"{text!r} is too large to be a number", "write a finite number")
+    return quantity
+
+
+def _quantity(number: float, unit: str, currency: bool, text: str) -> Quantity:
+    if currency:
         if unit:
             raise UnitError(f"{text!r}: a currency amount takes no unit suffix")
         return Quantity(number, "currency")
@@ -142,6 +150,8 @@ _DURATION_UNITS = {
     "ms": 0.001,
 }
 _DURATION_PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
+# Prometheus holds a duration as int64 nanoseconds: about 292 years.
+MAX_DURATION = (2**63 - 1) / 1e9
 _DURATION_ORDER = list(_DURATION_UNITS)
 
 
@@ -169,6 +179,11 @@ def parse_duration(text: str) -> float:
         if re.fullmatch(r"\d+", text):
             hint = f"add a unit: {text}s or {text}m"
         raise UnitError(f"{text!r} is not a duration", hint)
+    if seconds > MAX_DURATION:
+        raise UnitError(
+            f"{text!r} is longer than a Prometheus duration can be (292y)",
+            "write a shorter duration",
+        )
     return seconds
 
 

@@ -1,7 +1,27 @@
-"""Names rlmgen derives, in one place so validation and generators agree."""
+"""The names, defaults and labels rlmgen derives, in one place: what a spec leaves unsaid
+is decided here, so that the compile walk, every emitter and the reviews agree."""
 
 from __future__ import annotations
 
+from rlmgen.output.markdown import github_slug
+
+# --- severities -------------------------------------------------------------------------
+SEVERITIES = ("info", "warning", "critical")  # least to most severe
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+# --- defaults ---------------------------------------------------------------------------
+DEFAULT_SCRAPE_INTERVAL = 60.0  # Prometheus' own defaults
+DEFAULT_EVALUATION_INTERVAL = 60.0
+DEFAULT_LEVEL_FOR = 300.0  # long enough to ride out one bad scrape, short enough to page
+DEFAULT_TIME_FROM = "now-6h"
+DEFAULT_TARGET_API_VERSION = "apps/v1"
+DEFAULT_MIN_REPLICAS = 1
+
+# --- alert and rule names ---------------------------------------------------------------
 _KIND_SUFFIX = {
     "above": "High",
     "below": "Low",
@@ -9,6 +29,8 @@ _KIND_SUFFIX = {
     "increase": "Increase",
     "decrease": "Drop",
 }
+RECORDING_GROUP = "recording"
+LEVELS_GROUP = "levels"
 
 
 def camel(name: str) -> str:
@@ -18,7 +40,7 @@ def camel(name: str) -> str:
     )
 
 
-def threshold_alert_name(metric_name: str, kind: str, explicit: str | None = None) -> str:
+def level_alert_name(metric_name: str, kind: str, explicit: str | None = None) -> str:
     """The alert a metric's levels raise: the spec's `alert.name`, else derived from the
     metric and the direction (`RlmQueueDepthHigh`). Every level shares it; severity tells
     them apart, as Alertmanager inhibition expects."""
@@ -29,5 +51,67 @@ def rule_group_name(service: str, group: str) -> str:
     return f"{service}.{group}"
 
 
-RECORDING_GROUP = "recording"
-LEVELS_GROUP = "levels"
+# --- labels every rule carries ----------------------------------------------------------
+SEVERITY_LABEL = "severity"
+TEAM_LABEL = "team"
+# Every alert names the receiver it reaches, so the Alertmanager route tree matches it exactly.
+ROUTE_LABEL = "route"
+
+
+# --- the runbook ------------------------------------------------------------------------
+def alert_anchor(alert_name: str) -> str:
+    """The anchor of an alert's own section in the runbook: its heading is the alert name,
+    and the compile walk makes sure no other heading takes that anchor first."""
+    return github_slug(alert_name)
+
+
+def runbook_link(runbook_url: str, alert_name: str) -> str:
+    return f"{runbook_url}#{alert_anchor(alert_name)}"
+
+
+# --- Kubernetes -------------------------------------------------------------------------
+def kubernetes_labels(service: str, component: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": service,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/managed-by": "rlmgen",
+    }
+
+
+def kubernetes_metadata(service: str, namespace: str, name: str, component: str) -> dict:  # type: ignore[type-arg]
+    return {"name": name, "namespace": namespace, "labels": kubernetes_labels(service, component)}
+
+
+def hpa_name(workload: str) -> str:
+    return f"{workload}-hpa"
+
+
+def served_metric_name(metric: str) -> str:
+    """The name the custom/external metrics API serves a metric under (the adapter's)."""
+    return metric
+
+
+# --- the layout of out/<service>/ -------------------------------------------------------
+# Emitters write these paths and the runbook links to them; names in them are identifiers
+# the JSON Schema restricts to [a-z0-9-], so a path never leaves its directory.
+RULES_PATH = "prometheus/rules.yaml"
+TESTS_PATH = "prometheus/tests.yaml"
+PROMETHEUS_RULE_PATH = "kubernetes/prometheusrule.yaml"
+ALERTMANAGER_PATH = "alertmanager/alertmanager.yaml"
+ALERTMANAGER_CONFIG_PATH = "kubernetes/alertmanager-config.yaml"
+ADAPTER_PATH = "kubernetes/prometheus-adapter.yaml"
+DASHBOARDS_DIR = "grafana"
+PROVISIONING_PATH = f"{DASHBOARDS_DIR}/provisioning.yaml"
+RUNBOOK_PATH = "runbook/README.md"
+
+
+def dashboard_path(uid: str) -> str:
+    return f"{DASHBOARDS_DIR}/{uid}.json"
+
+
+def hpa_path(workload: str) -> str:
+    return f"kubernetes/hpa-{workload}.yaml"
+
+
+def script_path(check_id: str) -> str:
+    return f"scripts/{check_id}.sh"

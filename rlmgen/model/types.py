@@ -1,8 +1,9 @@
-"""The compiled spec: frozen dataclasses that every generator reads.
+"""The compiled spec: frozen dataclasses that every emitter reads.
 
-Values are normalised here once: durations are seconds, levels and scaling targets
-are numbers in the metric's sample unit (Prometheus base units unless the metric
-says otherwise), references are resolved. Generators never parse strings.
+The compile walk (rlmgen.model.compile) fills them once: durations are seconds, levels
+and scaling targets are numbers in the metric's sample unit (Prometheus base units unless
+the metric says otherwise), PromQL is parsed, names are derived, defaults applied and
+references resolved (every alert knows its receiver). Emitters never parse strings.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ class Service:
     description: str
     namespace: str
     team: str
-    runbook_url: str
-    grafana_url: str | None
+    runbook_url: str  # without a trailing slash
+    grafana_url: str | None  # without a trailing slash
     labels: Labels
     scrape_interval: float
     evaluation_interval: float
@@ -46,12 +47,26 @@ class Levels:
 
 
 @dataclasses.dataclass(frozen=True)
-class ThresholdAlertSettings:
-    name: str | None
-    for_seconds: float | None
-    summary: str | None
+class LevelAlert:
+    """One alerting level of a metric, as the alert it raises sees it."""
+
+    severity: str
+    level: Level
+    receiver: str | None  # resolved: the receiver its severity reaches, or the default
+    pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelAlerts:
+    """The alert a metric's levels raise: one name, a rule per level told apart by severity."""
+
+    name: str  # the spec's alert.name, or derived from the metric and the direction
+    name_pointer: str = dataclasses.field(compare=False, repr=False)  # alert.name, or name
+    for_seconds: float
+    summary: str | None  # the spec's template; None: rlmgen writes one
     labels: Labels
     playbook: str | None
+    levels: tuple[LevelAlert, ...]  # least severe first
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,13 +98,21 @@ class Metric:
     record: str | None
     limit: str | None
     levels: Levels | None
-    alert: ThresholdAlertSettings
+    alert: LevelAlerts | None  # None when no level alerts
     examples: tuple[RecordingExample, ...]
+    # What the levels compare and a panel of the metric shows: the series, or its
+    # fraction of the limit when the levels are fractions of a limit.
+    measured: str
 
     @property
     def series(self) -> str:
         """What a query selects to read this metric: its recording rule if it has one."""
         return self.record or self.name
+
+    @property
+    def of_limit(self) -> bool:
+        """Whether the levels (and a panel of the metric) measure a fraction of the limit."""
+        return self.measured != self.series
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +140,8 @@ class Alert:
     meaning: str | None
     playbook: str | None
     examples: tuple[AlertExample, ...]
+    comparison: tuple[str, float] | None  # a top-level `expr > number`, for reviews
+    pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +176,7 @@ class Routing:
 class Query:
     expr: str
     legend: str | None
+    grouping: tuple[str, ...] | None  # labels of a top-level `by` aggregation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -328,6 +354,11 @@ class Spec:
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)
+
+    def receiver(self, name: str | None) -> Receiver | None:
+        if self.routing is None or name is None:
+            return None
+        return next((r for r in self.routing.receivers if r.name == name), None)
 
     @property
     def alerts(self) -> tuple[Alert, ...]:

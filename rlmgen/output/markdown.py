@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import re
 
-from rlmgen.model.anchors import github_slug
-
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 # what turns a paragraph line into a heading, list item or rule: `# `, `- `, `1. `, `===`
 _BLOCK_START = re.compile(r"^(\s*)(?:([#+\-=])(?=\s|$)|(\d+)(?=[.)](?:\s|$)))", re.M)
 _BACKTICKS = re.compile(r"`+")
+_PUNCTUATION = re.compile(r"[^\w\- ]", re.UNICODE)
+
+
+def github_slug(heading: str) -> str:
+    """GitHub's heading anchor: lowercase, punctuation dropped, spaces to '-' (`SEV-1:
+    Outage` -> `sev-1-outage`). Repeats are numbered by `Headings`, not here."""
+    return _PUNCTUATION.sub("", heading.strip().lower()).replace(" ", "-")
 
 
 def inline(value: object) -> str:

@@ -7,12 +7,10 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Literal
 
-import promql_parser
-
-from rlmgen.derive.rules import SEVERITY_ORDER, AlertRule, alert_rules
-from rlmgen.lang import promql
+from rlmgen.derive.rules import AlertRule, derive_rules
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
+from rlmgen.model.conventions import severity_rank
 
 Kind = Literal["added", "removed", "changed"]
 
@@ -39,18 +37,13 @@ def _pages(spec: m.Spec, rule: AlertRule) -> bool:
     return rule.severity == "critical" or _receiver_kind(spec, rule.receiver) == "pagerduty"
 
 
-def _threshold(expr: str) -> tuple[str, float] | None:
-    """(operator, number) when the expression compares against a number at the top."""
-    try:
-        node = promql.parse(expr)
-    except ValueError:
-        return None
-    if isinstance(node, promql_parser.BinaryExpr) and isinstance(
-        node.rhs, promql_parser.NumberLiteral
-    ):
-        operator = str(node.op).strip()
-        if operator in (">", ">=", "<", "<="):
-            return operator, float(node.rhs.val)
+def _comparison(rule: AlertRule) -> tuple[str, float] | None:
+    """(operator, number) when the alert compares with a number at the top."""
+    if rule.alert is not None:
+        return rule.alert.comparison
+    level = rule.level
+    if level is not None and level.value is not None and level.kind in ("above", "below"):
+        return (">" if level.kind == "above" else "<", level.value)
     return None
 
 
@@ -72,15 +65,15 @@ def _loosened(old: AlertRule, new: AlertRule) -> bool:
             and new.level.high is not None
         ):
             return new.level.value < old.level.value or new.level.high > old.level.high
-    before, after = _threshold(old.expr), _threshold(new.expr)
+    before, after = _comparison(old), _comparison(new)
     if before and after and before[0] == after[0]:
         return after[1] > before[1] if before[0].startswith(">") else after[1] < before[1]
     return False
 
 
 def _alerts(base: m.Spec, head: m.Spec) -> list[Change]:
-    old = {(r.name, r.severity): r for r in alert_rules(base)}
-    new = {(r.name, r.severity): r for r in alert_rules(head)}
+    old = {(r.name, r.severity): r for r in derive_rules(base).alerts}
+    new = {(r.name, r.severity): r for r in derive_rules(head).alerts}
     changes = []
     removed = [k for k in old if k not in new]
     added = [k for k in new if k not in old]
@@ -131,7 +124,7 @@ def _changed(base: m.Spec, head: m.Spec, old: AlertRule, new: AlertRule) -> Chan
     details, risks = [], []
     if old.severity != new.severity:
         details.append(f"severity: {old.severity} → {new.severity}")
-        if SEVERITY_ORDER.index(new.severity) < SEVERITY_ORDER.index(old.severity):
+        if severity_rank(new.severity) < severity_rank(old.severity):
             risks.append(f"demoted from {old.severity} to {new.severity}")
     if old.expr != new.expr:
         details.append(f"expr: {old.expr} → {new.expr}")

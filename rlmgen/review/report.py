@@ -1,5 +1,5 @@
 """`rlmgen diff`: compile two sets of specs (paths, or a git revision read without a
-checkout) and report their semantic difference as Markdown or JSON."""
+checkout) through the pipeline and report their semantic difference as Markdown or JSON."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from rlmgen.model import types as m
-from rlmgen.model.build import build_model
-from rlmgen.model.validate import validate
 from rlmgen.output.templating import environment
-from rlmgen.pipeline import discover, display_path
+from rlmgen.pipeline import compile_texts, discover, display_path
 from rlmgen.review.changes import Change, diff, risky
 from rlmgen.spec.diagnostics import Diagnostic
-from rlmgen.spec.loader import SpecLoadError, load_text
 
 
 class ReviewError(Exception):
@@ -25,22 +22,11 @@ class ReviewError(Exception):
 
 
 def _compile(texts: dict[str, str]) -> dict[str, m.Spec]:
-    specs, problems = {}, []
-    for shown, text in sorted(texts.items()):
-        try:
-            loaded = load_text(text, shown)
-        except SpecLoadError as exc:
-            problems += exc.diagnostics
-            continue
-        found = [d for d in validate(loaded) if d.severity == "error"]
-        if found:
-            problems += found
-            continue
-        spec = build_model(loaded.data, shown)
-        specs[spec.service.name] = spec
+    results = compile_texts(texts)
+    problems = [d for r in results for d in r.errors]
     if problems:
         raise ReviewError("a spec to compare is invalid", problems)
-    return specs
+    return {r.model.service.name: r.model for r in results if r.model is not None}
 
 
 def read_paths(path: Path) -> dict[str, str]:

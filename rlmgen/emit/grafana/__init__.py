@@ -12,24 +12,23 @@ from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dm
 
+from rlmgen.derive.rules import Rules
 from rlmgen.emit.grafana.layout import layout
 from rlmgen.emit.grafana.panels import DATASOURCE, build_panel
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
+from rlmgen.model.conventions import PROVISIONING_PATH, dashboard_path
 from rlmgen.output.yamlout import dump
 
-DASHBOARDS_DIR = "grafana"
 # Where the provisioning file expects out/<service>/grafana to be mounted in Grafana.
 MOUNT_ROOT = "/var/lib/grafana/dashboards"
 
 
-def generate(spec: m.Spec) -> dict[str, str]:
+def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
     if not spec.dashboards:
         return {}
-    files = {
-        f"{DASHBOARDS_DIR}/{d.uid}.json": render(dashboard_json(spec, d)) for d in spec.dashboards
-    }
-    files[f"{DASHBOARDS_DIR}/provisioning.yaml"] = dump(provisioning(spec))
+    files = {dashboard_path(d.uid): render(dashboard_json(spec, d)) for d in spec.dashboards}
+    files[PROVISIONING_PATH] = dump(provisioning(spec))
     return files
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import promql_parser
 from grafana_foundation_sdk.builders import (
     bargauge,
     common,
@@ -24,16 +23,13 @@ from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import prometheus as pm
 from grafana_foundation_sdk.models import text as tm
 
-from rlmgen.derive.queries import levels_of_limit
 from rlmgen.emit.grafana.layout import Box
 from rlmgen.emit.grafana.thresholds import threshold_steps
-from rlmgen.lang import promql
 from rlmgen.model import types as m
-from rlmgen.model.anchors import alert_anchor
-from rlmgen.model.conventions import threshold_alert_name
+from rlmgen.model.conventions import runbook_link
 
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
-REF_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _SINGLE_VALUE = {"stat", "gauge", "bargauge"}
 
 
@@ -88,7 +84,7 @@ def unit_of(panel: m.Panel) -> str | None:
         return panel.unit
     if panel.metric is None:
         return None
-    if levels_of_limit(panel.metric):
+    if panel.metric.of_limit:
         return "percentunit"
     return panel.metric.unit.grafana if panel.metric.unit else None
 
@@ -99,15 +95,23 @@ def legend_of(query: m.Query, panel_type: str) -> str | None:
         return query.legend
     if panel_type == "heatmap":
         return "{{le}}"
-    node = promql.parse(query.expr)
-    modifier = node.modifier if isinstance(node, promql_parser.AggregateExpr) else None
-    if modifier is not None and str(modifier.type).endswith("By") and modifier.labels:
-        return " ".join(f"{{{{{label}}}}}" for label in modifier.labels)
+    if query.grouping:
+        return " ".join(f"{{{{{label}}}}}" for label in query.grouping)
     return None
 
 
+def ref_id(index: int) -> str:
+    """Grafana's query ids: A to Z, then AA, AB, ... as spreadsheet columns go."""
+    text = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        text = LETTERS[rest] + text
+    return text
+
+
 def _target(query: m.Query, index: int, panel: m.Panel) -> prometheus.Dataquery:
-    target = prometheus.Dataquery().expr(query.expr).ref_id(REF_IDS[index]).datasource(DATASOURCE)
+    target = prometheus.Dataquery().expr(query.expr).ref_id(ref_id(index)).datasource(DATASOURCE)
     if legend := legend_of(query, panel.type):
         target = target.legend_format(legend)
     if panel.type == "heatmap":
@@ -126,14 +130,13 @@ def _thresholds(panel: m.Panel) -> dashboard.ThresholdsConfig:
 
 def alert_link(spec: m.Spec, metric: m.Metric | None) -> dashboard.DashboardLink | None:
     """A link to the runbook section of the alert the metric's levels raise."""
-    if metric is None or metric.levels is None or not metric.levels.alerting():
+    if metric is None or metric.alert is None:
         return None
-    kind = metric.levels.alerting()[0][1].kind
-    name = threshold_alert_name(metric.name, kind, metric.alert.name)
+    name = metric.alert.name
     return (
         dashboard.DashboardLink(f"Runbook: {name}")
         .type(dm.DashboardLinkType.LINK)
-        .url(f"{spec.service.runbook_url}#{alert_anchor(name)}")
+        .url(runbook_link(spec.service.runbook_url, name))
         .target_blank(True)
         .icon("doc")
     )

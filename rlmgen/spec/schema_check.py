@@ -1,19 +1,21 @@
-"""Pass 1: the document against the JSON Schema, each error made into a located,
-actionable diagnostic (unknown keys get "did you mean", enums get the closest value)."""
+"""The document against the JSON Schema (its shape: keys, types, enums, patterns), each
+error made into a located, actionable diagnostic (unknown keys get "did you mean", enums
+get the closest value). What values mean is the compile walk's (rlmgen.model.compile)."""
 
 from __future__ import annotations
 
-import difflib
 import functools
+import re
+from collections.abc import Iterator
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
-from rlmgen.model.validate.formats import FormatProblem, format_checker
 from rlmgen.spec.diagnostics import Diagnostic, join_pointer
 from rlmgen.spec.loader import LoadedSpec
 from rlmgen.spec.schema import API_VERSION, validation_schema
+from rlmgen.spec.suggest import closest
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -33,9 +35,26 @@ _DEPENDENCY_MESSAGES = {
 
 
 @functools.cache
-def _validator() -> Draft202012Validator:
+def _ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema pattern with ECMA-262's meaning: its `$` ends the text, where Python's
+    `$` also matches before a final newline (`name\\n` would pass `^[a-z]+$`)."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+def _pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    if isinstance(instance, str) and not _ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
+@functools.cache
+def _validator() -> Any:
     """Built once per process: compiling the schema is the expensive part."""
-    return Draft202012Validator(validation_schema(), format_checker=format_checker())
+    return _Validator(validation_schema())
 
 
 def schema_diagnostics(spec: LoadedSpec) -> list[Diagnostic]:
@@ -73,14 +92,8 @@ def _quote(value: Any) -> str:
 
 
 def _closest(word: str, choices: list[str]) -> str | None:
-    def squash(s: str) -> str:
-        return s.replace("_", "").replace("-", "").replace(" ", "").lower()
-
-    by_squash = {squash(c): c for c in choices}
-    if squash(word) in by_squash:
-        return by_squash[squash(word)]
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return close[0] if close else None
+    found = closest(word, choices)
+    return found[0] if found else None
 
 
 def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
@@ -116,14 +129,6 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
             if have in error.instance and need not in error.instance:
                 return [spec.diagnostic(join_pointer(pointer, have), message, at_key=True)]
         return [spec.diagnostic(pointer, error.message)]
-    if kind == "format" and isinstance(error.cause, FormatProblem):
-        problem = error.cause
-        line, col = (
-            spec.position_in_value(pointer, problem.fragment, problem.occurrence)
-            if problem.fragment
-            else spec.source_map.value(pointer)
-        )
-        return [Diagnostic(spec.path, line, col, pointer, problem.message, problem.hint)]
     if kind == "type":
         expected = error.validator_value
         names = [

@@ -1,0 +1,63 @@
+"""What promtool's unit tests can hold: its input series notation, how densely a long
+window can be sampled, and how many rule evaluations a test can ask for."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+# Input samples every minute: well inside the 5m lookback of instant selectors.
+SAMPLE_INTERVAL = 60.0
+# promtool refuses queries that load more than 10,000 samples; a long window is sampled
+# more sparsely, but never beyond the 5m lookback of instant selectors.
+MAX_WINDOW_SAMPLES = 5000
+MAX_SAMPLE_INTERVAL = 240.0
+LONGEST_WINDOW = MAX_WINDOW_SAMPLES * MAX_SAMPLE_INTERVAL
+# promtool evaluates every rule group at each evaluation interval up to a test's last
+# eval_time: beyond this many evaluations a test takes minutes.
+MAX_TEST_EVALUATIONS = 200_000
+# Samples on the steady value before a level's test changes it (after its window is full).
+WARMUP_SAMPLES = 10
+
+_VALUES_TOKEN = re.compile(
+    r"^(?:_|stale|_x\d+|[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:[-+](?:\d+(?:\.\d*)?|\.\d+)"
+    r"(?:[eE][-+]?\d+)?x\d+|x\d+)?|[-+]?(?:Inf|NaN))$"
+)
+
+
+def sample_interval(window: float) -> float:
+    """Seconds between input samples for a test that averages over `window` seconds:
+    a minute, or whole minutes more for windows longer than MAX_WINDOW_SAMPLES minutes.
+    Only defined for windows up to LONGEST_WINDOW."""
+    if window / SAMPLE_INTERVAL <= MAX_WINDOW_SAMPLES:
+        return SAMPLE_INTERVAL
+    return math.ceil(window / MAX_WINDOW_SAMPLES / 60) * 60.0
+
+
+def bad_values_token(values: str) -> str | None:
+    """The first token of a promtool `values` string that is not series notation."""
+    return next((t for t in values.split() if not _VALUES_TOKEN.match(t)), None)
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelTestSpan:
+    """The timeline of a level's promtool test (seconds from the first sample)."""
+
+    interval: float  # between input samples
+    start: float  # the first sample past the level
+    horizon: float  # the last evaluation the test looks at
+    # How long a relative level's condition must go on holding after `start` for its
+    # alert to fire inside the test: `for`, up to an evaluation interval before the
+    # condition is first seen and another before the alert is, and two samples of slack
+    # for where the samples fall in the averaged window.
+    needed_hold: float
+
+
+def level_test_span(window: float, hold: float, evaluation: float) -> LevelTestSpan:
+    """The span of the test of levels that average over `window` (0 for absolute levels)
+    and whose alert holds for `hold`, evaluated every `evaluation` seconds."""
+    interval = sample_interval(window)
+    start = window + WARMUP_SAMPLES * interval
+    horizon = start + hold + max(10 * interval, 2 * evaluation)
+    return LevelTestSpan(interval, start, horizon, hold + 2 * evaluation + 2 * interval)

@@ -1,0 +1,79 @@
+"""The compile walk: a loaded spec becomes the frozen model, or the diagnostics that say
+why it cannot, never both and never an exception.
+
+The document is checked against the JSON Schema (its shape), then walked once, part by
+part (service, routing, metrics, alerts, dashboards, autoscaling, runbook): each value is
+parsed into its typed form where it is read (levels, durations, quantities, PromQL) and
+checked there, with its location. The walk goes on past problems so that one run reports
+them all; whatever an emitter relies on is a check here, and the model is returned only
+when no check found an error."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rlmgen.model import types as m
+from rlmgen.model.compile import invariants, references
+from rlmgen.model.compile.alerts import compile_alert_groups
+from rlmgen.model.compile.autoscaling import compile_autoscaling
+from rlmgen.model.compile.dashboards import compile_dashboards
+from rlmgen.model.compile.metrics import compile_metrics
+from rlmgen.model.compile.routing import compile_routing
+from rlmgen.model.compile.runbook import compile_runbook
+from rlmgen.model.compile.service import compile_service
+from rlmgen.model.compile.walk import Walk
+from rlmgen.spec.diagnostics import Diagnostic, sort_key
+from rlmgen.spec.loader import LoadedSpec
+from rlmgen.spec.schema_check import schema_diagnostics
+
+
+@dataclasses.dataclass(frozen=True)
+class Compilation:
+    """The model (None when any diagnostic is an error) and every diagnostic, sorted."""
+
+    model: m.Spec | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def compile_spec(loaded: LoadedSpec, source: str, *, strict: bool = False) -> Compilation:
+    """Compile one loaded spec; `source` is its path as generated headers name it, and
+    `strict` adds warnings for what no test proves."""
+    if not isinstance(loaded.data, dict):
+        message = (
+            f"a spec is a mapping of keys, got {type(loaded.data).__name__}"
+            if loaded.data is not None
+            else "the spec is empty"
+        )
+        return Compilation(None, (loaded.diagnostic("", message),))
+    walk = Walk(loaded, strict=strict)
+    spec = _walk(walk, source)
+    found = sorted({*schema_diagnostics(loaded), *walk.diagnostics}, key=sort_key)
+    failed = any(d.severity == "error" for d in found)
+    return Compilation(None if failed else spec, tuple(found))
+
+
+def _walk(walk: Walk, source: str) -> m.Spec:
+    """The model of whatever parts of the document compile, checked as a whole."""
+    root = walk.root()
+    declared = references.index(root)
+    service = compile_service(walk, root.mapping("service"))
+    routing = compile_routing(walk, root, declared)
+    metrics = compile_metrics(walk, root, service, routing, declared)
+    by_name = {metric.name: metric for metric in metrics}
+    spec = m.Spec(
+        source=source,
+        service=service,
+        metrics=metrics,
+        alert_groups=compile_alert_groups(walk, root, service, routing, declared),
+        routing=routing,
+        dashboards=compile_dashboards(walk, root, by_name, declared),
+        autoscaling=compile_autoscaling(walk, root, by_name, declared),
+        runbook=compile_runbook(walk, root, declared),
+    )
+    invariants.check_alert_identities(walk, spec)
+    invariants.check_runbook_anchors(walk, spec)
+    return spec

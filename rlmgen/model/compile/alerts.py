@@ -1,0 +1,200 @@
+"""Hand-written alerts: series, receivers and playbooks resolve, severities route, `for`
+can hold an alert back, and annotations are templates rlmgen can render for the promtool
+tests its examples become."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from rlmgen.lang import promql, promtemplate
+from rlmgen.model import types as m
+from rlmgen.model.compile import references
+from rlmgen.model.compile.examples import compile_series, example_time, sample_interval
+from rlmgen.model.compile.references import Declared
+from rlmgen.model.compile.service import check_hold
+from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.routing import receiver_for
+
+ANNOTATIONS = ("summary", "description")
+_PREDICTABLE_HINT = (
+    "use $value (piped to humanize, humanizePercentage, humanizeDuration or humanize1024) "
+    "and $labels.<name>"
+)
+
+
+def compile_alert_groups(
+    walk: Walk,
+    root: Node,
+    service: m.Service,
+    routing: m.Routing | None,
+    declared: Declared,
+) -> tuple[m.AlertGroup, ...]:
+    groups = root.items("alertGroups")
+    references.unique(walk, groups, "name", "alert group")
+    compiled = []
+    for group in groups:
+        if route := group.text("route"):
+            references.check_receiver(walk, declared, group.at("route"), route)
+        interval = group.duration("interval")
+        alerts = [
+            alert
+            for node in group.items("alerts")
+            if (alert := _alert(walk, node, group, service, routing, declared)) is not None
+        ]
+        if name := group.text("name"):
+            compiled.append(
+                m.AlertGroup(
+                    name=name,
+                    title=group.text("title"),
+                    description=group.text("description"),
+                    interval=interval,
+                    alerts=tuple(alerts),
+                )
+            )
+    return tuple(compiled)
+
+
+def _alert(
+    walk: Walk,
+    node: Node,
+    group: Node,
+    service: m.Service,
+    routing: m.Routing | None,
+    declared: Declared,
+) -> m.Alert | None:
+    expr = node.promql("expr")
+    if expr is not None:
+        references.check_series(walk, declared, node.at("expr"), expr)
+    severity = node.text("severity") or group.text("severity")
+    if severity is None:
+        walk.error(
+            node.pointer,
+            "alert has no severity",
+            "set severity on the alert or on its group",
+            at_key=True,
+        )
+    route = node.text("route")
+    if route:
+        references.check_receiver(walk, declared, node.at("route"), route)
+    elif severity and not group.text("route"):
+        _check_severity_routed(walk, node, severity, declared)
+    if playbook := node.text("playbook"):
+        references.check_playbook(walk, declared, node.at("playbook"), playbook)
+    examples_fire = any(e.flag("fires", True) for e in node.items("examples"))
+    predictable = all(
+        check_template(walk, node, key, must_render=examples_fire) for key in ANNOTATIONS
+    )
+    prints_value = any(
+        promtemplate.uses_value(text) for key in ANNOTATIONS if (text := node.text(key))
+    )
+    examples = []
+    for example_node in node.items("examples"):
+        example = _example(walk, example_node, service.evaluation_interval)
+        if example is None:
+            continue
+        if example.fires and predictable and prints_value and example.value is None:
+            walk.error(
+                example_node.pointer,
+                "this example fires and the alert's annotations print $value: give "
+                "the value the expression has at 'at'",
+                "add value: <number>",
+                at_key=True,
+            )
+        examples.append(example)
+    name = node.text("name")
+    if walk.strict and not node.items("examples") and name:
+        walk.warning(
+            node.pointer,
+            f"alert '{name}' has no example, so no promtool test proves it fires",
+            "add examples: input series, the time 'at', and whether it fires",
+        )
+    hold = node.duration("for")
+    check_hold(walk, node, "for", hold, service)
+    summary = node.text("summary")
+    group_name = group.text("name")
+    if name is None or expr is None or severity is None or summary is None or not group_name:
+        return None
+    explicit_route = route or group.text("route")
+    return m.Alert(
+        name=name,
+        group=group_name,
+        expr=expr.text.strip(),
+        for_seconds=hold or 0.0,
+        severity=severity,
+        receiver=receiver_for(severity, explicit_route, routing),
+        labels=_merged_labels(group, node),
+        summary=summary,
+        description=node.text("description"),
+        meaning=node.text("meaning"),
+        playbook=node.text("playbook"),
+        examples=tuple(examples),
+        comparison=promql.comparison(expr.ast),
+        pointer=node.pointer,
+    )
+
+
+def _merged_labels(group: Node, alert: Node) -> m.Labels:
+    """The group's labels overlaid with the alert's own, sorted by name."""
+    merged = {**group.labels("labels"), **alert.labels("labels")}
+    return MappingProxyType(dict(sorted(merged.items())))
+
+
+def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bool:
+    """Whether rlmgen can render the annotation template under `key` (to write a test's
+    expectations); reported when it must be rendered and cannot be."""
+    value = node.text(key)
+    if value is None:
+        return True
+    if value.count("{{") != value.count("}}"):
+        walk.error(
+            node.at(key),
+            "unbalanced '{{' and '}}' in the template",
+            "Prometheus would refuse the rule",
+        )
+        return False
+    try:
+        promtemplate.check(value)
+    except promtemplate.UnsupportedTemplate as exc:
+        if must_render:
+            walk.error_in_value(
+                node.at(key),
+                str(exc),
+                f"rlmgen cannot predict '{{{{ {exc} }}}}' for this alert's promtool test",
+                _PREDICTABLE_HINT,
+            )
+        return False
+    return True
+
+
+def _example(walk: Walk, node: Node, evaluation: float) -> m.AlertExample | None:
+    series = compile_series(walk, node)
+    at = example_time(walk, node, evaluation)
+    valid_interval, interval = sample_interval(walk, node)
+    if series is None or at is None or not valid_interval:
+        return None
+    return m.AlertExample(
+        name=node.text("name"),
+        interval=interval,
+        series=series,
+        at=at,
+        fires=node.flag("fires", True),
+        labels=node.labels("labels"),
+        value=node.number("value"),
+    )
+
+
+def _check_severity_routed(walk: Walk, node: Node, severity: str, declared: Declared) -> None:
+    """An alert without a route reaches the receiver of its severity, or the default."""
+    routing_node = walk.root().get("routing")
+    if not isinstance(routing_node.value, dict) or routing_node.text("default"):
+        return
+    for receiver in declared.receivers.values():
+        if severity in receiver.strings("severities"):
+            return
+    walk.error(
+        node.pointer,
+        f"no receiver takes severity '{severity}', so this alert would reach no one",
+        "add the severity to a receiver's severities, set routing.default, or give the "
+        "alert a route",
+        at_key=True,
+    )

@@ -1,0 +1,205 @@
+"""Autoscaling: replica bounds, metric references and units, scale-down below scale-up,
+and the Kubernetes limits on behaviour windows. (The form of each scaling metric, one
+source and one fitting target, is the schema's oneOf.)"""
+
+from __future__ import annotations
+
+from typing import Literal, cast
+
+from rlmgen.lang.units import Quantity, SeriesUnit, UnitError, check_dimension, parse_quantity
+from rlmgen.model import types as m
+from rlmgen.model.compile import references
+from rlmgen.model.compile.references import Declared
+from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.conventions import DEFAULT_MIN_REPLICAS, DEFAULT_TARGET_API_VERSION
+
+SOURCES = ("resource", "pods", "external", "object")
+TARGETS = {"averageUtilization": "Utilization", "averageValue": "AverageValue", "value": "Value"}
+_MAX_PERIOD = 1800.0  # Kubernetes: a policy period is at most 30 minutes
+_MAX_WINDOW = 3600.0  # Kubernetes: a stabilization window is at most one hour
+
+
+def compile_autoscaling(
+    walk: Walk, root: Node, metrics: dict[str, m.Metric], declared: Declared
+) -> tuple[m.Workload, ...]:
+    nodes = root.items("autoscaling")
+    references.unique(walk, nodes, "name", "autoscaled workload")
+    workloads = (_workload(walk, node, metrics, declared) for node in nodes)
+    return tuple(w for w in workloads if w is not None)
+
+
+def _workload(
+    walk: Walk, node: Node, metrics: dict[str, m.Metric], declared: Declared
+) -> m.Workload | None:
+    low = node.integer("minReplicas") if "minReplicas" in node else DEFAULT_MIN_REPLICAS
+    high = node.integer("maxReplicas")
+    if low is not None and high is not None and low > high:
+        walk.error(node.at("minReplicas"), f"minReplicas ({low}) is above maxReplicas ({high})")
+    scaling = [_scaling_metric(walk, item, metrics, declared) for item in node.items("metrics")]
+    behavior = node.mapping("behavior")
+    up, down = (_rules(walk, behavior.get(key)) for key in ("scaleUp", "scaleDown"))
+    target = node.mapping("target")
+    name, kind, target_name = node.text("name"), target.text("kind"), target.text("name")
+    if (
+        name is None
+        or kind is None
+        or target_name is None
+        or low is None
+        or high is None
+        or not scaling
+        or None in scaling
+    ):
+        return None
+    return m.Workload(
+        name=name,
+        title=node.text("title") or name,
+        target=m.ObjectReference(
+            kind, target_name, target.text("apiVersion") or DEFAULT_TARGET_API_VERSION
+        ),
+        min_replicas=low,
+        max_replicas=high,
+        metrics=tuple(s for s in scaling if s is not None),
+        scale_up=up,
+        scale_down=down,
+    )
+
+
+def _scaling_metric(
+    walk: Walk, node: Node, metrics: dict[str, m.Metric], declared: Declared
+) -> m.ScalingMetric | None:
+    sources = [s for s in SOURCES if s in node]
+    targets = [t for t in TARGETS if t in node]
+    quantities = {
+        key: _quantity(walk, node, key) for key in (*TARGETS, "scaleDownBelow") if key in node
+    }
+    if len(sources) != 1 or len(targets) != 1:
+        return None  # the schema's oneOf reports the form (source and target) as wrong
+    source, target_key = sources[0], targets[0]
+    described = None
+    if source == "object":
+        obj = node.mapping("object")
+        name, name_pointer = obj.text("metric"), obj.at("metric")
+        if obj.text("kind") and obj.text("name"):
+            described = m.ObjectReference(
+                obj.text("kind") or "", obj.text("name") or "", obj.text("apiVersion")
+            )
+    else:
+        name, name_pointer = node.text(source), node.at(source)
+    metric = None
+    if (
+        name
+        and source != "resource"
+        and references.check_metric(walk, declared, name_pointer, name)
+    ):
+        metric = metrics.get(name)
+    unit = metric.unit if metric else None
+    target = _target(walk, node, target_key, quantities, source, target_key, unit)
+    scale_down = (
+        _target(walk, node, "scaleDownBelow", quantities, source, target_key, unit)
+        if "scaleDownBelow" in node
+        else None
+    )
+    if target is not None and scale_down is not None and scale_down.value >= target.value:
+        walk.error(
+            node.at("scaleDownBelow"),
+            f"scaleDownBelow must be below the scale-up target ({node.value[target_key]})",
+        )
+    if name is None or target is None or ("scaleDownBelow" in node and scale_down is None):
+        return None
+    if source == "object" and described is None:
+        return None
+    return m.ScalingMetric(
+        source=cast(Literal["resource", "pods", "external", "object"], source),
+        name=name,
+        metric=metric,
+        described_object=described,
+        selector=node.labels("selector"),
+        label=node.text("label") or name,
+        target=target,
+        scale_down_below=scale_down,
+    )
+
+
+def _quantity(walk: Walk, node: Node, key: str) -> Quantity | None:
+    raw = node.value.get(key)
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        return None  # the schema pass reported the type
+    try:
+        return parse_quantity(str(raw))
+    except UnitError as exc:
+        walk.error(node.at(key), exc.message, exc.hint)
+        return None
+
+
+def _target(
+    walk: Walk,
+    node: Node,
+    key: str,
+    quantities: dict[str, Quantity | None],
+    source: str,
+    target_key: str,
+    unit: SeriesUnit | None,
+) -> m.ScalingTarget | None:
+    """A scale-up target (or the scale-down threshold, read like it) in the form the HPA
+    takes: utilisation in percent, values in the metric's sample unit."""
+    quantity = quantities.get(key)
+    if quantity is None:
+        return None
+    raw = node.value[key]
+    kind = TARGETS[target_key]
+    pointer = node.at(key)
+    percent = quantity.base * 100 if quantity.dimension == "fraction" else quantity.base
+    if key == "averageUtilization" or (source == "resource" and key == "scaleDownBelow"):
+        if quantity.dimension not in ("fraction", None) or not 0 < percent <= 100:
+            walk.error(
+                pointer,
+                f"utilization {raw!r} must be a percentage in (0, 100]",
+                "write it like 70%",
+            )
+            return None
+    else:
+        if quantity.base <= 0 and key != "scaleDownBelow":
+            walk.error(pointer, f"{key} must be above zero, got {raw!r}")
+            return None
+        if unit is not None:
+            try:
+                check_dimension(quantity, unit, str(raw))
+            except UnitError as exc:
+                walk.error(pointer, exc.message, exc.hint)
+                return None
+    value = percent if kind == "Utilization" else quantity.in_unit(unit)
+    return m.ScalingTarget(kind, value, str(raw))  # type: ignore[arg-type]
+
+
+def _rules(walk: Walk, node: Node) -> m.ScalingRules | None:
+    if not isinstance(node.value, dict):
+        return None
+    window = node.duration("stabilizationWindow")
+    if window is not None and window > _MAX_WINDOW:
+        walk.error(
+            node.at("stabilizationWindow"),
+            "Kubernetes allows a stabilization window of at most 1h",
+        )
+    elif window is not None and window != int(window):
+        walk.error(node.at("stabilizationWindow"), "a stabilization window is whole seconds")
+    policies = []
+    for policy in node.items("policies"):
+        period = policy.duration("period")
+        if period is None:
+            continue
+        if period < 1:
+            walk.error(policy.at("period"), "a scaling policy's period must be at least 1s")
+        elif period > _MAX_PERIOD:
+            walk.error(
+                policy.at("period"), "Kubernetes allows a scaling policy period of at most 30m"
+            )
+        elif period != int(period):
+            walk.error(policy.at("period"), "a period is whole seconds")
+        kind, value = policy.text("type"), policy.integer("value")
+        if kind in ("Percent", "Pods") and value is not None:
+            policies.append(m.ScalingPolicy(kind, value, int(period)))  # type: ignore[arg-type]
+    return m.ScalingRules(
+        stabilization_window_seconds=int(window) if window is not None else None,
+        select_policy=node.text("selectPolicy"),
+        policies=tuple(policies),
+    )

@@ -1,0 +1,166 @@
+"""Dashboards: unique uids and titles, panels that say what to show, metric references,
+Grafana unit ids, and what each query reads."""
+
+from __future__ import annotations
+
+import functools
+
+from rlmgen.lang import promql
+from rlmgen.lang.units import SERIES_UNITS
+from rlmgen.model import types as m
+from rlmgen.model.compile import references
+from rlmgen.model.compile.references import Declared
+from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.conventions import DEFAULT_TIME_FROM
+from rlmgen.spec.suggest import did_you_mean
+
+
+def compile_dashboards(
+    walk: Walk, root: Node, metrics: dict[str, m.Metric], declared: Declared
+) -> tuple[m.Dashboard, ...]:
+    nodes = root.items("dashboards")
+    references.unique(walk, nodes, "uid", "dashboard uid")
+    references.unique(walk, nodes, "title", "dashboard title")
+    dashboards = (_dashboard(walk, node, metrics, declared) for node in nodes)
+    return tuple(d for d in dashboards if d is not None)
+
+
+def _dashboard(
+    walk: Walk, node: Node, metrics: dict[str, m.Metric], declared: Declared
+) -> m.Dashboard | None:
+    variables = node.items("variables")
+    references.unique(walk, variables, "name", "variable")
+    rows = []
+    top = [_panel(walk, p, metrics, declared) for p in node.items("panels")]
+    if top:
+        rows.append(m.Row(None, False, tuple(p for p in top if p is not None)))
+    for row in node.items("rows"):
+        panels = [_panel(walk, p, metrics, declared) for p in row.items("panels")]
+        rows.append(
+            m.Row(
+                row.text("title") or "",
+                row.flag("collapsed", False),
+                tuple(p for p in panels if p is not None),
+            )
+        )
+    refresh = node.duration("refresh")
+    uid, title = node.text("uid"), node.text("title")
+    if uid is None or title is None:
+        return None
+    return m.Dashboard(
+        uid=uid,
+        title=title,
+        description=node.text("description"),
+        refresh=refresh,
+        time_from=node.text("timeFrom") or DEFAULT_TIME_FROM,
+        tags=node.strings("tags"),
+        variables=tuple(
+            m.Variable(
+                name,
+                v.text("label"),
+                v.text("query") or "",
+                v.flag("multi", False),
+                v.flag("includeAll", False),
+            )
+            for v in variables
+            if (name := v.text("name"))
+        ),
+        rows=tuple(rows),
+    )
+
+
+def _panel(
+    walk: Walk, node: Node, metrics: dict[str, m.Metric], declared: Declared
+) -> m.Panel | None:
+    _check_form(walk, node)
+    metric = None
+    metric_name = node.text("metric")
+    if metric_name and references.check_metric(walk, declared, node.at("metric"), metric_name):
+        metric = metrics.get(metric_name)
+    if unit := node.text("unit"):
+        _check_unit(walk, node.at("unit"), unit)
+    queries = _queries(walk, node, declared)
+    heatmap = node.value.get("type") == "heatmap" and "query" in node
+    if heatmap and queries and "le" not in (queries[0].grouping or ()):
+        walk.warning(
+            node.at("query"),
+            "a heatmap of a histogram reads its buckets summed by le",
+            "write it like sum by (le) (rate(x_bucket[5m]))",
+        )
+    if queries is None:
+        return None
+    if not queries and metric is not None:
+        queries = [m.Query(metric.measured, node.text("legend"), None)]
+    title, kind = node.text("title"), node.text("type")
+    if title is None or kind is None or (metric_name and metric is None):
+        return None
+    return m.Panel(
+        title=title,
+        type=kind,
+        description=node.text("description") or (metric.description if metric else None),
+        metric=metric,
+        queries=tuple(queries),
+        unit=unit,
+        min=node.number("min"),
+        max=node.number("max"),
+        decimals=node.integer("decimals"),
+        content=node.text("content"),
+        width=node.integer("width"),
+        height=node.integer("height"),
+    )
+
+
+def _check_form(walk: Walk, node: Node) -> None:
+    """A text panel shows `content`; any other panel `query`, `queries` or `metric`."""
+    if node.value.get("type") == "text":
+        for key in ("query", "queries", "metric"):
+            if key in node:
+                walk.error(node.at(key), f"a text panel shows 'content', not '{key}'", at_key=True)
+        if "content" not in node:
+            walk.error(node.pointer, "a text panel needs 'content' (markdown)", at_key=True)
+    else:
+        if "content" in node:
+            walk.error(node.at("content"), "'content' is only for text panels", at_key=True)
+        if not ("query" in node or "queries" in node or "metric" in node):
+            walk.error(node.pointer, "a panel needs 'query', 'queries' or 'metric'", at_key=True)
+    if "query" in node and "queries" in node:
+        walk.error(node.at("queries"), "give either 'query' or 'queries', not both", at_key=True)
+
+
+def _queries(walk: Walk, node: Node, declared: Declared) -> list[m.Query] | None:
+    """The panel's queries, parsed (None when one is reported)."""
+    found: list[m.Query] = []
+    complete = True
+    sources = [(node, "query", node.text("legend"))] if "query" in node else []
+    sources += [(q, "expr", q.text("legend")) for q in node.items("queries")]
+    for source, key, legend in sources:
+        query = source.promql(key)
+        if query is None:
+            complete = False
+            continue
+        references.check_series(walk, declared, source.at(key), query)
+        found.append(m.Query(query.text.strip(), legend, promql.grouping(query.ast)))
+    return found if complete else None
+
+
+@functools.cache
+def grafana_units() -> frozenset[str]:
+    """Grafana's unit ids, as grafana-foundation-sdk (the pinned 11.6 build) lists them."""
+    from grafana_foundation_sdk.models import units
+
+    return frozenset(
+        v for k, v in vars(units).items() if not k.startswith("_") and isinstance(v, str)
+    )
+
+
+def _check_unit(walk: Walk, pointer: str, unit: str) -> None:
+    known = grafana_units()
+    if unit in known:
+        return
+    if unit in SERIES_UNITS:  # a metric unit name where Grafana wants its own id
+        hint = f"did you mean '{SERIES_UNITS[unit].grafana}'?"
+    else:
+        hint = did_you_mean(unit, known, n=3) or (
+            "use a Grafana unit id such as s, ms, percentunit, reqps, bytes, short"
+        )
+    walk.error(pointer, f"'{unit}' is not a Grafana unit id", hint)

@@ -1,0 +1,59 @@
+"""Examples: the input series and times of the promtool tests a spec writes by hand, for
+recording rules and hand-written alerts."""
+
+from __future__ import annotations
+
+from rlmgen.lang import promql, promtool
+from rlmgen.lang.units import format_duration
+from rlmgen.model import types as m
+from rlmgen.model.compile.walk import Node, Walk
+
+
+def compile_series(walk: Walk, example: Node) -> tuple[m.ExampleSeries, ...] | None:
+    """An example's input series (None when one of them is reported)."""
+    found: list[m.ExampleSeries] = []
+    complete = True
+    for node in example.items("series"):
+        query = node.promql("series")
+        if query is not None and not promql.is_plain_selector(query.ast):
+            walk.error(
+                node.at("series"), 'an input series is a plain selector such as name{label="value"}'
+            )
+            query = None
+        values = node.value.get("values")
+        if isinstance(values, str) and (bad := promtool.bad_values_token(values)) is not None:
+            walk.error_in_value(
+                node.at("values"),
+                bad,
+                f"'{bad}' is not promtool series notation",
+                "write values like 1 2 3, 0+60x20 (start+step x count), _ or stale",
+            )
+            values = None
+        if query is None or not isinstance(values, str) or not values.strip():
+            complete = False
+            continue
+        found.append(m.ExampleSeries(query.text.strip(), values.strip()))
+    return tuple(found) if complete else None
+
+
+def sample_interval(walk: Walk, example: Node) -> tuple[bool, float | None]:
+    """(valid, seconds) of an example's own sample interval (None: promtool's default)."""
+    interval = example.duration("interval")
+    if interval == 0:
+        walk.error(example.at("interval"), "an example's sample interval must be longer than 0s")
+    return interval != 0 and not (interval is None and "interval" in example), interval
+
+
+def example_time(walk: Walk, example: Node, evaluation: float) -> float | None:
+    """When the example is checked; promtool evaluates every rule up to that time."""
+    at = example.duration("at")
+    if at is not None and at / evaluation > promtool.MAX_TEST_EVALUATIONS:
+        walk.error(
+            example.at("at"),
+            f"at {format_duration(at)} promtool would evaluate the rules "
+            f"{at / evaluation:,.0f} times (at the {format_duration(evaluation)} evaluation "
+            f"interval); rlmgen writes tests of at most {promtool.MAX_TEST_EVALUATIONS:,}",
+            "check the example at an earlier time",
+        )
+        return None
+    return at

@@ -1,0 +1,57 @@
+"""Checks of the whole model, after every part is compiled: what no single part can see."""
+
+from __future__ import annotations
+
+from rlmgen.model import types as m
+from rlmgen.model.compile.walk import Walk
+from rlmgen.model.conventions import alert_anchor
+from rlmgen.model.outline import runbook_outline
+
+
+def check_alert_identities(walk: Walk, spec: m.Spec) -> None:
+    """No two alerts share a name and labels: Prometheus would keep one of them."""
+    first: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+    def register(pointer: str, name: str, labels: m.Labels, severity: str) -> None:
+        identity = (name, tuple(sorted({**labels, "severity": severity}.items())))
+        if identity in first:
+            walk.error(
+                pointer,
+                f"alert '{name}' is defined twice with the same labels",
+                f"first at line {walk.line_of(first[identity])}; give them different "
+                "severities or labels",
+            )
+        else:
+            first[identity] = pointer
+
+    for metric in spec.metrics:
+        if metric.alert is not None:
+            for level in metric.alert.levels:
+                register(level.pointer, metric.alert.name, metric.alert.labels, level.severity)
+    for alert in spec.alerts:
+        register(f"{alert.pointer}/name", alert.name, alert.labels, alert.severity)
+
+
+def check_runbook_anchors(walk: Walk, spec: m.Spec) -> None:
+    """Every alert's runbook_url ends in #<its name in lowercase>: no heading of the
+    runbook may take that anchor before the alert's own section does."""
+    declared_at: dict[str, tuple[str, bool]] = {}  # name -> (pointer, derived from a metric)
+    for metric in spec.metrics:
+        if metric.alert is not None:
+            derived = not metric.alert.name_pointer.endswith("/alert/name")
+            declared_at.setdefault(metric.alert.name, (metric.alert.name_pointer, derived))
+    for alert in spec.alerts:
+        declared_at.setdefault(alert.name, (f"{alert.pointer}/name", False))
+    headings = runbook_outline(spec).headings
+    for heading in headings:
+        if heading.kind != "alert" or heading.anchor == alert_anchor(heading.key):
+            continue
+        wanted = alert_anchor(heading.key)
+        taken = next(h for h in headings if h.anchor == wanted)
+        pointer, derived = declared_at[heading.key]
+        walk.error(
+            pointer,
+            f"alert '{heading.key}' needs the runbook anchor #{wanted}, which the runbook "
+            f"heading {taken.text!r} has already: its runbook_url would open that section",
+            "give the metric an alert.name" if derived else "rename the alert",
+        )

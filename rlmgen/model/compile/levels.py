@@ -1,0 +1,269 @@
+"""A metric's levels: each parsed once in the metric's unit, then checked together. What
+the checks guarantee is what the level alerts and their promtool scenarios rely on: every
+alerting level has a direction, all go the same way, each more severe level lies strictly
+further that way, and each can fire in a test that promtool can run."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+
+from rlmgen.lang import levels as level_lang
+from rlmgen.lang import promtool
+from rlmgen.lang.levels import Level
+from rlmgen.lang.units import SeriesUnit, UnitError, format_duration
+from rlmgen.model import types as m
+from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.conventions import SEVERITIES
+
+LEVEL_KEYS = ("target", *SEVERITIES)
+_RELATIVE = ("increase", "decrease")
+
+
+def compile_levels(
+    walk: Walk, node: Node, unit: SeriesUnit | None, has_limit: bool
+) -> m.Levels | None:
+    """The levels under `node` (a metric's `levels`), or None when there are none."""
+    if not isinstance(node.value, dict) or not node.value:
+        return None
+    parsed: dict[str, Level] = {}
+    for key in LEVEL_KEYS:
+        raw = node.value.get(key)
+        if raw is None or isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            continue  # absent, or a type the schema pass reported
+        try:
+            parsed[key] = level_lang.parse_level(
+                raw, unit, has_limit=has_limit, allow_qualitative=key == "target"
+            )
+        except UnitError as exc:
+            walk.error(node.at(key), exc.message, exc.hint)
+    baseline = node.duration("baseline")
+    alerting = {k: v for k, v in parsed.items() if k != "target"}
+    for key, level in alerting.items():
+        _check_has_direction(walk, node.at(key), key, level)
+    directional = {k: v for k, v in alerting.items() if v.is_threshold}
+    _check_same_direction(walk, node, directional)
+    _check_order(walk, node, directional)
+    if "target" in parsed and directional:
+        _check_target_side(walk, node, parsed["target"], directional)
+    _check_baseline(walk, node, directional, baseline)
+    return m.Levels(
+        target=parsed.get("target"),
+        info=directional.get("info"),
+        warning=directional.get("warning"),
+        critical=directional.get("critical"),
+        baseline=baseline,
+    )
+
+
+def _check_has_direction(walk: Walk, pointer: str, key: str, level: Level) -> None:
+    if level.kind == "band":
+        walk.error(
+            pointer,
+            f"{key} level {level.text!r} is a band, which is a target, not an alert level",
+            f'alert outside it with "outside {level.text}", or on one side with '
+            f'"> {_band_high_text(level.text)}"',
+        )
+    elif level.kind == "exact":
+        walk.error(
+            pointer,
+            f"{key} level {level.text!r} has no direction",
+            f'write "> {level.text}" or "< {level.text}"',
+        )
+    elif level.kind in _RELATIVE and level.value == 0:
+        walk.error(
+            pointer,
+            f"{key} level {level.text!r} is no change at all",
+            'write the change to alert on, such as "> 20% increase" or "drop > 50%"',
+        )
+    elif level.kind == "decrease" and level.value is not None and level.value >= 1:
+        walk.error(
+            pointer,
+            f"{key} level {level.text!r}: a value cannot drop by 100% or more of its average",
+            'a drop to zero is "drop > 99%"; to alert on a value below zero write "< 0"',
+        )
+
+
+def _band_high_text(text: str) -> str:
+    return re.split(r"\s*(?:-|–|\.\.|to)\s*", text)[-1]
+
+
+def _check_same_direction(walk: Walk, node: Node, levels: dict[str, Level]) -> None:
+    if len({level.kind for level in levels.values()}) <= 1:
+        return
+    first_key, first = next(iter(levels.items()))
+    for key, level in list(levels.items())[1:]:
+        if level.kind != first.kind:
+            walk.error(
+                node.at(key),
+                f"{key} level {level.text!r} does not go the same way as "
+                f"{first_key} level {first.text!r}",
+                "all alert levels of a metric compare in one direction",
+            )
+
+
+def _check_order(walk: Walk, node: Node, levels: dict[str, Level]) -> None:
+    """A more severe level lies strictly further in the metric's direction: higher for
+    `>`, lower for `<`, a larger change for relative levels, a wider band for `outside`."""
+    ordered = [(k, levels[k]) for k in SEVERITIES if k in levels]
+    for (low_key, low), (high_key, high) in itertools.pairwise(ordered):
+        if low.kind != high.kind or low.value is None or high.value is None:
+            continue
+        if low.kind == "outside":
+            _check_bands_widen(walk, node, (low_key, low), (high_key, high))
+        elif low.kind in _RELATIVE:
+            if not high.value > low.value:
+                word = "increase" if low.kind == "increase" else "drop"
+                walk.error(
+                    node.at(high_key),
+                    f"{high_key} level {high.text!r} must be a larger {word} than {low_key} "
+                    f"level {low.text!r}",
+                    f"the more severe level is the larger {word}",
+                )
+        else:
+            rising = low.kind == "above"
+            if not (high.value > low.value if rising else high.value < low.value):
+                walk.error(
+                    node.at(high_key),
+                    f"{high_key} level {high.text!r} must be {'above' if rising else 'below'} "
+                    f"{low_key} level {low.text!r}",
+                    f"the metric alerts when it goes {'up' if rising else 'down'}: the more "
+                    "severe level is further that way",
+                )
+
+
+def _check_bands_widen(
+    walk: Walk, node: Node, inner: tuple[str, Level], outer: tuple[str, Level]
+) -> None:
+    """A more severe 'outside' band is wider: it fires further from the target."""
+    (inner_key, inner_level), (outer_key, outer_level) = inner, outer
+    low, high = inner_level.value, inner_level.high
+    outer_low, outer_high = outer_level.value, outer_level.high
+    if low is None or high is None or outer_low is None or outer_high is None:
+        return
+    if not (outer_low < low and outer_high > high):
+        walk.error(
+            node.at(outer_key),
+            f"{outer_key} band {outer_level.text!r} must be wider than {inner_key} band "
+            f"{inner_level.text!r} on both sides",
+            "the more severe level fires further from the target",
+        )
+
+
+def _check_target_side(walk: Walk, node: Node, target: Level, levels: dict[str, Level]) -> None:
+    if target.value is None or target.kind == "qualitative":
+        return
+    key, nearest = next((k, levels[k]) for k in SEVERITIES if k in levels)
+    if nearest.kind == "outside" and nearest.value is not None and nearest.high is not None:
+        top = target.high if target.high is not None else target.value
+        if target.value < nearest.value or top > nearest.high:
+            walk.error(
+                node.at("target"),
+                f"target {target.text!r} lies outside the {key} band {nearest.text!r}",
+                "the target is the healthy side of every alert level",
+            )
+        return
+    if nearest.kind not in ("above", "below") or nearest.value is None:
+        return
+    worst_target = (
+        target.high if target.kind == "band" and target.high is not None else target.value
+    )
+    if (nearest.kind == "above" and worst_target > nearest.value) or (
+        nearest.kind == "below" and target.value < nearest.value
+    ):
+        walk.error(
+            node.at("target"),
+            f"target {target.text!r} lies past the {key} level {nearest.text!r}",
+            "the target is the healthy side of every alert level",
+        )
+
+
+def _check_baseline(
+    walk: Walk, node: Node, levels: dict[str, Level], baseline: float | None
+) -> None:
+    relative = [k for k, v in levels.items() if v.kind in _RELATIVE]
+    if relative and "baseline" not in node:
+        walk.error(
+            node.at(relative[0]),
+            "a relative level needs a 'baseline' window to compare against",
+            "add baseline: 7d (or the window that fits) to the levels",
+        )
+    if not relative and "baseline" in node:
+        walk.error(
+            node.at("baseline"),
+            "'baseline' is only used by relative levels such as \"> 20% increase\"",
+            at_key=True,
+        )
+    if not relative or baseline is None:
+        return
+    if baseline <= 0:
+        walk.error(node.at("baseline"), "a baseline window must be longer than 0s")
+    elif baseline > promtool.LONGEST_WINDOW:
+        walk.error(
+            node.at("baseline"),
+            f"a {format_duration(baseline)} baseline is longer than rlmgen can prove in a "
+            f"promtool test ({format_duration(promtool.LONGEST_WINDOW)}: "
+            f"{promtool.MAX_WINDOW_SAMPLES} samples at most {promtool.MAX_SAMPLE_INTERVAL:.0f}s "
+            "apart)",
+            f"use a baseline of at most {format_duration(promtool.LONGEST_WINDOW)}",
+        )
+
+
+def check_level_tests(
+    walk: Walk, node: Node, levels: m.Levels, alert: m.LevelAlerts, evaluation: float
+) -> None:
+    """Every alerting level can fire in a promtool test, and the test is a size promtool
+    runs: the invariants the level scenarios (rlmgen.derive.scenarios) rely on."""
+    baseline = levels.baseline or 0.0
+    if baseline > promtool.LONGEST_WINDOW or any(
+        level.level.kind in _RELATIVE and baseline <= 0 for level in alert.levels
+    ):
+        return  # reported with the baseline
+    span = promtool.level_test_span(baseline, alert.for_seconds, evaluation)
+    evaluations = span.horizon / evaluation
+    if evaluations > promtool.MAX_TEST_EVALUATIONS:
+        walk.error(
+            node.at("baseline") if baseline else node.pointer,
+            f"the promtool test of these levels would evaluate the rules {evaluations:,.0f} "
+            f"times ({format_duration(span.horizon)} at the {format_duration(evaluation)} "
+            f"evaluation interval); rlmgen writes tests of at most "
+            f"{promtool.MAX_TEST_EVALUATIONS:,}",
+            "shorten the baseline or alert.for, or lengthen service.evaluationInterval",
+            at_key=not baseline,
+        )
+        return
+    for level in alert.levels:
+        if level.level.kind in _RELATIVE and level.level.value is not None:
+            _check_relative_fires(walk, node, level, baseline, alert.for_seconds, span)
+
+
+def _check_relative_fires(
+    walk: Walk,
+    node: Node,
+    level: m.LevelAlert,
+    baseline: float,
+    hold: float,
+    span: promtool.LevelTestSpan,
+) -> None:
+    """A relative level compares with its own average, which catches up with a sustained
+    change: if it does so before `for` has passed, the alert can never fire."""
+    kind, threshold = level.level.kind, level.level.value
+    assert threshold is not None
+    longest = level_lang.longest_hold_fraction(kind, threshold) * baseline
+    if span.needed_hold < longest:
+        return
+    slack = span.needed_hold - hold
+    word = "increase" if kind == "increase" else "drop"
+    # whole minutes, strictly longer than the hold the test needs
+    needed = (
+        math.floor(span.needed_hold / level_lang.longest_hold_fraction(kind, threshold) / 60) + 1
+    )
+    walk.error(
+        node.at(level.severity),
+        f"{level.severity} level {level.level.text!r} can never fire: after a sustained "
+        f"{word}, the {format_duration(baseline)} average catches up with the value within "
+        f"{format_duration(round(longest))}, and the alert must hold for "
+        f"{format_duration(hold)} (plus {format_duration(slack)} of evaluations and samples)",
+        f"lengthen the baseline to at least {format_duration(needed * 60)}, or shorten alert.for",
+    )

@@ -1,0 +1,153 @@
+"""Metrics: names, units, the recording rule and limit expressions, the levels and the
+alert they raise, and the examples that prove the recording rule."""
+
+from __future__ import annotations
+
+import re
+
+from rlmgen.lang.units import SERIES_UNITS
+from rlmgen.model import types as m
+from rlmgen.model.compile import references
+from rlmgen.model.compile.alerts import check_template
+from rlmgen.model.compile.examples import compile_series, example_time, sample_interval
+from rlmgen.model.compile.levels import check_level_tests, compile_levels
+from rlmgen.model.compile.references import Declared
+from rlmgen.model.compile.service import check_hold
+from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.conventions import DEFAULT_LEVEL_FOR, SEVERITIES, level_alert_name
+from rlmgen.model.routing import receiver_for
+
+_SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?")
+
+
+def compile_metrics(
+    walk: Walk,
+    root: Node,
+    service: m.Service,
+    routing: m.Routing | None,
+    declared: Declared,
+) -> tuple[m.Metric, ...]:
+    entries = root.items("metrics")
+    references.unique(walk, entries, "name", "metric")
+    references.unique(walk, entries, "record", "recording rule")
+    compiled = (_metric(walk, node, service, routing, declared) for node in entries)
+    return tuple(metric for metric in compiled if metric is not None)
+
+
+def _metric(
+    walk: Walk, node: Node, service: m.Service, routing: m.Routing | None, declared: Declared
+) -> m.Metric | None:
+    name = node.text("name")
+    unit_name = node.text("unit")
+    unit = SERIES_UNITS.get(unit_name) if unit_name else None
+    alert_node = node.mapping("alert")
+    hold = alert_node.duration("for")
+    check_hold(walk, alert_node, "for", hold, service)
+    expr = node.promql("expr")
+    limit = node.promql("limit")
+    for key, query in (("expr", expr), ("limit", limit)):
+        if query is not None:
+            references.check_series(walk, declared, node.at(key), query)
+    if walk.strict and node.text("expr") and not node.value.get("examples"):
+        walk.warning(
+            node.at("expr"),
+            f"recording rule of '{node.value.get('name')}' has no example, so no promtool "
+            "test proves what it computes",
+            "add examples: input series, at, value",
+        )
+    record = node.text("record")
+    if record and record in declared.metrics:
+        walk.error(
+            node.at("record"),
+            f"recording rule '{record}' has the name of a declared metric",
+            "record under a level:metric:operations name",
+        )
+    levels_node = node.mapping("levels")
+    levels = compile_levels(walk, levels_node, unit, has_limit=node.text("limit") is not None)
+    playbook = alert_node.text("playbook")
+    if playbook:
+        references.check_playbook(walk, declared, alert_node.at("playbook"), playbook, warn=True)
+    examples = tuple(
+        example
+        for example_node in node.items("examples")
+        if (example := _recording_example(walk, example_node, service.evaluation_interval))
+        is not None
+    )
+    if name is None:
+        return None
+    alert = _level_alerts(node, name, levels, alert_node, hold, routing)
+    if alert is not None and levels is not None:
+        check_level_tests(walk, levels_node, levels, alert, service.evaluation_interval)
+        # every level's generated test renders the summary
+        check_template(walk, alert_node, "summary", must_render=True)
+    series = record or name
+    limit_text = limit.text.strip() if limit else None
+    return m.Metric(
+        name=name,
+        group=node.text("group"),
+        description=node.text("description"),
+        type=node.text("type"),
+        unit=unit,
+        expr=expr.text.strip() if expr else None,
+        record=record,
+        limit=limit_text,
+        levels=levels,
+        alert=alert,
+        examples=examples,
+        measured=f"{series} / {_parenthesised(limit_text)}"
+        if limit_text and alert is not None and alert.levels[0].level.of_limit
+        else series,
+    )
+
+
+def _parenthesised(expr: str) -> str:
+    return expr if _SELECTOR.fullmatch(expr) else f"({expr})"
+
+
+def _level_alerts(
+    node: Node,
+    name: str,
+    levels: m.Levels | None,
+    alert_node: Node,
+    hold: float | None,
+    routing: m.Routing | None,
+) -> m.LevelAlerts | None:
+    if levels is None or not levels.alerting():
+        return None
+    alerting = levels.alerting()
+    explicit = alert_node.text("name")
+    return m.LevelAlerts(
+        name=level_alert_name(name, alerting[0][1].kind, explicit),
+        name_pointer=alert_node.at("name") if explicit else node.at("name"),
+        for_seconds=hold if hold is not None else DEFAULT_LEVEL_FOR,
+        summary=alert_node.text("summary"),
+        labels=alert_node.labels("labels"),
+        playbook=alert_node.text("playbook"),
+        levels=tuple(
+            m.LevelAlert(
+                severity,
+                level,
+                receiver_for(severity, None, routing),
+                pointer=node.at("levels") + "/" + severity,
+            )
+            for severity, level in alerting
+            if severity in SEVERITIES
+        ),
+    )
+
+
+def _recording_example(walk: Walk, node: Node, evaluation: float) -> m.RecordingExample | None:
+    series = compile_series(walk, node)
+    at = example_time(walk, node, evaluation)
+    value = node.number("value")
+    valid_interval, interval = sample_interval(walk, node)
+    if series is None or at is None or value is None or not valid_interval:
+        return None
+    return m.RecordingExample(
+        name=node.text("name"),
+        interval=interval,
+        series=series,
+        at=at,
+        value=value,
+        labels=node.labels("labels"),
+    )

@@ -1,0 +1,141 @@
+"""What a spec declares, indexed before the walk so that any part may refer to any other
+(a panel to a metric declared below it), and the checks of those references."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rlmgen.lang import promql
+from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.spec.suggest import did_you_mean
+
+# Series every Prometheus has, which no spec needs to declare.
+BUILTIN_SERIES = frozenset(
+    {
+        "up",
+        "ALERTS",
+        "ALERTS_FOR_STATE",
+        "scrape_duration_seconds",
+        "scrape_samples_scraped",
+        "scrape_samples_post_metric_relabeling",
+        "scrape_series_added",
+    }
+)
+_HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+@dataclasses.dataclass
+class Declared:
+    metrics: set[str] = dataclasses.field(default_factory=set)
+    series: set[str] = dataclasses.field(default_factory=set)  # what an expression may select
+    receivers: dict[str, Node] = dataclasses.field(default_factory=dict)
+    playbooks: set[str] = dataclasses.field(default_factory=set)
+    severity_levels: set[str] = dataclasses.field(default_factory=set)
+    # Without a metrics list (absent, or misspelled and reported by the schema pass)
+    # every reference would be "undeclared": check references only against a list.
+    checks_series: bool = False
+
+
+def index(root: Node) -> Declared:
+    declared = Declared(checks_series=root.is_list("metrics"))
+    for metric in root.items("metrics"):
+        name = metric.text("name")
+        if name is None:
+            continue
+        declared.metrics.add(name)
+        declared.series.add(name)
+        kind = metric.text("type")
+        if kind in ("histogram", "summary"):
+            declared.series.update(name + suffix for suffix in _HISTOGRAM_SUFFIXES)
+        if kind == "counter" and not name.endswith("_total"):
+            declared.series.add(name + "_total")
+        if record := metric.text("record"):
+            declared.series.add(record)
+    for receiver in root.mapping("routing").items("receivers"):
+        if name := receiver.text("name"):
+            declared.receivers.setdefault(name, receiver)
+    runbook = root.mapping("runbook")
+    for playbook in runbook.items("playbooks"):
+        if pid := playbook.text("id"):
+            declared.playbooks.add(pid)
+    for level in runbook.items("severityLevels"):
+        if name := level.text("name"):
+            declared.severity_levels.add(name)
+    return declared
+
+
+def check_series(walk: Walk, declared: Declared, pointer: str, query: promql.Query) -> None:
+    """Every series an expression selects must be declared under metrics."""
+    if not declared.checks_series:
+        return
+    for name in query.series:
+        if name in declared.series or name in BUILTIN_SERIES:
+            continue
+        hint = did_you_mean(name, declared.series, cutoff=0.75)
+        walk.error_in_value(
+            pointer,
+            name,
+            f"'{name}' is not a declared metric",
+            hint or f"declare it under metrics: - name: {name}",
+        )
+
+
+def check_metric(walk: Walk, declared: Declared, pointer: str, name: str) -> bool:
+    """Whether `name` is a declared metric (reported when not)."""
+    if name in declared.metrics or not declared.checks_series:
+        return name in declared.metrics
+    hint = did_you_mean(name, declared.metrics, cutoff=0.75)
+    walk.error(
+        pointer,
+        f"'{name}' is not a declared metric",
+        hint or f"declare it under metrics: - name: {name}",
+    )
+    return False
+
+
+def check_receiver(walk: Walk, declared: Declared, pointer: str, name: str) -> None:
+    if name in declared.receivers:
+        return
+    if not declared.receivers:
+        walk.error(
+            pointer,
+            f"route '{name}' refers to a receiver, but the spec declares none",
+            "declare it under routing.receivers",
+        )
+        return
+    hint = did_you_mean(name, declared.receivers)
+    walk.error(
+        pointer,
+        f"'{name}' is not a declared receiver",
+        hint or f"declared receivers: {', '.join(sorted(declared.receivers))}",
+    )
+
+
+def check_playbook(
+    walk: Walk, declared: Declared, pointer: str, name: str, *, warn: bool = False
+) -> None:
+    if name in declared.playbooks:
+        return
+    hint = did_you_mean(name, declared.playbooks) or "declare it under runbook.playbooks"
+    message = f"'{name}' is not a declared playbook"
+    if warn:
+        walk.warning(pointer, message, hint)
+    else:
+        walk.error(pointer, message, hint)
+
+
+def unique(walk: Walk, entries: list[Node], key: str, what: str) -> None:
+    """Report every entry whose `key` repeats an earlier one's."""
+    seen: dict[str, Node] = {}
+    for entry in entries:
+        value = entry.text(key)
+        if value is None:
+            continue
+        if value in seen:
+            walk.error(
+                entry.at(key),
+                f"duplicate {what} '{value}'",
+                f"first used at line {walk.line_of(seen[value].at(key))}",
+            )
+        else:
+            seen[value] = entry

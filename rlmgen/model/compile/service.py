@@ -1,0 +1,54 @@
+"""The service: its names, labels and the intervals every `for` is measured against."""
+
+from __future__ import annotations
+
+from rlmgen.lang.units import format_duration
+from rlmgen.model import types as m
+from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.conventions import DEFAULT_EVALUATION_INTERVAL, DEFAULT_SCRAPE_INTERVAL
+
+
+def compile_service(walk: Walk, node: Node) -> m.Service:
+    """The service (with placeholders where the schema pass reported a missing key)."""
+    intervals = {}
+    for key, default in (
+        ("scrapeInterval", DEFAULT_SCRAPE_INTERVAL),
+        ("evaluationInterval", DEFAULT_EVALUATION_INTERVAL),
+    ):
+        seconds = node.duration(key)
+        if seconds == 0:
+            walk.error(node.at(key), f"'{key}' must be longer than 0s")
+            seconds = None
+        intervals[key] = seconds if seconds is not None else default
+    runbook_url = node.text("runbookUrl") or ""
+    grafana_url = node.text("grafanaUrl")
+    return m.Service(
+        name=node.text("name") or "",
+        title=node.text("title") or "",
+        description=node.text("description") or "",
+        namespace=node.text("namespace") or "",
+        team=node.text("team") or "",
+        runbook_url=runbook_url.rstrip("/"),
+        grafana_url=grafana_url.rstrip("/") if grafana_url else None,
+        labels=node.labels("labels"),
+        scrape_interval=intervals["scrapeInterval"],
+        evaluation_interval=intervals["evaluationInterval"],
+    )
+
+
+def shortest_hold(service: m.Service) -> tuple[float, str]:
+    """The shortest useful non-zero `for`: the longer of scrape and evaluation interval."""
+    scrape, evaluation = service.scrape_interval, service.evaluation_interval
+    return (scrape, "scrape") if scrape >= evaluation else (evaluation, "evaluation")
+
+
+def check_hold(walk: Walk, node: Node, key: str, hold: float | None, service: m.Service) -> None:
+    """Warn about a `for` too short to hold an alert back."""
+    minimum, which = shortest_hold(service)
+    if hold is not None and 0 < hold < minimum:
+        walk.warning(
+            node.at(key),
+            f"'for: {node.value[key]}' is shorter than the {which} interval "
+            f"({format_duration(minimum)}), so it cannot hold the alert back",
+            f"use at least {format_duration(minimum)}, or 0s to fire at once",
+        )

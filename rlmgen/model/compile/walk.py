@@ -1,0 +1,182 @@
+"""The state of one compile walk: the document with its source map, the diagnostics found
+so far, and typed, located access to values that the schema pass may have found wrong.
+
+Every accessor returns None (or an empty value) for a value of the wrong type: the JSON
+Schema pass has reported it, and the walk goes on so that one run reports everything.
+Values with a language of their own (durations, PromQL) are parsed here, once, and a
+problem with them is reported where it is, inside the value when it can be."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from rlmgen.lang import promql
+from rlmgen.lang.units import UnitError, parse_duration
+from rlmgen.spec.diagnostics import Diagnostic, Severity, join_pointer
+from rlmgen.spec.loader import LoadedSpec
+
+Labels = Mapping[str, str]
+EMPTY_LABELS: Labels = MappingProxyType({})
+
+
+class Walk:
+    """Where diagnostics go, and how they are located."""
+
+    def __init__(self, spec: LoadedSpec, *, strict: bool = False) -> None:
+        self.spec = spec
+        self.strict = strict
+        self.diagnostics: list[Diagnostic] = []
+
+    @property
+    def failed(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)
+
+    def report(
+        self,
+        pointer: str,
+        message: str,
+        hint: str = "",
+        *,
+        at_key: bool = False,
+        severity: Severity = "error",
+    ) -> None:
+        self.diagnostics.append(
+            self.spec.diagnostic(pointer, message, hint, at_key=at_key, severity=severity)
+        )
+
+    def error(self, pointer: str, message: str, hint: str = "", *, at_key: bool = False) -> None:
+        self.report(pointer, message, hint, at_key=at_key)
+
+    def warning(self, pointer: str, message: str, hint: str = "") -> None:
+        self.report(pointer, message, hint, severity="warning")
+
+    def error_in_value(
+        self, pointer: str, fragment: str, message: str, hint: str = "", occurrence: int = 0
+    ) -> None:
+        """An error located at `fragment` inside the scalar at `pointer`."""
+        line, col = self.spec.position_in_value(pointer, fragment, occurrence)
+        self.diagnostics.append(Diagnostic(self.spec.path, line, col, pointer, message, hint))
+
+    def line_of(self, pointer: str) -> int:
+        return self.spec.source_map.value(pointer)[0]
+
+    def root(self) -> Node:
+        return Node(self, self.spec.data, "")
+
+
+class Node:
+    """A value of the document and its JSON pointer."""
+
+    __slots__ = ("pointer", "value", "walk")
+
+    def __init__(self, walk: Walk, value: Any, pointer: str) -> None:
+        self.walk = walk
+        self.value = value
+        self.pointer = pointer
+
+    # --- structure --------------------------------------------------------------------
+    def at(self, key: str) -> str:
+        """The pointer of `key` under this node."""
+        return join_pointer(self.pointer, key)
+
+    def __contains__(self, key: str) -> bool:
+        return isinstance(self.value, dict) and key in self.value
+
+    def get(self, key: str) -> Node:
+        """The child `key` (its value None when absent or when this is not a mapping)."""
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        return Node(self.walk, value, self.at(key))
+
+    def mapping(self, key: str) -> Node:
+        """The child `key` when it is a mapping, else an empty mapping."""
+        child = self.get(key)
+        return child if isinstance(child.value, dict) else Node(self.walk, {}, child.pointer)
+
+    def items(self, key: str) -> list[Node]:
+        """The mappings in the list under `key` (anything else in it is skipped)."""
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        if not isinstance(value, list):
+            return []
+        base = self.at(key)
+        return [
+            Node(self.walk, item, join_pointer(base, index))
+            for index, item in enumerate(value)
+            if isinstance(item, dict)
+        ]
+
+    def is_list(self, key: str) -> bool:
+        return isinstance(self.value, dict) and isinstance(self.value.get(key), list)
+
+    # --- scalars ----------------------------------------------------------------------
+    def text(self, key: str) -> str | None:
+        """A non-empty string."""
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        return value if isinstance(value, bool) else default
+
+    def integer(self, key: str) -> int | None:
+        """A whole number; YAML's `100.0` is the integer JSON Schema takes it for."""
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value if isinstance(value, int) else None
+
+    def number(self, key: str) -> float | None:
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value)
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        if not isinstance(value, list):
+            return ()
+        return tuple(item for item in value if isinstance(item, str))
+
+    def labels(self, key: str) -> Labels:
+        """A label mapping, sorted by name."""
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        if not isinstance(value, dict) or not value:
+            return EMPTY_LABELS
+        return MappingProxyType(
+            dict(sorted((k, v) for k, v in value.items() if isinstance(v, str)))
+        )
+
+    def mappings(self) -> Iterator[tuple[str, Node]]:
+        """(key, child) for each entry of this mapping."""
+        if isinstance(self.value, dict):
+            for key, value in self.value.items():
+                yield key, Node(self.walk, value, self.at(key))
+
+    # --- values with a language of their own --------------------------------------------
+    def duration(self, key: str) -> float | None:
+        """Seconds of the duration under `key`; None (reported) when it is not one."""
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        if not isinstance(value, str):
+            return None
+        try:
+            return parse_duration(value)
+        except UnitError as exc:
+            self.walk.error(self.at(key), exc.message, exc.hint)
+            return None
+
+    def promql(self, key: str) -> promql.Query | None:
+        """The parsed PromQL under `key`; None (reported inside the value) when invalid."""
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            return None
+        result = promql.analyse(value)
+        if isinstance(result, promql.PromQLProblem):
+            occurrence = value[: result.offset].count(result.fragment)
+            self.walk.error_in_value(
+                self.at(key), result.fragment, result.message, result.hint, occurrence
+            )
+            return None
+        return result

@@ -1,0 +1,63 @@
+"""Who an alert reaches, and the Alertmanager route each receiver gets: decided once here
+for hand-written alerts and level alerts alike."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rlmgen.model import types as m
+from rlmgen.model.conventions import ROUTE_LABEL, SEVERITY_LABEL, severity_rank
+
+DEFAULT_GROUP_BY = ("alertname", "service")
+# (group_wait, group_interval, repeat_interval): paging is fast and repeats often; email
+# waits longer and repeats daily.
+TIMING = {
+    "critical": (30.0, 300.0, 4 * 3600.0),
+    "warning": (60.0, 600.0, 12 * 3600.0),
+    "info": (300.0, 1800.0, 24 * 3600.0),
+}
+ROOT_TIMING = TIMING["warning"]
+
+
+def receiver_for(severity: str, explicit: str | None, routing: m.Routing | None) -> str | None:
+    """The receiver an alert reaches: its own route, else its severity's, else the default."""
+    if explicit:
+        return explicit
+    if routing is None:
+        return None
+    for receiver in routing.receivers:
+        if severity in receiver.severities:
+            return receiver.name
+    return routing.default
+
+
+def default_receiver(routing: m.Routing) -> str:
+    return routing.default or routing.receivers[0].name
+
+
+def group_by(routing: m.Routing) -> list[str]:
+    return list(routing.group_by or DEFAULT_GROUP_BY)
+
+
+def timing(receiver: m.Receiver) -> tuple[float, float, float]:
+    """The receiver's own timing, else that of the most severe severity it takes."""
+    severities = sorted(receiver.severities, key=severity_rank)
+    default = TIMING[severities[-1]] if severities else ROOT_TIMING
+    own = (receiver.group_wait, receiver.group_interval, receiver.repeat_interval)
+    return tuple(d if o is None else o for o, d in zip(own, default, strict=True))  # type: ignore[return-value]
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    receiver: str
+    label: str
+    value: str
+    timing: tuple[float, float, float]  # group_wait, group_interval, repeat_interval
+
+
+def routes(routing: m.Routing) -> list[Route]:
+    """The route label of each receiver first (every rlmgen alert carries it), then its
+    severities (for alerts from other rule files), each with the receiver's timing."""
+    pairs = [(r, ROUTE_LABEL, r.name) for r in routing.receivers]
+    pairs += [(r, SEVERITY_LABEL, s) for r in routing.receivers for s in r.severities]
+    return [Route(r.name, label, value, timing(r)) for r, label, value in pairs]

@@ -1,0 +1,31 @@
+"""'Did you mean' for every name a spec refers to: one way of finding the closest name."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def _squash(word: str) -> str:
+    return word.replace("_", "").replace("-", "").replace(" ", "").lower()
+
+
+def closest(word: str, choices: Iterable[str], *, cutoff: float = 0.6, n: int = 1) -> list[str]:
+    """The choices closest to `word`, best first: one that differs only in case and
+    separators, else difflib's closest above `cutoff`."""
+    ordered = sorted(set(choices))
+    same = [c for c in ordered if _squash(c) == _squash(word)]
+    if same:
+        return same[:n]
+    return difflib.get_close_matches(word, ordered, n=n, cutoff=cutoff)
+
+
+def did_you_mean(
+    word: str, choices: Iterable[str], *, cutoff: float = 0.6, n: int = 1
+) -> str | None:
+    """ "did you mean 'x'?" (or 'x' or 'y'), or None when nothing is close."""
+    found = closest(word, choices, cutoff=cutoff, n=n)
+    if not found:
+        return None
+    quoted = " or ".join(f"'{c}'" for c in found)
+    return f"did you mean {quoted}?"
