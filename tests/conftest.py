@@ -2,9 +2,24 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+
+
+def _leave_unrewritten(package: str) -> None:
+    """pytest rewrites the asserts of every plugin's distribution, hypothesis' included,
+    and with the assertion-pass hook that pytest-golden asks for, each passing assert
+    inside hypothesis formats an explanation: property tests ran ten times slower.
+    Hypothesis' own asserts need no explanation (its modules are not imported yet)."""
+    for finder in sys.meta_path:
+        marked = getattr(finder, "_must_rewrite", None)
+        if isinstance(marked, set):
+            marked.discard(package)
+
+
+_leave_unrewritten("hypothesis")
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_SPEC = REPO / "specs" / "rlm-hypervisor.yaml"
