@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
 
-from rlmgen.output.markdown import Headings
-
-_PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+# The anchors come from mdit-py-plugins (GitHub's slugs, numbered as GitHub numbers
+# repeats), not from rlmgen: links are checked against an independent renderer.
+_PARSER = (
+    MarkdownIt("commonmark")
+    .enable(["table", "strikethrough"])
+    .use(anchors_plugin, min_level=1, max_level=6)
+)
 
 
 def tokens(document: str) -> list[Token]:
@@ -29,8 +34,17 @@ def headings(document: str) -> list[str]:
 
 
 def anchors(document: str) -> list[str]:
-    registry = Headings()
-    return [registry.add(heading) for heading in headings(document)]
+    return [str(t.attrs["id"]) for t in tokens(document) if t.type == "heading_open"]
+
+
+def outline(document: str) -> list[tuple[int, str, str]]:
+    """(level, text, anchor) of every heading, in order."""
+    parsed, found = tokens(document), []
+    for index, token in enumerate(parsed):
+        if token.type == "heading_open":
+            text = _inline_text(parsed[index + 1])
+            found.append((int(token.tag[1]), text, str(token.attrs["id"])))
+    return found
 
 
 def plain_text(document: str) -> str:

@@ -3,16 +3,18 @@ shellcheck, and markdown that spec text cannot break."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from rlmgen.pipeline import compile_specs
 from tests import markdown_text
-from tests.conftest import MINIMAL_SPEC, SEED_SPEC, require_tool
+from tests.conftest import MINIMAL_SPEC, SEED_SPEC, model_of, require_tool
 
 RUNBOOK = "runbook/README.md"
 
@@ -36,14 +38,89 @@ def test_headings_are_unique(compiled_seed) -> None:
     assert headings[0] == "RLM Hypervisor Monitoring Runbook"
 
 
-def test_every_runbook_url_in_out_resolves_to_a_heading(compiled_seed) -> None:
-    anchors = set(markdown_text.anchors(_runbook(compiled_seed)))
-    base = "https://wiki.internal/rlm-runbooks/rlm-hypervisor"
-    urls = []
-    for data in compiled_seed.values():
-        urls += re.findall(rf"{re.escape(base)}#([a-z0-9_-]+)", data.decode())
-    assert len(urls) > 30  # the rules, the PrometheusRule, the dashboards' panel links
-    assert set(urls) <= anchors
+# A spec whose headings collide with each other and with the runbook's own sections: a
+# receiver titled like a section, a playbook titled "Table of Contents", a metric group
+# whose table is titled like a section, checklists and checks titled alike.
+COLLIDING = (
+    MINIMAL_SPEC.read_text()
+    .replace("    group: Service Health\n", "    group: Key\n")
+    .replace(
+        "        summary: High error rate\n",
+        "        summary: High error rate\n        playbook: toc\n",
+    )
+    .replace(
+        "    - name: pagerduty-oncall\n",
+        "    - name: pagerduty-oncall\n      title: Alerting Rules\n",
+    )
+    + """runbook:
+  playbooks:
+    - id: toc
+      title: Table of Contents
+      steps: [{step: Read the table}]
+    - id: dashboards
+      title: Dashboards
+      steps: [{step: Open them}]
+  checklists:
+    - {title: Incident Response, items: [one]}
+  scheduledChecks:
+    - {id: daily, title: Contact Information, section: on-call, schedule: Daily, run: "true"}
+"""
+)
+
+
+def _alert_urls(files: dict[str, bytes]) -> list[tuple[str, str]]:
+    """(alert name, anchor) of every runbook_url and every dashboard panel link."""
+    found = []
+    for group in yaml.safe_load(files["prometheus/rules.yaml"])["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                found.append((rule["alert"], rule["annotations"]["runbook_url"].rsplit("#")[1]))
+    panels = [
+        p
+        for path, data in files.items()
+        if path.endswith(".json")
+        for p in json.loads(data)["panels"]
+    ]
+    panels += [p for row in panels for p in row.get("panels", [])]  # inside collapsed rows
+    for panel in panels:
+        for link in panel.get("links", []):
+            name = link["title"].removeprefix("Runbook: ")
+            found.append((name, link["url"].rsplit("#", 1)[1]))
+    return found
+
+
+@pytest.mark.parametrize("text", [SEED_SPEC.read_text(), COLLIDING], ids=["seed", "colliding"])
+def test_every_runbook_url_opens_its_alerts_own_section(text: str, tmp_path: Path) -> None:
+    files = _build(tmp_path, text)
+    rendered = markdown_text.outline(_runbook(files))
+    sections = {title: anchor for level, title, anchor in rendered if level == 4}
+    urls = _alert_urls(files)
+    rules = yaml.safe_load(files["prometheus/rules.yaml"])["groups"]
+    assert len(urls) > sum(1 for g in rules for r in g["rules"] if "alert" in r)  # + panels
+    for alert, anchor in urls:
+        assert anchor == sections[alert], alert
+
+
+@pytest.mark.parametrize("text", [SEED_SPEC.read_text(), COLLIDING], ids=["seed", "colliding"])
+def test_the_runbook_renders_the_models_outline(text: str, tmp_path: Path) -> None:
+    """The headings and anchors the compile walk checks are the ones a renderer sees."""
+    from rlmgen.model.outline import runbook_outline
+
+    model = model_of(text)
+    rendered = markdown_text.outline(_runbook(_build(tmp_path, text)))
+    assert [(h.level, h.text, h.anchor) for h in runbook_outline(model).headings] == rendered
+
+
+def test_links_to_colliding_headings_land_on_their_target(tmp_path: Path) -> None:
+    document = _runbook(_build(tmp_path, COLLIDING))
+    anchors = {anchor: (level, title) for level, title, anchor in markdown_text.outline(document)}
+    links = markdown_text.links(document)
+    assert "#table-of-contents-1" in links  # the alert's playbook, not the contents
+    assert anchors["table-of-contents-1"] == (4, "Table of Contents")
+    assert anchors["incident-response"] == (2, "Incident Response")
+    for link in links:
+        if link.startswith("#"):
+            assert link[1:] in anchors, link
 
 
 def test_internal_links_resolve(compiled_seed) -> None:
