@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -18,10 +22,40 @@ def test_every_package_is_listed_in_pyproject() -> None:
     assert declared == found | {"rlmgen.templates"}
 
 
-def test_templates_are_found_from_a_checkout_and_when_installed() -> None:
-    from rlmgen.output.templating import TEMPLATE_NAMES, template_directory
-
-    directory = template_directory()
-    for name in TEMPLATE_NAMES:
-        assert (REPO / "templates" / name).is_file()
-        assert (Path(directory) / name).is_file()
+def test_a_built_wheel_compiles_the_seed_on_its_own(tmp_path: Path) -> None:
+    """The wheel carries everything a build needs (templates, schema, every package):
+    unpacked away from the checkout, it compiles the seed to the bytes of out/."""
+    source = tmp_path / "source"  # built from a copy: no build/ left in the checkout
+    for name in ("rlmgen", "templates"):
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    [wheel] = tmp_path.glob("rlmgen-*.whl")
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(unpacked)
+    program = f"""
+import sys
+sys.path.insert(0, {str(unpacked)!r})
+from pathlib import Path
+import rlmgen
+from rlmgen.output.templating import template_directory
+from rlmgen.pipeline import compile_specs
+assert Path(rlmgen.__file__).is_relative_to({str(unpacked)!r}), rlmgen.__file__
+assert Path(template_directory()).is_relative_to({str(unpacked)!r}), template_directory()
+[result] = compile_specs([Path("specs/rlm-hypervisor.yaml")], Path("out"))
+for name, data in result.files.items():
+    assert (Path("out/rlm-hypervisor") / name).read_bytes() == data, name
+print(len(result.files))
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout) >= 15
