@@ -307,3 +307,19 @@ def test_changing_a_threshold_changes_the_runbook_with_the_rule(tmp_path: Path) 
         "| `rlm_api_latency_p99` | P99 response time | \\< 100ms | \\> 250ms | \\> 500ms |"
         in _runbook(files)
     )
+
+
+def test_grafana_url_links_each_dashboard(tmp_path: Path) -> None:
+    text = MINIMAL_SPEC.read_text().replace(
+        "  runbookUrl: https://runbooks.example.com/shop\n",
+        "  runbookUrl: https://runbooks.example.com/shop\n"
+        "  grafanaUrl: https://grafana.example.com/\n",
+    )
+    links = markdown_text.links(_runbook(_build(tmp_path, text)))
+    assert "https://grafana.example.com/d/shop-ops" in links
+    assert not any(
+        "grafana.example.com" in link
+        for link in markdown_text.links(
+            _runbook(_build(tmp_path, MINIMAL_SPEC.read_text(), "plain"))
+        )
+    )

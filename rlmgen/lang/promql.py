@@ -9,11 +9,12 @@ offending token for the common mistakes.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import itertools
 import re
 
 import promql_parser
+
+from rlmgen.spec.suggest import ask, closest
 
 # Functions and aggregations of Prometheus 2.x (what Debian's promtool judges).
 FUNCTIONS = frozenset(
@@ -222,7 +223,7 @@ def suggest_function(name: str) -> tuple[str, str]:
     """The real function closest to `name`, and a sentence on how to use it."""
     if name in _KNOWN_MISTAKES:
         return _KNOWN_MISTAKES[name]
-    close = difflib.get_close_matches(name, sorted(FUNCTIONS | AGGREGATIONS), n=1, cutoff=0.6)
+    close = closest(name, FUNCTIONS | AGGREGATIONS)
     return (close[0], "") if close else ("", "")
 
 
@@ -238,7 +239,7 @@ def _explain(error: str, expr: str, tokens: list[Token]) -> PromQLProblem:
         token = _call_token(tokens, name)
         real, how = suggest_function(name)
         offset, fragment = _at(token, expr)
-        hint = f"did you mean '{real}'?" + (f" {how}" if how else "") if real else ""
+        hint = ask([real]) + (f" {how}" if how else "") if real else ""
         return PromQLProblem(f"unknown PromQL function '{name}'", offset, fragment, hint)
     if "expected type vector in aggregation expression, got matrix" in error:
         token = _aggregation_over_range(tokens)

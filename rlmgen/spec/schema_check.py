@@ -15,7 +15,7 @@ from jsonschema.exceptions import ValidationError
 from rlmgen.spec.diagnostics import Diagnostic, join_pointer
 from rlmgen.spec.loader import LoadedSpec
 from rlmgen.spec.schema import API_VERSION, validation_schema
-from rlmgen.spec.suggest import closest
+from rlmgen.spec.suggest import did_you_mean
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -91,11 +91,6 @@ def _quote(value: Any) -> str:
     return repr(value) if isinstance(value, str) and len(value) <= 60 else _describe(value)
 
 
-def _closest(word: str, choices: list[str]) -> str | None:
-    found = closest(word, choices)
-    return found[0] if found else None
-
-
 def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
     pointer = _pointer(error.absolute_path)
     kind = error.validator
@@ -109,12 +104,7 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
         extras = [k for k in error.instance if k not in rule.get("properties", {})]
         out = []
         for key in extras:
-            suggestion = _closest(key, allowed)
-            hint = (
-                f"did you mean '{suggestion}'?"
-                if suggestion
-                else f"allowed keys: {', '.join(allowed)}"
-            )
+            hint = did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}"
             out.append(
                 spec.diagnostic(
                     join_pointer(pointer, key), f"unknown key '{key}'", hint, at_key=True
@@ -155,8 +145,8 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
         if isinstance(error.instance, str):
             if error.instance in aliases:
                 hint = f"use '{aliases[error.instance]}'"
-            elif suggestion := _closest(error.instance, choices):
-                hint = f"did you mean '{suggestion}'?"
+            else:
+                hint = did_you_mean(error.instance, choices) or ""
         return [
             spec.diagnostic(
                 pointer, f"{_quote(error.instance)} is not one of: {', '.join(choices)}", hint

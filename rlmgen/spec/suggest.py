@@ -23,9 +23,12 @@ def closest(word: str, choices: Iterable[str], *, cutoff: float = 0.6, n: int = 
 def did_you_mean(
     word: str, choices: Iterable[str], *, cutoff: float = 0.6, n: int = 1
 ) -> str | None:
-    """ "did you mean 'x'?" (or 'x' or 'y'), or None when nothing is close."""
+    """The question "did you mean 'x'?" (or 'x' or 'y'), or None when nothing is close."""
     found = closest(word, choices, cutoff=cutoff, n=n)
-    if not found:
-        return None
-    quoted = " or ".join(f"'{c}'" for c in found)
+    return ask(found) if found else None
+
+
+def ask(choices: list[str]) -> str:
+    """The question "did you mean 'x'?" for choices already made."""
+    quoted = " or ".join(f"'{c}'" for c in choices)
     return f"did you mean {quoted}?"

@@ -12,7 +12,7 @@ from rlmgen.model.compile import references
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import DEFAULT_TIME_FROM
-from rlmgen.spec.suggest import did_you_mean
+from rlmgen.spec.suggest import ask, did_you_mean
 
 
 def compile_dashboards(
@@ -158,7 +158,7 @@ def _check_unit(walk: Walk, pointer: str, unit: str) -> None:
     if unit in known:
         return
     if unit in SERIES_UNITS:  # a metric unit name where Grafana wants its own id
-        hint = f"did you mean '{SERIES_UNITS[unit].grafana}'?"
+        hint = ask([SERIES_UNITS[unit].grafana])
     else:
         hint = did_you_mean(unit, known, n=3) or (
             "use a Grafana unit id such as s, ms, percentunit, reqps, bytes, short"
