@@ -104,11 +104,9 @@ def test_every_runbook_url_opens_its_alerts_own_section(text: str, tmp_path: Pat
 @pytest.mark.parametrize("text", [SEED_SPEC.read_text(), COLLIDING], ids=["seed", "colliding"])
 def test_the_runbook_renders_the_models_outline(text: str, tmp_path: Path) -> None:
     """The headings and anchors the compile walk checks are the ones a renderer sees."""
-    from rlmgen.model.outline import runbook_outline
-
     model = model_of(text)
     rendered = markdown_text.outline(_runbook(_build(tmp_path, text)))
-    assert [(h.level, h.text, h.anchor) for h in runbook_outline(model).headings] == rendered
+    assert [(h.level, h.text, h.anchor) for h in model.outline.headings] == rendered
 
 
 def test_links_to_colliding_headings_land_on_their_target(tmp_path: Path) -> None:

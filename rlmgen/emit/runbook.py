@@ -19,7 +19,7 @@ from rlmgen.model.conventions import (
     script_path,
     severity_rank,
 )
-from rlmgen.model.outline import SECTIONS, Outline, metric_groups, receiver_heading, runbook_outline
+from rlmgen.model.outline import SECTIONS, metric_groups, receiver_heading
 from rlmgen.output.templating import environment
 from rlmgen.output.yamlout import dump
 
@@ -38,7 +38,7 @@ def _link(path: str) -> str:
 
 
 def context(spec: m.Spec, rules: Rules) -> dict[str, Any]:
-    outline = runbook_outline(spec)
+    outline = spec.outline
     return {
         "title": outline.headings[0].text,
         "service": spec.service,
@@ -58,7 +58,7 @@ def context(spec: m.Spec, rules: Rules) -> dict[str, Any]:
     }
 
 
-def _metrics(spec: m.Spec, outline: Outline) -> dict[str, Any]:
+def _metrics(spec: m.Spec, outline: m.Outline) -> dict[str, Any]:
     tables = []
     for group, metrics in metric_groups(spec).items():
         present = [k for k in SEVERITIES if any(getattr(x.levels, k) for x in metrics)]
@@ -101,7 +101,7 @@ def _dashboards(spec: m.Spec) -> list[dict[str, Any]]:
     ]
 
 
-def _routes(spec: m.Spec, rules: Rules, outline: Outline) -> list[dict[str, Any]]:
+def _routes(spec: m.Spec, rules: Rules, outline: m.Outline) -> list[dict[str, Any]]:
     by_name: dict[str, list[AlertRule]] = {}
     for rule in rules.alerts:
         by_name.setdefault(rule.name, []).append(rule)
@@ -121,7 +121,7 @@ def _routes(spec: m.Spec, rules: Rules, outline: Outline) -> list[dict[str, Any]
 
 
 def _alert_section(
-    name: str, rules: list[AlertRule], playbooks: dict[str, m.Playbook], outline: Outline
+    name: str, rules: list[AlertRule], playbooks: dict[str, m.Playbook], outline: m.Outline
 ) -> dict[str, Any]:
     first = rules[0]
     metric = first.metric
@@ -152,7 +152,7 @@ def _alert_section(
     }
 
 
-def _incidents(spec: m.Spec, outline: Outline) -> dict[str, Any]:
+def _incidents(spec: m.Spec, outline: m.Outline) -> dict[str, Any]:
     runbook = spec.runbook
     return {
         "severity_levels": runbook.severity_levels,

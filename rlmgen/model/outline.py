@@ -1,9 +1,10 @@
 """The headings of the generated runbook, in order, with the anchors GitHub gives them.
 
 Every `runbook_url` points at an alert's heading by the alert's name, so the outline is a
-fact of the model, not only of the runbook: the compile walk checks that no heading takes
-an alert's anchor first, and the runbook emitter places its headings (and links to them)
-from this outline. templates/runbook.md.j2 renders exactly these headings (tested)."""
+fact of the model, not only of the runbook: the compile walk computes it once
+(`Spec.outline`), checks that no heading takes an alert's anchor first, and the runbook
+emitter places its headings (and links to them) from it. templates/runbook.md.j2
+renders exactly these headings (tested)."""
 
 from __future__ import annotations
 
@@ -27,31 +28,12 @@ UNROUTED = "Unrouted"
 
 
 @dataclasses.dataclass(frozen=True)
-class Heading:
-    level: int  # 1 for the title, 2 for the sections, ...
-    text: str
-    anchor: str
-    kind: str  # section, metric-group, dashboard, receiver, alert, playbook, workload, ...
-    key: str  # what it is about: a group, a dashboard uid, a receiver or alert name, an id
-
-
-@dataclasses.dataclass(frozen=True)
 class AlertIdentity:
     """What the runbook needs to know of an alert rule to place it."""
 
     name: str
     severity: str
     receiver: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class Outline:
-    headings: tuple[Heading, ...]
-    # receiver ("" for unrouted) -> the alerts whose own section sits under its heading
-    alert_sections: tuple[tuple[str, tuple[str, ...]], ...]
-
-    def anchor(self, kind: str, key: str) -> str:
-        return next(h.anchor for h in self.headings if h.kind == kind and h.key == key)
 
 
 def alert_identities(spec: m.Spec) -> list[AlertIdentity]:
@@ -111,17 +93,19 @@ def alert_sections(spec: m.Spec) -> list[tuple[str, list[str]]]:
     return sections
 
 
-def runbook_outline(spec: m.Spec) -> Outline:
+def runbook_outline(spec: m.Spec) -> m.Outline:
     headings = Headings()
-    placed: list[Heading] = []
+    placed: list[m.Heading] = []
 
     def add(level: int, text: str, kind: str, key: str | None = None) -> None:
-        placed.append(Heading(level, text, headings.add(text), kind, text if key is None else key))
+        placed.append(
+            m.Heading(level, text, headings.add(text), kind, text if key is None else key)
+        )
 
     sections = alert_sections(spec)
     for level, text, kind, key in _headings(spec, sections):
         add(level, text, kind, key)
-    return Outline(tuple(placed), tuple((r, tuple(names)) for r, names in sections))
+    return m.Outline(tuple(placed), tuple((r, tuple(names)) for r, names in sections))
 
 
 def _headings(

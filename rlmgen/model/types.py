@@ -342,6 +342,28 @@ class Runbook:
 
 
 @dataclasses.dataclass(frozen=True)
+class Heading:
+    level: int  # 1 for the title, 2 for the sections, ...
+    text: str
+    anchor: str
+    kind: str  # section, metric-group, dashboard, receiver, alert, playbook, workload, ...
+    key: str  # what it is about: a group, a dashboard uid, a receiver or alert name, an id
+
+
+@dataclasses.dataclass(frozen=True)
+class Outline:
+    headings: tuple[Heading, ...]
+    # receiver ("" for unrouted) -> the alerts whose own section sits under its heading
+    alert_sections: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def anchor(self, kind: str, key: str) -> str:
+        return next(h.anchor for h in self.headings if h.kind == kind and h.key == key)
+
+
+EMPTY_OUTLINE = Outline((), ())
+
+
+@dataclasses.dataclass(frozen=True)
 class Spec:
     source: str  # the spec's path as the generated headers name it
     service: Service
@@ -351,6 +373,7 @@ class Spec:
     dashboards: tuple[Dashboard, ...]
     autoscaling: tuple[Workload, ...]
     runbook: Runbook
+    outline: Outline = EMPTY_OUTLINE  # the runbook's headings (rlmgen.model.outline)
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)

@@ -22,6 +22,7 @@ from rlmgen.model.compile.routing import compile_routing
 from rlmgen.model.compile.runbook import compile_runbook
 from rlmgen.model.compile.service import compile_service
 from rlmgen.model.compile.walk import Walk
+from rlmgen.model.outline import runbook_outline
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
 from rlmgen.spec.loader import LoadedSpec
 from rlmgen.spec.schema_check import schema_diagnostics
@@ -74,6 +75,7 @@ def _walk(walk: Walk, source: str) -> m.Spec:
         autoscaling=compile_autoscaling(walk, root, by_name, declared),
         runbook=compile_runbook(walk, root, declared),
     )
+    spec = dataclasses.replace(spec, outline=runbook_outline(spec))
     invariants.check_alert_identities(walk, spec)
     invariants.check_runbook_anchors(walk, spec)
     return spec

@@ -5,7 +5,6 @@ from __future__ import annotations
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Walk
 from rlmgen.model.conventions import alert_anchor
-from rlmgen.model.outline import runbook_outline
 
 
 def check_alert_identities(walk: Walk, spec: m.Spec) -> None:
@@ -42,7 +41,7 @@ def check_runbook_anchors(walk: Walk, spec: m.Spec) -> None:
             declared_at.setdefault(metric.alert.name, (metric.alert.name_pointer, derived))
     for alert in spec.alerts:
         declared_at.setdefault(alert.name, (f"{alert.pointer}/name", False))
-    headings = runbook_outline(spec).headings
+    headings = spec.outline.headings
     for heading in headings:
         if heading.kind != "alert" or heading.anchor == alert_anchor(heading.key):
             continue
