@@ -1,9 +1,11 @@
-"""The `rlmgen` command line. Exit codes: 0 ok, 1 invalid spec or drift, 2 usage error."""
+"""The `rlmgen` command line. Exit codes: 0 ok, 1 invalid spec or drift, 2 usage error,
+3 an error inside rlmgen (a bug: a spec that validates always builds)."""
 
 from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,7 +14,9 @@ import click
 
 from rlmgen import __version__
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# RLMGEN_TRACEBACK=1 shows the traceback of an error inside rlmgen instead of one line.
+TRACEBACK_ENV = "RLMGEN_TRACEBACK"
 DEFAULT_SPECS = Path("specs")
 DEFAULT_OUT = Path("out")
 
@@ -279,4 +283,17 @@ def tune_garbage_collector() -> None:
 
 def main() -> None:
     tune_garbage_collector()
-    cli(prog_name="rlmgen")
+    try:
+        cli(prog_name="rlmgen", standalone_mode=True)
+    except OSError as exc:  # the disk or the system, not rlmgen: say what it said
+        click.echo(f"rlmgen: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    except Exception as exc:  # a bug in rlmgen, not in the spec: one line, and how to report
+        if os.environ.get(TRACEBACK_ENV) == "1":
+            raise
+        click.echo(
+            f"rlmgen: internal error: {type(exc).__name__}: {exc} (this is a bug in rlmgen; "
+            f"please report it with the spec; {TRACEBACK_ENV}=1 shows the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)

@@ -176,3 +176,25 @@ def test_strict_reports_untested_alerts(monkeypatch) -> None:
         "examples: input series, the time 'at', and whether it fires)\n"
     )
     assert run("validate", "tests/cases/valid/minimal.yaml").exit_code == 0
+
+
+def test_an_error_inside_rlmgen_is_one_line_and_exit_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rlmgen import cli as cli_module
+
+    def broken(**_: object) -> None:
+        raise KeyError("runbook section")
+
+    monkeypatch.setattr(cli_module, "cli", broken)
+    monkeypatch.delenv(cli_module.TRACEBACK_ENV, raising=False)
+    with pytest.raises(SystemExit) as exited:
+        cli_module.main()
+    assert exited.value.code == 3
+    assert capsys.readouterr().err == (
+        "rlmgen: internal error: KeyError: 'runbook section' (this is a bug in rlmgen; "
+        "please report it with the spec; RLMGEN_TRACEBACK=1 shows the traceback)\n"
+    )
+    monkeypatch.setenv(cli_module.TRACEBACK_ENV, "1")
+    with pytest.raises(KeyError):
+        cli_module.main()
