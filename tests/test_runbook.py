@@ -68,6 +68,23 @@ COLLIDING = (
 )
 
 
+# Headings that a renderer would read differently from their text: an entity that renders
+# as the alert's own name, line breaks, and a command described over two lines.
+ENTITIES_AND_BREAKS = (
+    MINIMAL_SPEC.read_text()
+    .replace(
+        "    - name: pagerduty-oncall\n",
+        '    - name: pagerduty-oncall\n      title: "ShopHighErrorRate&#33;"\n',
+    )
+    .replace("  title: Shop\n", '  title: "Shop\\nfront"\n')
+    .replace("    title: Shop Operations\n", '    title: "Shop\\n\\n  Operations"\n')
+    + """runbook:
+  commands:
+    - {description: "Restart\\nrm -rf /", run: kubectl rollout restart deploy/shop}
+"""
+)
+
+
 def _alert_urls(files: dict[str, bytes]) -> list[tuple[str, str]]:
     """(alert name, anchor) of every runbook_url and every dashboard panel link."""
     found = []
@@ -89,7 +106,11 @@ def _alert_urls(files: dict[str, bytes]) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("text", [SEED_SPEC.read_text(), COLLIDING], ids=["seed", "colliding"])
+@pytest.mark.parametrize(
+    "text",
+    [SEED_SPEC.read_text(), COLLIDING, ENTITIES_AND_BREAKS],
+    ids=["seed", "colliding", "entities-and-breaks"],
+)
 def test_every_runbook_url_opens_its_alerts_own_section(text: str, tmp_path: Path) -> None:
     files = _build(tmp_path, text)
     rendered = markdown_text.outline(_runbook(files))
@@ -101,7 +122,11 @@ def test_every_runbook_url_opens_its_alerts_own_section(text: str, tmp_path: Pat
         assert anchor == sections[alert], alert
 
 
-@pytest.mark.parametrize("text", [SEED_SPEC.read_text(), COLLIDING], ids=["seed", "colliding"])
+@pytest.mark.parametrize(
+    "text",
+    [SEED_SPEC.read_text(), COLLIDING, ENTITIES_AND_BREAKS],
+    ids=["seed", "colliding", "entities-and-breaks"],
+)
 def test_the_runbook_renders_the_models_outline(text: str, tmp_path: Path) -> None:
     """The headings and anchors the compile walk checks are the ones a renderer sees."""
     model = model_of(text)
@@ -321,3 +346,9 @@ def test_grafana_url_links_each_dashboard(tmp_path: Path) -> None:
             _runbook(_build(tmp_path, MINIMAL_SPEC.read_text(), "plain"))
         )
     )
+
+
+def test_a_line_break_in_a_command_description_stays_a_comment(tmp_path: Path) -> None:
+    text = markdown_text.plain_text(_runbook(_build(tmp_path, ENTITIES_AND_BREAKS)))
+    assert "# Restart rm -rf /\nkubectl rollout restart deploy/shop" in text
+    assert "\nrm -rf /" not in text

@@ -20,6 +20,7 @@ from rlmgen.model.conventions import (
     severity_rank,
 )
 from rlmgen.model.outline import SECTIONS, metric_groups, receiver_heading
+from rlmgen.output.markdown import heading_text
 from rlmgen.output.templating import environment
 from rlmgen.output.yamlout import dump
 
@@ -161,7 +162,7 @@ def _incidents(spec: m.Spec, outline: m.Outline) -> dict[str, Any]:
         ],
         "commands": runbook.commands,
         "command_block": "\n".join(
-            f"# {c.description}\n{c.run.rstrip()}\n" for c in runbook.commands
+            f"# {heading_text(c.description)}\n{c.run.rstrip()}\n" for c in runbook.commands
         ).rstrip("\n"),
     }
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from rlmgen.model import types as m
 from rlmgen.model.conventions import severity_rank
-from rlmgen.output.markdown import Headings
+from rlmgen.output.markdown import Headings, heading_text
 
 SECTIONS = (
     "Key Metrics",
@@ -98,8 +98,9 @@ def runbook_outline(spec: m.Spec) -> m.Outline:
     placed: list[m.Heading] = []
 
     def add(level: int, text: str, kind: str, key: str | None = None) -> None:
+        shown = heading_text(text)
         placed.append(
-            m.Heading(level, text, headings.add(text), kind, text if key is None else key)
+            m.Heading(level, shown, headings.add(shown), kind, text if key is None else key)
         )
 
     sections = alert_sections(spec)

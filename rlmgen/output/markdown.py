@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")  # `&`: no entity is decoded
 # what turns a paragraph line into a heading, list item or rule: `# `, `- `, `1. `, `===`
 _BLOCK_START = re.compile(r"^(\s*)(?:([#+\-=])(?=\s|$)|(\d+)(?=[.)](?:\s|$)))", re.M)
 _BACKTICKS = re.compile(r"`+")
@@ -25,6 +25,16 @@ def inline(value: object) -> str:
     if _INLINE_SPECIAL.search(text) is None:  # most text: nothing to escape, no copy
         return text
     return _INLINE_SPECIAL.sub(r"\\\1", text)
+
+
+def heading_text(value: object) -> str:
+    """A heading is one line: runs of white space (line breaks too) become one space."""
+    return " ".join(str(value).split())
+
+
+def heading(value: object) -> str:
+    """Spec text as a heading's literal markdown."""
+    return inline(heading_text(value))
 
 
 def text(value: object) -> str:

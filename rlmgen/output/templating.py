@@ -40,6 +40,7 @@ def environment() -> Any:
     env.filters.update(
         md=md.text,
         inline=md.inline,
+        heading=md.heading,
         cell=md.cell,
         code=md.code,
         tcode=functools.partial(md.code, in_table=True),
