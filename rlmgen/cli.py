@@ -56,10 +56,11 @@ def _resolve_specs(specs: Sequence[Path]) -> tuple[list[Path], bool]:
         if not found:
             raise click.UsageError("specs/ holds no .yaml spec")
         return found, True
-    files: list[Path] = []
+    files: dict[Path, Path] = {}  # a file named twice (or by its directory too) is one spec
     for spec in specs:
-        files.extend(discover(spec) if spec.is_dir() else [spec])
-    return files, False
+        for path in discover(spec) if spec.is_dir() else [spec]:
+            files.setdefault(path.resolve(), path)
+    return list(files.values()), False
 
 
 def _summary(errors: int, warnings: int, specs: int) -> str:

@@ -198,3 +198,11 @@ def test_an_error_inside_rlmgen_is_one_line_and_exit_3(
     monkeypatch.setenv(cli_module.TRACEBACK_ENV, "1")
     with pytest.raises(KeyError):
         cli_module.main()
+
+
+def test_a_spec_named_twice_is_compiled_once(in_repo: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["validate", "specs/rlm-hypervisor.yaml", "specs", "./specs/rlm-hypervisor.yaml"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "in 1 spec" in result.output

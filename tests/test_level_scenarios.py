@@ -148,6 +148,12 @@ PROMTOOL_CASES = {
         "7s",
         ("app_value > 25\n", "app_value > 25.5\n"),
     ),
+    "a baseline off the minute grid": (
+        {"warning": "drop > 50%", "baseline": "1h7m13s"},
+        "5m",
+        "1m",
+        ("app_value < 0.5 *", "app_value < 0.005 *"),
+    ),
     "levels 1e-6 apart": (
         {"warning": "> 1", "critical": "> 1.000001"},
         "0s",

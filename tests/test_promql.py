@@ -98,6 +98,7 @@ def test_series_names_in_order_of_use() -> None:
         ("x == 0", None, None, False),
         ('x{a="b"}', None, None, True),
         ("x offset 5m", None, None, False),
+        ('x{a=~"b"}', None, None, False),
     ],
 )
 def test_what_rlmgen_reads_of_a_query(

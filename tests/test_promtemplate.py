@@ -35,6 +35,8 @@ TEMPLATE = (
     "r={{ $value }} h={{ $value | humanize }} d={{ $value | humanizeDuration }} "
     "p={{ $value | humanizePercentage }} k={{ $value | humanize1024 }} "
     "u={{ $labels.user }} v={{ .Value }}"
+    # trim markers, and the escapes rlmgen writes for spec text that holds `{{`
+    ' t=[ {{- $value -}} ] q={{ "{{" }} x }} e={{ "a\\"b" }}'
 )
 
 

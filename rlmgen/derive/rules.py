@@ -80,10 +80,12 @@ class Rules:
 
 
 def number(value: float) -> str:
-    """A PromQL number literal: integers without a point, others as short as exact."""
+    """A PromQL number literal for exactly `value`: integers without a point, others in
+    12 digits when those are exact (they read better), else in full."""
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
-    return repr(float(f"{value:.12g}"))
+    short = float(f"{value:.12g}")
+    return repr(short) if short == value else repr(value)
 
 
 def derive_rules(spec: m.Spec) -> Rules:

@@ -98,9 +98,13 @@ def parse_level(
     if isinstance(raw, bool):
         raise UnitError(f"{raw!r} is not a level", 'write it like "> 200ms" or "< 99.9%"')
     if isinstance(raw, int | float):
-        if not math.isfinite(raw):
-            raise UnitError(f"{raw!r} is not a level", "a level is a finite number")
-        return Level(str(raw), "exact", float(raw))
+        try:
+            value = float(raw)
+        except OverflowError:  # an integer of hundreds of digits
+            value = math.inf
+        if not math.isfinite(value):
+            raise UnitError(f"{_short(str(raw))} is not a level", "a level is a finite number")
+        return Level(str(raw), "exact", value)
     text = " ".join(raw.split())
     if match := _RELATIVE_AFTER.match(text) or _RELATIVE_BEFORE.match(text):
         return Level(text, _CHANGE_WORDS[match["change"].lower()], float(match["pct"]) / 100)
@@ -124,6 +128,10 @@ def parse_level(
         'write "> 200ms", "< 99.9%", a band "40-60%" (a target) or "outside 30-70%", or a '
         'change "> 20% increase" / "drop > 50%"',
     )
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} digits)"
 
 
 def _check_limit(match: re.Match[str], text: str, has_limit: bool | None) -> bool:

@@ -380,17 +380,35 @@ def _misplaced_grouping(tokens: list[Token], expr: str) -> tuple[Token, str, str
 
 
 def series_names(ast: promql_parser.Expr) -> tuple[str, ...]:
-    """Metric names that an expression selects, in order of first use."""
-    names: list[str] = []
-
-    def visit(node: object) -> None:
+    """Metric names that an expression selects, in order of first use. (A walk of our own:
+    promql_parser.walk takes time quadratic in the size of the expression.)"""
+    names: dict[str, None] = {}
+    stack = [ast]
+    while stack:
+        node = stack.pop()
         if isinstance(node, promql_parser.VectorSelector):
-            name = node.name or _name_from_matchers(node)
-            if name and name not in names:
-                names.append(name)
-
-    promql_parser.walk(ast, visit)
+            if name := node.name or _name_from_matchers(node):
+                names.setdefault(name)
+            continue
+        stack.extend(reversed(_children(node)))
     return tuple(names)
+
+
+_WRAPPERS = (promql_parser.ParenExpr, promql_parser.UnaryExpr, promql_parser.SubqueryExpr)
+
+
+def _children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
+    if isinstance(node, promql_parser.BinaryExpr):
+        return (node.lhs, node.rhs)
+    if isinstance(node, promql_parser.AggregateExpr):
+        return (node.expr,) if node.param is None else (node.param, node.expr)
+    if isinstance(node, promql_parser.Call):
+        return tuple(node.args)
+    if isinstance(node, _WRAPPERS):
+        return (node.expr,)
+    if isinstance(node, promql_parser.MatrixSelector):
+        return (node.vector_selector,)
+    return ()
 
 
 def _name_from_matchers(node: promql_parser.VectorSelector) -> str | None:
@@ -420,5 +438,20 @@ def comparison(ast: promql_parser.Expr) -> tuple[str, float] | None:
 
 
 def is_plain_selector(ast: promql_parser.Expr) -> bool:
-    """`name{label="value"}` without offset or @: what promtool takes as an input series."""
-    return isinstance(ast, promql_parser.VectorSelector) and ast.offset is None and ast.at is None
+    """`name{label="value"}`, equality matchers only, without offset or @: what promtool
+    takes as an input series."""
+    return (
+        isinstance(ast, promql_parser.VectorSelector)
+        and ast.offset is None
+        and ast.at is None
+        and all(str(m.op).endswith(".Equal") for m in ast.matchers.matchers)
+    )
+
+
+def is_instant_or_scalar(ast: promql_parser.Expr) -> bool:
+    """Whether a rule's expression gives what a rule needs (not a range or a string)."""
+    while isinstance(ast, promql_parser.ParenExpr):
+        ast = ast.expr
+    return not isinstance(
+        ast, promql_parser.MatrixSelector | promql_parser.SubqueryExpr | promql_parser.StringLiteral
+    )

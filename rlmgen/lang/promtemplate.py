@@ -15,7 +15,12 @@ class UnsupportedTemplate(ValueError):
     """The text uses templating rlmgen cannot evaluate."""
 
 
-_ACTION = re.compile(r"{{-?\s*(.*?)\s*-?}}", re.DOTALL)
+# An action, its body free to hold quoted strings with braces; `{{- ` and ` -}}` (a dash
+# and a space) trim the white space beside the action, as in Go's text/template.
+_ACTION = re.compile(
+    r'{{(?P<left>-\s)?\s*(?P<body>(?:"(?:[^"\\]|\\.)*"|[^"}]|}(?!}))*?)\s*(?P<right>\s-)?}}',
+    re.DOTALL,
+)
 _VALUE = r"(?:\$value|\.Value)"
 _LABEL = re.compile(r"^(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)$")
 _PIPED = re.compile(rf"^{_VALUE}\s*(?:\|\s*([a-zA-Z0-9]+))?$")
@@ -148,30 +153,49 @@ def check(text: str) -> None:
 
 
 def uses_value(text: str) -> bool:
-    return any("$value" in a or ".Value" in a for a in _ACTION.findall(text))
+    return any("$value" in m["body"] or ".Value" in m["body"] for m in _ACTION.finditer(text))
+
+
+def unbalanced(text: str) -> bool:
+    """Whether a `{{` opens no action (Prometheus refuses the rule); a lone `}}` is text."""
+    return "{{" in _ACTION.sub("", text)
 
 
 def render(text: str, value: float, labels: Mapping[str, str]) -> str:
-    def action(match: re.Match[str]) -> str:
-        body = match.group(1)
-        if string := _STRING.match(body):
-            return _go_string(string.group(1))
-        if label := _LABEL.match(body):
-            return labels.get(label.group(1), "")
-        function = None
-        if piped := _PIPED.match(body):
-            function = piped.group(1)
-        elif called := _CALLED.match(body):
-            function = called.group(1)
-        else:
-            raise UnsupportedTemplate(body)
-        if function is None:
-            return go_float(value)
-        if function not in FUNCTIONS:
-            raise UnsupportedTemplate(body)
-        return FUNCTIONS[function](value)
+    parts: list[str] = []
+    position = 0
+    trim_next = False
+    for match in _ACTION.finditer(text):
+        before = text[position : match.start()]
+        if trim_next:
+            before = before.lstrip()
+        if match["left"]:
+            before = before.rstrip()
+        parts += [before, _evaluate(match["body"], value, labels)]
+        position, trim_next = match.end(), bool(match["right"])
+    rest = text[position:]
+    parts.append(rest.lstrip() if trim_next else rest)
+    return "".join(parts)
 
-    return _ACTION.sub(action, text)
+
+def _evaluate(body: str, value: float, labels: Mapping[str, str]) -> str:
+    """The text one action prints."""
+    if string := _STRING.match(body):
+        return _go_string(string.group(1))
+    if label := _LABEL.match(body):
+        return labels.get(label.group(1), "")
+    function = None
+    if piped := _PIPED.match(body):
+        function = piped.group(1)
+    elif called := _CALLED.match(body):
+        function = called.group(1)
+    else:
+        raise UnsupportedTemplate(body)
+    if function is None:
+        return go_float(value)
+    if function not in FUNCTIONS:
+        raise UnsupportedTemplate(body)
+    return FUNCTIONS[function](value)
 
 
 _GO_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}

@@ -58,6 +58,6 @@ def level_test_span(window: float, hold: float, evaluation: float) -> LevelTestS
     """The span of the test of levels that average over `window` (0 for absolute levels)
     and whose alert holds for `hold`, evaluated every `evaluation` seconds."""
     interval = sample_interval(window)
-    start = window + WARMUP_SAMPLES * interval
+    start = (math.ceil(window / interval) + WARMUP_SAMPLES) * interval  # on the sample grid
     horizon = start + hold + max(10 * interval, 2 * evaluation)
     return LevelTestSpan(interval, start, horizon, hold + 2 * evaluation + 2 * interval)

@@ -160,7 +160,7 @@ def parse_duration(text: str) -> float:
     if not isinstance(text, str) or not text:
         raise UnitError(f"{text!r} is not a duration", "write it like 30s, 5m or 1h30m")
     position = 0
-    seconds = 0.0
+    millis = 0  # exact, whatever the number of digits
     last_rank = -1
     for match in _DURATION_PART.finditer(text):
         if match.start() != position:
@@ -172,19 +172,19 @@ def parse_duration(text: str) -> float:
                 "write it like 1h30m",
             )
         last_rank = rank
-        seconds += int(match[1]) * _DURATION_UNITS[match[2]]
+        millis += int(match[1]) * round(_DURATION_UNITS[match[2]] * 1000)
         position = match.end()
     if position != len(text) or position == 0:
         hint = "write it like 30s, 5m or 1h30m (units ms, s, m, h, d, w, y; whole numbers only)"
         if re.fullmatch(r"\d+", text):
             hint = f"add a unit: {text}s or {text}m"
         raise UnitError(f"{text!r} is not a duration", hint)
-    if seconds > MAX_DURATION:
+    if millis > MAX_DURATION * 1000:  # compared as integers: any number of digits is fine
         raise UnitError(
             f"{text!r} is longer than a Prometheus duration can be (292y)",
             "write a shorter duration",
         )
-    return seconds
+    return millis / 1000
 
 
 @functools.cache  # a large build formats the same few durations 100,000 times

@@ -65,6 +65,8 @@ def _alert(
     expr = node.promql("expr")
     if expr is not None:
         references.check_series(walk, declared, node.at("expr"), expr)
+        if not references.check_rule_expression(walk, node.at("expr"), expr, "an alert"):
+            expr = None
     severity = node.text("severity") or group.text("severity")
     if severity is None:
         walk.error(
@@ -145,7 +147,7 @@ def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bo
     value = node.text(key)
     if value is None:
         return True
-    if value.count("{{") != value.count("}}"):
+    if promtemplate.unbalanced(value):
         walk.error(
             node.at(key),
             "unbalanced '{{' and '}}' in the template",

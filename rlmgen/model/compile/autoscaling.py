@@ -4,6 +4,7 @@ source and one fitting target, is the schema's oneOf.)"""
 
 from __future__ import annotations
 
+import math
 from typing import Literal, cast
 
 from rlmgen.lang.units import Quantity, SeriesUnit, UnitError, check_dimension, parse_quantity
@@ -168,6 +169,9 @@ def _target(
                 walk.error(pointer, exc.message, exc.hint)
                 return None
     value = percent if kind == "Utilization" else quantity.in_unit(unit)
+    if not math.isfinite(value):
+        walk.error(pointer, f"{raw!r} is too large in the metric's unit", "write a smaller target")
+        return None
     return m.ScalingTarget(kind, value, str(raw))  # type: ignore[arg-type]
 
 

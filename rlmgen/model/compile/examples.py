@@ -3,6 +3,8 @@ recording rules and hand-written alerts."""
 
 from __future__ import annotations
 
+import math
+
 from rlmgen.lang import promql, promtool
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
@@ -21,7 +23,10 @@ def compile_series(walk: Walk, example: Node) -> tuple[m.ExampleSeries, ...] | N
             )
             query = None
         values = node.value.get("values")
-        if isinstance(values, str) and (bad := promtool.bad_values_token(values)) is not None:
+        if isinstance(values, str) and "\n" in values.strip():
+            walk.error(node.at("values"), "promtool reads a series' values from one line")
+            values = None
+        elif isinstance(values, str) and (bad := promtool.bad_values_token(values)) is not None:
             walk.error_in_value(
                 node.at("values"),
                 bad,
@@ -47,6 +52,17 @@ def sample_interval(walk: Walk, example: Node) -> tuple[bool, float | None]:
 def example_time(walk: Walk, example: Node, evaluation: float) -> float | None:
     """When the example is checked; promtool evaluates every rule up to that time."""
     at = example.duration("at")
+    if at is not None and round(at * 1000) % round(evaluation * 1000):
+        grid = math.floor(at / evaluation) * evaluation
+        walk.error(
+            example.at("at"),
+            f"promtool evaluates the rules every {format_duration(evaluation)} (the "
+            f"evaluation interval): at {format_duration(at)} it would check what they were "
+            f"at {format_duration(grid)}",
+            f"check at a multiple of {format_duration(evaluation)}, such as "
+            f"{format_duration(grid + evaluation)}",
+        )
+        return None
     if at is not None and at / evaluation > promtool.MAX_TEST_EVALUATIONS:
         walk.error(
             example.at("at"),

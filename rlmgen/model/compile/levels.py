@@ -110,7 +110,14 @@ def _check_order(walk: Walk, node: Node, levels: dict[str, Level]) -> None:
     for (low_key, low), (high_key, high) in itertools.pairwise(ordered):
         if low.kind != high.kind or low.value is None or high.value is None:
             continue
-        if low.kind == "outside":
+        if _indistinguishable(low, high):
+            walk.error(
+                node.at(high_key),
+                f"{high_key} level {high.text!r} is too close to {low_key} level "
+                f"{low.text!r} for any value to lie between them",
+                "a test needs a value past one level and short of the other: set them apart",
+            )
+        elif low.kind == "outside":
             _check_bands_widen(walk, node, (low_key, low), (high_key, high))
         elif low.kind in _RELATIVE:
             if not high.value > low.value:
@@ -131,6 +138,14 @@ def _check_order(walk: Walk, node: Node, levels: dict[str, Level]) -> None:
                     f"the metric alerts when it goes {'up' if rising else 'down'}: the more "
                     "severe level is further that way",
                 )
+
+
+def _indistinguishable(low: Level, high: Level) -> bool:
+    """Whether two levels are adjacent floating-point numbers (on either edge of a band)."""
+    pairs = [(low.value, high.value), (low.high, high.high)]
+    return any(
+        a is not None and b is not None and a != b and math.nextafter(a, b) == b for a, b in pairs
+    )
 
 
 def _check_bands_widen(

@@ -48,6 +48,10 @@ def _metric(
     for key, query in (("expr", expr), ("limit", limit)):
         if query is not None:
             references.check_series(walk, declared, node.at(key), query)
+    if expr is not None and not references.check_rule_expression(
+        walk, node.at("expr"), expr, "a recording rule"
+    ):
+        expr = None
     if walk.strict and node.text("expr") and not node.value.get("examples"):
         walk.warning(
             node.at("expr"),

@@ -80,6 +80,19 @@ def check_series(walk: Walk, declared: Declared, pointer: str, query: promql.Que
         )
 
 
+def check_rule_expression(walk: Walk, pointer: str, query: promql.Query, what: str) -> bool:
+    """A rule's expression gives an instant vector or a scalar: promtool refuses a range
+    vector or a string as a rule's result."""
+    if promql.is_instant_or_scalar(query.ast):
+        return True
+    walk.error(
+        pointer,
+        f"{what} must give an instant vector or a scalar, not a range vector or a string",
+        "aggregate a range over time, such as rate(x[5m]) or avg_over_time(x[1h])",
+    )
+    return False
+
+
 def check_metric(walk: Walk, declared: Declared, pointer: str, name: str) -> bool:
     """Whether `name` is a declared metric (reported when not)."""
     if name in declared.metrics or not declared.checks_series:

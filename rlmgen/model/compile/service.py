@@ -20,8 +20,8 @@ def compile_service(walk: Walk, node: Node) -> m.Service:
             walk.error(node.at(key), f"'{key}' must be longer than 0s")
             seconds = None
         intervals[key] = seconds if seconds is not None else default
-    runbook_url = node.text("runbookUrl") or ""
-    grafana_url = node.text("grafanaUrl")
+    runbook_url = _base_url(walk, node, "runbookUrl") or ""
+    grafana_url = _base_url(walk, node, "grafanaUrl")
     return m.Service(
         name=node.text("name") or "",
         title=node.text("title") or "",
@@ -34,6 +34,27 @@ def compile_service(walk: Walk, node: Node) -> m.Service:
         scrape_interval=intervals["scrapeInterval"],
         evaluation_interval=intervals["evaluationInterval"],
     )
+
+
+def _base_url(walk: Walk, node: Node, key: str) -> str | None:
+    """A URL that rlmgen extends (with #<alert anchor>, with /d/<uid>): one piece of text
+    with no fragment of its own, and no `{{` that Prometheus would read as a template in
+    the runbook_url annotations."""
+    url = node.text(key)
+    if url is None:
+        return None
+    for bad, why in (
+        ("#", "rlmgen adds the fragment (#<alert>) itself"),
+        ("{{", "Prometheus would read it as a template in every runbook_url"),
+        ("}}", "Prometheus would read it as a template in every runbook_url"),
+    ):
+        if bad in url:
+            walk.error_in_value(node.at(key), bad, f"a {key} cannot hold '{bad}': {why}")
+            return None
+    if any(c.isspace() for c in url):
+        walk.error(node.at(key), f"a {key} cannot hold spaces or line breaks", "write %20")
+        return None
+    return url
 
 
 def shortest_hold(service: m.Service) -> tuple[float, str]:
