@@ -18,7 +18,7 @@ TEMPLATE_NAMES = ("runbook.md.j2", "review.md.j2")
 
 def template_directory() -> str:
     """The top-level templates/ of a source checkout, or the installed rlmgen.templates."""
-    checkout = Path(__file__).resolve().parent.parent / "templates"
+    checkout = Path(__file__).resolve().parents[2] / "templates"  # rlmgen/output/ -> root
     if all((checkout / name).is_file() for name in TEMPLATE_NAMES):
         return str(checkout)
     return str(resources.files("rlmgen.templates"))

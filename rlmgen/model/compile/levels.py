@@ -33,11 +33,14 @@ def compile_levels(
         if raw is None or isinstance(raw, bool) or not isinstance(raw, str | int | float):
             continue  # absent, or a type the schema pass reported
         try:
-            parsed[key] = level_lang.parse_level(
+            level = level_lang.parse_level(
                 raw, unit, has_limit=has_limit, allow_qualitative=key == "target"
             )
         except UnitError as exc:
             walk.error(node.at(key), exc.message, exc.hint)
+            continue
+        if _testable(walk, node.at(key), key, level):
+            parsed[key] = level
     baseline = node.duration("baseline")
     alerting = {k: v for k, v in parsed.items() if k != "target"}
     for key, level in alerting.items():
@@ -55,6 +58,32 @@ def compile_levels(
         critical=directional.get("critical"),
         baseline=baseline,
     )
+
+
+# A level's test puts values a little past it (and a level of the limit times the limit's
+# test value, 128): far enough from the largest float that they stay numbers.
+_LARGEST_LEVEL = 1e300
+_LARGEST_FRACTION = 1e6
+
+
+def _testable(walk: Walk, pointer: str, key: str, level: Level) -> bool:
+    largest = _LARGEST_FRACTION if level.of_limit else _LARGEST_LEVEL
+    ends = [v for v in (level.value, level.high) if v is not None]
+    if all(abs(v) <= largest for v in ends):
+        return True
+    if level.of_limit:
+        walk.error(
+            pointer,
+            f"{key} level {level.text!r} is more than a million times the limit",
+            "a level of the limit is a fraction of it, such as 95% or 0.95",
+        )
+    else:
+        walk.error(
+            pointer,
+            f"{key} level {level.text!r} is too large for a test to go past it",
+            "levels go up to 1e300 in the metric's unit",
+        )
+    return False
 
 
 def _check_has_direction(walk: Walk, pointer: str, key: str, level: Level) -> None:
