@@ -9,6 +9,7 @@ import copy
 import functools
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,10 @@ PANEL_TYPES = ("stat", "timeseries", "heatmap", "bargauge", "gauge", "table", "t
 def _schema(name: str) -> dict[str, Any]:
     path = SCHEMAS / f"{name}.jsonschema.json"
     if not path.is_file():
-        pytest.skip(f"Grafana schemas not found at {SCHEMAS} (shared/ beside the checkout)")
+        reason = f"Grafana schemas not found at {SCHEMAS} (shared/ beside the checkout)"
+        if os.environ.get("RLMGEN_REQUIRE_TOOLS") == "1":
+            pytest.fail(reason)  # a judge of the output is never skipped in CI
+        pytest.skip(reason)
     return json.loads(path.read_text())
 
 

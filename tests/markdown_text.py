@@ -82,3 +82,32 @@ def tables(document: str) -> list[list[int]]:
         elif token.type == "table_close":
             result.append(current)
     return result
+
+
+def table_rows(document: str) -> list[list[str]]:
+    """The rows of every table (header rows included), each as the text of its cells."""
+    rows: list[list[str]] = []
+    parsed = tokens(document)
+    for index, token in enumerate(parsed):
+        if token.type == "tr_open":
+            rows.append([])
+        elif token.type in ("th_open", "td_open"):
+            rows[-1].append(_inline_text(parsed[index + 1]))
+    return rows
+
+
+def labelled_links(document: str) -> list[tuple[str, str]]:
+    """(text, href) of every link."""
+    found = []
+    for token in tokens(document):
+        children = token.children or []
+        for index, child in enumerate(children):
+            if child.type == "link_open":
+                text = []
+                for inner in children[index + 1 :]:
+                    if inner.type == "link_close":
+                        break
+                    if inner.type in ("text", "code_inline"):
+                        text.append(inner.content)
+                found.append(("".join(text), str(child.attrs["href"])))
+    return found

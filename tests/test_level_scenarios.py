@@ -4,6 +4,7 @@ specs unlike the seed (relative levels, odd evaluation intervals, long `for`).""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from rlmgen.derive.rules import derive_rules
 from rlmgen.derive.scenarios import edges, scenario
-from rlmgen.pipeline import compile_specs, compile_texts
+from rlmgen.pipeline import artifacts, compile_specs, compile_texts
 from tests.conftest import require_tool
 
 SPEC = """apiVersion: rlmgen/v1
@@ -75,9 +76,7 @@ def test_a_relative_level_the_walk_accepts_fires_in_its_scenario(case) -> None: 
         return
     rules = derive_rules(result.model).alerts
     for rule in rules:
-        case_ = scenario(rule, rules, result.model.service.evaluation_interval)
-        assert rule in case_.checkpoints[-1].firing
-        assert rule not in case_.checkpoints[0].firing
+        _assert_proves(rule, scenario(rule, rules, result.model.service.evaluation_interval))
 
 
 ABSOLUTE = st.tuples(
@@ -116,8 +115,15 @@ def test_an_absolute_level_the_walk_accepts_fires_in_its_scenario(case) -> None:
     for rule in rules:
         for edge in edges(rule):
             case_ = scenario(rule, rules, result.model.service.evaluation_interval, edge)
-            assert rule in case_.checkpoints[-1].firing
-            assert rule not in case_.checkpoints[0].firing
+            _assert_proves(rule, case_)
+            value, level = case_.checkpoints[-1].value, rule.level
+            assert level is not None and level.value is not None
+            past = {  # the value at the firing checkpoint is past the level, by the level's text
+                "above": value > level.value,
+                "below": value < level.value,
+                "outside": value < level.value or value > (level.high or 0.0),
+            }
+            assert past[level.kind], (value, level)
 
 
 # name: (levels, alert.for, evaluation interval, a change of one rule's threshold in
@@ -185,15 +191,81 @@ def test_promtool_agrees_with_the_simulation(name: str, tmp_path: Path) -> None:
     assert run.returncode != 0, after
 
 
-def test_the_scenarios_of_every_case_are_in_the_tests_file(tmp_path: Path) -> None:
-    levels, hold, evaluation, _ = PROMTOOL_CASES["drops in their natural order"]
+def proven_levels(files: dict[str, bytes]) -> set[tuple[str, str, str | None]]:
+    """(alert, severity, edge) of every level scenario in tests.yaml, read from the tests
+    themselves: the severity that fires at the last checkpoint and not at the first, and,
+    for a band, the side its input goes past."""
+    bands = {
+        (r["alert"], r["labels"]["severity"]): [
+            float(n) for n in re.findall(r"[<>] ([^ ]+)", r["expr"])
+        ]
+        for g in yaml.safe_load(files["prometheus/rules.yaml"])["groups"]
+        for r in g["rules"]
+        if "alert" in r and " or " in r["expr"]
+    }
+    proven = set()
+    for group in yaml.safe_load(files["prometheus/tests.yaml"])["tests"]:
+        checks = group.get("alert_rule_test", [])
+        if not checks:
+            continue
+        first, last = (
+            {a["exp_labels"]["severity"] for a in c["exp_alerts"]} for c in (checks[0], checks[-1])
+        )
+        for severity in last - first:
+            key = (checks[-1]["alertname"], severity)
+            edge = None
+            if key in bands:
+                values = [
+                    float(s["values"].split()[-1].split("+")[0]) for s in group["input_series"]
+                ]
+                value = values[0] / values[1] if len(values) == 2 else values[0]
+                edge = "low" if value < bands[key][0] else "high"
+            proven.add((*key, edge))
+    return proven
+
+
+def level_rules(files: dict[str, bytes]) -> set[tuple[str, str, str | None]]:
+    """(alert, severity, edge) of every level rule in rules.yaml."""
+    found = set()
+    for group in yaml.safe_load(files["prometheus/rules.yaml"])["groups"]:
+        if group["name"].endswith(".levels"):
+            for rule in group["rules"]:
+                edges_ = ("low", "high") if " or " in rule["expr"] else (None,)
+                found |= {(rule["alert"], rule["labels"]["severity"], e) for e in edges_}
+    return found
+
+
+@pytest.mark.parametrize("name", PROMTOOL_CASES)
+def test_every_level_and_edge_has_its_own_scenario(name: str) -> None:
+    levels, hold, evaluation, _ = PROMTOOL_CASES[name]
     [result] = compile_texts({"s.yaml": _spec(levels, hold=hold, evaluation=evaluation)})
     assert result.model is not None
-    from rlmgen.pipeline import artifacts
+    files = artifacts(result.model)
+    assert proven_levels(files) == level_rules(files)
+    assert len(level_rules(files)) == sum(k in levels for k in ("info", "warning", "critical")) * (
+        2 if "outside" in str(levels) else 1
+    )
 
-    tests = yaml.safe_load(artifacts(result.model)["prometheus/tests.yaml"])["tests"]
-    assert len(tests) == 2  # one scenario per level
+
+def test_every_seed_level_has_its_own_scenario(compiled_seed) -> None:  # type: ignore[no-untyped-def]
+    assert proven_levels(compiled_seed) == level_rules(compiled_seed)
+    assert len(level_rules(compiled_seed)) == 19
 
 
 def _plain(value: float) -> str:
     return format(Decimal(repr(value)), "f")
+
+
+def _assert_proves(rule, case) -> None:  # type: ignore[no-untyped-def]
+    """What a scenario must show, read from its input series and checkpoints rather than
+    from the simulation: the first checkpoint is before the value goes past; the rule
+    fires no sooner than `for` after it does, and is pending (not firing) on a checkpoint
+    in between when `for` is not zero."""
+    safe_count = int(case.series[0][1].split()[0].split("x")[1]) + 1  # "a+0xN b+0xM"
+    went_past = safe_count * case.interval
+    first, last = case.checkpoints[0], case.checkpoints[-1]
+    assert first.at < went_past and rule not in first.firing
+    assert rule in last.firing and last.at >= went_past + rule.for_seconds
+    if rule.for_seconds:
+        pending = [p for p in case.checkpoints[1:-1] if went_past <= p.at]
+        assert pending and all(rule not in p.firing for p in pending)

@@ -59,3 +59,10 @@ print(len(result.files))
     )
     assert run.returncode == 0, run.stderr
     assert int(run.stdout) >= 15
+
+
+def test_a_checkout_renders_its_own_templates() -> None:
+    """Run from the sources (no install), the top-level templates/ is the one used."""
+    from rlmgen.output.templating import template_directory
+
+    assert Path(template_directory()) == REPO / "templates"

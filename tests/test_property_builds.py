@@ -4,14 +4,24 @@ mutations of the shipped spec (test_fuzz.py)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import HealthCheck, Phase, example, find, given, settings
 
 from rlmgen.pipeline import Compiled, artifacts, compile_texts
-from tests.spec_strategy import specs
+from tests.spec_strategy import BASE, specs
+
+
+def _with_examples(documents: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    def decorate(test):  # type: ignore[no-untyped-def]
+        for document in reversed(documents):
+            test = example(document)(test)
+        return test
+
+    return decorate
 
 
 def _compile(document: dict[str, Any]) -> Compiled:
@@ -20,12 +30,49 @@ def _compile(document: dict[str, Any]) -> Compiled:
     return result
 
 
+def _minimal_with(**metric: Any) -> dict[str, Any]:
+    """tests/cases/valid/minimal.yaml with a metric added (a regression example)."""
+    document = copy.deepcopy(BASE)
+    document["metrics"].append({"name": "app_x", "description": "X", **metric})
+    return document
+
+
+# Specs that once validated and then crashed the build, or made a test promtool failed.
+REGRESSIONS = [
+    _minimal_with(unit="count", levels={"warning": "> 1", "critical": "> 1.0000000000000002"}),
+    _minimal_with(unit="count", limit="shop_requests", levels={"warning": "> 1e308"}),
+    _minimal_with(unit="count", levels={"critical": "> 1.7e308"}),
+    _minimal_with(unit="count", levels={"critical": 10**400}),
+    _minimal_with(
+        unit="count",
+        levels={
+            "info": "drop > 20%",
+            "warning": "drop > 50%",
+            "critical": "drop > 90%",
+            "baseline": "1h7m13s",
+        },
+    ),
+    {
+        **_minimal_with(unit="milliseconds"),
+        "autoscaling": [
+            {
+                "name": "x",
+                "target": {"kind": "Deployment", "name": "x"},
+                "maxReplicas": 3,
+                "metrics": [{"pods": "app_x", "averageValue": "1e300w"}],
+            }
+        ],
+    },
+]
+
+
 @settings(
     max_examples=400,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(specs())
+@_with_examples(REGRESSIONS)
 def test_a_generated_spec_that_validates_builds(document: dict[str, Any]) -> None:
     result = _compile(document)
     for diagnostic in result.diagnostics:

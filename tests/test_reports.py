@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from pathlib import Path
 
+import click
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -90,6 +94,46 @@ def test_pre_commit_hooks_run_real_commands() -> None:
         program, command = hook["entry"].split()
         assert program == "rlmgen"
         assert runner.invoke(cli, [command, "--help"]).exit_code == 0
+
+
+def _documented_commands() -> list[tuple[str, list[str]]]:
+    """(where, arguments) of every rlmgen command line in the CI recipes' code blocks, the
+    README's code blocks, .ci/run and the pre-commit hooks."""
+    found = []
+    sources = {name: (REPO / name).read_text() for name in ("docs/ci.md", "README.md")}
+    blocks = {
+        name: "\n".join(part.split("```")[0] for part in text.split("```")[1::2])
+        for name, text in sources.items()
+    }
+    blocks[".ci/run"] = (REPO / ".ci" / "run").read_text()
+    blocks[".pre-commit-hooks.yaml"] = "\n".join(
+        f"{h['entry']} {' '.join(h.get('args', []))}"
+        for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    )
+    for name, text in blocks.items():
+        for line in text.splitlines():
+            line = re.sub(r"^\s*(?:-\s+)?(?:run:|script:|\$)?\s*", "", line.split(" #")[0])
+            for segment in re.split(r"&&|\|\||[|;]", line):
+                if not segment.strip().startswith("rlmgen "):
+                    continue
+                words = shlex.split(segment.split(">")[0])
+                if words[1:2] and words[1] in cli.commands:
+                    found.append((name, words[1:]))
+    return found
+
+
+def test_every_documented_command_line_parses(in_repo: Path) -> None:
+    """Each documented `rlmgen ...` names a real command with real options (parsed by the
+    CLI itself, not searched for as text)."""
+    commands = _documented_commands()
+    assert len(commands) >= 8
+    for where, arguments in commands:
+        name, rest = arguments[0], arguments[1:]
+        command = cli.commands[name]
+        try:
+            command.make_context(name, list(rest), parent=cli.make_context("rlmgen", [name]))
+        except click.UsageError as exc:
+            pytest.fail(f"{where}: rlmgen {' '.join(arguments)}: {exc.format_message()}")
 
 
 def test_ci_docs_and_ci_run_use_commands_that_exist() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from rlmgen.derive.rules import derive_rules
@@ -146,31 +146,38 @@ documents = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(documents)
 def test_fast_path_writes_exactly_what_libyaml_writes(data: Any) -> None:
-    _same_as_libyaml(data)
+    assume(_same_as_libyaml(data))  # only what the fast path writes proves anything
 
 
-def _same_as_libyaml(data: Any) -> None:
-    """Fails with both texts; not a bare `==` assert, whose explanation pytest would
-    build even on success (enable_assertion_pass_hook), with a quadratic diff."""
-    fast, reference = yamlout.dump(data), yamlout._libyaml_dump(data)
+def _same_as_libyaml(data: Any) -> bool:
+    """Whether the fast path wrote `data` (when it gives up, dump() is libyaml itself);
+    fails with both texts when it wrote something else. Not a bare `==` assert, whose
+    explanation pytest would build even on success (enable_assertion_pass_hook)."""
+    try:
+        fast = yamlout._Emitter().document(data)
+    except yamlout._Unsupported:
+        return False
+    reference = yamlout._libyaml_dump(data)
     if fast != reference:
         pytest.fail(f"fast path:\n{fast}\nlibyaml:\n{reference}")
+    return True
 
 
-@pytest.mark.parametrize("text", TRICKY)
-@pytest.mark.parametrize("shape", ["value", "key", "item", "nested", "item-map"])
-def test_each_tricky_string_in_each_position(text: str, shape: str) -> None:
-    data = {
-        "value": {"k": text},
-        "key": {text: 1},
-        "item": [text, {"k": [text]}],
-        "nested": {"a": {"b": [{"c": text, "d": [[text]]}]}},
-        "item-map": [{"x": {text: text}}],
-    }[shape]
-    _same_as_libyaml(data)
+def test_each_tricky_string_in_each_position() -> None:
+    written = 0
+    for text in TRICKY:
+        for data in (
+            {"k": text},
+            {text: 1},
+            [text, {"k": [text]}],
+            {"a": {"b": [{"c": text, "d": [[text]]}]}},
+            [{"x": {text: text}}],
+        ):
+            written += _same_as_libyaml(data)
+    assert written >= 0.7 * 5 * len(TRICKY)  # most of them take the fast path
 
 
 def test_generated_files_never_fall_back_to_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
