@@ -9,10 +9,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from rlmgen import __version__
+
+if TYPE_CHECKING:
+    from rlmgen.pipeline import Compiled
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # RLMGEN_TRACEBACK=1 shows the traceback of an error inside rlmgen instead of one line.
@@ -131,7 +135,8 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
     sys.exit(EXIT_INVALID if failed else EXIT_OK)
 
 
-def _compile_or_exit(files: list[Path], out_dir: Path) -> list:  # type: ignore[type-arg]
+def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compiled]]:
+    """(service, result) of every spec, or exit 1 with every problem when one is invalid."""
     from rlmgen.pipeline import compile_specs
 
     results = compile_specs(files, out_dir)
@@ -146,7 +151,7 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list:  # type: ignore[
             err=True,
         )
         sys.exit(EXIT_INVALID)
-    return results
+    return [(r.model.service.name, r) for r in results if r.model is not None]
 
 
 @cli.command()
@@ -160,16 +165,14 @@ def build(specs: tuple[Path, ...], out_dir: Path) -> None:
     results = _compile_or_exit(files, out_dir)
     try:
         removed = write_services(
-            out_dir, {r.service: r.files for r in results}, remove_stale=everything
+            out_dir, {service: r.files for service, r in results}, remove_stale=everything
         )
     except WriteError as exc:
         click.echo(f"rlmgen: {exc}", err=True)
         sys.exit(EXIT_INVALID)
-    for result in results:
+    for service, result in results:
         count = len(result.files)
-        click.echo(
-            f"{result.display} -> {out_dir.as_posix()}/{result.service}/ ({count} files)", err=True
-        )
+        click.echo(f"{result.display} -> {out_dir.as_posix()}/{service}/ ({count} files)", err=True)
     for name in removed:
         click.echo(f"removed {out_dir.as_posix()}/{name}/ (its spec is gone)", err=True)
 
@@ -185,8 +188,8 @@ def check(specs: tuple[Path, ...], out_dir: Path, fmt: str) -> None:
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
     shown = out_dir.as_posix().rstrip("/")
-    diffs = {r.service: drift(out_dir, r.service, r.files, shown) for r in results}
-    stale = stale_services(out_dir, {r.service for r in results}) if everything else []
+    diffs = {service: drift(out_dir, service, r.files, shown) for service, r in results}
+    stale = stale_services(out_dir, {service for service, _ in results}) if everything else []
     drifted = any(diffs.values()) or bool(stale)
     if fmt == "json":
         click.echo(

@@ -15,6 +15,7 @@ import math
 
 from rlmgen.derive.rules import AlertRule
 from rlmgen.lang import levels as level_lang
+from rlmgen.lang.levels import LevelKind
 from rlmgen.lang.promtool import level_test_span
 from rlmgen.model.conventions import severity_rank
 
@@ -42,7 +43,7 @@ class Scenario:
     checkpoints: tuple[Checkpoint, ...]
 
 
-def _level(rule: AlertRule, edge: str | None = None) -> tuple[str, float]:
+def _level(rule: AlertRule, edge: str | None = None) -> tuple[LevelKind, float]:
     """(kind, threshold) of a level; an 'outside' band is tested one edge at a time."""
     level = rule.level
     if level is None or level.value is None:
@@ -82,13 +83,13 @@ def _past(kind: str, threshold: float, nearest: float | None) -> float:
     return rounded if between else exact
 
 
-def _change(kind: str, threshold: float, nearest: float | None, needed: float) -> float:
+def _change(kind: LevelKind, threshold: float, nearest: float | None, needed: float) -> float:
     """The relative step for a relative level: half way to the next level (or half as much
     again), and more when that would not hold for `needed` of the window."""
     change = (threshold + nearest) / 2 if nearest is not None else threshold * 1.5
-    longest = level_lang.longest_hold_fraction(kind, threshold)  # type: ignore[arg-type]
-    if level_lang.hold_fraction(kind, threshold, change) <= needed < longest:  # type: ignore[arg-type]
-        change = level_lang.change_for_hold(kind, threshold, (needed + longest) / 2)  # type: ignore[arg-type]
+    longest = level_lang.longest_hold_fraction(kind, threshold)
+    if level_lang.hold_fraction(kind, threshold, change) <= needed < longest:
+        change = level_lang.change_for_hold(kind, threshold, (needed + longest) / 2)
     return min(change, 1.0) if kind == "decrease" else change
 
 

@@ -78,7 +78,9 @@ def kubernetes_labels(service: str, component: str) -> dict[str, str]:
     }
 
 
-def kubernetes_metadata(service: str, namespace: str, name: str, component: str) -> dict:  # type: ignore[type-arg]
+def kubernetes_metadata(
+    service: str, namespace: str, name: str, component: str
+) -> dict[str, str | dict[str, str]]:
     return {"name": name, "namespace": namespace, "labels": kubernetes_labels(service, component)}
 
 

@@ -43,8 +43,15 @@ def timing(receiver: m.Receiver) -> tuple[float, float, float]:
     """The receiver's own timing, else that of the most severe severity it takes."""
     severities = sorted(receiver.severities, key=severity_rank)
     default = TIMING[severities[-1]] if severities else ROOT_TIMING
-    own = (receiver.group_wait, receiver.group_interval, receiver.repeat_interval)
-    return tuple(d if o is None else o for o, d in zip(own, default, strict=True))  # type: ignore[return-value]
+    wait, interval, repeat = (
+        d if o is None else o
+        for o, d in zip(
+            (receiver.group_wait, receiver.group_interval, receiver.repeat_interval),
+            default,
+            strict=True,
+        )
+    )
+    return wait, interval, repeat
 
 
 @dataclasses.dataclass(frozen=True)

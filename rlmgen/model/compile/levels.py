@@ -279,21 +279,23 @@ def check_level_tests(
         return
     for level in alert.levels:
         if level.level.kind in _RELATIVE and level.level.value is not None:
-            _check_relative_fires(walk, node, level, baseline, alert.for_seconds, span)
+            _check_relative_fires(
+                walk, node, level, level.level.value, baseline, alert.for_seconds, span
+            )
 
 
 def _check_relative_fires(
     walk: Walk,
     node: Node,
     level: m.LevelAlert,
+    threshold: float,
     baseline: float,
     hold: float,
     span: promtool.LevelTestSpan,
 ) -> None:
     """A relative level compares with its own average, which catches up with a sustained
     change: if it does so before `for` has passed, the alert can never fire."""
-    kind, threshold = level.level.kind, level.level.value
-    assert threshold is not None
+    kind = level.level.kind
     longest = level_lang.longest_hold_fraction(kind, threshold) * baseline
     if span.needed_hold < longest:
         return

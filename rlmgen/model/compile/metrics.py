@@ -14,7 +14,7 @@ from rlmgen.model.compile.levels import check_level_tests, compile_levels
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.service import check_hold
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.conventions import DEFAULT_LEVEL_FOR, SEVERITIES, level_alert_name
+from rlmgen.model.conventions import DEFAULT_LEVEL_FOR, level_alert_name
 from rlmgen.model.routing import receiver_for
 
 _SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?")
@@ -135,7 +135,6 @@ def _level_alerts(
                 pointer=node.at("levels") + "/" + severity,
             )
             for severity, level in alerting
-            if severity in SEVERITIES
         ),
     )
 

@@ -8,7 +8,7 @@ problem with them is reported where it is, inside the value when it can be."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -28,10 +28,6 @@ class Walk:
         self.spec = spec
         self.strict = strict
         self.diagnostics: list[Diagnostic] = []
-
-    @property
-    def failed(self) -> bool:
-        return any(d.severity == "error" for d in self.diagnostics)
 
     def report(
         self,
@@ -148,12 +144,6 @@ class Node:
         return MappingProxyType(
             dict(sorted((k, v) for k, v in value.items() if isinstance(v, str)))
         )
-
-    def mappings(self) -> Iterator[tuple[str, Node]]:
-        """(key, child) for each entry of this mapping."""
-        if isinstance(self.value, dict):
-            for key, value in self.value.items():
-                yield key, Node(self.walk, value, self.at(key))
 
     # --- values with a language of their own --------------------------------------------
     def duration(self, key: str) -> float | None:
