@@ -1,5 +1,7 @@
 """The names, defaults and labels rlmgen derives, in one place: what a spec leaves unsaid
-is decided here, so that the compile walk, every emitter and the reviews agree."""
+is decided here (routing's own defaults, who an alert reaches and when Alertmanager
+sends, are in rlmgen.model.routing), so that the compile walk, every emitter and the
+reviews agree."""
 
 from __future__ import annotations
 
