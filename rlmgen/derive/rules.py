@@ -16,8 +16,10 @@ from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.conventions import (
     LEVELS_GROUP,
+    NAMESPACE_LABEL,
     RECORDING_GROUP,
     ROUTE_LABEL,
+    SERVICE_LABEL,
     SEVERITY_LABEL,
     TEAM_LABEL,
     alert_anchor,
@@ -121,7 +123,14 @@ def recording_rules(spec: m.Spec) -> list[RecordingRule]:
 def _labels(
     spec: m.Spec, own: Mapping[str, str], severity: str, receiver: str | None
 ) -> Mapping[str, str]:
-    labels = {**spec.service.labels, TEAM_LABEL: spec.service.team, **own, SEVERITY_LABEL: severity}
+    labels = {
+        SERVICE_LABEL: spec.service.name,
+        NAMESPACE_LABEL: spec.service.namespace,
+        **spec.service.labels,
+        TEAM_LABEL: spec.service.team,
+        **own,
+        SEVERITY_LABEL: severity,
+    }
     if receiver:
         labels[ROUTE_LABEL] = receiver
     return MappingProxyType(dict(sorted(labels.items())))

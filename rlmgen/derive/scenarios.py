@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Mapping
 
 from rlmgen.derive.rules import AlertRule
 from rlmgen.lang import levels as level_lang
@@ -41,6 +42,7 @@ class Scenario:
     interval: float  # seconds between input samples
     series: tuple[tuple[str, str], ...]  # (selector, promtool values)
     checkpoints: tuple[Checkpoint, ...]
+    labels: Mapping[str, str]  # of the alert's series: what it fires with, besides its own
 
 
 def _level(rule: AlertRule, edge: str | None = None) -> tuple[LevelKind, float]:
@@ -56,6 +58,23 @@ def _level(rule: AlertRule, edge: str | None = None) -> tuple[LevelKind, float]:
 def edges(rule: AlertRule) -> tuple[str | None, ...]:
     """The scenarios a level needs: one, or one per edge of an 'outside' band."""
     return ("low", "high") if rule.level and rule.level.kind == "outside" else (None,)
+
+
+def sample_labels(names: Iterable[str], known: Mapping[str, str]) -> dict[str, str]:
+    """Values for a test series' labels: the known ones, else the label's own name."""
+    return {name: known.get(name, name) for name in sorted(names)}
+
+
+def selector(name: str, labels: Mapping[str, str]) -> str:
+    """A promtool input series: `name{label="value",...}`."""
+    if not labels:
+        return name
+    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}}"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _values(first: float, first_count: int, then: float, then_count: int) -> str:
@@ -94,10 +113,17 @@ def _change(kind: LevelKind, threshold: float, nearest: float | None, needed: fl
 
 
 def scenario(
-    rule: AlertRule, siblings: tuple[AlertRule, ...], evaluation: float, edge: str | None = None
+    rule: AlertRule,
+    siblings: tuple[AlertRule, ...],
+    evaluation: float,
+    edge: str | None = None,
+    rule_labels: Mapping[str, str] | None = None,
 ) -> Scenario:
     """The test of one level (of one `edge` of a band); `siblings` are all levels of the
-    same metric (same alert name)."""
+    same metric (same alert name). The input series carry the labels production's do:
+    those a recording rule adds (`rule_labels`, with their values) and those the spec
+    declares, each with its own name as its value, alike on both sides of a division."""
+    rule_labels = rule_labels or {}
     metric = rule.metric
     if metric is None or metric.levels is None:
         raise ScenarioError(f"{rule.name} is not a level alert")
@@ -117,11 +143,21 @@ def scenario(
     interval, start, horizon = span.interval, span.start, span.horizon
     before = int(start // interval)
     after = math.ceil((horizon - start) / interval) + 1
-    of_limit = bool(rule.level and rule.level.of_limit and metric.limit)
+    of_limit = bool(rule.level and rule.level.of_limit and metric.limit_input)
     scale = LIMIT_VALUE if of_limit else 1.0
-    series = [(metric.series, _values(safe * scale, before, past * scale, after))]
-    if of_limit and metric.limit is not None:
-        series.append((metric.limit, _values(LIMIT_VALUE, before, LIMIT_VALUE, after)))
+    series_labels = sample_labels(metric.series_labels.names, rule_labels)
+    series = [
+        (
+            selector(metric.series, series_labels),
+            _values(safe * scale, before, past * scale, after),
+        )
+    ]
+    if of_limit and metric.limit_input is not None:
+        limit = metric.limit_input
+        limit_labels = sample_labels(limit.labels.names | set(limit.fixed), limit.fixed)
+        series.append(
+            (selector(limit.name, limit_labels), _values(LIMIT_VALUE, before, LIMIT_VALUE, after))
+        )
 
     samples = [safe if j * interval < start else past for j in range(before + after)]
     times = _evaluation_times(evaluation, horizon)
@@ -142,7 +178,7 @@ def scenario(
         Checkpoint(t, tuple(s for s in siblings if s in by_time[t]), samples[int(t // interval)])
         for t in checks
     )
-    return Scenario(rule, interval, tuple(series), checkpoints)
+    return Scenario(rule, interval, tuple(series), checkpoints, series_labels)
 
 
 def _on_grid(t: float, evaluation: float) -> float:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rlmgen.derive.rules import AlertRule, Rules
-from rlmgen.derive.scenarios import Scenario, edges, scenario
+from rlmgen.derive.scenarios import Scenario, edges, scenario, selector
 from rlmgen.lang.promtemplate import render
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
@@ -37,22 +37,12 @@ def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
     }
 
 
-def series_selector(name: str, labels: Mapping[str, str]) -> str:
-    if not labels:
-        return name
-    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
-    return f"{name}{{{inner}}}"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
 def _expected_alert(
     rule: AlertRule, value: float, series_labels: Mapping[str, str]
 ) -> dict[str, Any]:
     annotations = {k: render(v, value, series_labels) for k, v in rule.annotations.items()}
-    return {"exp_labels": {**series_labels, **rule.labels}, "exp_annotations": annotations}
+    labels = dict(sorted({**series_labels, **rule.labels}.items()))
+    return {"exp_labels": labels, "exp_annotations": annotations}
 
 
 def _level_tests(spec: m.Spec, rules: Rules) -> list[dict[str, Any]]:
@@ -64,7 +54,9 @@ def _level_tests(spec: m.Spec, rules: Rules) -> list[dict[str, Any]]:
     for rule in alerts:
         siblings = tuple(by_metric[id(rule.metric)])
         for edge in edges(rule):
-            case = scenario(rule, siblings, spec.service.evaluation_interval, edge)
+            case = scenario(
+                rule, siblings, spec.service.evaluation_interval, edge, spec.service.labels
+            )
             tests.append(_scenario_test(case))
     return tests
 
@@ -77,7 +69,7 @@ def _scenario_test(case: Scenario) -> dict[str, Any]:
             {
                 "eval_time": format_duration(point.at),
                 "alertname": case.alert.name,
-                "exp_alerts": [_expected_alert(r, point.value, {}) for r in point.firing],
+                "exp_alerts": [_expected_alert(r, point.value, case.labels) for r in point.firing],
             }
             for point in case.checkpoints
         ],
@@ -121,7 +113,7 @@ def _recording_tests(rules: Rules) -> list[dict[str, Any]]:
                             "eval_time": format_duration(example.at),
                             "exp_samples": [
                                 {
-                                    "labels": series_selector(
+                                    "labels": selector(
                                         rule.record, {**example.labels, **rule.labels}
                                     ),
                                     "value": example.value,

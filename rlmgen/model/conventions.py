@@ -58,6 +58,22 @@ SEVERITY_LABEL = "severity"
 TEAM_LABEL = "team"
 # Every alert names the receiver it reaches, so the Alertmanager route tree matches it exactly.
 ROUTE_LABEL = "route"
+# Every alert says which service and namespace it is about (the spec's values, unless its
+# labels say otherwise): Alertmanager groups and inhibits by service, and the Prometheus
+# Operator hands an AlertmanagerConfig only the alerts of its own namespace.
+SERVICE_LABEL = "service"
+NAMESPACE_LABEL = "namespace"
+# The labels rlmgen puts on every alert (and Prometheus' own alertname).
+ALERT_LABELS = (
+    "alertname",
+    SEVERITY_LABEL,
+    TEAM_LABEL,
+    ROUTE_LABEL,
+    SERVICE_LABEL,
+    NAMESPACE_LABEL,
+)
+# What Prometheus' scrape adds to every series (service.scrapeLabels adds others).
+SCRAPE_LABELS = ("job", "instance")
 
 
 # --- the runbook ------------------------------------------------------------------------

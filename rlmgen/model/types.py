@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Literal
 
+from rlmgen.lang.labels import UNKNOWN, LabelSet
 from rlmgen.lang.levels import Level
 from rlmgen.lang.units import SeriesUnit
 
@@ -30,6 +31,7 @@ class Service:
     labels: Labels
     scrape_interval: float
     evaluation_interval: float
+    scrape_labels: tuple[str, ...] = ()  # what the scrape adds to declared metrics' series
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +90,16 @@ class RecordingExample:
 
 
 @dataclasses.dataclass(frozen=True)
+class InputSeries:
+    """A series a test feeds: its name, what is known of its labels, and the values its
+    selector fixes (`pool="main"`)."""
+
+    name: str
+    labels: LabelSet
+    fixed: Labels
+
+
+@dataclasses.dataclass(frozen=True)
 class Metric:
     name: str
     group: str | None
@@ -103,6 +115,12 @@ class Metric:
     # What the levels compare and a panel of the metric shows: the series, or its
     # fraction of the limit when the levels are fractions of a limit.
     measured: str
+    labels: tuple[str, ...] | None = None  # declared: the labels the metric's series carry
+    # What is known of the labels of `series` (rlmgen.lang.labels), and the series the
+    # limit expression reads: what the level scenarios feed, shaped like production's.
+    series_labels: LabelSet = UNKNOWN
+    limit_input: InputSeries | None = None
+    pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
 
     @property
     def series(self) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from rlmgen.model import types as m
-from rlmgen.model.compile import invariants, references
+from rlmgen.model.compile import invariants, labels, references
 from rlmgen.model.compile.alerts import compile_alert_groups
 from rlmgen.model.compile.autoscaling import compile_autoscaling
 from rlmgen.model.compile.dashboards import compile_dashboards
@@ -21,7 +21,8 @@ from rlmgen.model.compile.metrics import compile_metrics
 from rlmgen.model.compile.routing import compile_routing
 from rlmgen.model.compile.runbook import compile_runbook
 from rlmgen.model.compile.service import compile_service
-from rlmgen.model.compile.walk import Walk
+from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.conventions import ALERT_LABELS
 from rlmgen.model.outline import runbook_outline
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
 from rlmgen.spec.loader import LoadedSpec
@@ -64,6 +65,13 @@ def _walk(walk: Walk, source: str) -> m.Spec:
     service = compile_service(walk, root.mapping("service"))
     routing = compile_routing(walk, root, declared)
     metrics = compile_metrics(walk, root, service, routing, declared)
+    recorded = {
+        metric.record: query
+        for metric in metrics
+        if metric.record and (query := walk.queries.get(f"{metric.pointer}/expr"))
+    }
+    index = labels.LabelIndex(metrics, service, recorded)
+    metrics = tuple(labels.with_labels(metric, index, walk) for metric in metrics)
     by_name = {metric.name: metric for metric in metrics}
     spec = m.Spec(
         source=source,
@@ -76,6 +84,30 @@ def _walk(walk: Walk, source: str) -> m.Spec:
         runbook=compile_runbook(walk, root, declared),
     )
     spec = dataclasses.replace(spec, outline=runbook_outline(spec))
+    _check_labels(walk, root, spec, index)
     invariants.check_alert_identities(walk, spec)
     invariants.check_runbook_anchors(walk, spec)
     return spec
+
+
+def _check_labels(walk: Walk, root: Node, spec: m.Spec, index: labels.LabelIndex) -> None:
+    """Every PromQL text against the labels its series carry; legends and annotations
+    against the labels their query keeps; alerts against routing's grouping."""
+    results = labels.check_queries(walk, index, list(walk.queries.items()))
+    for dashboard in root.items("dashboards"):
+        panels = dashboard.items("panels") + [
+            p for row in dashboard.items("rows") for p in row.items("panels")
+        ]
+        for panel in panels:
+            targets = [(panel, "query")] + [(q, "expr") for q in panel.items("queries")]
+            for node, key in targets:
+                legend = node.text("legend")
+                if legend and node.at(key) in results:
+                    labels.check_legend(walk, node.at("legend"), legend, results[node.at(key)])
+    group_by = spec.routing.group_by if spec.routing else ()
+    service_labels = frozenset(spec.service.labels) | set(ALERT_LABELS)
+    for alert in spec.alerts:
+        result = results.get(f"{alert.pointer}/expr")
+        if result is not None:
+            added = service_labels | frozenset(alert.labels)
+            labels.check_alert_labels(walk, alert, result, added, group_by)

@@ -7,7 +7,7 @@ import re
 
 from rlmgen.lang.units import SERIES_UNITS
 from rlmgen.model import types as m
-from rlmgen.model.compile import references
+from rlmgen.model.compile import labels, references
 from rlmgen.model.compile.alerts import check_template
 from rlmgen.model.compile.examples import compile_series, example_time, sample_interval
 from rlmgen.model.compile.levels import check_level_tests, compile_levels
@@ -86,6 +86,7 @@ def _metric(
         check_template(walk, alert_node, "summary", must_render=True)
     series = record or name
     limit_text = limit.text.strip() if limit else None
+    limit_series = labels.limit_input(walk, node.at("limit"), limit) if limit else None
     return m.Metric(
         name=name,
         group=node.text("group"),
@@ -101,6 +102,9 @@ def _metric(
         measured=f"{series} / {_parenthesised(limit_text)}"
         if limit_text and alert is not None and alert.levels[0].level.of_limit
         else series,
+        labels=node.strings("labels") if "labels" in node else None,
+        limit_input=limit_series,
+        pointer=node.pointer,
     )
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.conventions import DEFAULT_EVALUATION_INTERVAL, DEFAULT_SCRAPE_INTERVAL
+from rlmgen.model.conventions import (
+    DEFAULT_EVALUATION_INTERVAL,
+    DEFAULT_SCRAPE_INTERVAL,
+    SCRAPE_LABELS,
+)
 
 
 def compile_service(walk: Walk, node: Node) -> m.Service:
@@ -33,6 +37,7 @@ def compile_service(walk: Walk, node: Node) -> m.Service:
         labels=node.labels("labels"),
         scrape_interval=intervals["scrapeInterval"],
         evaluation_interval=intervals["evaluationInterval"],
+        scrape_labels=node.strings("scrapeLabels") if "scrapeLabels" in node else SCRAPE_LABELS,
     )
 
 

@@ -28,6 +28,8 @@ class Walk:
         self.spec = spec
         self.strict = strict
         self.diagnostics: list[Diagnostic] = []
+        # every PromQL text parsed, by pointer: the label checks read them, not reparse
+        self.queries: dict[str, promql.Query] = {}
 
     def report(
         self,
@@ -169,4 +171,5 @@ class Node:
                 self.at(key), result.fragment, result.message, result.hint, occurrence
             )
             return None
+        self.walk.queries[self.at(key)] = result
         return result

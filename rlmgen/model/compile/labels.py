@@ -1,0 +1,209 @@
+"""Labels in the compile walk: what each series carries (declared by its metric, recorded
+by a recording rule, added by the scrape), the checks of every PromQL text against them,
+and the expressions rlmgen writes that depend on them (a level of a limit divides the
+metric by its limit on the labels both carry)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+
+import promql_parser
+
+from rlmgen.lang import labels as label_lang
+from rlmgen.lang import promql
+from rlmgen.lang.labels import UNKNOWN, LabelSet
+from rlmgen.model import types as m
+from rlmgen.model.compile.walk import Walk
+
+_LIMIT_AGGREGATIONS = ("sum", "max", "min", "avg")
+_SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?")
+_LEGEND_LABEL = re.compile(r"{{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*}}")
+_TEMPLATE_LABEL = re.compile(r"(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)")
+
+
+class LabelIndex:
+    """What is known of the labels of each series a spec can select."""
+
+    def __init__(
+        self,
+        metrics: tuple[m.Metric, ...],
+        service: m.Service,
+        recorded: Mapping[str, promql.Query],
+    ) -> None:
+        self.scrape = frozenset(service.scrape_labels)
+        self.rule_labels = frozenset(service.labels)
+        self.recorded = dict(recorded)
+        self.declared: dict[str, LabelSet] = {}
+        for metric in metrics:
+            if metric.labels is not None:
+                self._declare(metric)
+        self.memo: dict[str, LabelSet] = {}
+        self.resolving: set[str] = set()
+
+    def _declare(self, metric: m.Metric) -> None:
+        base = frozenset(metric.labels or ()) | self.scrape
+        if metric.type == "histogram":
+            self.declared[f"{metric.name}_bucket"] = LabelSet(base | {"le"}, True)
+            for suffix in ("_sum", "_count"):
+                self.declared[metric.name + suffix] = LabelSet(base, True)
+        elif metric.type == "summary":
+            self.declared[metric.name] = LabelSet(base | {"quantile"}, True)
+            for suffix in ("_sum", "_count"):
+                self.declared[metric.name + suffix] = LabelSet(base, True)
+        else:
+            self.declared[metric.name] = LabelSet(base, True)
+            if metric.type == "counter" and not metric.name.endswith("_total"):
+                self.declared[f"{metric.name}_total"] = LabelSet(base, True)
+
+    def of(self, name: str) -> LabelSet:
+        if name in self.declared:
+            return self.declared[name]
+        if name in self.memo:
+            return self.memo[name]
+        query = self.recorded.get(name)
+        if query is None or name in self.resolving:
+            return UNKNOWN
+        self.resolving.add(name)
+        result, _ = label_lang.infer(query.ast, self.of, query.text)
+        self.resolving.discard(name)
+        # a recording rule's labels are added to what its expression keeps
+        labels = LabelSet(result.labels.names | self.rule_labels, result.labels.exact)
+        self.memo[name] = labels
+        return labels
+
+
+def limit_input(walk: Walk, pointer: str, query: promql.Query) -> m.InputSeries | None:
+    """The series a limit reads, which the level tests feed: a limit is a series, or the
+    sum, max, min or avg of one (of a single series, all four are that series)."""
+    node = query.ast
+    while isinstance(node, promql_parser.ParenExpr):
+        node = node.expr
+    if isinstance(node, promql_parser.AggregateExpr) and str(node.op) in _LIMIT_AGGREGATIONS:
+        node = node.expr
+    if isinstance(node, promql_parser.VectorSelector) and promql.is_plain_selector(node):
+        fixed = {mt.name: mt.value for mt in node.matchers.matchers if mt.name != "__name__"}
+        return m.InputSeries(node.name or "", UNKNOWN, dict(sorted(fixed.items())))
+    walk.error(
+        pointer,
+        "a limit is a series, or the sum, max, min or avg of one: rlmgen's tests feed it",
+        "record anything else as a metric of its own (expr and record) and name that",
+    )
+    return None
+
+
+def with_labels(metric: m.Metric, index: LabelIndex, walk: Walk) -> m.Metric:
+    """The metric with what is known of its series' labels, and its division by its limit
+    matching on the labels both sides carry."""
+    series_labels = index.of(metric.series)
+    if metric.record and not series_labels.exact:
+        series_labels = LabelSet(series_labels.names | index.rule_labels, False)
+    limit = metric.limit_input
+    if limit is not None:
+        limit = dataclasses.replace(limit, labels=index.of(limit.name))
+    measured = metric.measured
+    query = walk.queries.get(f"{metric.pointer}/limit")
+    if metric.of_limit and metric.limit is not None and query is not None:
+        result, _ = label_lang.infer(query.ast, index.of, query.text)
+        pointer = f"{metric.pointer}/limit"
+        matching = _matching(series_labels, result.labels, index.rule_labels, walk, pointer)
+        limit_text = _parenthesised(metric.limit)
+        if matching.endswith("group_left") and limit_text.startswith("("):
+            matching += "()"  # else `group_left (...)` reads as group_left's own label list
+        measured = f"{metric.series} /{matching} {limit_text}"
+    return dataclasses.replace(
+        metric, series_labels=series_labels, limit_input=limit, measured=measured
+    )
+
+
+def _matching(
+    series: LabelSet, limit: LabelSet, rule_labels: frozenset[str], walk: Walk, pointer: str
+) -> str:
+    """The matching of `series / limit`: on the limit's labels when the series carries
+    them all (group_left: many series to one limit), on the labels both carry (warned)
+    when the limit carries more, and, when the labels are not known, ignoring the labels
+    a recording rule adds (the limit does not carry them)."""
+    if series.exact and limit.exact:
+        if series.names == limit.names:
+            return ""
+        common = series.names & limit.names
+        if not limit.names <= series.names:
+            walk.warning(
+                pointer,
+                f"the limit's series carry {limit.shown()}, the metric's {series.shown()}: "
+                f"they are divided on {LabelSet(common, True).shown()}, which needs one limit "
+                "series for each",
+                "aggregate the limit to the labels the metric keeps, such as "
+                f"sum by ({', '.join(sorted(common))}) (limit)",
+            )
+        return f" on({', '.join(sorted(common))}) group_left"
+    recorded = series.names & rule_labels
+    return f" ignoring({', '.join(sorted(recorded))})" if recorded else ""
+
+
+def _parenthesised(expr: str) -> str:
+    return expr if _SELECTOR.fullmatch(expr) else f"({expr})"
+
+
+def check_queries(
+    walk: Walk, index: LabelIndex, queries: list[tuple[str, promql.Query]]
+) -> dict[str, LabelSet]:
+    """Report the label problems of every PromQL text of the spec; the labels of each
+    result, by the text's pointer."""
+    results = {}
+    for pointer, query in queries:
+        result, problems = label_lang.infer(query.ast, index.of, query.text)
+        for problem in problems:
+            walk.error_in_value(
+                pointer, problem.fragment, problem.message, problem.hint, problem.occurrence
+            )
+        results[pointer] = result.labels
+    return results
+
+
+def check_legend(walk: Walk, pointer: str, legend: str, labels: LabelSet) -> None:
+    """A legend's `{{label}}` names a label the query's series carry."""
+    if not labels.exact:
+        return
+    for name in _LEGEND_LABEL.findall(legend):
+        if name not in labels.names and name != "__name__":
+            walk.warning(
+                pointer,
+                f"the legend shows '{{{{{name}}}}}', a label the query's series never carry "
+                f"(they carry {labels.shown()})",
+                "show a label the query keeps (a `by` aggregation keeps only its labels)",
+            )
+
+
+def check_alert_labels(
+    walk: Walk,
+    alert: m.Alert,
+    labels: LabelSet,
+    added: frozenset[str],
+    group_by: tuple[str, ...],
+) -> None:
+    """An alert's annotations print labels its series carry, and it keeps the labels
+    notifications are grouped by."""
+    if not labels.exact:
+        return
+    carried = labels.names | added
+    for key, text in (("summary", alert.summary), ("description", alert.description)):
+        for name in _TEMPLATE_LABEL.findall(text or ""):
+            if name not in carried:
+                walk.error_in_value(
+                    f"{alert.pointer}/{key}",
+                    name,
+                    f"'$labels.{name}' is empty: this alert's series never carry '{name}' "
+                    f"(they carry {LabelSet(carried, True).shown()})",
+                    f"print a label the expression keeps, or keep it: sum by ({name}) (...)",
+                )
+    missing = [g for g in group_by if g not in carried and g not in ("alertname", "...")]
+    if missing:
+        walk.warning(
+            f"{alert.pointer}/expr",
+            f"this alert's series carry no {', '.join(repr(g) for g in missing)}, which "
+            "routing groups notifications by: they all fall in one group",
+            f"keep {'it' if len(missing) == 1 else 'them'} in the expression, such as sum by "
+            f"({', '.join(missing)}) (...)",
+        )

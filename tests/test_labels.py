@@ -1,0 +1,226 @@
+"""Labels: what PromQL keeps of its series' labels (as Prometheus computes it), the checks
+built on that, and the generated expressions and tests that depend on it, judged by
+promtool on series shaped like production's."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import promql_parser
+import pytest
+import yaml
+
+from rlmgen.lang.labels import UNKNOWN, LabelSet, infer
+from rlmgen.pipeline import compile_specs
+from tests.conftest import require_tool
+
+KNOWN = {
+    "a": LabelSet.of("job", "instance", "pod"),
+    "b": LabelSet.of("job", "instance"),
+    "c": LabelSet.of("pod"),
+    "h_bucket": LabelSet.of("job", "instance", "le", "endpoint"),
+}
+
+
+def _labels(expr: str) -> tuple[LabelSet, list[str]]:
+    result, problems = infer(promql_parser.parse(expr), lambda n: KNOWN.get(n, UNKNOWN), expr)
+    return result.labels, [p.message for p in problems]
+
+
+@pytest.mark.parametrize(
+    ("expr", "names", "exact"),
+    [
+        ("a", {"job", "instance", "pod"}, True),
+        ("rate(a[5m])", {"job", "instance", "pod"}, True),
+        ("sum(a)", set(), True),
+        ("sum by (pod) (a)", {"pod"}, True),
+        ("sum without (pod) (a)", {"job", "instance"}, True),
+        ("sum without (pod) (unknown)", set(), False),
+        ("sum by (pod) (unknown)", {"pod"}, True),  # a `by` says exactly what it keeps
+        ("topk(3, a)", {"job", "instance", "pod"}, True),
+        ('count_values("v", b)', {"v"}, True),
+        ("histogram_quantile(0.9, sum by (le, endpoint) (rate(h_bucket[5m])))", {"endpoint"}, True),
+        ('label_replace(b, "dst", "$1", "job", "(.*)")', {"dst", "job", "instance"}, True),
+        ('absent(a{job="x", pod=~"p.*"})', {"job"}, True),
+        ("vector(1)", set(), True),
+        ("a / on(pod) c", {"pod"}, True),  # one-to-one on(): keeps only the on labels
+        ("a / ignoring(pod) b", {"job", "instance"}, True),
+        ("a / on(job, instance) group_left b", {"job", "instance", "pod"}, True),
+        ("c * on(pod) group_right a", {"job", "instance", "pod"}, True),
+        ("a > 1", {"job", "instance", "pod"}, True),
+        ("a and on(pod) c", {"job", "instance", "pod"}, True),
+        ("b or a", set(), False),
+        ("unknown / b", set(), False),
+    ],
+)
+def test_what_an_expression_keeps(expr: str, names: set[str], exact: bool) -> None:
+    labels, problems = _labels(expr)
+    assert (set(labels.names), labels.exact) == (names, exact)
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("expr", "problem"),
+    [
+        ("a / b", "the two sides of '/' can never match"),
+        ("a and b", "the two sides of 'and' can never match"),
+        ("1 - a / b", "the two sides of '/' can never match"),
+        ("sum by (nope) (a)", "'by (nope)': the series aggregated here never carry 'nope'"),
+        ('a{nope="x"}', "'a' never carries the label 'nope'"),
+    ],
+)
+def test_what_can_never_work(expr: str, problem: str) -> None:
+    _, problems = _labels(expr)
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ['a{nope=""}', 'a{nope=~".*"}', 'a{nope!="x"}', "a / on(pod) c", "unknown / a"],
+)
+def test_what_is_fine(expr: str) -> None:
+    assert _labels(expr)[1] == []
+
+
+SPEC = """apiVersion: rlmgen/v1
+service:
+  name: pool
+  title: Pool
+  namespace: pool
+  team: sre
+  runbookUrl: https://runbooks.example.com/pool
+  labels: {{service: pool}}
+  scrapeLabels: [job, instance]
+metrics:
+  - name: app_worker_busy
+    type: gauge
+    unit: count
+    labels: [pod, worker]
+  - name: app_workers_max
+    type: gauge
+    unit: count
+    labels: [pod]
+  - name: app_workers_busy
+    description: Busy workers
+    unit: count
+    expr: sum by (pod) (app_worker_busy)
+    record: pod:app_workers_busy:sum
+    limit: {limit}
+    levels:
+      warning: "> 80%"
+      critical: "> 95%"
+routing:
+  default: oncall
+  receivers:
+    - name: oncall
+      pagerduty: {{routingKeyFile: /etc/secrets/key}}
+"""
+
+
+def _build(tmp_path: Path, limit: str = "max by (pod) (app_workers_max)") -> dict[str, bytes]:
+    spec = tmp_path / "pool.yaml"
+    spec.write_text(SPEC.format(limit=limit))
+    [result] = compile_specs([spec], tmp_path / "out")
+    assert not result.errors, [d.format() for d in result.errors]
+    return result.files
+
+
+def _level_exprs(files: dict[str, bytes]) -> dict[str, str]:
+    groups = yaml.safe_load(files["prometheus/rules.yaml"])["groups"]
+    return {r["labels"]["severity"]: r["expr"] for g in groups for r in g["rules"] if "alert" in r}
+
+
+def test_a_limit_division_matches_on_the_labels_both_sides_carry(tmp_path: Path) -> None:
+    # the recorded series carry {pod, service}; the limit's {pod}: many to one, on pod
+    assert _level_exprs(_build(tmp_path))["warning"] == (
+        "pod:app_workers_busy:sum / on(pod) group_left() (max by (pod) (app_workers_max)) > 0.8"
+    )
+
+
+def _run(promtool: str, root: Path, files: dict[str, bytes], tests: str | None = None) -> str:
+    (root / "prometheus").mkdir(parents=True, exist_ok=True)
+    (root / "prometheus" / "rules.yaml").write_bytes(files["prometheus/rules.yaml"])
+    (root / "prometheus" / "tests.yaml").write_text(
+        tests or files["prometheus/tests.yaml"].decode()
+    )
+    run = subprocess.run(
+        [promtool, "test", "rules", str(root / "prometheus" / "tests.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    return "" if run.returncode == 0 else run.stdout + run.stderr
+
+
+def test_the_generated_tests_feed_series_shaped_like_production(tmp_path: Path) -> None:
+    promtool = require_tool("promtool")
+    files = _build(tmp_path)
+    tests = yaml.safe_load(files["prometheus/tests.yaml"])["tests"]
+    inputs = {s["series"] for t in tests for s in t["input_series"]}
+    assert inputs == {
+        'pod:app_workers_busy:sum{pod="pod",service="pool"}',  # the recording rule's labels
+        'app_workers_max{instance="instance",job="job",pod="pod"}',  # the limit's own
+    }
+    assert _run(promtool, tmp_path / "ok", files) == ""
+
+
+def test_the_generated_tests_fail_when_the_division_ignores_labels(tmp_path: Path) -> None:
+    """Reintroduce the mismatch (a plain division) and the generated tests catch it."""
+    promtool = require_tool("promtool")
+    files = _build(tmp_path)
+    plain = files["prometheus/rules.yaml"].replace(b" / on(pod) group_left() ", b" / ")
+    assert plain != files["prometheus/rules.yaml"]
+    failure = _run(promtool, tmp_path / "plain", {**files, "prometheus/rules.yaml": plain})
+    assert "FAILED" in failure
+
+
+DESCRIPTION = "app_workers_busy is 90% (warning level: > 80%)."
+
+
+def test_the_limit_alert_fires_from_the_recording_rules_inputs(tmp_path: Path) -> None:
+    """The whole chain on production-shaped input: the recording rule's own inputs (two
+    workers per pod, with the scrape's labels) and the limit series with pod labels."""
+    promtool = require_tool("promtool")
+    files = _build(tmp_path)
+    scrape = 'job="pool",instance="10.0.0.1:9090"'
+    test = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    # pod a: 9 of 10 busy (90%, past warning); pod b: 5 of 10 (fine)
+                    {"series": f'app_worker_busy{{pod="a",worker="1",{scrape}}}', "values": "5x20"},
+                    {"series": f'app_worker_busy{{pod="a",worker="2",{scrape}}}', "values": "4x20"},
+                    {"series": f'app_worker_busy{{pod="b",worker="1",{scrape}}}', "values": "5x20"},
+                    {"series": f'app_workers_max{{pod="a",{scrape}}}', "values": "10x20"},
+                    {"series": f'app_workers_max{{pod="b",{scrape}}}', "values": "10x20"},
+                ],
+                "alert_rule_test": [
+                    {
+                        "eval_time": "10m",
+                        "alertname": "AppWorkersBusyHigh",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {
+                                    "pod": "a",
+                                    "service": "pool",
+                                    "namespace": "pool",
+                                    "team": "sre",
+                                    "severity": "warning",
+                                    "route": "oncall",
+                                },
+                                "exp_annotations": {
+                                    "summary": "Busy workers above 80% of the limit",
+                                    "description": DESCRIPTION,
+                                    "runbook_url": "https://runbooks.example.com/pool#appworkersbusyhigh",
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    assert _run(promtool, tmp_path / "chain", files, yaml.safe_dump(test)) == ""
