@@ -264,7 +264,8 @@ def diff_command(
         for diagnostic in exc.diagnostics:
             click.echo(diagnostic.format(), err=True)
         click.echo(f"rlmgen: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+        # an invalid spec is 1 (as validate says); a revision git cannot read is usage
+        sys.exit(EXIT_INVALID if exc.diagnostics else EXIT_USAGE)
     click.echo(review.markdown(report) if fmt == "markdown" else review.as_json(report), nl=False)
     if fail_on == "risky" and any(c.risks for changes in report.values() for c in changes):
         sys.exit(EXIT_INVALID)

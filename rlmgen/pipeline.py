@@ -55,7 +55,14 @@ def header_source(path: Path, out_dir: Path) -> str:
 
 
 def discover(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+    """The specs in a directory and its sub-directories (hidden ones aside), sorted."""
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.suffix in SPEC_SUFFIXES
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
 
 
 def compile_loaded(loaded: LoadedSpec, path: Path, source: str, *, strict: bool) -> Compiled:

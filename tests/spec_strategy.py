@@ -109,7 +109,9 @@ _PATTERNS: dict[str, st.SearchStrategy[str]] = {
     "^[^:\\s]+:[0-9]+$": st.just("smtp.example.com:587"),
     "^/": st.sampled_from(("/etc/secrets/a", "/etc/secrets/b/key")),
     "^(https?|tel|mailto):": st.just("https://example.com"),
-    "^[a-zA-Z_][a-zA-Z0-9_]*$": st.sampled_from(("endpoint", "job")),
+    "^[a-zA-Z_][a-zA-Z0-9_]*$": st.sampled_from(("endpoint", "job", "pod")),
+    "^https?://\\S+$": st.just("https://hooks.example.com/x"),
+    "^[0-9]+\\.[0-9]+(\\.[0-9]+)?$": st.sampled_from(("2.42", "2.49", "3.0", "0.25", "0.27")),
 }
 
 

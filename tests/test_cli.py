@@ -206,3 +206,25 @@ def test_a_spec_named_twice_is_compiled_once(in_repo: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "in 1 spec" in result.output
+
+
+def test_check_reports_an_empty_file_build_would_remove(project: Path) -> None:
+    assert run("build").exit_code == 0
+    (project / "out" / "rlm-hypervisor" / "grafana" / "stray.json").write_text("")
+    result = run("check")
+    assert result.exit_code == 1
+    assert "out/rlm-hypervisor/grafana/stray.json: an empty file rlmgen does not write" in (
+        result.stdout
+    )
+
+
+def test_specs_in_sub_folders_are_compiled(project: Path) -> None:
+    (project / "specs" / "team-b").mkdir()
+    minimal = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
+    (project / "specs" / "team-b" / "shop.yaml").write_text(minimal)
+    (project / "specs" / ".drafts").mkdir()
+    (project / "specs" / ".drafts" / "wip.yaml").write_text("not: [a spec")
+    result = run("build")
+    assert result.exit_code == 0, result.output
+    assert "specs/team-b/shop.yaml -> out/shop/" in result.stderr
+    assert run("check").exit_code == 0

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from rlmgen.cli import cli
 from rlmgen.review.changes import diff
-from tests.conftest import SEED_SPEC, model_of
+from tests.conftest import MINIMAL_SPEC, SEED_SPEC, model_of
 
 SEED = SEED_SPEC.read_text()
 
@@ -163,3 +163,20 @@ def test_invalid_side_is_reported_not_compared(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["diff", str(SEED_SPEC), str(broken)])
     assert result.exit_code == 1
     assert "is not a duration" in result.stderr
+
+
+def test_a_revision_git_cannot_read_is_a_usage_error(repository: Path) -> None:
+    result = CliRunner().invoke(cli, ["diff", "--git", "no-such-revision"])
+    assert result.exit_code == 2  # not 1, which says "risky" under --fail-on risky
+    assert result.stderr.startswith("rlmgen: git ls-tree")
+
+
+def test_an_alert_that_reaches_no_receiver_says_so() -> None:
+    minimal = MINIMAL_SPEC.read_text()  # its receiver takes critical alerts only
+    more = minimal.replace(
+        "  - name: shop_requests\n",
+        '  - name: shop_queue\n    unit: count\n    levels: {warning: "> 100"}\n'
+        "  - name: shop_requests\n",
+    )
+    added = next(c for c in diff(model_of(minimal, "a"), model_of(more, "b")) if c.kind == "added")
+    assert added.details == ["shop_queue > 100 for 5m, to no receiver"]

@@ -48,7 +48,7 @@ from rlmgen.lang import promql
         ("sum(rate(x[5m])", "unclosed '(' in PromQL", "(", "add the missing ')'"),
         (
             "predict_linear(x[7d], 30d)",
-            "duration '30d' used as a number; Prometheus 2.x rejects it",
+            "duration '30d' used as a number; Prometheus 2.42 rejects it (from 3.0 it may be)",
             "30d",
             "write the number of seconds: 2592000",
         ),
@@ -109,3 +109,57 @@ def test_what_rlmgen_reads_of_a_query(
     assert promql.grouping(query.ast) == grouping
     assert promql.comparison(query.ast) == comparison
     assert promql.is_plain_selector(query.ast) is plain
+
+
+@pytest.mark.parametrize(
+    ("expr", "target", "problem"),
+    [
+        ("holt_winters(x[1h], 0.5, 0.5)", (2, 42), None),  # promql-parser knows it as 3.0's
+        ("holt_winters(x[1h], 0.5, 0.5)", (3, 0), "'holt_winters' was renamed"),
+        ("double_exponential_smoothing(x[1h], 0.5, 0.5)", (2, 42), "needs Prometheus 3.0"),
+        ("mad_over_time(x[1h])", (2, 42), "'mad_over_time' needs Prometheus 2.49"),
+        ("mad_over_time(x[1h])", (2, 49), None),
+        ('sort_by_label(x, "a")', (2, 42), "needs Prometheus 2.49"),
+        ("limitk(2, x)", (2, 53), "needs Prometheus 2.54"),
+        ("rate(x[300])", (2, 42), "a range of '300' without a unit"),
+        ("rate(x[300])", (3, 0), None),
+        ("time() - 5m", (2, 42), "duration '5m' used as a number"),
+        ("time() - 5m", (3, 0), None),
+        ('{"my.metric"}', (2, 42), "the quoted name"),
+        ('{"my.metric"}', (3, 0), None),
+        ('label_replace(x, "a", "$1", "b", "(.*)")', (2, 42), None),
+        ("x > 1e309", (3, 14), "the number '1e309' is out of range"),
+    ],
+)
+def test_what_each_target_version_accepts(
+    expr: str, target: tuple[int, int], problem: str | None
+) -> None:
+    found = promql.check(expr, target)
+    if problem is None:
+        assert found is None, found
+    else:
+        assert found is not None and problem in found.message, found
+
+
+def test_promtool_2_42_agrees_on_holt_winters(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    from tests.conftest import require_tool
+
+    promtool = require_tool("promtool")
+    assert promql.check("holt_winters(x[1h], 0.5, 0.5) > 1", (2, 42)) is None
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "groups: [{name: g, rules: [{alert: A, expr: 'holt_winters(x[1h], 0.5, 0.5) > 1'}]}]\n"
+    )
+    run = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_dashboard_query_may_use_grafanas_macros_and_variables() -> None:
+    for expr in (
+        "sum(rate(x[$__rate_interval]))",
+        "rate(x[${__interval}]) * $__range_s",
+        'topk($n, rate(x{job="$job"}[$window]))',
+    ):
+        assert promql.check(promql.for_dashboards(expr)) is None, expr

@@ -111,9 +111,10 @@ def _receiver(receiver: m.Receiver) -> dict[str, Any]:
         email["send_resolved"] = True
         integration = {"email_configs": [email]}
     else:
-        integration = {
-            "webhook_configs": [{"url_file": settings["urlFile"], "send_resolved": True}]
-        }
+        webhook: dict[str, Any] = (
+            {"url": settings["url"]} if "url" in settings else {"url_file": settings["urlFile"]}
+        )
+        integration = {"webhook_configs": [{**webhook, "send_resolved": True}]}
     return {"name": receiver.name, **integration}
 
 
@@ -163,7 +164,16 @@ def _operator_receiver(spec: m.Spec, receiver: m.Receiver) -> dict[str, Any]:
         return {"name": receiver.name, "emailConfigs": [email]}
     return {
         "name": receiver.name,
-        "webhookConfigs": [{"urlSecret": _secret(spec, settings["urlFile"]), "sendResolved": True}],
+        "webhookConfigs": [
+            {
+                **(
+                    {"url": settings["url"]}
+                    if "url" in settings
+                    else {"urlSecret": _secret(spec, settings["urlFile"])}
+                ),
+                "sendResolved": True,
+            }
+        ],
     }
 
 

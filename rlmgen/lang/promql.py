@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import re
 
 import promql_parser
 
+from rlmgen.lang import versions
+from rlmgen.lang.versions import DEFAULT_PROMETHEUS, Version, shown
 from rlmgen.spec.suggest import ask, closest
 
 # Functions and aggregations of Prometheus 2.x (what Debian's promtool judges).
@@ -191,6 +194,7 @@ class Query:
     text: str
     ast: promql_parser.Expr = dataclasses.field(compare=False, repr=False)
     series: tuple[str, ...]  # metric names it selects, in order of first use
+    experimental: tuple[str, ...] = ()  # functions behind Prometheus' feature flag
 
 
 def parse(expr: str) -> promql_parser.Expr:
@@ -198,24 +202,50 @@ def parse(expr: str) -> promql_parser.Expr:
     return promql_parser.parse(expr)
 
 
-def analyse(expr: str) -> Query | PromQLProblem:
-    """The parsed query, or the problem that makes it invalid for the targeted Prometheus."""
+def analyse(expr: str, target: Version = DEFAULT_PROMETHEUS) -> Query | PromQLProblem:
+    """The parsed query, or the problem that makes it invalid for Prometheus `target`."""
     tokens = tokenize(expr)
     try:
-        ast = parse(expr)
+        ast = parse(_renamed_for_the_parser(expr, tokens, target))
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException
-        return _explain(str(exc), expr, tokens)
-    problem = _compatibility(tokens)
+        return _explain(str(exc), expr, tokens, target)
+    problem = _compatibility(tokens, target)
     if problem is not None:
         return problem
-    return Query(expr, ast, series_names(ast))
+    used = {t.text for t in _calls(tokens)}
+    return Query(
+        expr,
+        ast,
+        series_names(ast),
+        tuple(sorted(n for n in used if versions.experimental(n, target))),
+    )
 
 
-def check(expr: str) -> PromQLProblem | None:
-    """None when `expr` is valid PromQL for the targeted Prometheus, else the problem."""
-    result = analyse(expr)
+def _calls(tokens: list[Token]) -> list[Token]:
+    """Identifiers called as functions or aggregations."""
+    return [
+        token
+        for token, following in itertools.pairwise(tokens)
+        if token.kind == "ident" and following.text in ("(", "by", "without")
+    ]
+
+
+def _renamed_for_the_parser(expr: str, tokens: list[Token], target: Version) -> str:
+    """promql-parser knows holt_winters by its Prometheus 3 name only."""
+    if target >= versions.PROMQL_UNTIL["holt_winters"][0] or "holt_winters" not in expr:
+        return expr
+    for token in reversed(_calls(tokens)):
+        if token.text == "holt_winters":
+            end = token.offset + len(token.text)
+            expr = expr[: token.offset] + "double_exponential_smoothing" + expr[end:]
+    return expr
+
+
+def check(expr: str, target: Version = DEFAULT_PROMETHEUS) -> PromQLProblem | None:
+    """None when `expr` is valid PromQL for Prometheus `target`, else the problem."""
+    result = analyse(expr, target)
     return result if isinstance(result, PromQLProblem) else None
 
 
@@ -233,9 +263,19 @@ def _at(token: Token | None, expr: str) -> tuple[int, str]:
     return token.offset, token.text
 
 
-def _explain(error: str, expr: str, tokens: list[Token]) -> PromQLProblem:
+def _explain(error: str, expr: str, tokens: list[Token], target: Version) -> PromQLProblem:
     if match := re.match(r"unknown function with name '([^']+)'", error):
         name = match[1]
+        if name in versions.PROMQL_UNTIL and target >= versions.PROMQL_UNTIL[name][0]:
+            until, successor = versions.PROMQL_UNTIL[name]
+            token = _call_token(tokens, name)
+            offset, fragment = _at(token, expr)
+            return PromQLProblem(
+                f"'{name}' was renamed '{successor}' in Prometheus {shown(until)}",
+                offset,
+                fragment,
+                f"write {successor} (the target is {shown(target)})",
+            )
         token = _call_token(tokens, name)
         real, how = suggest_function(name)
         offset, fragment = _at(token, expr)
@@ -288,29 +328,91 @@ def _explain(error: str, expr: str, tokens: list[Token]) -> PromQLProblem:
     return PromQLProblem(f"invalid PromQL: {error}", offset, fragment)
 
 
-def _compatibility(tokens: list[Token]) -> PromQLProblem | None:
-    """Newer-syntax constructs that promql-parser accepts and Prometheus 2.x rejects."""
+def _compatibility(tokens: list[Token], target: Version) -> PromQLProblem | None:
+    """What promql-parser (which reads today's PromQL) accepts and Prometheus `target`
+    does not: newer functions, durations and numbers used for each other, quoted names;
+    and number literals no Prometheus takes."""
+    for token in _calls(tokens):
+        if problem := _function_version(token, target):
+            return problem
+    old = target < versions.DURATIONS_AS_NUMBERS
+    opened: list[str] = []  # "[", "{", "(" or "labels(": what each open bracket holds
     depth = 0
     previous: Token | None = None
     for token in tokens:
-        if token.text == "[":
-            depth += 1
-        elif token.text == "]":
-            depth -= 1
+        if token.text in ("[", "{", "("):
+            depth += token.text != "("
+            grouping = previous is not None and previous.text in _GROUPING
+            opened.append("labels(" if token.text == "(" and grouping else token.text)
+        elif token.text in ("]", "}", ")"):
+            depth -= token.text != ")"
+            if opened:
+                opened.pop()
+        elif token.kind == "number" and not math.isfinite(float(token.text.replace("_", ""))):
+            return PromQLProblem(
+                f"the number '{token.text}' is out of range", token.offset, token.text
+            )
         elif (
-            token.kind == "duration"
+            old
+            and token.kind == "duration"
             and depth == 0
             and not (previous and previous.text.lower() == "offset")
             and not (previous and previous.text == "@")
         ):
             seconds = _duration_seconds(token.text)
             return PromQLProblem(
-                f"duration '{token.text}' used as a number; Prometheus 2.x rejects it",
+                f"duration '{token.text}' used as a number; Prometheus {shown(target)} "
+                "rejects it (from 3.0 it may be)",
                 token.offset,
                 token.text,
                 f"write the number of seconds: {int(seconds) if seconds.is_integer() else seconds}",
             )
+        elif old and token.kind == "number" and previous is not None and previous.text == "[":
+            return PromQLProblem(
+                f"a range of '{token.text}' without a unit; Prometheus {shown(target)} "
+                "rejects it (from 3.0 it is seconds)",
+                token.offset,
+                token.text,
+                f"write a duration: {token.text}s",
+            )
+        elif (
+            target < versions.QUOTED_NAMES
+            and token.kind == "string"
+            and opened
+            and (opened[-1] == "labels(" or (opened[-1] == "{" and not _is_value(previous)))
+        ):
+            return PromQLProblem(
+                f"the quoted name {token.text} needs Prometheus 3.0 (the target is "
+                f"{shown(target)})",
+                token.offset,
+                token.text,
+                "use a name of letters, digits, _ and :, or set targets.prometheus",
+            )
         previous = token
+    return None
+
+
+_GROUPING = ("by", "without", "on", "ignoring", "group_left", "group_right")
+
+
+def _is_value(previous: Token | None) -> bool:
+    """Whether a string inside a selector's braces is a matcher's value (not a name)."""
+    return previous is not None and previous.text in ("=", "!=", "=~", "!~")
+
+
+def _function_version(token: Token, target: Version) -> PromQLProblem | None:
+    name = token.text
+    since = versions.PROMQL_SINCE.get(name)
+    if since is not None and since.version > target:
+        hint = f"set targets.prometheus to {shown(since.version)} or later"
+        if name == "double_exponential_smoothing":
+            hint = f"before Prometheus 3.0 it is holt_winters; or {hint}"
+        return PromQLProblem(
+            f"'{name}' needs Prometheus {shown(since.version)} (the target is {shown(target)})",
+            token.offset,
+            name,
+            hint,
+        )
     return None
 
 
@@ -455,3 +557,26 @@ def is_instant_or_scalar(ast: promql_parser.Expr) -> bool:
     return not isinstance(
         ast, promql_parser.MatrixSelector | promql_parser.SubqueryExpr | promql_parser.StringLiteral
     )
+
+
+# Grafana's macros and a dashboard's own variables, which Grafana replaces before the
+# query reaches Prometheus: a panel's query is checked with stand-ins of the same kind.
+_GRAFANA_DURATIONS = re.compile(r"\$\{?__(?:rate_interval|interval|range)\}?(?![\w])")
+_GRAFANA_NUMBERS = re.compile(r"\$\{?__(?:range_s|range_ms|interval_ms)\}?(?![\w])")
+_VARIABLE = re.compile(r"\$\{?([a-zA-Z_]\w*)(?::\w+)?\}?|\[\[([a-zA-Z_]\w*)\]\]")
+GRAFANA_MACRO = re.compile(r"\$\{?__\w+")
+
+
+def for_dashboards(expr: str) -> str:
+    """A panel's query with Grafana's macros and variables replaced as Grafana would,
+    by stand-ins of their kind (a duration in a range, a number elsewhere)."""
+    if "$" not in expr and "[[" not in expr:
+        return expr
+    expr = _GRAFANA_DURATIONS.sub("5m", expr)
+    expr = _GRAFANA_NUMBERS.sub("300", expr)
+
+    def variable(match: re.Match[str]) -> str:
+        before = expr[: match.start()].rstrip()
+        return "5m" if before.endswith("[") else "1"
+
+    return _VARIABLE.sub(variable, expr)

@@ -15,8 +15,17 @@ from typing import Literal
 from rlmgen.lang.labels import UNKNOWN, LabelSet
 from rlmgen.lang.levels import Level
 from rlmgen.lang.units import SeriesUnit
+from rlmgen.lang.versions import DEFAULT_ALERTMANAGER, DEFAULT_PROMETHEUS, Version
 
 Labels = Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Targets:
+    """The versions the output is deployed to."""
+
+    prometheus: Version = DEFAULT_PROMETHEUS
+    alertmanager: Version = DEFAULT_ALERTMANAGER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -392,6 +401,7 @@ class Spec:
     autoscaling: tuple[Workload, ...]
     runbook: Runbook
     outline: Outline = EMPTY_OUTLINE  # the runbook's headings (rlmgen.model.outline)
+    targets: Targets = Targets()
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)

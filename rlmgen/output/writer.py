@@ -158,16 +158,18 @@ def drift(out_dir: Path, service: str, files: Mapping[str, bytes], display_root:
         old, new = on_disk.get(relative), files.get(relative)
         if old == new:
             continue
-        old_text = _lines(old)
-        new_text = _lines(new)
-        lines.extend(
+        changed = list(
             difflib.unified_diff(
-                old_text,
-                new_text,
+                _lines(old),
+                _lines(new),
                 fromfile=f"a/{shown}" if old is not None else "/dev/null",
                 tofile=f"b/{shown}" if new is not None else "/dev/null",
             )
         )
+        if not changed:  # an empty file there or missing: no line differs, the file does
+            what = "an empty file rlmgen does not write" if new is None else "missing"
+            changed = [f"--- a/{shown}\n", f"+++ b/{shown}\n", f"@@ {shown}: {what} @@\n"]
+        lines.extend(changed)
     return lines
 
 

@@ -101,7 +101,10 @@ def _alerts(base: m.Spec, head: m.Spec) -> list[Change]:
                 "alert",
                 f"{rule.name} ({rule.severity})",
                 "added",
-                [f"{rule.expr} for {format_duration(rule.for_seconds)}, to {rule.receiver}"],
+                [
+                    f"{rule.expr} for {format_duration(rule.for_seconds)}, to "
+                    f"{rule.receiver or 'no receiver'}"
+                ],
             )
         )
     for key in old.keys() & new.keys():
@@ -137,7 +140,7 @@ def _changed(base: m.Spec, head: m.Spec, old: AlertRule, new: AlertRule) -> Chan
         if new.for_seconds > old.for_seconds:
             risks.append("for lengthened")
     if old.receiver != new.receiver:
-        details.append(f"route: {old.receiver} → {new.receiver}")
+        details.append(f"route: {old.receiver or 'no receiver'} → {new.receiver or 'no receiver'}")
         if (
             _receiver_kind(base, old.receiver) == "pagerduty"
             and _receiver_kind(head, new.receiver) != "pagerduty"

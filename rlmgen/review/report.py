@@ -47,10 +47,9 @@ def read_revision(revision: str, path: Path) -> dict[str, str]:
     relative = (prefix + path.as_posix()).rstrip("/") if path.as_posix() != "." else prefix
     listed = git("ls-tree", "-r", "--name-only", revision, "--", relative).split()
     texts = {}
-    for name in listed:
-        if name.endswith((".yaml", ".yml")) and (
-            name == relative or "/" not in name[len(relative) :].strip("/")
-        ):
+    for name in listed:  # as discover() reads a directory: sub-directories, not hidden ones
+        inside = name[len(relative) :].strip("/").split("/")
+        if name.endswith((".yaml", ".yml")) and not any(p.startswith(".") for p in inside):
             texts[f"{revision}:{name}"] = git("show", f"{revision}:{name}")
     return texts
 

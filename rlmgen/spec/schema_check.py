@@ -119,6 +119,17 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
             if have in error.instance and need not in error.instance:
                 return [spec.diagnostic(join_pointer(pointer, have), message, at_key=True)]
         return [spec.diagnostic(pointer, error.message)]
+    if kind == "type" and rule.get("format") == "duration" and _is_number(error.instance):
+        number = error.instance
+        return [
+            spec.diagnostic(
+                pointer,
+                f"{number} is not a duration: a duration has a unit",
+                f"write {number}s or {number}m"
+                if isinstance(number, int) or float(number).is_integer()
+                else "write whole numbers with units, such as 90s or 1m30s",
+            )
+        ]
     if kind == "type":
         expected = error.validator_value
         names = [
@@ -189,6 +200,10 @@ def _convert_alternatives(
     hint = f"found {', '.join(present)}" if present else "found none"
     message = custom or f"must match exactly one form: {', '.join(keys)}"
     return [spec.diagnostic(pointer, message, hint, at_key=True)]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _generic_message(error: ValidationError) -> str:

@@ -20,7 +20,7 @@ from rlmgen.model.compile.dashboards import compile_dashboards
 from rlmgen.model.compile.metrics import compile_metrics
 from rlmgen.model.compile.routing import compile_routing
 from rlmgen.model.compile.runbook import compile_runbook
-from rlmgen.model.compile.service import compile_service
+from rlmgen.model.compile.service import compile_service, compile_targets
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import ALERT_LABELS
 from rlmgen.model.outline import runbook_outline
@@ -61,9 +61,11 @@ def compile_spec(loaded: LoadedSpec, source: str, *, strict: bool = False) -> Co
 def _walk(walk: Walk, source: str) -> m.Spec:
     """The model of whatever parts of the document compile, checked as a whole."""
     root = walk.root()
+    targets = compile_targets(root.mapping("targets"))
+    walk.prometheus = targets.prometheus
     declared = references.index(root)
     service = compile_service(walk, root.mapping("service"))
-    routing = compile_routing(walk, root, declared)
+    routing = compile_routing(walk, root, declared, targets)
     metrics = compile_metrics(walk, root, service, routing, declared)
     recorded = {
         metric.record: query
@@ -82,6 +84,7 @@ def _walk(walk: Walk, source: str) -> m.Spec:
         dashboards=compile_dashboards(walk, root, by_name, declared),
         autoscaling=compile_autoscaling(walk, root, by_name, declared),
         runbook=compile_runbook(walk, root, declared),
+        targets=targets,
     )
     spec = dataclasses.replace(spec, outline=runbook_outline(spec))
     _check_labels(walk, root, spec, index)

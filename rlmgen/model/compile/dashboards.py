@@ -134,7 +134,7 @@ def _queries(walk: Walk, node: Node, declared: Declared) -> list[m.Query] | None
     sources = [(node, "query", node.text("legend"))] if "query" in node else []
     sources += [(q, "expr", q.text("legend")) for q in node.items("queries")]
     for source, key, legend in sources:
-        query = source.promql(key)
+        query = source.promql(key, dashboard=True)
         if query is None:
             complete = False
             continue

@@ -39,7 +39,9 @@ def compile_levels(
         except UnitError as exc:
             walk.error(node.at(key), exc.message, exc.hint)
             continue
-        if _testable(walk, node.at(key), key, level):
+        if _testable(walk, node.at(key), key, level) and _in_range(
+            walk, node.at(key), key, level, unit
+        ):
             parsed[key] = level
     baseline = node.duration("baseline")
     alerting = {k: v for k, v in parsed.items() if k != "target"}
@@ -83,6 +85,42 @@ def _testable(walk: Walk, pointer: str, key: str, level: Level) -> bool:
             f"{key} level {level.text!r} is too large for a test to go past it",
             "levels go up to 1e300 in the metric's unit",
         )
+    return False
+
+
+# The values a unit's samples can take: a ratio is between 0 and 1, a percentage 0 and 100.
+_RANGE = {"ratio": (0.0, 1.0), "percent": (0.0, 100.0)}
+_BARE_NUMBER = re.compile(r"(\d+(?:\.\d*)?|\.\d+)$")
+
+
+def _in_range(walk: Walk, pointer: str, key: str, level: Level, unit: SeriesUnit | None) -> bool:
+    """A level of a ratio or a percentage lies where its samples can be: else it always
+    fires, or never does (`< 99.9` on a ratio: 99.9% was meant)."""
+    if unit is None or unit.name not in _RANGE or level.of_limit or level.value is None:
+        return True
+    low, high = _RANGE[unit.name]
+    value, top = level.value, level.high
+    always = (level.kind == "above" and value < low) or (level.kind == "below" and value > high)
+    never = (
+        (level.kind == "above" and value >= high)
+        or (level.kind == "below" and value <= low)
+        or (level.kind == "outside" and value <= low and top is not None and top >= high)
+    )
+    if not (always or never):
+        return True
+    what = "a ratio is between 0 and 1" if unit.name == "ratio" else "a percentage is 0-100"
+    hint = (
+        "levels of a ratio are written like 99.9% or 0.999"
+        if unit.name == "ratio"
+        else "levels of a percentage are written like 80% or 80"
+    )
+    if unit.name == "ratio" and _BARE_NUMBER.search(level.text) and 1 < value <= 100:
+        hint = f"did you mean '{level.text}%'?"
+    walk.error(
+        pointer,
+        f"{key} level {level.text!r} {'always fires' if always else 'can never fire'}: {what}",
+        hint,
+    )
     return False
 
 

@@ -68,6 +68,8 @@ def _metric(
         )
     levels_node = node.mapping("levels")
     levels = compile_levels(walk, levels_node, unit, has_limit=node.text("limit") is not None)
+    if levels is not None and levels.alerting() and name and not node.text("expr"):
+        _check_levelled_series(walk, node, name)
     playbook = alert_node.text("playbook")
     if playbook:
         references.check_playbook(walk, declared, alert_node.at("playbook"), playbook, warn=True)
@@ -158,3 +160,25 @@ def _recording_example(walk: Walk, node: Node, evaluation: float) -> m.Recording
         value=value,
         labels=node.labels("labels"),
     )
+
+
+def _check_levelled_series(walk: Walk, node: Node, name: str) -> None:
+    """Levels compare the metric's own series: a histogram has none by its name, and a
+    counter's only grows."""
+    kind = node.text("type")
+    if kind == "histogram":
+        walk.error(
+            node.at("levels"),
+            f"'{name}' is a histogram: no series is named '{name}', so these levels would "
+            "compare nothing",
+            "put the levels on a metric computed from it, such as expr: histogram_quantile("
+            f"0.99, sum by (le) (rate({name}_bucket[5m]))) with a record",
+            at_key=True,
+        )
+    elif kind == "counter":
+        walk.warning(
+            node.at("levels"),
+            f"'{name}' is a counter: it only grows, so once past a level its alert fires "
+            "until the counter resets",
+            f"alert on its rate: a metric with expr: rate({name}[5m]) and a record",
+        )

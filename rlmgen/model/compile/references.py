@@ -31,6 +31,7 @@ class Declared:
     receivers: dict[str, Node] = dataclasses.field(default_factory=dict)
     playbooks: set[str] = dataclasses.field(default_factory=set)
     severity_levels: set[str] = dataclasses.field(default_factory=set)
+    summaries: set[str] = dataclasses.field(default_factory=set)
     # Without a metrics list (absent, or misspelled and reported by the schema pass)
     # every reference would be "undeclared": check references only against a list.
     checks_series: bool = False
@@ -45,8 +46,11 @@ def index(root: Node) -> Declared:
         declared.metrics.add(name)
         declared.series.add(name)
         kind = metric.text("type")
-        if kind in ("histogram", "summary"):
+        if kind == "histogram":
             declared.series.update(name + suffix for suffix in _HISTOGRAM_SUFFIXES)
+        elif kind == "summary":  # quantiles under its own name; no buckets
+            declared.series.update((name + "_sum", name + "_count"))
+            declared.summaries.add(name)
         if kind == "counter" and not name.endswith("_total"):
             declared.series.add(name + "_total")
         if record := metric.text("record"):
@@ -70,6 +74,15 @@ def check_series(walk: Walk, declared: Declared, pointer: str, query: promql.Que
         return
     for name in query.series:
         if name in declared.series or name in BUILTIN_SERIES:
+            continue
+        summary = name.removesuffix("_bucket")
+        if name.endswith("_bucket") and summary in declared.summaries:
+            walk.error_in_value(
+                pointer,
+                name,
+                f"'{summary}' is a summary: it has no buckets, so '{name}' is no series",
+                f'read the quantiles it exports: {summary}{{quantile="0.99"}}',
+            )
             continue
         hint = did_you_mean(name, declared.series, cutoff=0.75)
         walk.error_in_value(

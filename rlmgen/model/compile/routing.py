@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Literal, cast
 
+from rlmgen.lang.versions import WEBHOOK_URL_FILE, shown
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.references import Declared
@@ -14,7 +15,9 @@ from rlmgen.model.compile.walk import Node, Walk
 KINDS = ("pagerduty", "slack", "email", "webhook")
 
 
-def compile_routing(walk: Walk, root: Node, declared: Declared) -> m.Routing | None:
+def compile_routing(
+    walk: Walk, root: Node, declared: Declared, targets: m.Targets
+) -> m.Routing | None:
     if "routing" not in root:
         return None
     node = root.mapping("routing")
@@ -38,6 +41,7 @@ def compile_routing(walk: Walk, root: Node, declared: Declared) -> m.Routing | N
                 taken.setdefault(severity, name or "?")
         if (receiver := _receiver(entry)) is not None:
             receivers.append(receiver)
+            _check_version(walk, entry, receiver, targets)
     if default := node.text("default"):
         references.check_receiver(walk, declared, node.at("default"), default)
     return m.Routing(
@@ -70,3 +74,20 @@ def _receiver(entry: Node) -> m.Receiver | None:
         group_interval=interval,
         repeat_interval=repeat,
     )
+
+
+def _check_version(walk: Walk, entry: Node, receiver: m.Receiver, targets: m.Targets) -> None:
+    """A receiver reads its secrets from files the targeted Alertmanager can read."""
+    if (
+        receiver.kind == "webhook"
+        and "urlFile" in receiver.settings
+        and targets.alertmanager < WEBHOOK_URL_FILE
+    ):
+        walk.error(
+            entry.at("webhook") + "/urlFile",
+            f"Alertmanager {shown(targets.alertmanager)} reads a webhook's URL only from its "
+            f"configuration (url_file came in {shown(WEBHOOK_URL_FILE)}), and rlmgen keeps "
+            "secrets out of what it writes",
+            f"set targets.alertmanager to {shown(WEBHOOK_URL_FILE)} or later; or, if the URL "
+            "holds no secret, write url: instead of urlFile",
+        )

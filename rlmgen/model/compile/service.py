@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rlmgen.lang.units import format_duration
+from rlmgen.lang.versions import DEFAULT_ALERTMANAGER, DEFAULT_PROMETHEUS, parse_version
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import (
@@ -78,3 +79,13 @@ def check_hold(walk: Walk, node: Node, key: str, hold: float | None, service: m.
             f"({format_duration(minimum)}), so it cannot hold the alert back",
             f"use at least {format_duration(minimum)}, or 0s to fire at once",
         )
+
+
+def compile_targets(node: Node) -> m.Targets:
+    """The versions the output is deployed to (the schema checks their form)."""
+    prometheus = parse_version(node.text("prometheus") or "")
+    alertmanager = parse_version(node.text("alertmanager") or "")
+    return m.Targets(
+        prometheus=prometheus or DEFAULT_PROMETHEUS,
+        alertmanager=alertmanager or DEFAULT_ALERTMANAGER,
+    )

@@ -8,12 +8,14 @@ problem with them is reported where it is, inside the value when it can be."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 from rlmgen.lang import promql
 from rlmgen.lang.units import UnitError, parse_duration
+from rlmgen.lang.versions import DEFAULT_PROMETHEUS, Version
 from rlmgen.spec.diagnostics import Diagnostic, Severity, join_pointer
 from rlmgen.spec.loader import LoadedSpec
 
@@ -30,6 +32,7 @@ class Walk:
         self.diagnostics: list[Diagnostic] = []
         # every PromQL text parsed, by pointer: the label checks read them, not reparse
         self.queries: dict[str, promql.Query] = {}
+        self.prometheus: Version = DEFAULT_PROMETHEUS  # the PromQL a text is checked as
 
     def report(
         self,
@@ -159,12 +162,24 @@ class Node:
             self.walk.error(self.at(key), exc.message, exc.hint)
             return None
 
-    def promql(self, key: str) -> promql.Query | None:
-        """The parsed PromQL under `key`; None (reported inside the value) when invalid."""
+    def promql(self, key: str, *, dashboard: bool = False) -> promql.Query | None:
+        """The parsed PromQL under `key`; None (reported inside the value) when invalid.
+        A dashboard's query may hold Grafana's macros and variables; a rule's may not."""
         value = self.value.get(key) if isinstance(self.value, dict) else None
         if not isinstance(value, str) or not value.strip():
             return None
-        result = promql.analyse(value)
+        if not dashboard and (macro := promql.GRAFANA_MACRO.search(value)):
+            self.walk.error_in_value(
+                self.at(key),
+                macro.group(),
+                f"'{macro.group()}' is Grafana's: it works in dashboards, never in rules",
+                "write a duration, such as [5m]",
+            )
+            return None
+        text = promql.for_dashboards(value) if dashboard else value
+        result = promql.analyse(text, self.walk.prometheus)
+        if text != value and isinstance(result, promql.Query):
+            result = dataclasses.replace(result, text=value)
         if isinstance(result, promql.PromQLProblem):
             occurrence = value[: result.offset].count(result.fragment)
             self.walk.error_in_value(
@@ -172,4 +187,11 @@ class Node:
             )
             return None
         self.walk.queries[self.at(key)] = result
+        for name in result.experimental:
+            self.walk.warning(
+                self.at(key),
+                f"'{name}' is experimental in Prometheus: it needs "
+                "--enable-feature=promql-experimental-functions",
+                "and promtool check rules rejects it before Prometheus 3.4",
+            )
         return result
