@@ -160,6 +160,12 @@ PROMTOOL_CASES = {
         "1m",
         ("app_value < 0.5 *", "app_value < 0.005 *"),
     ),
+    "inclusive levels": (
+        {"warning": ">= 80", "critical": ">= 100"},
+        "1m",
+        "1m",
+        ("app_value >= 100\n", "app_value >= 100.5\n"),
+    ),
     "levels 1e-6 apart": (
         {"warning": "> 1", "critical": "> 1.000001"},
         "0s",

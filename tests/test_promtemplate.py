@@ -37,6 +37,7 @@ TEMPLATE = (
     "u={{ $labels.user }} v={{ .Value }}"
     # trim markers, and the escapes rlmgen writes for spec text that holds `{{`
     ' t=[ {{- $value -}} ] q={{ "{{" }} x }} e={{ "a\\"b" }}'
+    ' f={{ printf "%.4g" $value }} g={{ printf "%.2f" .Value }} x={{ printf "%e" $value }}'
 )
 
 
@@ -99,7 +100,7 @@ def test_humanize_percentage(value: float, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ['{{ printf "%.2f" $value }}', "{{ $value | title }}", "{{ range $labels }}x{{ end }}"]
+    "text", ['{{ printf "%5.1f" $value }}', "{{ $value | title }}", "{{ range $labels }}x{{ end }}"]
 )
 def test_unsupported_templates_are_refused(text: str) -> None:
     with pytest.raises(promtemplate.UnsupportedTemplate):

@@ -217,7 +217,8 @@ def level_expr(metric: m.Metric, level: Level) -> str:
     low = number(level.value or 0.0)
     if level.kind == "outside":
         return f"{series} < {low} or {series} > {number(level.high or 0.0)}"
-    return f"{series} {'>' if level.kind == 'above' else '<'} {low}"
+    operator = ">" if level.kind == "above" else "<"
+    return f"{series} {operator}{'=' if level.inclusive else ''} {low}"
 
 
 def value_template(metric: m.Metric, level: Level) -> str:
@@ -229,7 +230,8 @@ def value_template(metric: m.Metric, level: Level) -> str:
         "ratio": "{{ $value | humanizePercentage }}",
         "percent": "{{ $value | humanize }}%",
         "seconds": "{{ $value | humanizeDuration }}",
-        "milliseconds": "{{ $value | humanize }}ms",
+        # humanize would write 1k: milliseconds read best as plain digits
+        "milliseconds": '{{ printf "%.4g" $value }}ms',
         "bytes": "{{ $value | humanize1024 }}B",
         "usd": "${{ $value | humanize }}",
     }.get(unit or "", "{{ $value | humanize }}")

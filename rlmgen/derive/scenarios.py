@@ -137,6 +137,9 @@ def scenario(
         safe = BASE_VALUE
         change = _change(kind, threshold, nearest, span.needed_hold / window)
         past = BASE_VALUE * (1 + change if kind == "increase" else 1 - change)
+    elif rule.level is not None and rule.level.inclusive:
+        # `>= t` fires on t itself: the value sits just short of it, then on it
+        safe, past = _past("below" if kind == "above" else "above", threshold, None), threshold
     else:
         safe = threshold
         past = _past(kind, threshold, nearest)
@@ -220,6 +223,10 @@ def _holds(
     kind, value, high = level.level.kind, level.level.value, level.level.high
     if kind == "outside" and high is not None:
         return [now < value or now > high for now in measured]
+    if kind == "above" and level.level.inclusive:
+        return [now >= value for now in measured]
+    if kind == "below" and level.level.inclusive:
+        return [now <= value for now in measured]
     if kind == "above":
         return [now > value for now in measured]
     if kind == "below":

@@ -65,6 +65,7 @@ class Level:
     value: float | None = None
     high: float | None = None
     of_limit: bool = False
+    inclusive: bool = False  # `>=` / `<=`: a value exactly on the level is past it
 
     @property
     def is_threshold(self) -> bool:
@@ -111,7 +112,9 @@ def parse_level(
     if match := _ONE_SIDED.match(text):
         of_limit = _check_limit(match, text, has_limit)
         kind = _OPERATORS[match["op"].lower()]
-        return Level(text, kind, _quantity(match["qty"], unit, of_limit), of_limit=of_limit)  # type: ignore[arg-type]
+        value = _quantity(match["qty"], unit, of_limit)
+        inclusive = match["op"] in (">=", "<=")
+        return Level(text, kind, value, of_limit=of_limit, inclusive=inclusive)
     if match := _BAND.match(text):
         low, high = _band_bounds(match["low"], match["high"], unit, text)
         return Level(text, "band", low, high)

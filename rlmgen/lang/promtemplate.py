@@ -25,6 +25,7 @@ _VALUE = r"(?:\$value|\.Value)"
 _LABEL = re.compile(r"^(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)$")
 _PIPED = re.compile(rf"^{_VALUE}\s*(?:\|\s*([a-zA-Z0-9]+))?$")
 _CALLED = re.compile(rf"^([a-zA-Z0-9]+)\s+{_VALUE}$")
+_PRINTF = re.compile(rf'^printf\s+"(%(?:\.\d+)?[fgeE])"\s+{_VALUE}$')
 _STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
 
 
@@ -61,6 +62,16 @@ def go_float(value: float) -> str:
     if point >= count:
         return f"{prefix}{text}{'0' * (point - count)}"
     return f"{prefix}{text[:point]}.{text[point:]}"
+
+
+def go_printf(verb: str, value: float) -> str:
+    """Go's fmt for one float verb (%f, %.3f, %g, %.4g, %e): Python's, but for the
+    spelling of the special values."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return verb % value
 
 
 def _scale_up_small(value: float) -> tuple[float, str]:
@@ -184,6 +195,8 @@ def _evaluate(body: str, value: float, labels: Mapping[str, str]) -> str:
         return _go_string(string.group(1))
     if label := _LABEL.match(body):
         return labels.get(label.group(1), "")
+    if printf := _PRINTF.match(body):
+        return go_printf(printf.group(1), value)
     function = None
     if piped := _PIPED.match(body):
         function = piped.group(1)

@@ -20,15 +20,17 @@ ROOT_TIMING = TIMING["warning"]
 
 
 def receiver_for(severity: str, explicit: str | None, routing: m.Routing | None) -> str | None:
-    """The receiver an alert reaches: its own route, else its severity's, else the default."""
+    """The receiver an alert reaches: its own route, else its severity's, else the root
+    route's (the default, or the first receiver: where Alertmanager sends what no route
+    takes)."""
     if explicit:
         return explicit
-    if routing is None:
+    if routing is None or not routing.receivers:
         return None
     for receiver in routing.receivers:
         if severity in receiver.severities:
             return receiver.name
-    return routing.default
+    return default_receiver(routing)
 
 
 def default_receiver(routing: m.Routing) -> str:

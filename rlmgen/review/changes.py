@@ -43,7 +43,8 @@ def _comparison(rule: AlertRule) -> tuple[str, float] | None:
         return rule.alert.comparison
     level = rule.level
     if level is not None and level.value is not None and level.kind in ("above", "below"):
-        return (">" if level.kind == "above" else "<", level.value)
+        operator = (">" if level.kind == "above" else "<") + ("=" if level.inclusive else "")
+        return (operator, level.value)
     return None
 
 

@@ -17,8 +17,8 @@ from rlmgen.model.routing import receiver_for
 
 ANNOTATIONS = ("summary", "description")
 _PREDICTABLE_HINT = (
-    "use $value (piped to humanize, humanizePercentage, humanizeDuration or humanize1024) "
-    "and $labels.<name>"
+    "use $value (piped to humanize, humanizePercentage, humanizeDuration or humanize1024, "
+    'or as printf "%.2f" $value) and $labels.<name>'
 )
 
 

@@ -102,8 +102,8 @@ def _in_range(walk: Walk, pointer: str, key: str, level: Level, unit: SeriesUnit
     value, top = level.value, level.high
     always = (level.kind == "above" and value < low) or (level.kind == "below" and value > high)
     never = (
-        (level.kind == "above" and value >= high)
-        or (level.kind == "below" and value <= low)
+        (level.kind == "above" and (value > high if level.inclusive else value >= high))
+        or (level.kind == "below" and (value < low if level.inclusive else value <= low))
         or (level.kind == "outside" and value <= low and top is not None and top >= high)
     )
     if not (always or never):
