@@ -1,0 +1,106 @@
+"""Every spec under tests/cases/valid/ (realistic services unlike the seed among them)
+builds, and every artifact passes its real consumer: promtool (rules and their tests),
+amtool (the configuration, and each alert routed to the receiver it names),
+kubernetes-validate (strict), Grafana 11.6's schemas, and a markdown renderer for the
+runbook's links."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from rlmgen.pipeline import compile_specs
+from tests import grafana_schema, markdown_text
+from tests.conftest import REPO, require_tool
+
+VALID = sorted((REPO / "tests" / "cases" / "valid").glob("*.yaml"))
+IDS = [p.stem for p in VALID]
+
+
+@pytest.fixture(scope="module", params=VALID, ids=IDS)
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp(request.param.stem)
+    [result] = compile_specs([request.param], root / "out")
+    assert not result.errors, [d.format() for d in result.errors]
+    for relative, data in result.files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def test_there_are_specs_unlike_the_seed() -> None:
+    assert {"checkout-api", "ingest-workers"} <= set(IDS)
+
+
+def test_promtool_accepts_the_rules_and_their_tests_pass(built: Path) -> None:
+    promtool = require_tool("promtool")
+    rules = built / "prometheus" / "rules.yaml"
+    if not rules.exists():
+        pytest.skip("this spec has no rules")
+    checked = _run(promtool, "check", "rules", str(rules))
+    assert checked.returncode == 0 and "warning" not in checked.stdout.lower(), checked.stdout
+    tests = built / "prometheus" / "tests.yaml"
+    run = _run(promtool, "test", "rules", str(tests))
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_amtool_accepts_the_configuration_and_routes_every_alert(built: Path) -> None:
+    amtool = require_tool("amtool")
+    config = built / "alertmanager" / "alertmanager.yaml"
+    if not config.exists():
+        pytest.skip("this spec has no routing")
+    checked = _run(amtool, "check-config", str(config))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    groups = yaml.safe_load((built / "prometheus" / "rules.yaml").read_text())["groups"]
+    alerts = [r for g in groups for r in g["rules"] if "alert" in r]
+    assert alerts
+    for alert in alerts:
+        labels = {"alertname": alert["alert"], **alert["labels"]}
+        routed = _run(
+            amtool,
+            "config",
+            "routes",
+            "test",
+            f"--config.file={config}",
+            f"--verify.receivers={labels['route']}",
+            *(f"{k}={v}" for k, v in sorted(labels.items())),
+        )
+        assert routed.returncode == 0, (alert["alert"], routed.stdout + routed.stderr)
+
+
+def test_kubernetes_manifests_validate_strictly(built: Path) -> None:
+    manifests = [
+        yaml.safe_load(p.read_text()) for p in sorted((built / "kubernetes").glob("*.yaml"))
+    ]
+    core = [m for m in manifests if not m["apiVersion"].startswith("monitoring.coreos.com/")]
+    if not core:
+        pytest.skip("this spec has no autoscaling")
+    for manifest in core:
+        kubernetes_validate.validate(manifest, "1.30.0", strict=True)  # raises on a problem
+
+
+def test_dashboards_validate_against_grafanas_schemas(built: Path) -> None:
+    boards = sorted((built / "grafana").glob("*.json"))
+    if not boards:
+        pytest.skip("this spec has no dashboards")
+    for board in boards:
+        assert grafana_schema.problems(grafana_schema.load(board)) == [], board.name
+
+
+def test_every_runbook_link_lands(built: Path) -> None:
+    document = (built / "runbook" / "README.md").read_text()
+    headings = {anchor: title for _, title, anchor in markdown_text.outline(document)}
+    for text, href in markdown_text.labelled_links(document):
+        if href.startswith("#"):
+            assert headings.get(href[1:]) == text, (text, href)
+        elif href.startswith("../"):
+            assert (built / href[3:]).is_file(), href
