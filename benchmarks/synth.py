@@ -58,8 +58,9 @@ def spec(n: int, seed: int = 0) -> dict[str, Any]:
         if i % 2 == 0:
             raw = f"synth_raw_{i}"
             metrics.append({"name": raw, "type": "counter", "description": f"Input of {name}"})
-            metric["expr"] = f"sum by (job) (rate({raw}[5m]))"
-            metric["record"] = f"job:{name}:rate5m"
+            # per pod, as the metrics adapter serves a pods metric to an HPA
+            metric["expr"] = f"sum by (namespace, pod) (rate({raw}[5m]))"
+            metric["record"] = f"namespace_pod:{name}:rate5m"
         else:
             metric["type"] = "gauge"
         metrics.append(metric)

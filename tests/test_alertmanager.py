@@ -134,7 +134,7 @@ def test_a_critical_alert_silences_the_warning_of_the_same_alert(compiled_seed) 
     assert {
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity="warning"'],
-        "equal": ["alertname", "service"],
+        "equal": ["alertname", "service", "instance", "job"],  # the scrape's labels
     } in rules
 
 

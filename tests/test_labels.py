@@ -68,6 +68,14 @@ def test_what_an_expression_keeps(expr: str, names: set[str], exact: bool) -> No
         ("1 - a / b", "the two sides of '/' can never match"),
         ("sum by (nope) (a)", "'by (nope)': the series aggregated here never carry 'nope'"),
         ('a{nope="x"}', "'a' never carries the label 'nope'"),
+        # a `by` on a missing label is reported once, not again at the division after it
+        ("sum by (nope) (a) / c", "'by (nope)': the series aggregated here never carry"),
+        ("histogram_quantile(99, sum by (le) (rate(u[5m])))", "histogram_quantile's quantile"),
+        ("histogram_quantile(-0.5, sum by (le) (rate(u[5m])))", "histogram_quantile's quantile"),
+        (
+            "histogram_quantile(0.9, sum by (pod) (rate(u_bucket[5m])))",
+            "histogram_quantile reads buckets by their 'le' label",
+        ),
     ],
 )
 def test_what_can_never_work(expr: str, problem: str) -> None:
@@ -77,10 +85,36 @@ def test_what_can_never_work(expr: str, problem: str) -> None:
 
 @pytest.mark.parametrize(
     "expr",
-    ['a{nope=""}', 'a{nope=~".*"}', 'a{nope!="x"}', "a / on(pod) c", "unknown / a"],
+    [
+        'a{nope=""}',
+        'a{nope=~".*"}',
+        'a{nope!="x"}',
+        "a / on(pod) c",
+        "unknown / a",
+        "histogram_quantile(0.99, sum by (le, pod) (rate(u_bucket[5m])))",
+        "histogram_quantile(1, rate(u_bucket[5m]))",  # labels unknown: nothing to say of le
+        "histogram_quantile(0.9, sum by (pod) (rate(u[5m])))",  # a native histogram
+    ],
 )
 def test_what_is_fine(expr: str) -> None:
     assert _labels(expr)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "hint"),
+    [
+        ("a", "sum by (pod) (a)", "`/ on(pod) group_left`"),
+        ("sum by (pod) (a)", "a", "`/ on(pod) group_right`"),
+        ("a", "h_bucket", "sum by (instance, job) (...) / sum by (instance, job) (...)"),
+        ("b", "c", "sum(...) / sum(...)"),
+    ],
+)
+def test_the_hint_matches_what_prometheus_would_accept(left: str, right: str, hint: str) -> None:
+    """group_left when the right side has fewer labels, group_right when the left has;
+    when each has labels the other lacks, on() alone would match many to many."""
+    expr = f"{left} / {right}"
+    _, problems = infer(promql_parser.parse(expr), lambda n: KNOWN.get(n, UNKNOWN), expr)
+    assert len(problems) == 1 and problems[0].hint.endswith(hint), problems
 
 
 SPEC = """apiVersion: rlmgen/v1
@@ -224,3 +258,46 @@ def test_the_limit_alert_fires_from_the_recording_rules_inputs(tmp_path: Path) -
         ],
     }
     assert _run(promtool, tmp_path / "chain", files, yaml.safe_dump(test)) == ""
+
+
+@pytest.mark.parametrize(("label", "fails"), [("cache", True), ("scope", False)])
+def test_a_rule_label_that_overwrites_a_series_label_fails_in_prometheus(
+    tmp_path: Path, label: str, fails: bool
+) -> None:
+    """What the overwrite check reports, shown by promtool: two series that differ only in
+    'cache' become one under `labels: {cache: all}`, and the rule fails to evaluate."""
+    promtool = require_tool("promtool")
+    rules = {
+        "groups": [
+            {
+                "name": "g",
+                "rules": [{"alert": "HitRatioLow", "expr": "hits < 0.8", "labels": {label: "all"}}],
+            }
+        ]
+    }
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))
+    expected = [{"exp_labels": {"cache": c, label: "all"}} for c in ("a", "b")]
+    if label == "cache":
+        expected = []
+    test = {
+        "rule_files": ["rules.yaml"],
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": 'hits{cache="a"}', "values": "0.5x5"},
+                    {"series": 'hits{cache="b"}', "values": "0.5x5"},
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "2m", "alertname": "HitRatioLow", "exp_alerts": expected}
+                ],
+            }
+        ],
+    }
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(test))
+    run = subprocess.run(
+        [promtool, "test", "rules", str(tmp_path / "tests.yaml")], capture_output=True, text=True
+    )
+    output = run.stdout + run.stderr
+    assert (run.returncode != 0) is fails, output
+    assert ("same labelset after applying alert labels" in output) is fails, output

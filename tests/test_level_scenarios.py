@@ -136,6 +136,12 @@ PROMTOOL_CASES = {
         "1m",
         ("app_value < 0.5 *", "app_value < 0.25 *"),
     ),
+    "drops whose factors binary floats miss (1 - 0.7, 1 - 0.8)": (
+        {"warning": "drop > 70%", "critical": "drop > 80%", "baseline": "1h"},
+        "5m",
+        "1m",
+        ("app_value < 0.3 *", "app_value > 0.3 *"),
+    ),
     "a long for against its baseline": (
         {"warning": "drop > 50%", "baseline": "1h5m"},
         "1h",

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
 
-from rlmgen.lang.levels import Level
+from rlmgen.lang.levels import Level, relative_factor
 from rlmgen.lang.promtemplate import escape
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
@@ -211,7 +211,7 @@ def level_expr(metric: m.Metric, level: Level) -> str:
     if level.kind in ("increase", "decrease"):
         baseline = format_duration(metric.levels.baseline or 0 if metric.levels else 0)
         change = level.value or 0.0
-        factor = 1 + change if level.kind == "increase" else 1 - change
+        factor = relative_factor(level.kind, change)
         operator = ">" if level.kind == "increase" else "<"
         return f"{series} {operator} {number(factor)} * avg_over_time({metric.series}[{baseline}])"
     low = number(level.value or 0.0)

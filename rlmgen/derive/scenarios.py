@@ -231,9 +231,10 @@ def _holds(
         return [now > value for now in measured]
     if kind == "below":
         return [now < value for now in measured]
+    factor = level_lang.relative_factor(kind, value)
     if kind == "increase":
-        return [now > (1 + value) * mean for now, mean in zip(measured, averages, strict=True)]
-    return [now < (1 - value) * mean for now, mean in zip(measured, averages, strict=True)]
+        return [now > factor * mean for now, mean in zip(measured, averages, strict=True)]
+    return [now < factor * mean for now, mean in zip(measured, averages, strict=True)]
 
 
 def _simulate(

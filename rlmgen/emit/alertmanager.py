@@ -26,8 +26,6 @@ from rlmgen.output.yamlout import dump
 
 _TIMING_KEYS = ("group_wait", "group_interval", "repeat_interval")
 _OPERATOR_TIMING_KEYS = ("groupWait", "groupInterval", "repeatInterval")
-# A firing alert holds back the less severe alerts of the same name and service.
-_INHIBIT_EQUAL = ["alertname", "service"]
 
 
 def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
@@ -72,7 +70,7 @@ def config(routing: m.Routing) -> dict[str, Any]:
             {
                 "source_matchers": [f'{SEVERITY_LABEL}="{stronger}"'],
                 "target_matchers": [f'{SEVERITY_LABEL}="{weaker}"'],
-                "equal": _INHIBIT_EQUAL,
+                "equal": list(routing.inhibit_equal),
             }
             for stronger, weaker in _inhibitions()
         ],
@@ -203,7 +201,7 @@ def operator_config(spec: m.Spec, routing: m.Routing) -> dict[str, Any]:
                 {
                     "sourceMatch": [matcher(SEVERITY_LABEL, stronger)],
                     "targetMatch": [matcher(SEVERITY_LABEL, weaker)],
-                    "equal": _INHIBIT_EQUAL,
+                    "equal": list(routing.inhibit_equal),
                 }
                 for stronger, weaker in _inhibitions()
             ],

@@ -9,7 +9,7 @@ from typing import Any
 from rlmgen.derive.kubernetes import metadata
 from rlmgen.derive.rules import Rules
 from rlmgen.model import types as m
-from rlmgen.model.conventions import ADAPTER_PATH, served_metric_name
+from rlmgen.model.conventions import ADAPTER_PATH, adapter_labels, served_metric_name
 from rlmgen.output.yamlout import dump
 
 RATE_WINDOW = "2m"
@@ -38,9 +38,9 @@ def adapter_config(spec: m.Spec) -> dict[str, Any]:
                 continue
             seen.add((metric.source, metric.name))
             if metric.source == "external":
-                external.append(_rule(metric, per_pod=False))
+                external.append(_rule(metric))
             else:
-                rules.append(_rule(metric, per_pod=metric.source == "pods"))
+                rules.append(_rule(metric))
     config: dict[str, Any] = {}
     if rules:
         config["rules"] = rules
@@ -49,11 +49,11 @@ def adapter_config(spec: m.Spec) -> dict[str, Any]:
     return config
 
 
-def _rule(metric: m.ScalingMetric, per_pod: bool) -> dict[str, Any]:
+def _rule(metric: m.ScalingMetric) -> dict[str, Any]:
     series = metric.metric.series if metric.metric else metric.name
-    labels = ["namespace", "pod"] if per_pod else ["namespace"]
-    if metric.source == "object" and metric.described_object:
-        labels = ["namespace", metric.described_object.kind.lower()]
+    labels = adapter_labels(
+        metric.source, metric.described_object.kind if metric.described_object else None
+    )
     required = ",".join(f'{label}!=""' for label in labels)
     counter = metric.metric is not None and metric.metric.type == "counter"
     value = (

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import promql_parser
 
-from rlmgen.lang.promql import Token, tokenize
+from rlmgen.lang.promql import Token, series_names, tokenize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +72,7 @@ class _Inference:
         self.tokens: list[Token] | None = None
         self.problems: list[LabelProblem] = []
         self.binary_index = 0  # binary operators met so far, in the text's order
+        self.calls: dict[str, int] = {}  # calls met so far by function, in the text's order
 
     def visit(self, node: promql_parser.Expr) -> Result:
         if isinstance(node, promql_parser.NumberLiteral):
@@ -140,6 +141,9 @@ class _Inference:
                         )
                     )
                 names = grouping & inner.labels.names
+                if grouping - inner.labels.names:
+                    # reported here; what follows is not checked against a guess
+                    return Result("vector", LabelSet(frozenset(names), False))
             else:
                 names = grouping
         if op == "count_values" and isinstance(node.param, promql_parser.StringLiteral):
@@ -150,7 +154,11 @@ class _Inference:
     # --- functions --------------------------------------------------------------------
     def _call(self, node: promql_parser.Call) -> Result:
         name = node.func.name
+        occurrence = self.calls.get(name, 0)
+        self.calls[name] = occurrence + 1
         arguments = [self.visit(arg) for arg in node.args]
+        if name == "histogram_quantile":
+            self._check_quantile(node, arguments[-1].labels, occurrence)
         if str(node.func.return_type).endswith("Scalar"):
             return Result("scalar", LabelSet.of())
         if str(node.func.return_type).endswith("String"):
@@ -171,6 +179,41 @@ class _Inference:
         if name in _ADDS_DESTINATION and isinstance(node.args[1], promql_parser.StringLiteral):
             labels = LabelSet(labels.names | {node.args[1].val}, labels.exact)
         return Result("vector", labels)
+
+    def _check_quantile(self, node: promql_parser.Call, buckets: LabelSet, occurrence: int) -> None:
+        """histogram_quantile(φ, buckets): φ between 0 and 1 (else the result is always
+        ±Inf), and buckets that keep `le` (else there is nothing to interpolate)."""
+        phi = node.args[0]
+        while isinstance(phi, promql_parser.ParenExpr):
+            phi = phi.expr
+        if isinstance(phi, promql_parser.NumberLiteral) and not 0 <= phi.val <= 1:
+            percent = f"{phi.val:g}"
+            self.problems.append(
+                LabelProblem(
+                    f"histogram_quantile's quantile is between 0 and 1: {percent} gives "
+                    f"{'+Inf' if phi.val > 1 else '-Inf'} on every evaluation",
+                    f"write the {percent}th percentile as {phi.val / 100:g}"
+                    if 1 < phi.val <= 100
+                    else "write a fraction, such as 0.99 for the 99th percentile",
+                    "histogram_quantile",
+                    occurrence,
+                )
+            )
+        # only where classic buckets are read: a histogram selected by its own name is
+        # a native one (or a mistake reported where it is selected)
+        reads_buckets = any("_bucket" in name for name in series_names(node.args[-1]))
+        if reads_buckets and buckets.exact and "le" not in buckets.names:
+            kept = sorted(buckets.names | {"le"})
+            self.problems.append(
+                LabelProblem(
+                    f"histogram_quantile reads buckets by their 'le' label, which the series "
+                    f"here do not carry (they carry {buckets.shown()}): it returns nothing",
+                    f"keep le where the buckets are aggregated: sum by ({', '.join(kept)}) "
+                    "(rate(<name>_bucket[5m]))",
+                    "histogram_quantile",
+                    occurrence,
+                )
+            )
 
     @staticmethod
     def _absent(argument: promql_parser.Expr) -> LabelSet:
@@ -233,18 +276,27 @@ class _Inference:
             differ = (left.names - keys) != (right.names - keys)
         if not differ:
             return
-        common = left.names & right.names
-        fix = f"{op} on({', '.join(sorted(common))})"
-        if op not in _LOGICAL and right.names < left.names:
-            fix += " group_left"
-        elif op not in _LOGICAL and left.names < right.names:
-            fix += " group_right"
+        common = ", ".join(sorted(left.names & right.names))
+        fix = f"{op} on({common})"
+        if op in _LOGICAL:
+            hint = f"match them on the labels both carry: `{fix}`"
+        elif right.names < left.names:
+            hint = f"match them on the labels both carry: `{fix} group_left`"
+        elif left.names < right.names:
+            hint = f"match them on the labels both carry: `{fix} group_right`"
+        elif not common:
+            hint = f"the sides share no label: aggregate each to one series: sum(...) {op} sum(...)"
+        else:  # each side has labels the other lacks: on() alone matches many to many
+            hint = (
+                f"aggregate both sides to the labels they share: sum by ({common}) (...) {op} "
+                f"sum by ({common}) (...)"
+            )
         fragment, occurrence = self._operator(index, op)
         self.problems.append(
             LabelProblem(
                 f"the two sides of '{op}' can never match: the left side's series carry "
                 f"{left.shown()}, the right side's {right.shown()}",
-                f"match them on the labels both carry: `{fix}`",
+                hint,
                 fragment,
                 occurrence,
             )

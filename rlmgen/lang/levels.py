@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from decimal import Decimal
 from typing import Literal
 
 from rlmgen.lang.units import Quantity, SeriesUnit, UnitError, check_dimension, parse_quantity
@@ -77,6 +78,12 @@ def _quantity(text: str, unit: SeriesUnit | None, of_limit: bool) -> float:
     if of_limit:
         if quantity.dimension not in ("fraction", None):
             raise UnitError(f"{text!r}: a level of the limit is a percentage or a ratio")
+        if quantity.dimension is None and quantity.base > 1:
+            raise UnitError(
+                f"{text!r}: the levels of a metric with a limit are shares of the limit, "
+                f"and a bare {text} is {text} times it",
+                "write a percentage of the limit, such as 80%",
+            )
         return quantity.base
     check_dimension(quantity, unit, text)
     value = quantity.in_unit(unit)
@@ -172,6 +179,14 @@ def _band_bounds(
 # value fills less than (change - v) / (change * (1 + v)) of the window (at most 1/(1 + v),
 # for an infinite step); a drop holds while (change - v) / (change * (1 - v)) (at most the
 # whole window, for a drop to zero).
+
+
+def relative_factor(kind: LevelKind, change: float) -> float:
+    """What a relative level multiplies the baseline average by: 1 + change for an
+    increase, 1 - change for a drop, in decimal (a drop of 80% is 0.2, not 1 - 0.8's
+    0.19999999999999996)."""
+    step = Decimal(repr(change))
+    return float(1 + step if kind == "increase" else 1 - step)
 
 
 def hold_fraction(kind: LevelKind, threshold: float, change: float) -> float:

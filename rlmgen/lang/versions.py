@@ -55,6 +55,11 @@ PROMQL_SINCE: dict[str, Since] = {
     "min_of": Since((3, 13), experimental=True),
     "max_of": Since((3, 13), experimental=True),
 }
+# The feature flag experimental functions need, and the first promtool that accepts them.
+EXPERIMENTAL_FUNCTIONS = "promql-experimental-functions"
+PROMTOOL_EXPERIMENTAL: Version = (3, 4)
+# A histogram selected by its own name is a native histogram, behind this flag before 3.8.
+NATIVE_HISTOGRAMS = "native-histograms"
 # first_over_time is stable from 3.14.
 STABLE_SINCE: dict[str, Version] = {"first_over_time": (3, 14)}
 # Removed, and what replaces it.

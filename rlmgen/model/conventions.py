@@ -106,6 +106,15 @@ def hpa_name(workload: str) -> str:
     return f"{workload}-hpa"
 
 
+def adapter_labels(source: str, described_kind: str | None) -> tuple[str, ...]:
+    """The labels by which the metrics adapter ties a scaling metric's series to
+    Kubernetes objects (its rule's resource overrides): the namespace, and the pod or the
+    described object."""
+    if source == "object" and described_kind:
+        return ("namespace", described_kind.lower())
+    return ("namespace", "pod") if source == "pods" else ("namespace",)
+
+
 def served_metric_name(metric: str) -> str:
     """The name the custom/external metrics API serves a metric under (the adapter's)."""
     return metric

@@ -6,7 +6,14 @@ from __future__ import annotations
 import dataclasses
 
 from rlmgen.model import types as m
-from rlmgen.model.conventions import ROUTE_LABEL, SEVERITY_LABEL, severity_rank
+from rlmgen.model.conventions import (
+    NAMESPACE_LABEL,
+    ROUTE_LABEL,
+    SERVICE_LABEL,
+    SEVERITY_LABEL,
+    TEAM_LABEL,
+    severity_rank,
+)
 
 DEFAULT_GROUP_BY = ("alertname", "service")
 # (group_wait, group_interval, repeat_interval): paging is fast and repeats often; email
@@ -39,6 +46,16 @@ def default_receiver(routing: m.Routing) -> str:
 
 def group_by(routing: m.Routing) -> list[str]:
     return list(routing.group_by or DEFAULT_GROUP_BY)
+
+
+def inhibit_equal(carried: frozenset[str]) -> tuple[str, ...]:
+    """What a firing alert and the alerts it holds back must share: the alert's name, the
+    service, and the labels alert series carry (Alertmanager takes a label absent from
+    both as equal), so that a critical alert of one pod holds back the warning of that
+    pod only. Labels rlmgen sets per severity or per service are left out."""
+    fixed = {"alertname", SERVICE_LABEL}
+    per_rule = {SEVERITY_LABEL, ROUTE_LABEL, TEAM_LABEL, NAMESPACE_LABEL}
+    return ("alertname", SERVICE_LABEL, *sorted(carried - fixed - per_rule))
 
 
 def timing(receiver: m.Receiver) -> tuple[float, float, float]:

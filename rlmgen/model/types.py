@@ -26,6 +26,7 @@ class Targets:
 
     prometheus: Version = DEFAULT_PROMETHEUS
     alertmanager: Version = DEFAULT_ALERTMANAGER
+    features: frozenset[str] = frozenset()  # Prometheus' --enable-feature flags
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,6 +198,9 @@ class Routing:
     default: str | None
     group_by: tuple[str, ...]
     receivers: tuple[Receiver, ...]
+    # The labels a firing alert and the less severe alerts it holds back share: the
+    # alert's name, the service, and every label that tells its series apart.
+    inhibit_equal: tuple[str, ...] = ("alertname", "service")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from rlmgen.lang.labels import LabelSet
+from rlmgen.lang.versions import NATIVE_HISTOGRAMS
 from rlmgen.model import types as m
 from rlmgen.model.compile import invariants, labels, references
 from rlmgen.model.compile.alerts import compile_alert_groups
@@ -24,6 +26,7 @@ from rlmgen.model.compile.service import compile_service, compile_targets
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import ALERT_LABELS
 from rlmgen.model.outline import runbook_outline
+from rlmgen.model.routing import inhibit_equal
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
 from rlmgen.spec.loader import LoadedSpec
 from rlmgen.spec.schema_check import schema_diagnostics
@@ -62,7 +65,7 @@ def _walk(walk: Walk, source: str) -> m.Spec:
     """The model of whatever parts of the document compile, checked as a whole."""
     root = walk.root()
     targets = compile_targets(root.mapping("targets"))
-    walk.prometheus = targets.prometheus
+    walk.targets = targets
     declared = references.index(root)
     service = compile_service(walk, root.mapping("service"))
     routing = compile_routing(walk, root, declared, targets)
@@ -72,7 +75,8 @@ def _walk(walk: Walk, source: str) -> m.Spec:
         for metric in metrics
         if metric.record and (query := walk.queries.get(f"{metric.pointer}/expr"))
     }
-    index = labels.LabelIndex(metrics, service, recorded)
+    native = NATIVE_HISTOGRAMS in targets.features
+    index = labels.LabelIndex(metrics, service, recorded, native_histograms=native)
     metrics = tuple(labels.with_labels(metric, index, walk) for metric in metrics)
     by_name = {metric.name: metric for metric in metrics}
     spec = m.Spec(
@@ -87,15 +91,20 @@ def _walk(walk: Walk, source: str) -> m.Spec:
         targets=targets,
     )
     spec = dataclasses.replace(spec, outline=runbook_outline(spec))
-    _check_labels(walk, root, spec, index)
+    carried = _check_labels(walk, root, spec, index)
+    if spec.routing is not None:
+        routing = dataclasses.replace(spec.routing, inhibit_equal=inhibit_equal(carried))
+        spec = dataclasses.replace(spec, routing=routing)
     invariants.check_alert_identities(walk, spec)
     invariants.check_runbook_anchors(walk, spec)
     return spec
 
 
-def _check_labels(walk: Walk, root: Node, spec: m.Spec, index: labels.LabelIndex) -> None:
+def _check_labels(walk: Walk, root: Node, spec: m.Spec, index: labels.LabelIndex) -> frozenset[str]:
     """Every PromQL text against the labels its series carry; legends and annotations
-    against the labels their query keeps; alerts against routing's grouping."""
+    against the labels their query keeps; rules against the labels they overwrite;
+    alerts against routing's grouping. Returns the labels alert series are known to
+    carry (inhibition tells alerts apart by them)."""
     results = labels.check_queries(walk, index, list(walk.queries.items()))
     for dashboard in root.items("dashboards"):
         panels = dashboard.items("panels") + [
@@ -108,9 +117,60 @@ def _check_labels(walk: Walk, root: Node, spec: m.Spec, index: labels.LabelIndex
                 if legend and node.at(key) in results:
                     labels.check_legend(walk, node.at("legend"), legend, results[node.at(key)])
     group_by = spec.routing.group_by if spec.routing else ()
-    service_labels = frozenset(spec.service.labels) | set(ALERT_LABELS)
+    service_labels = spec.service.labels
+    added_to_all = frozenset(service_labels) | set(ALERT_LABELS)
+    carried: set[str] = set()
+    grouped: dict[str, LabelSet] = {}  # what each alert's series carry, by alert name
+
+    def at_service(name: str) -> str:
+        return f"/service/labels/{name}"
+
     for alert in spec.alerts:
         result = results.get(f"{alert.pointer}/expr")
-        if result is not None:
-            added = service_labels | frozenset(alert.labels)
-            labels.check_alert_labels(walk, alert, result, added, group_by)
+        if result is None:
+            continue
+        carried.update(result.names)
+        added = added_to_all | frozenset(alert.labels)
+        labels.check_annotation_labels(walk, alert, result, added)
+        _grouped(grouped, alert.name, LabelSet(result.names | added, result.exact))
+        rule = f"the alert {alert.name}"
+
+        def at_alert(name: str, alert: m.Alert = alert) -> str:
+            own = f"{alert.pointer}/labels/{name}"
+            if own in walk.spec.source_map.values:
+                return own
+            return f"{alert.pointer.rsplit('/alerts/', 1)[0]}/labels/{name}"
+
+        labels.check_overwritten(walk, alert.labels, at_alert, result, index.scrape, rule)
+        labels.check_overwritten(walk, service_labels, at_service, result, index.scrape, rule)
+    for metric in spec.metrics:
+        recorded = results.get(f"{metric.pointer}/expr") if metric.record else None
+        if recorded is not None:
+            rule = f"the recording rule {metric.record}"
+            labels.check_overwritten(walk, service_labels, at_service, recorded, index.scrape, rule)
+        if metric.alert is None:
+            continue
+        series = metric.series_labels
+        carried.update(series.names)
+        if metric.record:  # the recording rule has set the service's labels already
+            series = LabelSet(series.names - frozenset(service_labels), series.exact)
+        added = added_to_all | frozenset(metric.alert.labels)
+        _grouped(grouped, metric.alert.name, LabelSet(series.names | added, series.exact))
+        rule = f"the alert {metric.alert.name}"
+
+        def at_metric(name: str, metric: m.Metric = metric) -> str:
+            return f"{metric.pointer}/alert/labels/{name}"
+
+        labels.check_overwritten(walk, metric.alert.labels, at_metric, series, index.scrape, rule)
+        if not metric.record:
+            labels.check_overwritten(walk, service_labels, at_service, series, index.scrape, rule)
+    labels.check_grouping(walk, root.mapping("routing"), group_by, grouped)
+    return frozenset(carried | index.scrape)
+
+
+def _grouped(grouped: dict[str, LabelSet], name: str, carried: LabelSet) -> None:
+    """What every alert of a name carries (rules of one name may differ)."""
+    if name in grouped:
+        known = grouped[name]
+        carried = LabelSet(known.names & carried.names, known.exact and carried.exact)
+    grouped[name] = carried

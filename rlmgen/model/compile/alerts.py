@@ -10,10 +10,11 @@ from rlmgen.lang import promql, promtemplate
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.examples import compile_series, example_time, sample_interval
+from rlmgen.model.compile.labels import rule_labels
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.service import check_hold
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.routing import receiver_for
+from rlmgen.model.routing import default_receiver, receiver_for
 
 ANNOTATIONS = ("summary", "description")
 _PREDICTABLE_HINT = (
@@ -79,7 +80,7 @@ def _alert(
     if route:
         references.check_receiver(walk, declared, node.at("route"), route)
     elif severity and not group.text("route"):
-        _check_severity_routed(walk, node, severity, declared)
+        check_severity_routed(walk, node.pointer, severity, routing, "give the alert a route")
     if playbook := node.text("playbook"):
         references.check_playbook(walk, declared, node.at("playbook"), playbook)
     examples_fire = any(e.flag("fires", True) for e in node.items("examples"))
@@ -124,7 +125,7 @@ def _alert(
         for_seconds=hold or 0.0,
         severity=severity,
         receiver=receiver_for(severity, explicit_route, routing),
-        labels=_merged_labels(group, node),
+        labels=_merged_labels(walk, group, node),
         summary=summary,
         description=node.text("description"),
         meaning=node.text("meaning"),
@@ -135,9 +136,9 @@ def _alert(
     )
 
 
-def _merged_labels(group: Node, alert: Node) -> m.Labels:
+def _merged_labels(walk: Walk, group: Node, alert: Node) -> m.Labels:
     """The group's labels overlaid with the alert's own, sorted by name."""
-    merged = {**group.labels("labels"), **alert.labels("labels")}
+    merged = {**rule_labels(walk, group), **rule_labels(walk, alert)}
     return MappingProxyType(dict(sorted(merged.items())))
 
 
@@ -185,18 +186,20 @@ def _example(walk: Walk, node: Node, evaluation: float) -> m.AlertExample | None
     )
 
 
-def _check_severity_routed(walk: Walk, node: Node, severity: str, declared: Declared) -> None:
-    """An alert without a route reaches the receiver of its severity, or the default."""
-    routing_node = walk.root().get("routing")
-    if not isinstance(routing_node.value, dict) or routing_node.text("default"):
+def check_severity_routed(
+    walk: Walk, pointer: str, severity: str, routing: m.Routing | None, other_fix: str = ""
+) -> None:
+    """An alert without a route reaches the receiver of its severity; when no receiver
+    takes it and no default is named, Alertmanager's root route takes it (the first
+    receiver): said, since it is rarely meant."""
+    if routing is None or not routing.receivers or routing.default:
         return
-    for receiver in declared.receivers.values():
-        if severity in receiver.strings("severities"):
-            return
-    walk.error(
-        node.pointer,
-        f"no receiver takes severity '{severity}', so this alert would reach no one",
-        "add the severity to a receiver's severities, set routing.default, or give the "
-        "alert a route",
-        at_key=True,
+    if any(severity in receiver.severities for receiver in routing.receivers):
+        return
+    walk.warning(
+        pointer,
+        f"no receiver takes severity '{severity}': these alerts reach the root route's "
+        f"receiver, '{default_receiver(routing)}', the first one",
+        "add the severity to a receiver's severities"
+        + (f", set routing.default, or {other_fix}" if other_fix else ", or set routing.default"),
     )

@@ -12,7 +12,11 @@ from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.conventions import DEFAULT_MIN_REPLICAS, DEFAULT_TARGET_API_VERSION
+from rlmgen.model.conventions import (
+    DEFAULT_MIN_REPLICAS,
+    DEFAULT_TARGET_API_VERSION,
+    adapter_labels,
+)
 
 SOURCES = ("resource", "pods", "external", "object")
 TARGETS = {"averageUtilization": "Utilization", "averageValue": "AverageValue", "value": "Value"}
@@ -93,6 +97,8 @@ def _scaling_metric(
         and references.check_metric(walk, declared, name_pointer, name)
     ):
         metric = metrics.get(name)
+    if metric is not None and source != "resource":
+        _check_served(walk, name_pointer, metric, source, described)
     unit = metric.unit if metric else None
     target = _target(walk, node, target_key, quantities, source, target_key, unit)
     scale_down = (
@@ -118,6 +124,30 @@ def _scaling_metric(
         label=node.text("label") or name,
         target=target,
         scale_down_below=scale_down,
+    )
+
+
+def _check_served(
+    walk: Walk,
+    pointer: str,
+    metric: m.Metric,
+    source: str,
+    described: m.ObjectReference | None,
+) -> None:
+    """The metrics adapter finds a metric's series by the labels that name their
+    Kubernetes objects: series without them never reach the HPA."""
+    labels = metric.series_labels
+    needed = adapter_labels(source, described.kind if described else None)
+    missing = [label for label in needed if label not in labels.names]
+    if not labels.exact or not missing:
+        return
+    walk.error(
+        pointer,
+        f"the metrics adapter serves '{metric.name}' by its {', '.join(needed)} labels, and "
+        f"its series carry no {', '.join(missing)} (they carry {labels.shown()}): the HPA "
+        "would never get a value",
+        "a Kubernetes scrape adds namespace and pod: list them in service.scrapeLabels"
+        + (", and keep them in the metric's expr" if metric.record else ""),
     )
 
 

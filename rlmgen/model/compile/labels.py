@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import promql_parser
 
 from rlmgen.lang import labels as label_lang
 from rlmgen.lang import promql
-from rlmgen.lang.labels import UNKNOWN, LabelSet
+from rlmgen.lang.labels import UNKNOWN, LabelProblem, LabelSet
 from rlmgen.model import types as m
-from rlmgen.model.compile.walk import Walk
+from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.conventions import ROUTE_LABEL, SEVERITY_LABEL
 
 _LIMIT_AGGREGATIONS = ("sum", "max", "min", "avg")
 _SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?")
@@ -31,7 +33,10 @@ class LabelIndex:
         metrics: tuple[m.Metric, ...],
         service: m.Service,
         recorded: Mapping[str, promql.Query],
+        *,
+        native_histograms: bool = False,
     ) -> None:
+        self.native_histograms = native_histograms
         self.scrape = frozenset(service.scrape_labels)
         self.rule_labels = frozenset(service.labels)
         self.recorded = dict(recorded)
@@ -46,6 +51,8 @@ class LabelIndex:
         base = frozenset(metric.labels or ()) | self.scrape
         if metric.type == "histogram":
             self.declared[f"{metric.name}_bucket"] = LabelSet(base | {"le"}, True)
+            if self.native_histograms:  # one series of histogram samples, no le
+                self.declared[metric.name] = LabelSet(base, True)
             for suffix in ("_sum", "_count"):
                 self.declared[metric.name + suffix] = LabelSet(base, True)
         elif metric.type == "summary":
@@ -66,12 +73,74 @@ class LabelIndex:
         if query is None or name in self.resolving:
             return UNKNOWN
         self.resolving.add(name)
-        result, _ = label_lang.infer(query.ast, self.of, query.text)
+        result, _ = self.infer(query)
         self.resolving.discard(name)
         # a recording rule's labels are added to what its expression keeps
         labels = LabelSet(result.labels.names | self.rule_labels, result.labels.exact)
         self.memo[name] = labels
         return labels
+
+    def infer(self, query: promql.Query) -> tuple[label_lang.Result, list[LabelProblem]]:
+        return label_lang.infer(query.ast, self.of, query.text)
+
+
+# Labels rlmgen sets on every alert itself, and where their values come from.
+_SET_BY_RLMGEN = {
+    "alertname": ("the alert's name", "name the alert instead"),
+    SEVERITY_LABEL: ("the alert's severity", "set severity: on the alert or its group"),
+    ROUTE_LABEL: (
+        "the receiver the alert reaches",
+        "send it elsewhere with route: <receiver> on the alert or its group",
+    ),
+}
+
+
+def rule_labels(walk: Walk, node: Node, key: str = "labels") -> m.Labels:
+    """The labels a spec adds to rules, without those rlmgen sets itself (reported:
+    they would be overwritten in silence)."""
+    labels = node.labels(key)
+    for name in labels:
+        if name in _SET_BY_RLMGEN:
+            source, hint = _SET_BY_RLMGEN[name]
+            walk.error(
+                f"{node.at(key)}/{name}",
+                f"the label '{name}' is set from {source}: this value would be overwritten",
+                hint,
+                at_key=True,
+            )
+        elif name == "__name__":
+            walk.error(
+                f"{node.at(key)}/{name}",
+                "'__name__' is the series' name: promtool refuses it as a rule's label",
+                "choose another label name",
+                at_key=True,
+            )
+    return MappingProxyType({k: v for k, v in labels.items() if k not in _SET_BY_RLMGEN})
+
+
+def check_overwritten(
+    walk: Walk,
+    set_labels: Mapping[str, str],
+    pointer_of: Callable[[str], str],
+    series: LabelSet,
+    scrape: frozenset[str],
+    rule: str,
+) -> None:
+    """A rule's own labels overwrite the labels its series carry: series that differ only
+    in such a label become one, and Prometheus fails the rule on every evaluation."""
+    for name in sorted(set_labels):
+        if name not in series.names:
+            continue
+        message = (
+            f"{rule} sets '{name}', a label its series carry: series that differ only in "
+            f"'{name}' become one, and Prometheus fails the rule ('vector contains metrics "
+            "with the same labelset after applying ... labels')"
+        )
+        hint = f"name the label differently, or aggregate '{name}' away: sum without ({name}) (...)"
+        if name in scrape:  # the scrape's labels are often one value per service
+            walk.warning(pointer_of(name), message, hint)
+        else:
+            walk.error(pointer_of(name), message, hint, at_key=True)
 
 
 def limit_input(walk: Walk, pointer: str, query: promql.Query) -> m.InputSeries | None:
@@ -105,10 +174,10 @@ def with_labels(metric: m.Metric, index: LabelIndex, walk: Walk) -> m.Metric:
     measured = metric.measured
     query = walk.queries.get(f"{metric.pointer}/limit")
     if metric.of_limit and metric.limit is not None and query is not None:
-        result, _ = label_lang.infer(query.ast, index.of, query.text)
+        result, _ = index.infer(query)
         pointer = f"{metric.pointer}/limit"
         matching = _matching(series_labels, result.labels, index.rule_labels, walk, pointer)
-        limit_text = _parenthesised(metric.limit)
+        limit_text = parenthesised(metric.limit)
         if matching.endswith("group_left") and limit_text.startswith("("):
             matching += "()"  # else `group_left (...)` reads as group_left's own label list
         measured = f"{metric.series} /{matching} {limit_text}"
@@ -142,7 +211,7 @@ def _matching(
     return f" ignoring({', '.join(sorted(recorded))})" if recorded else ""
 
 
-def _parenthesised(expr: str) -> str:
+def parenthesised(expr: str) -> str:
     return expr if _SELECTOR.fullmatch(expr) else f"({expr})"
 
 
@@ -153,7 +222,7 @@ def check_queries(
     result, by the text's pointer."""
     results = {}
     for pointer, query in queries:
-        result, problems = label_lang.infer(query.ast, index.of, query.text)
+        result, problems = index.infer(query)
         for problem in problems:
             walk.error_in_value(
                 pointer, problem.fragment, problem.message, problem.hint, problem.occurrence
@@ -176,15 +245,10 @@ def check_legend(walk: Walk, pointer: str, legend: str, labels: LabelSet) -> Non
             )
 
 
-def check_alert_labels(
-    walk: Walk,
-    alert: m.Alert,
-    labels: LabelSet,
-    added: frozenset[str],
-    group_by: tuple[str, ...],
+def check_annotation_labels(
+    walk: Walk, alert: m.Alert, labels: LabelSet, added: frozenset[str]
 ) -> None:
-    """An alert's annotations print labels its series carry, and it keeps the labels
-    notifications are grouped by."""
+    """An alert's annotations print labels its series carry."""
     if not labels.exact:
         return
     carried = labels.names | added
@@ -198,12 +262,29 @@ def check_alert_labels(
                     f"(they carry {LabelSet(carried, True).shown()})",
                     f"print a label the expression keeps, or keep it: sum by ({name}) (...)",
                 )
-    missing = [g for g in group_by if g not in carried and g not in ("alertname", "...")]
-    if missing:
+
+
+def check_grouping(
+    walk: Walk, routing_node: Node, group_by: tuple[str, ...], alerts: dict[str, LabelSet]
+) -> None:
+    """Alerts keep the labels notifications are grouped by (`alerts`: what each alert's
+    series carry, rlmgen's and the spec's labels included). One warning per label, where
+    routing names it."""
+    for index, label in enumerate(group_by):
+        if label in ("alertname", "..."):
+            continue
+        lacking = sorted(
+            name for name, carried in alerts.items() if carried.exact and label not in carried.names
+        )
+        if not lacking:
+            continue
+        shown = ", ".join(lacking[:3]) + (
+            f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
+        )
         walk.warning(
-            f"{alert.pointer}/expr",
-            f"this alert's series carry no {', '.join(repr(g) for g in missing)}, which "
-            "routing groups notifications by: they all fall in one group",
-            f"keep {'it' if len(missing) == 1 else 'them'} in the expression, such as sum by "
-            f"({', '.join(missing)}) (...)",
+            f"{routing_node.at('groupBy')}/{index}",
+            f"the series of {shown} carry no '{label}', which routing groups by: all the "
+            "series of such an alert arrive in one notification",
+            f"keep '{label}' in their expressions (sum by ({label}) (...)), or group by "
+            "labels every alert carries",
         )

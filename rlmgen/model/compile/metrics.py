@@ -3,12 +3,10 @@ alert they raise, and the examples that prove the recording rule."""
 
 from __future__ import annotations
 
-import re
-
 from rlmgen.lang.units import SERIES_UNITS
 from rlmgen.model import types as m
 from rlmgen.model.compile import labels, references
-from rlmgen.model.compile.alerts import check_template
+from rlmgen.model.compile.alerts import check_severity_routed, check_template
 from rlmgen.model.compile.examples import compile_series, example_time, sample_interval
 from rlmgen.model.compile.levels import check_level_tests, compile_levels
 from rlmgen.model.compile.references import Declared
@@ -16,8 +14,6 @@ from rlmgen.model.compile.service import check_hold
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import DEFAULT_LEVEL_FOR, level_alert_name
 from rlmgen.model.routing import receiver_for
-
-_SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?")
 
 
 def compile_metrics(
@@ -81,7 +77,7 @@ def _metric(
     )
     if name is None:
         return None
-    alert = _level_alerts(node, name, levels, alert_node, hold, routing)
+    alert = _level_alerts(walk, node, name, levels, alert_node, hold, routing)
     if alert is not None and levels is not None:
         check_level_tests(walk, levels_node, levels, alert, service.evaluation_interval)
         # every level's generated test renders the summary
@@ -101,7 +97,7 @@ def _metric(
         levels=levels,
         alert=alert,
         examples=examples,
-        measured=f"{series} / {_parenthesised(limit_text)}"
+        measured=f"{series} / {labels.parenthesised(limit_text)}"
         if limit_text and alert is not None and alert.levels[0].level.of_limit
         else series,
         labels=node.strings("labels") if "labels" in node else None,
@@ -110,11 +106,8 @@ def _metric(
     )
 
 
-def _parenthesised(expr: str) -> str:
-    return expr if _SELECTOR.fullmatch(expr) else f"({expr})"
-
-
 def _level_alerts(
+    walk: Walk,
     node: Node,
     name: str,
     levels: m.Levels | None,
@@ -125,13 +118,15 @@ def _level_alerts(
     if levels is None or not levels.alerting():
         return None
     alerting = levels.alerting()
+    for severity, _ in alerting:
+        check_severity_routed(walk, f"{node.at('levels')}/{severity}", severity, routing)
     explicit = alert_node.text("name")
     return m.LevelAlerts(
         name=level_alert_name(name, alerting[0][1].kind, explicit),
         name_pointer=alert_node.at("name") if explicit else node.at("name"),
         for_seconds=hold if hold is not None else DEFAULT_LEVEL_FOR,
         summary=alert_node.text("summary"),
-        labels=alert_node.labels("labels"),
+        labels=labels.rule_labels(walk, alert_node),
         playbook=alert_node.text("playbook"),
         levels=tuple(
             m.LevelAlert(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from rlmgen.lang import promql
+from rlmgen.lang.versions import NATIVE_HISTOGRAMS
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.spec.suggest import did_you_mean
 
@@ -32,6 +33,7 @@ class Declared:
     playbooks: set[str] = dataclasses.field(default_factory=set)
     severity_levels: set[str] = dataclasses.field(default_factory=set)
     summaries: set[str] = dataclasses.field(default_factory=set)
+    histograms: set[str] = dataclasses.field(default_factory=set)
     # Without a metrics list (absent, or misspelled and reported by the schema pass)
     # every reference would be "undeclared": check references only against a list.
     checks_series: bool = False
@@ -48,6 +50,7 @@ def index(root: Node) -> Declared:
         kind = metric.text("type")
         if kind == "histogram":
             declared.series.update(name + suffix for suffix in _HISTOGRAM_SUFFIXES)
+            declared.histograms.add(name)
         elif kind == "summary":  # quantiles under its own name; no buckets
             declared.series.update((name + "_sum", name + "_count"))
             declared.summaries.add(name)
@@ -72,7 +75,19 @@ def check_series(walk: Walk, declared: Declared, pointer: str, query: promql.Que
     """Every series an expression selects must be declared under metrics."""
     if not declared.checks_series:
         return
+    native = NATIVE_HISTOGRAMS in walk.targets.features
     for name in query.series:
+        if name in declared.histograms and not native:
+            walk.error_in_value(
+                pointer,
+                name,
+                f"'{name}' is a histogram: its series are {name}_bucket, {name}_sum and "
+                f"{name}_count, none is named '{name}'",
+                f"read its buckets, such as histogram_quantile(0.99, sum by (le) "
+                f"(rate({name}_bucket[5m]))); native histograms are selected by their name "
+                f"when targets.features lists {NATIVE_HISTOGRAMS}",
+            )
+            continue
         if name in declared.series or name in BUILTIN_SERIES:
             continue
         summary = name.removesuffix("_bucket")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rlmgen.lang.units import format_duration
 from rlmgen.lang.versions import DEFAULT_ALERTMANAGER, DEFAULT_PROMETHEUS, parse_version
 from rlmgen.model import types as m
+from rlmgen.model.compile.labels import rule_labels
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import (
     DEFAULT_EVALUATION_INTERVAL,
@@ -35,7 +36,7 @@ def compile_service(walk: Walk, node: Node) -> m.Service:
         team=node.text("team") or "",
         runbook_url=runbook_url.rstrip("/"),
         grafana_url=grafana_url.rstrip("/") if grafana_url else None,
-        labels=node.labels("labels"),
+        labels=rule_labels(walk, node),
         scrape_interval=intervals["scrapeInterval"],
         evaluation_interval=intervals["evaluationInterval"],
         scrape_labels=node.strings("scrapeLabels") if "scrapeLabels" in node else SCRAPE_LABELS,
@@ -88,4 +89,5 @@ def compile_targets(node: Node) -> m.Targets:
     return m.Targets(
         prometheus=prometheus or DEFAULT_PROMETHEUS,
         alertmanager=alertmanager or DEFAULT_ALERTMANAGER,
+        features=frozenset(node.strings("features")),
     )

@@ -15,7 +15,8 @@ from typing import Any
 
 from rlmgen.lang import promql
 from rlmgen.lang.units import UnitError, parse_duration
-from rlmgen.lang.versions import DEFAULT_PROMETHEUS, Version
+from rlmgen.lang.versions import EXPERIMENTAL_FUNCTIONS, PROMTOOL_EXPERIMENTAL, shown
+from rlmgen.model.types import Targets
 from rlmgen.spec.diagnostics import Diagnostic, Severity, join_pointer
 from rlmgen.spec.loader import LoadedSpec
 
@@ -32,7 +33,7 @@ class Walk:
         self.diagnostics: list[Diagnostic] = []
         # every PromQL text parsed, by pointer: the label checks read them, not reparse
         self.queries: dict[str, promql.Query] = {}
-        self.prometheus: Version = DEFAULT_PROMETHEUS  # the PromQL a text is checked as
+        self.targets = Targets()  # the PromQL a text is checked as
 
     def report(
         self,
@@ -177,7 +178,8 @@ class Node:
             )
             return None
         text = promql.for_dashboards(value) if dashboard else value
-        result = promql.analyse(text, self.walk.prometheus)
+        targets = self.walk.targets
+        result = promql.analyse(text, targets.prometheus)
         if text != value and isinstance(result, promql.Query):
             result = dataclasses.replace(result, text=value)
         if isinstance(result, promql.PromQLProblem):
@@ -186,12 +188,21 @@ class Node:
                 self.at(key), result.fragment, result.message, result.hint, occurrence
             )
             return None
+        if result.experimental and EXPERIMENTAL_FUNCTIONS not in targets.features:
+            self.walk.error_in_value(
+                self.at(key),
+                result.experimental[0],
+                f"'{result.experimental[0]}' is experimental: Prometheus refuses it unless "
+                f"started with --enable-feature={EXPERIMENTAL_FUNCTIONS}",
+                f"if yours is, list {EXPERIMENTAL_FUNCTIONS} in targets.features",
+            )
+            return None
         self.walk.queries[self.at(key)] = result
-        for name in result.experimental:
+        if result.experimental and targets.prometheus < PROMTOOL_EXPERIMENTAL:
             self.walk.warning(
                 self.at(key),
-                f"'{name}' is experimental in Prometheus: it needs "
-                "--enable-feature=promql-experimental-functions",
-                "and promtool check rules rejects it before Prometheus 3.4",
+                f"'{result.experimental[0]}' is experimental: promtool check rules rejects "
+                f"it before Prometheus {shown(PROMTOOL_EXPERIMENTAL)}, whatever the flags",
+                "so the rules and their tests cannot be checked by the target's promtool",
             )
         return result
