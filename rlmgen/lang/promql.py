@@ -499,6 +499,30 @@ def series_names(ast: promql_parser.Expr) -> tuple[str, ...]:
 _WRAPPERS = (promql_parser.ParenExpr, promql_parser.UnaryExpr, promql_parser.SubqueryExpr)
 
 
+# Functions that read a counter: they take a drop in the value for a counter reset.
+COUNTER_FUNCTIONS = ("rate", "irate", "increase")
+
+
+def counter_function_inputs(ast: promql_parser.Expr) -> list[tuple[str, str]]:
+    """(function, metric name) of every counter function applied to a plain range
+    selector, in order of use."""
+    found = []
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        if (
+            isinstance(node, promql_parser.Call)
+            and node.func.name in COUNTER_FUNCTIONS
+            and node.args
+            and isinstance(node.args[0], promql_parser.MatrixSelector)
+        ):
+            selector = node.args[0].vector_selector
+            if name := selector.name or _name_from_matchers(selector):
+                found.append((node.func.name, name))
+        stack.extend(reversed(_children(node)))
+    return found
+
+
 def _children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
     if isinstance(node, promql_parser.BinaryExpr):
         return (node.lhs, node.rhs)

@@ -34,6 +34,7 @@ class Declared:
     severity_levels: set[str] = dataclasses.field(default_factory=set)
     summaries: set[str] = dataclasses.field(default_factory=set)
     histograms: set[str] = dataclasses.field(default_factory=set)
+    gauges: set[str] = dataclasses.field(default_factory=set)
     # Without a metrics list (absent, or misspelled and reported by the schema pass)
     # every reference would be "undeclared": check references only against a list.
     checks_series: bool = False
@@ -54,6 +55,8 @@ def index(root: Node) -> Declared:
         elif kind == "summary":  # quantiles under its own name; no buckets
             declared.series.update((name + "_sum", name + "_count"))
             declared.summaries.add(name)
+        if kind == "gauge":
+            declared.gauges.add(name)
         if kind == "counter" and not name.endswith("_total"):
             declared.series.add(name + "_total")
         if record := metric.text("record"):
@@ -72,9 +75,11 @@ def index(root: Node) -> Declared:
 
 
 def check_series(walk: Walk, declared: Declared, pointer: str, query: promql.Query) -> None:
-    """Every series an expression selects must be declared under metrics."""
+    """Every series an expression selects must be declared under metrics, and be read as
+    its type allows."""
     if not declared.checks_series:
         return
+    check_counter_functions(walk, declared, pointer, query)
     native = NATIVE_HISTOGRAMS in walk.targets.features
     for name in query.series:
         if name in declared.histograms and not native:
@@ -106,6 +111,21 @@ def check_series(walk: Walk, declared: Declared, pointer: str, query: promql.Que
             f"'{name}' is not a declared metric",
             hint or f"declare it under metrics: - name: {name}",
         )
+
+
+def check_counter_functions(
+    walk: Walk, declared: Declared, pointer: str, query: promql.Query
+) -> None:
+    """rate() and friends read a counter: on a gauge, every fall reads as a reset, and
+    the result is wrong without a sign of it."""
+    for function, name in promql.counter_function_inputs(query.ast):
+        if name in declared.gauges:
+            walk.warning(
+                pointer,
+                f"'{name}' is a gauge, and {function}() reads counters: each fall of a "
+                "gauge counts as a counter reset",
+                f"for a gauge's change, use deriv({name}[5m]) (per second) or delta({name}[5m])",
+            )
 
 
 def check_rule_expression(walk: Walk, pointer: str, query: promql.Query, what: str) -> bool:
