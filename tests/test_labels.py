@@ -301,3 +301,47 @@ def test_a_rule_label_that_overwrites_a_series_label_fails_in_prometheus(
     output = run.stdout + run.stderr
     assert (run.returncode != 0) is fails, output
     assert ("same labelset after applying alert labels" in output) is fails, output
+
+
+KUBERNETES_SPEC = """apiVersion: rlmgen/v1
+service:
+  name: pool
+  title: Pool
+  namespace: pool
+  team: sre
+  runbookUrl: https://runbooks.example.com/pool
+  scrapeLabels: [job, instance, namespace, pod]
+metrics:
+  - name: app_memory_bytes
+    type: gauge
+    unit: bytes
+    labels: [container]
+  - name: app_pod_memory
+    unit: bytes
+    expr: sum by (namespace, pod) (app_memory_bytes)
+    record: namespace_pod:app_memory_bytes:sum
+    levels: {warning: "> 1GiB"}
+alertGroups:
+  - name: totals
+    severity: warning
+    alerts:
+      - {name: PoolMemoryHigh, expr: "sum(app_memory_bytes) > 1e10", summary: Pool memory}
+routing:
+  receivers:
+    - {name: oncall, severities: [warning], webhook: {url: "http://127.0.0.1:9/"}}
+"""
+
+
+def test_rlmgen_keeps_the_namespace_the_series_carry(tmp_path: Path) -> None:
+    """A Kubernetes scrape adds namespace: rlmgen's own would overwrite it, and two pods
+    of one name in two namespaces would collide. An alert that sums the namespace away
+    gets the spec's."""
+    spec = tmp_path / "pool.yaml"
+    spec.write_text(KUBERNETES_SPEC)
+    [result] = compile_specs([spec], tmp_path / "out")
+    assert not result.errors, [d.format() for d in result.errors]
+    groups = yaml.safe_load(result.files["prometheus/rules.yaml"])["groups"]
+    labels = {r["alert"]: r["labels"] for g in groups for r in g["rules"] if "alert" in r}
+    assert "namespace" not in labels["AppPodMemoryHigh"]
+    assert labels["AppPodMemoryHigh"]["service"] == "pool"
+    assert labels["PoolMemoryHigh"]["namespace"] == "pool"

@@ -19,6 +19,7 @@ from rlmgen.model.conventions import (
     NAMESPACE_LABEL,
     RECORDING_GROUP,
     ROUTE_LABEL,
+    SERIES_FIRST_LABELS,
     SERVICE_LABEL,
     SEVERITY_LABEL,
     TEAM_LABEL,
@@ -121,13 +122,23 @@ def recording_rules(spec: m.Spec) -> list[RecordingRule]:
 
 
 def _labels(
-    spec: m.Spec, own: Mapping[str, str], severity: str, receiver: str | None
+    spec: m.Spec,
+    own: Mapping[str, str],
+    severity: str,
+    receiver: str | None,
+    carried: frozenset[str],
 ) -> Mapping[str, str]:
-    labels = {
+    """An alert's labels: the service's, namespace and team unless its series carry
+    their own (overwriting them could merge two series into one, which Prometheus
+    refuses), the spec's, and the severity and route rlmgen decides."""
+    defaults = {
         SERVICE_LABEL: spec.service.name,
         NAMESPACE_LABEL: spec.service.namespace,
-        **spec.service.labels,
         TEAM_LABEL: spec.service.team,
+    }
+    labels = {
+        **{k: v for k, v in defaults.items() if k not in carried & SERIES_FIRST_LABELS},
+        **spec.service.labels,
         **own,
         SEVERITY_LABEL: severity,
     }
@@ -153,7 +164,9 @@ def hand_written_alert(spec: m.Spec, alert: m.Alert) -> AlertRule:
         for_seconds=alert.for_seconds,
         severity=alert.severity,
         receiver=alert.receiver,
-        labels=_labels(spec, alert.labels, alert.severity, alert.receiver),
+        labels=_labels(
+            spec, alert.labels, alert.severity, alert.receiver, alert.series_labels.names
+        ),
         annotations=_annotations(
             spec, alert.name, alert.summary, alert.description or _condition_description(alert)
         ),
@@ -192,7 +205,9 @@ def level_alert(
         for_seconds=alert.for_seconds,
         severity=level.severity,
         receiver=level.receiver,
-        labels=_labels(spec, alert.labels, level.severity, level.receiver),
+        labels=_labels(
+            spec, alert.labels, level.severity, level.receiver, metric.series_labels.names
+        ),
         annotations=_annotations(
             spec,
             alert.name,

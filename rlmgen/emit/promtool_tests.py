@@ -9,13 +9,12 @@ from typing import Any
 
 from rlmgen.derive.rules import AlertRule, Rules
 from rlmgen.derive.scenarios import Scenario, edges, scenario, selector
+from rlmgen.lang import promtool
 from rlmgen.lang.promtemplate import render
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.conventions import RULES_PATH, TESTS_PATH
 from rlmgen.output.yamlout import dump
-
-DEFAULT_EXAMPLE_INTERVAL = 60.0
 
 
 def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
@@ -128,6 +127,6 @@ def _recording_tests(rules: Rules) -> list[dict[str, Any]]:
 
 def _inputs(interval: float | None, series: tuple[m.ExampleSeries, ...]) -> dict[str, Any]:
     return {
-        "interval": format_duration(interval or DEFAULT_EXAMPLE_INTERVAL),
+        "interval": format_duration(interval or promtool.DEFAULT_INPUT_INTERVAL),
         "input_series": [{"series": s.series, "values": s.values} for s in series],
     }

@@ -108,7 +108,8 @@ class _Inference:
                 LabelProblem(
                     f"'{node.name}' never carries the label '{name}' (its labels: "
                     f"{labels.shown()}), so this selector matches nothing",
-                    f"declare '{name}' in the metric's labels, or select on one it has",
+                    f"declare '{name}' in the metric's labels (or in service.scrapeLabels, "
+                    "if the scrape adds it), or select on one it has",
                     name,
                     0,
                 )

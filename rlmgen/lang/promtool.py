@@ -35,6 +35,31 @@ def sample_interval(window: float) -> float:
     return math.ceil(window / MAX_WINDOW_SAMPLES / 60) * 60.0
 
 
+# promtool's own sample interval of a test's input series, and how far back Prometheus
+# looks for a sample of a series at an evaluation.
+DEFAULT_INPUT_INTERVAL = 60.0
+LOOKBACK = 300.0
+
+
+def last_sample(values: str) -> int | None:
+    """The index of the last sample a promtool `values` string gives (None: none does).
+    `a+bxN` and `axN` give N + 1 samples, `_xN` N gaps, `_` and `stale` one slot."""
+    position, last = 0, None
+    for token in values.split():
+        if token == "_" or token == "stale":
+            position += 1
+        elif token.startswith("_x"):
+            position += int(token[2:])
+        elif "x" in token and not token.lower().endswith(("inf", "nan")):
+            count = int(token.rsplit("x", 1)[1])
+            last = position + count
+            position += count + 1
+        else:
+            last = position
+            position += 1
+    return last
+
+
 def bad_values_token(values: str) -> str | None:
     """The first token of a promtool `values` string that is not series notation."""
     return next((t for t in values.split() if not _VALUES_TOKEN.match(t)), None)

@@ -72,6 +72,9 @@ ALERT_LABELS = (
     SERVICE_LABEL,
     NAMESPACE_LABEL,
 )
+# The labels above that an alert's series keep when they carry their own: overwriting
+# them could merge two series into one, which Prometheus refuses.
+SERIES_FIRST_LABELS = frozenset({SERVICE_LABEL, NAMESPACE_LABEL, TEAM_LABEL})
 # What Prometheus' scrape adds to every series (service.scrapeLabels adds others).
 SCRAPE_LABELS = ("job", "instance")
 

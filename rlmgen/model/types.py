@@ -42,6 +42,7 @@ class Service:
     scrape_interval: float
     evaluation_interval: float
     scrape_labels: tuple[str, ...] = ()  # what the scrape adds to declared metrics' series
+    scrape_labels_declared: bool = False  # written in the spec, not the default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +98,7 @@ class RecordingExample:
     at: float
     value: float
     labels: Labels
+    pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,6 +154,7 @@ class AlertExample:
     fires: bool
     labels: Labels
     value: float | None  # the expression's value when it fires, for $value in annotations
+    pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +173,7 @@ class Alert:
     examples: tuple[AlertExample, ...]
     comparison: tuple[str, float] | None  # a top-level `expr > number`, for reviews
     pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
+    series_labels: LabelSet = UNKNOWN  # what is known of the labels of `expr`'s series
 
 
 @dataclasses.dataclass(frozen=True)

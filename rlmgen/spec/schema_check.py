@@ -71,6 +71,20 @@ def _pointer(path: Any) -> str:
     return pointer
 
 
+def _quote_hint(spec: LoadedSpec, pointer: str, value: Any) -> str:
+    """For a number or boolean where text belongs: what YAML made of the text written
+    (0x20 is hex 32, `yes` is true), and the quotes that keep it text."""
+    span = spec.source_map.spans.get(pointer)
+    if span is None or not isinstance(value, int | float | bool):
+        return ""
+    written = spec.text[span[0] : span[1]]
+    if "\n" in written or '"' in written:
+        return ""
+    shown = str(value).lower() if isinstance(value, bool) else str(value)
+    read = f"YAML reads {written} as {shown}: " if written != shown else ""
+    return f'{read}quote it to keep it as written: "{written}"'
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "nothing (null)"
@@ -138,7 +152,9 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
         ]
         return [
             spec.diagnostic(
-                pointer, f"expected {' or '.join(names)}, got {_describe(error.instance)}"
+                pointer,
+                f"expected {' or '.join(names)}, got {_describe(error.instance)}",
+                _quote_hint(spec, pointer, error.instance) if "string" in expected else "",
             )
         ]
     if kind == "const" and pointer == "/apiVersion":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from rlmgen.lang.labels import LabelSet
+from rlmgen.lang.labels import UNKNOWN, LabelSet
 from rlmgen.lang.versions import NATIVE_HISTOGRAMS
 from rlmgen.model import types as m
 from rlmgen.model.compile import invariants, labels, references
@@ -24,7 +24,7 @@ from rlmgen.model.compile.routing import compile_routing
 from rlmgen.model.compile.runbook import compile_runbook
 from rlmgen.model.compile.service import compile_service, compile_targets
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.conventions import ALERT_LABELS
+from rlmgen.model.conventions import ALERT_LABELS, SERIES_FIRST_LABELS
 from rlmgen.model.outline import runbook_outline
 from rlmgen.model.routing import inhibit_equal
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
@@ -91,7 +91,8 @@ def _walk(walk: Walk, source: str) -> m.Spec:
         targets=targets,
     )
     spec = dataclasses.replace(spec, outline=runbook_outline(spec))
-    carried = _check_labels(walk, root, spec, index)
+    carried, alert_labels = _check_labels(walk, root, spec, index)
+    spec = dataclasses.replace(spec, alert_groups=_with_series_labels(spec, alert_labels))
     if spec.routing is not None:
         routing = dataclasses.replace(spec.routing, inhibit_equal=inhibit_equal(carried))
         spec = dataclasses.replace(spec, routing=routing)
@@ -100,11 +101,29 @@ def _walk(walk: Walk, source: str) -> m.Spec:
     return spec
 
 
-def _check_labels(walk: Walk, root: Node, spec: m.Spec, index: labels.LabelIndex) -> frozenset[str]:
+def _with_series_labels(
+    spec: m.Spec, alert_labels: dict[str, LabelSet]
+) -> tuple[m.AlertGroup, ...]:
+    return tuple(
+        dataclasses.replace(
+            group,
+            alerts=tuple(
+                dataclasses.replace(a, series_labels=alert_labels.get(a.pointer, UNKNOWN))
+                for a in group.alerts
+            ),
+        )
+        for group in spec.alert_groups
+    )
+
+
+def _check_labels(
+    walk: Walk, root: Node, spec: m.Spec, index: labels.LabelIndex
+) -> tuple[frozenset[str], dict[str, LabelSet]]:
     """Every PromQL text against the labels its series carry; legends and annotations
     against the labels their query keeps; rules against the labels they overwrite;
     alerts against routing's grouping. Returns the labels alert series are known to
-    carry (inhibition tells alerts apart by them)."""
+    carry (inhibition tells alerts apart by them) and what is known of each hand-written
+    alert's, by its pointer."""
     results = labels.check_queries(walk, index, list(walk.queries.items()))
     for dashboard in root.items("dashboards"):
         panels = dashboard.items("panels") + [
@@ -142,12 +161,31 @@ def _check_labels(walk: Walk, root: Node, spec: m.Spec, index: labels.LabelIndex
             return f"{alert.pointer.rsplit('/alerts/', 1)[0]}/labels/{name}"
 
         labels.check_overwritten(walk, alert.labels, at_alert, result, index.scrape, rule)
+        # what the rule sets: its own labels, and rlmgen's where the series carry none
+        set_by_rule = (
+            frozenset(service_labels)
+            | frozenset(alert.labels)
+            | frozenset(ALERT_LABELS).difference(SERIES_FIRST_LABELS & result.names)
+        )
+        for example in alert.examples:
+            if example.fires:
+                labels.check_example_labels(
+                    walk, example.pointer, example.labels, result, set_by_rule
+                )
         labels.check_overwritten(walk, service_labels, at_service, result, index.scrape, rule)
     for metric in spec.metrics:
         recorded = results.get(f"{metric.pointer}/expr") if metric.record else None
         if recorded is not None:
             rule = f"the recording rule {metric.record}"
             labels.check_overwritten(walk, service_labels, at_service, recorded, index.scrape, rule)
+            for recording_example in metric.examples:
+                labels.check_example_labels(
+                    walk,
+                    recording_example.pointer,
+                    recording_example.labels,
+                    recorded,
+                    frozenset(service_labels),
+                )
         if metric.alert is None:
             continue
         series = metric.series_labels
@@ -165,7 +203,12 @@ def _check_labels(walk: Walk, root: Node, spec: m.Spec, index: labels.LabelIndex
         if not metric.record:
             labels.check_overwritten(walk, service_labels, at_service, series, index.scrape, rule)
     labels.check_grouping(walk, root.mapping("routing"), group_by, grouped)
-    return frozenset(carried | index.scrape)
+    alert_labels = {
+        alert.pointer: results[f"{alert.pointer}/expr"]
+        for alert in spec.alerts
+        if f"{alert.pointer}/expr" in results
+    }
+    return frozenset(carried | index.scrape), alert_labels
 
 
 def _grouped(grouped: dict[str, LabelSet], name: str, carried: LabelSet) -> None:

@@ -9,7 +9,12 @@ from types import MappingProxyType
 from rlmgen.lang import promql, promtemplate
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
-from rlmgen.model.compile.examples import compile_series, example_time, sample_interval
+from rlmgen.model.compile.examples import (
+    check_at_within_inputs,
+    compile_series,
+    example_time,
+    sample_interval,
+)
 from rlmgen.model.compile.labels import rule_labels
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.service import check_hold
@@ -92,7 +97,12 @@ def _alert(
     )
     examples = []
     for example_node in node.items("examples"):
-        example = _example(walk, example_node, service.evaluation_interval)
+        example = _example(
+            walk,
+            example_node,
+            service.evaluation_interval,
+            expr is not None and "absent" in expr.text,
+        )
         if example is None:
             continue
         if example.fires and predictable and prints_value and example.value is None:
@@ -169,12 +179,16 @@ def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bo
     return True
 
 
-def _example(walk: Walk, node: Node, evaluation: float) -> m.AlertExample | None:
+def _example(
+    walk: Walk, node: Node, evaluation: float, reads_absence: bool
+) -> m.AlertExample | None:
     series = compile_series(walk, node)
     at = example_time(walk, node, evaluation)
     valid_interval, interval = sample_interval(walk, node)
     if series is None or at is None or not valid_interval:
         return None
+    if not reads_absence:
+        check_at_within_inputs(walk, node, series, at, interval)
     return m.AlertExample(
         name=node.text("name"),
         interval=interval,
@@ -183,6 +197,7 @@ def _example(walk: Walk, node: Node, evaluation: float) -> m.AlertExample | None
         fires=node.flag("fires", True),
         labels=node.labels("labels"),
         value=node.number("value"),
+        pointer=node.pointer,
     )
 
 

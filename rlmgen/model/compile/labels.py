@@ -41,6 +41,8 @@ class LabelIndex:
         self.rule_labels = frozenset(service.labels)
         self.recorded = dict(recorded)
         self.declared: dict[str, LabelSet] = {}
+        if service.scrape_labels_declared:  # `up` carries exactly the scrape's labels
+            self.declared["up"] = LabelSet(self.scrape, True)
         for metric in metrics:
             if metric.labels is not None:
                 self._declare(metric)
@@ -262,6 +264,37 @@ def check_annotation_labels(
                     f"(they carry {LabelSet(carried, True).shown()})",
                     f"print a label the expression keeps, or keep it: sum by ({name}) (...)",
                 )
+
+
+def check_example_labels(
+    walk: Walk, example_pointer: str, given: m.Labels, series: LabelSet, set_by_rule: frozenset[str]
+) -> None:
+    """An example's labels are those of the series its rule gives in production (the
+    rule's own labels aside): a missing one makes a test of series production never has,
+    an extra one a test that fails."""
+    if not series.exact:
+        return
+    carried = series.names - set_by_rule
+    named = set(given) - set_by_rule
+    missing, extra = sorted(carried - named), sorted(named - carried)
+    pointer = f"{example_pointer}/labels"
+    if pointer not in walk.spec.source_map.values:
+        pointer = example_pointer
+    if missing:
+        walk.error(
+            pointer,
+            f"the rule's series carry {', '.join(missing)}, which this example's labels do "
+            "not name: its test would prove series production never has",
+            "name them in the example's labels, and give its input series those labels",
+        )
+    if extra:
+        walk.error(
+            pointer,
+            f"the rule's series never carry {', '.join(extra)} (they carry "
+            f"{LabelSet(carried, True).shown()}): promtool would expect "
+            f"{'it' if len(extra) == 1 else 'them'} and fail",
+            f"remove {', '.join(extra)} from the example's labels",
+        )
 
 
 def check_grouping(

@@ -7,7 +7,12 @@ from rlmgen.lang.units import SERIES_UNITS
 from rlmgen.model import types as m
 from rlmgen.model.compile import labels, references
 from rlmgen.model.compile.alerts import check_severity_routed, check_template
-from rlmgen.model.compile.examples import compile_series, example_time, sample_interval
+from rlmgen.model.compile.examples import (
+    check_at_within_inputs,
+    compile_series,
+    example_time,
+    sample_interval,
+)
 from rlmgen.model.compile.levels import check_level_tests, compile_levels
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.service import check_hold
@@ -147,6 +152,7 @@ def _recording_example(walk: Walk, node: Node, evaluation: float) -> m.Recording
     valid_interval, interval = sample_interval(walk, node)
     if series is None or at is None or value is None or not valid_interval:
         return None
+    check_at_within_inputs(walk, node, series, at, interval)
     return m.RecordingExample(
         name=node.text("name"),
         interval=interval,
@@ -154,6 +160,7 @@ def _recording_example(walk: Walk, node: Node, evaluation: float) -> m.Recording
         at=at,
         value=value,
         labels=node.labels("labels"),
+        pointer=node.pointer,
     )
 
 

@@ -35,6 +35,7 @@ class Declared:
     summaries: set[str] = dataclasses.field(default_factory=set)
     histograms: set[str] = dataclasses.field(default_factory=set)
     gauges: set[str] = dataclasses.field(default_factory=set)
+    recorded_by: dict[str, str] = dataclasses.field(default_factory=dict)  # record -> metric
     # Without a metrics list (absent, or misspelled and reported by the schema pass)
     # every reference would be "undeclared": check references only against a list.
     checks_series: bool = False
@@ -61,6 +62,7 @@ def index(root: Node) -> Declared:
             declared.series.add(name + "_total")
         if record := metric.text("record"):
             declared.series.add(record)
+            declared.recorded_by.setdefault(record, name)
     for receiver in root.mapping("routing").items("receivers"):
         if name := receiver.text("name"):
             declared.receivers.setdefault(name, receiver)
@@ -145,6 +147,14 @@ def check_metric(walk: Walk, declared: Declared, pointer: str, name: str) -> boo
     """Whether `name` is a declared metric (reported when not)."""
     if name in declared.metrics or not declared.checks_series:
         return name in declared.metrics
+    if name in declared.recorded_by:
+        metric = declared.recorded_by[name]
+        walk.error(
+            pointer,
+            f"'{name}' is the series the metric '{metric}' records: name the metric",
+            f"write {metric}",
+        )
+        return False
     hint = did_you_mean(name, declared.metrics, cutoff=0.75)
     walk.error(
         pointer,

@@ -40,6 +40,7 @@ def compile_service(walk: Walk, node: Node) -> m.Service:
         scrape_interval=intervals["scrapeInterval"],
         evaluation_interval=intervals["evaluationInterval"],
         scrape_labels=node.strings("scrapeLabels") if "scrapeLabels" in node else SCRAPE_LABELS,
+        scrape_labels_declared="scrapeLabels" in node,
     )
 
 
