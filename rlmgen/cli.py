@@ -62,7 +62,10 @@ def _resolve_specs(specs: Sequence[Path]) -> tuple[list[Path], bool]:
         return found, True
     files: dict[Path, Path] = {}  # a file named twice (or by its directory too) is one spec
     for spec in specs:
-        for path in discover(spec) if spec.is_dir() else [spec]:
+        found = discover(spec) if spec.is_dir() else [spec]
+        if not found:
+            raise click.UsageError(f"{spec.as_posix()} holds no .yaml spec")
+        for path in found:
             files.setdefault(path.resolve(), path)
     return list(files.values()), False
 

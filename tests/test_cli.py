@@ -228,3 +228,20 @@ def test_specs_in_sub_folders_are_compiled(project: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "specs/team-b/shop.yaml -> out/shop/" in result.stderr
     assert run("check").exit_code == 0
+
+
+def test_a_directory_without_specs_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("validate", str(tmp_path))
+    assert result.exit_code == 2
+    assert f"Error: {tmp_path.as_posix()} holds no .yaml spec" in result.stderr
+
+
+def test_diff_refuses_a_fifo_instead_of_blocking(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("new.yaml")
+    shutil.copy(MINIMAL_SPEC, "old.yaml")
+    result = run("diff", "old.yaml", "new.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "new.yaml:1:1: /: cannot read: not a regular file (hint: give a .yaml file)"
+    )

@@ -86,3 +86,69 @@ def test_non_utf8_and_missing_files(tmp_path) -> None:
     with pytest.raises(SpecLoadError) as caught:
         load_file(tmp_path / "missing.yaml", "missing.yaml")
     assert "cannot read" in caught.value.diagnostics[0].message
+
+
+def alias_bomb(levels: int = 10, width: int = 9) -> str:
+    """The "billion laughs": each level aliases the previous one `width` times."""
+    lines = ["a0: &a0 [" + ",".join(["lol"] * width) + "]"]
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_quickly_and_located() -> None:
+    bomb = alias_bomb()
+    assert len(bomb) < 600  # 9**10 values once expanded
+    errors = errors_of(bomb)
+    assert len(errors) == 1
+    assert errors[0].startswith("spec.yaml:1:10: /a5/")
+    assert errors[0].endswith(
+        "YAML aliases expand this document past 100,000 more values than its text holds "
+        "(an alias bomb?) (hint: write the repeated parts out, or alias them less deeply)"
+    )
+
+
+def test_aliases_a_spec_really_uses_are_fine() -> None:
+    shared = "labels: &l {team: payments, tier: one}\n" + "".join(
+        f"m{i}: {{labels: *l}}\n" for i in range(2000)
+    )
+    assert load_text(shared, "spec.yaml").data["m1999"] == {
+        "labels": {"team": "payments", "tier": "one"}
+    }
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_only_regular_files_are_read(tmp_path, kind: str) -> None:
+    import os
+    from pathlib import Path
+
+    if kind == "fifo":
+        path = tmp_path / "spec.yaml"
+        os.mkfifo(path)  # reading it would block forever: nobody writes
+    elif kind == "device":
+        path = Path("/dev/zero")  # reading it would never end
+    else:
+        path = tmp_path / "dir.yaml"
+        path.mkdir()
+    with pytest.raises(SpecLoadError) as caught:
+        load_file(path, "spec.yaml")
+    what = "a directory" if kind == "directory" else "not a regular file"
+    assert [d.format() for d in caught.value.diagnostics] == [
+        f"spec.yaml:1:1: /: cannot read: {what} (hint: give a .yaml file)"
+    ]
+
+
+def test_a_spec_larger_than_the_limit_is_refused(tmp_path, monkeypatch) -> None:
+    from rlmgen.spec import loader
+
+    monkeypatch.setattr(loader, "MAX_BYTES", 1024 * 1024)
+    big = tmp_path / "big.yaml"
+    big.write_text("a: " + "x" * (1024 * 1024) + "\n")
+    with pytest.raises(SpecLoadError) as caught:
+        load_file(big, "big.yaml")
+    assert caught.value.diagnostics[0].format() == (
+        "big.yaml:1:1: /: the spec is larger than 1 MiB "
+        "(hint: split the service into several specs)"
+    )
+    with pytest.raises(SpecLoadError):  # diff --git reads text: the same limit
+        load_text(big.read_text(), "big.yaml")

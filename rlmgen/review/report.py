@@ -13,6 +13,7 @@ from rlmgen.output.templating import environment
 from rlmgen.pipeline import compile_texts, discover, display_path
 from rlmgen.review.changes import Change, diff, risky
 from rlmgen.spec.diagnostics import Diagnostic
+from rlmgen.spec.loader import SpecLoadError, decode_spec, read_spec_bytes
 
 
 class ReviewError(Exception):
@@ -30,8 +31,18 @@ def _compile(texts: dict[str, str]) -> dict[str, m.Spec]:
 
 
 def read_paths(path: Path) -> dict[str, str]:
+    """The text of each spec file under `path`, read with the loader's limits."""
     files = discover(path) if path.is_dir() else [path]
-    return {display_path(f): f.read_text(encoding="utf-8") for f in files}
+    texts, problems = {}, []
+    for file in files:
+        shown = display_path(file)
+        try:
+            texts[shown] = decode_spec(read_spec_bytes(file, shown), shown)
+        except SpecLoadError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise ReviewError("a spec to compare cannot be read", problems)
+    return texts
 
 
 def read_revision(revision: str, path: Path) -> dict[str, str]:
@@ -45,7 +56,7 @@ def read_revision(revision: str, path: Path) -> dict[str, str]:
 
     prefix = git("rev-parse", "--show-prefix").strip()
     relative = (prefix + path.as_posix()).rstrip("/") if path.as_posix() != "." else prefix
-    listed = git("ls-tree", "-r", "--name-only", revision, "--", relative).split()
+    listed = git("ls-tree", "-r", "-z", "--name-only", revision, "--", relative).split("\0")
     texts = {}
     for name in listed:  # as discover() reads a directory: sub-directories, not hidden ones
         inside = name[len(relative) :].strip("/").split("/")

@@ -9,7 +9,9 @@ last duplicate, which hides mistakes in a hand-written spec.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,12 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _TEXT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}
 # The deepest nesting a spec can plausibly need; deeper input is refused, not recursed into.
 MAX_DEPTH = 64
+# The largest spec file read (a 30,000-metric spec is about 9 MB).
+MAX_BYTES = 64 * 1024 * 1024
+# Aliases share one node that is expanded at every use, so 500 bytes of nested aliases can
+# expand to billions of values. A document without aliases has at most two values per
+# byte; aliases may add this many more before the document is refused.
+ALIAS_ALLOWANCE = 100_000
 
 Position = tuple[int, int]
 
@@ -107,11 +115,26 @@ class SpecLoadError(Exception):
 
 
 class _Builder:
-    def __init__(self, display_path: str):
+    def __init__(self, display_path: str, text_length: int):
         self.path = display_path
         self.source_map = SourceMap()
         self.errors: list[Diagnostic] = []
         self._constructor = yaml.constructor.SafeConstructor()
+        self._budget = 2 * text_length + ALIAS_ALLOWANCE  # values left to build
+
+    def over_budget(self, node: yaml.Node, pointer: str) -> bool:
+        self._budget -= 1
+        if self._budget >= 0:
+            return False
+        if self._budget == -1:  # report once, at the value that crossed the line
+            self.error(
+                node.start_mark,
+                pointer,
+                f"YAML aliases expand this document past {ALIAS_ALLOWANCE:,} more values "
+                "than its text holds (an alias bomb?)",
+                "write the repeated parts out, or alias them less deeply",
+            )
+        return True
 
     def error(self, mark: yaml.Mark, pointer: str, message: str, hint: str = "") -> None:
         self.errors.append(
@@ -120,6 +143,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, pointer: str, depth: int = 0) -> Any:
         mark = node.start_mark
+        if self.over_budget(node, pointer):
+            return None
         self.source_map.values[pointer] = (mark.line + 1, mark.column + 1)
         if depth > MAX_DEPTH:
             self.error(mark, pointer, f"nesting deeper than {MAX_DEPTH} levels")
@@ -220,6 +245,8 @@ def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic
 
 def load_text(text: str, display_path: str) -> LoadedSpec:
     """Parse `text`; raise SpecLoadError with located diagnostics on any problem."""
+    if len(text) > MAX_BYTES:
+        raise SpecLoadError([_too_large(display_path)])
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
@@ -248,24 +275,57 @@ def load_text(text: str, display_path: str) -> LoadedSpec:
                 )
             ]
         )
-    builder = _Builder(display_path)
+    builder = _Builder(display_path, len(text))
     data = builder.build(nodes[0], "")
     if builder.errors:
         raise SpecLoadError(builder.errors)
     return LoadedSpec(display_path, text, data, builder.source_map)
 
 
-def load_file(path: Path, display_path: str | None = None) -> LoadedSpec:
-    shown = display_path or str(path)
+def _too_large(shown: str) -> Diagnostic:
+    return Diagnostic(
+        shown,
+        1,
+        1,
+        "",
+        f"the spec is larger than {MAX_BYTES // (1024 * 1024)} MiB",
+        "split the service into several specs",
+    )
+
+
+def read_spec_bytes(path: Path, shown: str) -> bytes:
+    """The bytes of a regular file of at most MAX_BYTES; a FIFO, a device or a directory
+    is refused before it is opened for reading (reading one could block or never end)."""
     try:
-        raw = path.read_bytes()
+        kind = path.stat().st_mode
+        if not stat.S_ISREG(kind):
+            what = "a directory" if stat.S_ISDIR(kind) else "not a regular file"
+            raise SpecLoadError(
+                [Diagnostic(shown, 1, 1, "", f"cannot read: {what}", "give a .yaml file")]
+            )
+        # O_NONBLOCK: a file swapped for a FIFO after the check still cannot block the open
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise SpecLoadError([Diagnostic(shown, 1, 1, "", "cannot read: not a regular file")])
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise SpecLoadError([Diagnostic(shown, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise SpecLoadError([_too_large(shown)])
+    return raw
+
+
+def load_file(path: Path, display_path: str | None = None) -> LoadedSpec:
+    shown = display_path or str(path)
+    return load_text(decode_spec(read_spec_bytes(path, shown), shown), shown)
+
+
+def decode_spec(raw: bytes, shown: str) -> str:
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SpecLoadError(
             [Diagnostic(shown, line, 1, "", "the file is not valid UTF-8")]
         ) from None
-    return load_text(text, shown)
