@@ -307,7 +307,9 @@ def read_spec_bytes(path: Path, shown: str) -> bytes:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(descriptor, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise SpecLoadError([Diagnostic(shown, 1, 1, "", "cannot read: not a regular file")])
+                raise SpecLoadError(
+                    [Diagnostic(shown, 1, 1, "", "cannot read: not a regular file")]
+                )
             raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise SpecLoadError([Diagnostic(shown, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
