@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,22 @@ _out_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory.",
 )
+
+
+_lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=120,
+    show_default=True,
+    envvar="RLMGEN_LOCK_TIMEOUT",
+    help="Seconds to wait for another rlmgen build of the same OUT (0: fail at once).",
+)
+
+
+def _waiting(out_dir: Path) -> Callable[[], None]:
+    return lambda: click.echo(
+        f"rlmgen: waiting for another build of {out_dir.as_posix()}/ to finish", err=True
+    )
 
 
 def _format_option(*choices: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -160,7 +177,8 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compil
 @cli.command()
 @_spec_args
 @_out_option
-def build(specs: tuple[Path, ...], out_dir: Path) -> None:
+@_lock_timeout_option
+def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
     """Compile specs into OUT/<service>/, replacing what was there atomically."""
     from rlmgen.output.writer import WriteError, write_services
 
@@ -168,7 +186,11 @@ def build(specs: tuple[Path, ...], out_dir: Path) -> None:
     results = _compile_or_exit(files, out_dir)
     try:
         removed = write_services(
-            out_dir, {service: r.files for service, r in results}, remove_stale=everything
+            out_dir,
+            {service: r.files for service, r in results},
+            remove_stale=everything,
+            lock_timeout=lock_timeout,
+            on_wait=_waiting(out_dir),
         )
     except WriteError as exc:
         click.echo(f"rlmgen: {exc}", err=True)
@@ -183,16 +205,29 @@ def build(specs: tuple[Path, ...], out_dir: Path) -> None:
 @cli.command()
 @_spec_args
 @_out_option
+@_lock_timeout_option
 @_format_option("text", "json")
-def check(specs: tuple[Path, ...], out_dir: Path, fmt: str) -> None:
+def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str) -> None:
     """Exit 1 with a diff when OUT differs from what the specs compile to."""
-    from rlmgen.output.writer import drift, stale_services
+    from rlmgen.output.writer import WriteError, drift, exclusive, stale_services
 
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
     shown = out_dir.as_posix().rstrip("/")
-    diffs = {service: drift(out_dir, service, r.files, shown) for service, r in results}
-    stale = stale_services(out_dir, {service for service, _ in results}) if everything else []
+    try:
+        # under the build lock, after recovering what an interrupted build left
+        with (
+            exclusive(out_dir, lock_timeout, _waiting(out_dir))
+            if out_dir.is_dir()
+            else nullcontext()
+        ):
+            diffs = {service: drift(out_dir, service, r.files, shown) for service, r in results}
+            stale = (
+                stale_services(out_dir, {service for service, _ in results}) if everything else []
+            )
+    except WriteError as exc:
+        click.echo(f"rlmgen: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
     drifted = any(diffs.values()) or bool(stale)
     if fmt == "json":
         click.echo(

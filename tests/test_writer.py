@@ -68,19 +68,102 @@ def test_a_directory_rlmgen_did_not_write_is_never_replaced(tmp_path: Path) -> N
     assert (tmp_path / "shop" / "handmade.yaml").read_text() == "x"
 
 
-def test_a_failed_build_leaves_the_previous_tree(tmp_path: Path, monkeypatch) -> None:
+def test_an_io_error_leaves_the_previous_tree_and_says_so_in_one_line(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import errno
+
     write_services(tmp_path, {"shop": render({"a.yaml": "before"}, "s")})
-    before = (tmp_path / "shop" / "a.yaml").read_bytes()
+    before = {p.name: p.read_bytes() for p in (tmp_path / "shop").iterdir()}
+    calls = []
+    real_fsync = os.fsync
 
-    def fail(root: Path, _files) -> None:
-        (root / "partial.yaml").write_text("half")
-        raise OSError("disk full")
+    def failing_fsync(descriptor: int) -> None:  # EIO on the second file written
+        calls.append(descriptor)
+        if len(calls) == 2:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(descriptor)
 
-    monkeypatch.setattr(writer, "_write_tree", fail)
-    with pytest.raises(OSError):
-        write_services(tmp_path, {"shop": render({"a.yaml": "after"}, "s")})
-    assert (tmp_path / "shop" / "a.yaml").read_bytes() == before
-    assert not (tmp_path / "shop" / "partial.yaml").exists()
+    monkeypatch.setattr(writer.os, "fsync", failing_fsync)
+    with pytest.raises(WriteError) as caught:
+        write_services(tmp_path, {"shop": render({"a.yaml": "after", "b.yaml": "new"}, "s")})
+    assert str(caught.value) == (
+        f"cannot write {tmp_path}/shop/a.yaml: Input/output error ({tmp_path} is as it was)"
+    )
+    assert {p.name: p.read_bytes() for p in (tmp_path / "shop").iterdir()} == before
+    assert not list(tmp_path.glob(".rlmgen-*"))
+
+
+def test_a_symlink_or_a_file_in_place_of_a_service_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "shop").symlink_to(elsewhere)
+    (out / "cart").write_text("x")
+    with pytest.raises(WriteError, match=r"shop is a symbolic link; rlmgen writes a real"):
+        write_services(out, {"shop": render({"a.yaml": "1"}, "s")})
+    with pytest.raises(WriteError, match=r"cart is a file, not a directory: move it away"):
+        write_services(out, {"cart": render({"a.yaml": "1"}, "s")})
+    assert list(elsewhere.iterdir()) == [] and (out / "cart").read_text() == "x"
+
+
+def test_an_output_directory_below_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WriteError) as caught:
+        write_services(tmp_path / "file" / "out", {"shop": render({"a.yaml": "1"}, "s")})
+    assert str(caught.value) == f"cannot create {tmp_path}/file/out: Not a directory"
+
+
+def test_a_second_build_waits_for_the_lock_or_gives_up(tmp_path: Path) -> None:
+    from rlmgen.output import atomic
+
+    write_services(tmp_path, {"shop": render({"a.yaml": "1"}, "s")})
+    waited = []
+    with atomic.locked(tmp_path, timeout=0):  # another build holds out/
+        with pytest.raises(WriteError) as caught:
+            write_services(
+                tmp_path,
+                {"shop": render({"a.yaml": "2"}, "s")},
+                lock_timeout=0.2,
+                on_wait=lambda: waited.append(True),
+            )
+    assert str(caught.value) == (
+        f"another rlmgen build holds {tmp_path} (waited 0.2 s); "
+        "try again when it ends, or raise --lock-timeout"
+    )
+    assert waited == [True]
+    assert (tmp_path / "shop" / "a.yaml").read_text().endswith("1\n")
+
+
+def test_leftovers_of_a_killed_build_are_removed_and_never_stale(tmp_path: Path) -> None:
+    write_services(tmp_path, {"shop": render({"a.yaml": "1"}, "s")})
+    leftover = tmp_path / ".rlmgen-shop.abc123"  # a staged tree a kill left behind
+    leftover.mkdir()
+    (leftover / MANIFEST).write_text("# half")
+    assert writer.stale_services(tmp_path, {"shop"}) == []
+    writer.recover(tmp_path)
+    assert not leftover.exists() and (tmp_path / "shop" / "a.yaml").exists()
+
+
+def test_the_swap_is_one_exchange_where_the_kernel_has_it(tmp_path: Path) -> None:
+    from rlmgen.output import atomic
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x").write_text("a")
+    (tmp_path / "b").mkdir()
+    if not atomic.exchange(tmp_path / "a", tmp_path / "b"):
+        pytest.skip("this kernel or file system has no RENAME_EXCHANGE (two renames are used)")
+    assert (tmp_path / "b" / "x").read_text() == "a" and not (tmp_path / "a" / "x").exists()
+
+
+def test_without_the_exchange_two_renames_still_give_a_whole_tree(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(writer.atomic, "exchange", lambda first, second: False)
+    write_services(tmp_path, {"shop": render({"a.yaml": "1"}, "s")})
+    write_services(tmp_path, {"shop": render({"a.yaml": "2"}, "s")})
+    assert (tmp_path / "shop" / "a.yaml").read_text().endswith("2\n")
     assert not list(tmp_path.glob(".rlmgen-*"))
 
 

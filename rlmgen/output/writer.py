@@ -1,9 +1,10 @@
 """Deterministic, atomic writing of a service's artifacts under `out/<service>/`.
 
 rlmgen owns each `out/<service>/` directory whole (marked by its manifest): a build
-stages the complete new tree beside it and swaps it in by rename, so an interrupted
-or failed build leaves the previous tree in place, and files the spec no longer
-produces disappear with the old tree.
+holds a lock on `out/`, stages the complete new tree beside the old one and swaps it in
+atomically (`atomic.py`), so a concurrent, interrupted or failed build leaves each
+service's previous or new tree whole, and files the spec no longer produces disappear
+with the old tree. Whatever an interrupted build left is recovered by the next.
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ import difflib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+
+from rlmgen.output import atomic
 
 MANIFEST = ".rlmgen-manifest"
 _STAGING_PREFIX = ".rlmgen-"
+_BACKUP_SUFFIX = ".old"
+# How long a build waits for another one writing the same out/ (--lock-timeout).
+DEFAULT_LOCK_TIMEOUT = 120.0
 _EXECUTABLE_SUFFIXES = (".sh",)
 
 
@@ -66,77 +73,164 @@ def _check_relative(path: str) -> None:
         raise ValueError(f"generator produced an unsafe path: {path!r}")
 
 
-def _write_tree(root: Path, files: Mapping[str, bytes]) -> None:
+def _write_tree(root: Path, files: Mapping[str, bytes], shown_root: Path) -> None:
+    """Write `files` under `root`; an error names the file as it will be in `shown_root`."""
     for relative, data in files.items():
         target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        target.chmod(0o755 if relative.endswith(_EXECUTABLE_SUFFIXES) else 0o644)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            target.chmod(0o755 if relative.endswith(_EXECUTABLE_SUFFIXES) else 0o644)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(shown_root / relative)) from None
 
 
 def _owned(directory: Path) -> bool:
     return (directory / MANIFEST).is_file()
 
 
+def _is_leftover(name: str) -> bool:
+    return name.startswith(_STAGING_PREFIX)
+
+
 def recover(out_dir: Path) -> None:
-    """Finish or undo what an interrupted build left behind."""
+    """Finish or undo what an interrupted build left behind (call with the lock held).
+
+    A staged tree that was never swapped in, or an old tree swapped out, is removed; a
+    backup whose service directory is missing was cut between the two renames of the
+    fallback swap, and is put back.
+    """
     if not out_dir.is_dir():
         return
-    for leftover in sorted(out_dir.glob(f"{_STAGING_PREFIX}*")):
-        if leftover.name.endswith(".old"):
-            service = leftover.name[len(_STAGING_PREFIX) : -len(".old")]
+    for leftover in sorted(p for p in out_dir.iterdir() if _is_leftover(p.name)):
+        if leftover.name.endswith(_BACKUP_SUFFIX):
+            service = leftover.name[len(_STAGING_PREFIX) : -len(_BACKUP_SUFFIX)]
             if not (out_dir / service).exists():
-                leftover.rename(out_dir / service)  # the swap was cut between its renames
+                leftover.rename(out_dir / service)
                 continue
-        shutil.rmtree(leftover, ignore_errors=True)
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
 
 
-def write_services(
-    out_dir: Path, services: Mapping[str, Mapping[str, bytes]], remove_stale: bool = False
-) -> list[str]:
-    """Replace each `out_dir/<service>` with its files; returns removed stale services.
+@contextmanager
+def exclusive(
+    out_dir: Path, lock_timeout: float, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Hold `out_dir` for one build (or check), with leftovers of earlier ones recovered."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create {out_dir}: {exc.strerror}") from None
+    try:
+        with atomic.locked(out_dir, lock_timeout, on_wait):
+            recover(out_dir)
+            yield
+    except atomic.LockTimeout:
+        raise WriteError(
+            f"another rlmgen build holds {out_dir} (waited {lock_timeout:g} s); "
+            "try again when it ends, or raise --lock-timeout"
+        ) from None
 
-    Every tree is staged before any is swapped in, so a failure while writing leaves
-    all of `out_dir` as it was. With `remove_stale`, owned service directories that
-    no spec produced any more are removed.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    recover(out_dir)
+
+def _refuse_foreign(out_dir: Path, services: Iterable[str]) -> None:
     for service in services:
         existing = out_dir / service
+        if existing.is_symlink():
+            raise WriteError(
+                f"{existing} is a symbolic link; rlmgen writes a real directory there: "
+                "remove the link (its target is left alone)"
+            )
+        if existing.exists() and not existing.is_dir():
+            raise WriteError(f"{existing} is a file, not a directory: move it away")
         if existing.exists() and not _owned(existing) and any(existing.iterdir()):
             raise WriteError(
                 f"{existing} exists and was not written by rlmgen (no {MANIFEST}); "
                 "move it away or choose another output directory"
             )
-    staged: dict[str, Path] = {}
-    try:
-        for service, files in services.items():
-            staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{service}.", dir=out_dir))
-            staging.chmod(0o755)
-            staged[service] = staging
-            _write_tree(staging, files)
-    except BaseException:
-        for staging in staged.values():
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
-    for service, staging in staged.items():
-        target = out_dir / service
-        backup = out_dir / f"{_STAGING_PREFIX}{service}.old"
-        if target.exists():
-            target.rename(backup)
+
+
+def _swap_in(out_dir: Path, service: str, staging: Path) -> None:
+    """Make `staging` the service's directory; at no instant is that directory partial."""
+    target = out_dir / service
+    if not target.exists():
         staging.rename(target)
-        shutil.rmtree(backup, ignore_errors=True)
-    removed: list[str] = []
-    if remove_stale:
-        for directory in sorted(out_dir.iterdir()):
-            if directory.is_dir() and directory.name not in services and _owned(directory):
-                shutil.rmtree(directory)
-                removed.append(directory.name)
-    return removed
+    elif atomic.exchange(staging, target):
+        shutil.rmtree(staging)  # now the old tree
+    else:
+        backup = out_dir / f"{_STAGING_PREFIX}{service}{_BACKUP_SUFFIX}"
+        target.rename(backup)
+        staging.rename(target)  # a cut between these two is undone by recover()
+        shutil.rmtree(backup)
+
+
+def write_services(
+    out_dir: Path,
+    services: Mapping[str, Mapping[str, bytes]],
+    remove_stale: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_wait: Callable[[], None] | None = None,
+) -> list[str]:
+    """Replace each `out_dir/<service>` with its files; returns removed stale services.
+
+    One build at a time holds `out_dir`. Every tree is staged before any is swapped in,
+    so a failure while writing leaves all of `out_dir` as it was; each swap is atomic.
+    With `remove_stale`, owned service directories no spec produced any more are removed.
+    File-system faults are raised as WriteError, one line, after cleaning up.
+    """
+    with exclusive(out_dir, lock_timeout, on_wait):
+        _refuse_foreign(out_dir, services)
+        staged: dict[str, Path] = {}
+        try:
+            for service, files in services.items():
+                try:
+                    staging = Path(
+                        tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{service}.", dir=out_dir)
+                    )
+                except OSError as exc:
+                    raise OSError(exc.errno, exc.strerror, str(out_dir / service)) from None
+                staging.chmod(0o755)
+                staged[service] = staging
+                _write_tree(staging, files, out_dir / service)
+        except BaseException as exc:
+            for staging in staged.values():
+                shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise WriteError(_fault(exc, f"{out_dir} is as it was")) from None
+            raise
+        swapped: list[str] = []
+        try:
+            for service, staging in staged.items():
+                _swap_in(out_dir, service, staging)
+                swapped.append(service)
+            atomic.sync_directory(out_dir)
+            removed: list[str] = []
+            if remove_stale:
+                for directory in sorted(out_dir.iterdir()):
+                    if (
+                        directory.is_dir()
+                        and not directory.is_symlink()
+                        and directory.name not in services
+                        and not _is_leftover(directory.name)
+                        and _owned(directory)
+                    ):
+                        shutil.rmtree(directory)
+                        removed.append(directory.name)
+        except OSError as exc:
+            done = ", ".join(swapped) or "none"
+            raise WriteError(
+                _fault(exc, f"each service directory is whole; written: {done}")
+            ) from None
+        return removed
+
+
+def _fault(exc: OSError, state: str) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot write{where}: {exc.strerror or exc} ({state})"
 
 
 def _read_tree(root: Path) -> dict[str, bytes]:
@@ -177,7 +271,9 @@ def stale_services(out_dir: Path, services: set[str]) -> list[str]:
     if not out_dir.is_dir():
         return []
     return sorted(
-        d.name for d in out_dir.iterdir() if d.is_dir() and d.name not in services and _owned(d)
+        d.name
+        for d in out_dir.iterdir()
+        if d.is_dir() and d.name not in services and not _is_leftover(d.name) and _owned(d)
     )
 
 
