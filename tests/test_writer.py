@@ -120,14 +120,14 @@ def test_a_second_build_waits_for_the_lock_or_gives_up(tmp_path: Path) -> None:
 
     write_services(tmp_path, {"shop": render({"a.yaml": "1"}, "s")})
     waited = []
-    with atomic.locked(tmp_path, timeout=0):  # another build holds out/
-        with pytest.raises(WriteError) as caught:
-            write_services(
-                tmp_path,
-                {"shop": render({"a.yaml": "2"}, "s")},
-                lock_timeout=0.2,
-                on_wait=lambda: waited.append(True),
-            )
+    # another build holds out/
+    with atomic.locked(tmp_path, timeout=0), pytest.raises(WriteError) as caught:
+        write_services(
+            tmp_path,
+            {"shop": render({"a.yaml": "2"}, "s")},
+            lock_timeout=0.2,
+            on_wait=lambda: waited.append(True),
+        )
     assert str(caught.value) == (
         f"another rlmgen build holds {tmp_path} (waited 0.2 s); "
         "try again when it ends, or raise --lock-timeout"
