@@ -7,8 +7,16 @@ from __future__ import annotations
 import re
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")  # `&`: no entity is decoded
-# what turns a paragraph line into a heading, list item or rule: `# `, `- `, `1. `, `===`
-_BLOCK_START = re.compile(r"^(\s*)(?:([#+\-=])(?=\s|$)|(\d+)(?=[.)](?:\s|$)))", re.M)
+# What turns a line of a paragraph into a heading (`# `, `## `), a list item (`- `, `+ `,
+# `1. `, `1) `) or a setext underline (`===`, `---`). `*`, `_`, `>`, `<`, backticks and `~`
+# are escaped wherever they are.
+_BLOCK_START = re.compile(
+    r"^([ \t]*)(?:"
+    r"(#{1,6}(?=[ \t]|$)|[-+](?=[ \t]|$)|(?:=+|-+)(?=[ \t]*$))"
+    r"|(\d{1,9})(?=[.)](?:[ \t]|$))"
+    r")",
+    re.M,
+)
 _BACKTICKS = re.compile(r"`+")
 _PUNCTUATION = re.compile(r"[^\w\- ]", re.UNICODE)
 
@@ -20,11 +28,24 @@ def github_slug(heading: str) -> str:
 
 
 def inline(value: object) -> str:
-    """Spec text as literal markdown inside a line (a heading, a table cell, after a label)."""
+    """Spec text as literal markdown inside a line (a heading, a table cell, after a
+    label): a line break would start a new block there, so line breaks become spaces."""
     text = str(value)
+    if "\n" in text or "\r" in text:
+        text = " ".join(part.strip() for part in text.splitlines() if part.strip())
+    return _escape_specials(text)
+
+
+def _escape_specials(text: str) -> str:
     if _INLINE_SPECIAL.search(text) is None:  # most text: nothing to escape, no copy
         return text
     return _INLINE_SPECIAL.sub(r"\\\1", text)
+
+
+def destination(url: object) -> str:
+    """A URL as a link destination: the schema refuses spaces and `<>`; parentheses are
+    escaped so they cannot close the link."""
+    return str(url).replace("(", "\\(").replace(")", "\\)")
 
 
 def heading_text(value: object) -> str:
@@ -39,7 +60,7 @@ def heading(value: object) -> str:
 
 def text(value: object) -> str:
     """Spec text as a literal paragraph: no line of it starts a heading or a list."""
-    return _BLOCK_START.sub(_escape_block_start, inline(value))
+    return _BLOCK_START.sub(_escape_block_start, _escape_specials(str(value)))
 
 
 def _escape_block_start(match: re.Match[str]) -> str:

@@ -40,6 +40,7 @@ def environment() -> Any:
     env.filters.update(
         md=md.text,
         inline=md.inline,
+        url=md.destination,
         heading=md.heading,
         cell=md.cell,
         code=md.code,

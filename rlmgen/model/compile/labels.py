@@ -97,11 +97,28 @@ _SET_BY_RLMGEN = {
 }
 
 
+def check_label_value(walk: Walk, pointer: str, value: str) -> None:
+    """A label value that rules carry is plain text on one line: Prometheus expands the
+    labels of alerting rules as Go templates on every evaluation (`{{ with query ... }}`
+    would run a query each time), and a line break changes the value on its way through
+    YAML and routing matchers."""
+    if "{{" in value or "}}" in value:
+        walk.error_in_value(
+            pointer,
+            "{{" if "{{" in value else "}}",
+            "Prometheus expands label values as templates: this one would run as template code",
+            "labels here are plain text: remove the braces",
+        )
+    elif any(c in value for c in "\n\r\x0b\x0c\x85\u2028\u2029"):
+        walk.error(pointer, "a label value is one line", "write it without line breaks")
+
+
 def rule_labels(walk: Walk, node: Node, key: str = "labels") -> m.Labels:
     """The labels a spec adds to rules, without those rlmgen sets itself (reported:
     they would be overwritten in silence)."""
     labels = node.labels(key)
-    for name in labels:
+    for name, value in labels.items():
+        check_label_value(walk, f"{node.at(key)}/{name}", value)
         if name in _SET_BY_RLMGEN:
             source, hint = _SET_BY_RLMGEN[name]
             walk.error(

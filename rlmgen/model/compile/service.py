@@ -5,7 +5,7 @@ from __future__ import annotations
 from rlmgen.lang.units import format_duration
 from rlmgen.lang.versions import DEFAULT_ALERTMANAGER, DEFAULT_PROMETHEUS, parse_version
 from rlmgen.model import types as m
-from rlmgen.model.compile.labels import rule_labels
+from rlmgen.model.compile.labels import check_label_value, rule_labels
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import (
     DEFAULT_EVALUATION_INTERVAL,
@@ -26,6 +26,8 @@ def compile_service(walk: Walk, node: Node) -> m.Service:
             walk.error(node.at(key), f"'{key}' must be longer than 0s")
             seconds = None
         intervals[key] = seconds if seconds is not None else default
+    if (team := node.text("team")) is not None:
+        check_label_value(walk, node.at("team"), team)  # every alert's `team` label
     runbook_url = _base_url(walk, node, "runbookUrl") or ""
     grafana_url = _base_url(walk, node, "grafanaUrl")
     return m.Service(
