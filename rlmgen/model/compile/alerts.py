@@ -7,6 +7,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from rlmgen.lang import promql, promtemplate
+from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.examples import (
@@ -123,6 +124,16 @@ def _alert(
         )
     hold = node.duration("for")
     check_hold(walk, node, "for", hold, service)
+    for example in examples:
+        if example.fires and hold and example.at < hold:
+            walk.error(
+                f"{example.pointer}/at",
+                f"this example expects the alert firing at {format_duration(example.at)}, "
+                f"but 'for: {node.value['for']}' keeps it pending until "
+                f"{format_duration(hold)} at the earliest",
+                f"check it at {format_duration(hold)} or later (with inputs that run that "
+                "long), or shorten 'for'",
+            )
     summary = node.text("summary")
     group_name = group.text("name")
     if name is None or expr is None or severity is None or summary is None or not group_name:
@@ -187,8 +198,9 @@ def _example(
     valid_interval, interval = sample_interval(walk, node)
     if series is None or at is None or not valid_interval:
         return None
-    if not reads_absence:
-        check_at_within_inputs(walk, node, series, at, interval)
+    fires = node.flag("fires", True)
+    if not reads_absence and not check_at_within_inputs(walk, node, series, at, interval, fires):
+        return None
     return m.AlertExample(
         name=node.text("name"),
         interval=interval,

@@ -81,19 +81,24 @@ def check_at_within_inputs(
     series: tuple[m.ExampleSeries, ...],
     at: float,
     interval: float | None,
-) -> None:
+    expects_output: bool,
+) -> bool:
     """An example checked after its inputs have ended tests rules on no data (and makes
-    promtool evaluate the rules up to then): said, unless it means to (absent())."""
+    promtool evaluate the rules up to then), unless it means to (absent()): an error when
+    it expects an alert or a recorded value (its test would fail), else a warning (it
+    would pass, proving nothing). False on an error."""
     step = interval or promtool.DEFAULT_INPUT_INTERVAL
     ends = [promtool.last_sample(s.values) for s in series]
     last = max((e for e in ends if e is not None), default=None)
     end = (last or 0) * step
     if last is not None and at <= end + promtool.LOOKBACK:
-        return
-    walk.warning(
+        return True
+    report = walk.error if expects_output else walk.warning
+    report(
         example.at("at"),
         f"at {format_duration(at)} no input series has a sample: "
         + (f"the last is at {format_duration(end)}" if last is not None else "none has any")
         + f", and Prometheus looks back {format_duration(promtool.LOOKBACK)}",
         "check the example while its inputs run, or extend them",
     )
+    return not expects_output

@@ -152,7 +152,8 @@ def _recording_example(walk: Walk, node: Node, evaluation: float) -> m.Recording
     valid_interval, interval = sample_interval(walk, node)
     if series is None or at is None or value is None or not valid_interval:
         return None
-    check_at_within_inputs(walk, node, series, at, interval)
+    if not check_at_within_inputs(walk, node, series, at, interval, expects_output=True):
+        return None
     return m.RecordingExample(
         name=node.text("name"),
         interval=interval,
