@@ -93,6 +93,8 @@ _OVERRIDES: dict[str, st.SearchStrategy[Any]] = {
     "quantity": st.sampled_from(QUANTITIES),
     "labels": st.dictionaries(st.sampled_from(LABEL_NAMES), st.sampled_from(TEXTS), max_size=2),
 }
+_URL_CHARS = '[^\\s<>"`{}|\\\\^]+$'
+_URL = "^https?://" + _URL_CHARS
 _PATTERNS: dict[str, st.SearchStrategy[str]] = {
     "^[A-Za-z_][A-Za-z0-9_]*$": st.sampled_from(
         ("AppHigh", "Dashboards", "apphigh", "AppQueueHigh", "Alpha")
@@ -103,14 +105,14 @@ _PATTERNS: dict[str, st.SearchStrategy[str]] = {
     ),
     "^[a-z0-9][a-z0-9-]{0,39}$": st.sampled_from(("ops", "alpha", "provisioning")),
     "^now(-[0-9]+[smhdwMy])?$": st.sampled_from(("now-6h", "now", "now-7d")),
-    "^https?://": st.sampled_from(("https://runbooks.example.com/svc", "http://x/")),
-    "^[#@]": st.sampled_from(("#ops", "@someone")),
-    "^[^@\\s]+@[^@\\s]+$": st.just("ops@example.com"),
+    _URL: st.sampled_from(("https://runbooks.example.com/svc", "http://x/")),
+    "^[#@][^\\s{}#@]+$": st.sampled_from(("#ops", "@someone")),
+    "^[^@\\s{}]+@[^@\\s{}]+$": st.just("ops@example.com"),
     "^[^:\\s]+:[0-9]+$": st.just("smtp.example.com:587"),
-    "^/": st.sampled_from(("/etc/secrets/a", "/etc/secrets/b/key")),
-    "^(https?|tel|mailto):": st.just("https://example.com"),
+    "^/[^\u0000-\u001f\u007f{}]*$": st.sampled_from(("/etc/secrets/a", "/etc/secrets/b/key")),
+    "^(https?|tel|mailto):" + _URL_CHARS: st.just("https://example.com"),
     "^[a-zA-Z_][a-zA-Z0-9_]*$": st.sampled_from(("endpoint", "job", "pod")),
-    "^https?://\\S+$": st.just("https://hooks.example.com/x"),
+    "^([a-zA-Z_][a-zA-Z0-9_]*|\\.\\.\\.)$": st.sampled_from(("alertname", "service", "...")),
     "^[0-9]+\\.[0-9]+(\\.[0-9]+)?$": st.sampled_from(("2.42", "2.49", "3.0", "0.25", "0.27")),
 }
 

@@ -152,3 +152,12 @@ def test_a_spec_larger_than_the_limit_is_refused(tmp_path, monkeypatch) -> None:
     )
     with pytest.raises(SpecLoadError):  # diff --git reads text: the same limit
         load_text(big.read_text(), "big.yaml")
+
+
+def test_merge_keys_of_merge_keys_are_resolved_once() -> None:
+    # each level merges the previous one twice: 2**24 merges if resolved at every use
+    lines = ["m0: &m0 {a: 1}"] + [
+        f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], x{i}: 1}}" for i in range(1, 25)
+    ]
+    spec = load_text("\n".join(lines) + "\n", "spec.yaml")
+    assert spec.data["m24"] == {"a": 1, **{f"x{i}": 1 for i in range(1, 25)}}

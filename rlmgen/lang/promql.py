@@ -187,6 +187,14 @@ def tokenize(expr: str) -> list[Token]:
     return tokens
 
 
+def without_comments(expr: str) -> str:
+    """The expression with its `# ...` comments removed, for text rlmgen embeds inside an
+    expression of its own (a comment there would swallow the rest of the line)."""
+    if "#" not in expr:
+        return expr
+    return "".join(m.group() for m in _TOKEN.finditer(expr) if m.lastgroup != "comment")
+
+
 @dataclasses.dataclass(frozen=True)
 class Query:
     """A valid expression and what rlmgen reads of it, parsed once."""
@@ -197,6 +205,23 @@ class Query:
     experimental: tuple[str, ...] = ()  # functions behind Prometheus' feature flag
 
 
+# Deeper expressions are refused before they are walked: rlmgen's analyses recurse.
+MAX_NESTING = 100
+
+
+def _too_deep(tokens: list[Token]) -> Token | None:
+    """The bracket that opens nesting level MAX_NESTING + 1, if any."""
+    depth = 0
+    for token in tokens:
+        if token.text in ("(", "[", "{"):
+            depth += 1
+            if depth > MAX_NESTING:
+                return token
+        elif token.text in (")", "]", "}"):
+            depth -= 1
+    return None
+
+
 def parse(expr: str) -> promql_parser.Expr:
     """The syntax tree; raises ValueError or RuntimeError when `expr` does not parse."""
     return promql_parser.parse(expr)
@@ -205,6 +230,13 @@ def parse(expr: str) -> promql_parser.Expr:
 def analyse(expr: str, target: Version = DEFAULT_PROMETHEUS) -> Query | PromQLProblem:
     """The parsed query, or the problem that makes it invalid for Prometheus `target`."""
     tokens = tokenize(expr)
+    if (deep := _too_deep(tokens)) is not None:
+        return PromQLProblem(
+            f"the expression nests deeper than {MAX_NESTING} levels",
+            deep.offset,
+            deep.text,
+            "record the inner part as a metric of its own (expr and record)",
+        )
     try:
         ast = parse(_renamed_for_the_parser(expr, tokens, target))
     except (KeyboardInterrupt, SystemExit):

@@ -36,7 +36,13 @@ def inline(value: object) -> str:
     return _escape_specials(text)
 
 
+# C0 controls (a terminal's bell and escape sequences) other than tab and line breaks
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _escape_specials(text: str) -> str:
+    if _CONTROL.search(text) is not None:
+        text = _CONTROL.sub("\ufffd", text)
     if _INLINE_SPECIAL.search(text) is None:  # most text: nothing to escape, no copy
         return text
     return _INLINE_SPECIAL.sub(r"\\\1", text)

@@ -121,6 +121,8 @@ class _Builder:
         self.errors: list[Diagnostic] = []
         self._constructor = yaml.constructor.SafeConstructor()
         self._budget = 2 * text_length + ALIAS_ALLOWANCE  # values left to build
+        # merge keys resolved per mapping node (the document holds the nodes alive)
+        self._merged: dict[int, list[tuple[yaml.Node, yaml.Node]]] = {}
 
     def over_budget(self, node: yaml.Node, pointer: str) -> bool:
         self._budget -= 1
@@ -201,7 +203,22 @@ class _Builder:
         return result
 
     def _pairs(self, node: yaml.MappingNode, pointer: str) -> list[tuple[yaml.Node, yaml.Node]]:
-        """Key/value nodes with YAML merge keys (`<<: *anchor`) applied, explicit keys winning."""
+        """Key/value nodes with YAML merge keys (`<<: *anchor`) applied, explicit keys winning.
+        Each mapping is resolved once (an aliased merge source is met again and again) and
+        every pair counts against the alias budget."""
+        cached = self._merged.get(id(node))
+        if cached is not None:
+            return cached
+        pairs = self._resolve_pairs(node, pointer)
+        self._merged[id(node)] = pairs
+        for _ in range(len(pairs)):
+            if self.over_budget(node, pointer):
+                return []
+        return pairs
+
+    def _resolve_pairs(
+        self, node: yaml.MappingNode, pointer: str
+    ) -> list[tuple[yaml.Node, yaml.Node]]:
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         own: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:

@@ -21,6 +21,7 @@ from rlmgen.model.conventions import (
 SOURCES = ("resource", "pods", "external", "object")
 TARGETS = {"averageUtilization": "Utilization", "averageValue": "AverageValue", "value": "Value"}
 _MAX_PERIOD = 1800.0  # Kubernetes: a policy period is at most 30 minutes
+_MAX_QUANTITY = 2**63 - 1  # Kubernetes: a quantity is an int64 of its base unit
 _MAX_WINDOW = 3600.0  # Kubernetes: a stabilization window is at most one hour
 
 
@@ -188,7 +189,17 @@ def _target(
                 "write it like 70%",
             )
             return None
+        if key == "averageUtilization" and abs(percent - round(percent)) > 1e-9:
+            walk.error(
+                pointer,
+                f"Kubernetes takes a utilization in whole percent, not {raw!r}",
+                f"write {math.floor(percent)}% or {math.ceil(percent)}%",
+            )
+            return None
     else:
+        if quantity.base > _MAX_QUANTITY:
+            walk.error(pointer, f"{raw!r} is larger than a Kubernetes quantity can be (2^63-1)")
+            return None
         if quantity.base <= 0 and key != "scaleDownBelow":
             walk.error(pointer, f"{key} must be above zero, got {raw!r}")
             return None

@@ -3,6 +3,7 @@ alert they raise, and the examples that prove the recording rule."""
 
 from __future__ import annotations
 
+from rlmgen.lang import promql
 from rlmgen.lang.units import SERIES_UNITS
 from rlmgen.model import types as m
 from rlmgen.model.compile import labels, references
@@ -88,7 +89,7 @@ def _metric(
         # every level's generated test renders the summary
         check_template(walk, alert_node, "summary", must_render=True)
     series = record or name
-    limit_text = limit.text.strip() if limit else None
+    limit_text = promql.without_comments(limit.text).strip() if limit else None
     limit_series = labels.limit_input(walk, node.at("limit"), limit) if limit else None
     return m.Metric(
         name=name,
