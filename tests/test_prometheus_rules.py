@@ -12,7 +12,7 @@ import yaml
 
 from rlmgen.lang import promql
 from rlmgen.pipeline import compile_specs
-from tests.conftest import SEED_SPEC, require_tool, seed_model
+from tests.conftest import REPO, SEED_SPEC, require_tool, seed_model
 from tests.test_level_scenarios import proven_levels
 
 RULES = "prometheus/rules.yaml"
@@ -294,3 +294,40 @@ def test_outside_band_levels_are_proven_on_both_edges(tmp_path: Path) -> None:
         text=True,
     )
     assert outcome.returncode == 0, outcome.stdout + outcome.stderr
+
+
+def test_template_braces_and_comments_in_spec_text_reach_prometheus_as_text(
+    tmp_path: Path,
+) -> None:
+    """A metric description holding `{{ 7 }}` or an unbalanced `{{`, and a limit with a
+    `#` comment: promtool renders the annotations exactly as the text was written (its
+    tests compare them) and parses the division the comment used to swallow."""
+    promtool = require_tool("promtool")
+    spec = yaml.safe_load((REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text())
+    spec["metrics"][0]["description"] = "P99 {{ 7 }} latency {{ unbalanced"
+    spec["metrics"].append(
+        {
+            "name": "shop_queue_depth",
+            "unit": "count",
+            "limit": "shop_queue_capacity  # the configured capacity",
+            "levels": {"warning": "> 80%"},
+        }
+    )
+    spec["metrics"].append({"name": "shop_queue_capacity", "type": "gauge"})
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    [result] = compile_specs([path], tmp_path / "out")
+    assert not result.errors, [d.format() for d in result.errors]
+    root = _write(tmp_path, result.files)
+    rules = _rules(result.files)
+    summaries = [
+        r["annotations"]["summary"] for r in rules if r.get("alert") == "ShopLatencyP99High"
+    ]
+    assert summaries and all(s.startswith('P99 {{ "{{" }} 7 }} latency') for s in summaries)
+    assert "shop_queue_depth / shop_queue_capacity > 0.8" in [r.get("expr") for r in rules]
+    for command in ("check", "test"):
+        target = root / (RULES if command == "check" else TESTS)
+        run = subprocess.run(
+            [promtool, command, "rules", str(target)], capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stdout + run.stderr

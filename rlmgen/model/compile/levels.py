@@ -343,11 +343,12 @@ def _check_relative_fires(
     needed = (
         math.floor(span.needed_hold / level_lang.longest_hold_fraction(kind, threshold) / 60) + 1
     )
+    catch_up = f"within {format_duration(round(longest))}" if longest >= 1 else "at once"
     walk.error(
         node.at(level.severity),
         f"{level.severity} level {level.level.text!r} can never fire: after a sustained "
-        f"{word}, the {format_duration(baseline)} average catches up with the value within "
-        f"{format_duration(round(longest))}, and the alert must hold for "
+        f"{word}, the {format_duration(baseline)} average catches up with the value "
+        f"{catch_up}, and the alert must hold for "
         f"{format_duration(hold)} (plus {format_duration(slack)} of evaluations and samples)",
         f"lengthen the baseline to at least {format_duration(needed * 60)}, or shorten alert.for",
     )
