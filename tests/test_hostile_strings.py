@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from markdown_it import MarkdownIt
 from rlmgen.lang import promtemplate
 from rlmgen.pipeline import artifacts, compile_texts
 from rlmgen.spec.schema import schema
-from tests.conftest import REPO, SEED_SPEC
+from tests.conftest import REPO, SEED_SPEC, require_tool
 
 MARK = "HOSTILE"
 PAYLOADS = {
@@ -171,11 +172,22 @@ def structure(path: str, data: bytes) -> Any:
         return markdown_structure(text)
     if path.endswith(".sh"):
         checked = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True)
-        return checked.returncode, checked.stderr
+        linted = subprocess.run(  # errors only: the author's style is theirs
+            [SHELLCHECK, "--severity=error", "--shell=bash", "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+        )
+        return checked.returncode, checked.stderr, linted.returncode
     raise AssertionError(f"no parser for {path}")
 
 
+SHELLCHECK = shutil.which("shellcheck") or "true"  # required in CI (test below)
 BASELINES: dict[Path, dict[str, Any]] = {}
+
+
+def test_shellcheck_judges_the_scripts_here() -> None:
+    require_tool("shellcheck")
 
 
 def baseline(base: Path) -> dict[str, Any]:
