@@ -325,6 +325,8 @@ def test_template_braces_and_comments_in_spec_text_reach_prometheus_as_text(
     ]
     assert summaries and all(s.startswith('P99 {{ "{{" }} 7 }} latency') for s in summaries)
     assert "shop_queue_depth / shop_queue_capacity > 0.8" in [r.get("expr") for r in rules]
+    runbook = result.files["runbook/README.md"].decode()
+    assert "P99 {{ 7 }} latency {{ unbalanced above 200ms" in runbook  # as written
     for command in ("check", "test"):
         target = root / (RULES if command == "check" else TESTS)
         run = subprocess.run(

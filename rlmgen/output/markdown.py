@@ -76,6 +76,12 @@ def _escape_block_start(match: re.Match[str]) -> str:
     return f"{indent}\\{marker}"
 
 
+def as_written(template: object) -> str:
+    """An annotation as the author wrote it: rlmgen's escape of `{{` (the action that
+    prints "{{") shown as the `{{` it prints."""
+    return str(template).replace('{{ "{{" }}', "{{")
+
+
 def cell(value: object) -> str:
     """Inline text for a table cell: one line, pipes escaped."""
     return inline(" ".join(str(value).split())) or "—"

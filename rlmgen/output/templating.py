@@ -41,6 +41,7 @@ def environment() -> Any:
         md=md.text,
         inline=md.inline,
         url=md.destination,
+        as_written=md.as_written,
         heading=md.heading,
         cell=md.cell,
         code=md.code,

@@ -6,13 +6,16 @@ from __future__ import annotations
 import functools
 
 from rlmgen.lang import promql
-from rlmgen.lang.units import SERIES_UNITS
+from rlmgen.lang.units import SERIES_UNITS, format_duration
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import DEFAULT_TIME_FROM
 from rlmgen.spec.suggest import ask, did_you_mean
+
+# Grafana's default `min_refresh_interval`: dashboards refreshing faster are clamped.
+GRAFANA_MIN_REFRESH = 5.0
 
 
 def compile_dashboards(
@@ -44,6 +47,14 @@ def _dashboard(
             )
         )
     refresh = node.duration("refresh")
+    if refresh is not None and refresh < GRAFANA_MIN_REFRESH:
+        walk.warning(
+            node.at("refresh"),
+            f"Grafana refreshes at most every {format_duration(GRAFANA_MIN_REFRESH)} (its "
+            f"default min_refresh_interval): a refresh of {node.value['refresh']} is raised "
+            "to it",
+            f"write {format_duration(GRAFANA_MIN_REFRESH)} or more",
+        )
     uid, title = node.text("uid"), node.text("title")
     if uid is None or title is None:
         return None
