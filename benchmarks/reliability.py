@@ -134,11 +134,13 @@ def race_round(
             )
         )
         time.sleep(rng.uniform(0, 0.2))
-    exits = [p.wait(timeout=120) for p in processes]
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+    exits = [p.returncode for p in processes]
     final = state(out, *refs)
     leftovers = sorted(p.name for p in out.iterdir() if p.name.startswith(".rlmgen-"))
     return {
         "exits": exits,
+        "stderr": [e[-600:] for e in errors],
         "state": final,
         "leftovers": leftovers,
         "ok": exits == [0, 0] and final in ("old", "new") and not leftovers,
