@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from rlmgen.lang import promql, promtemplate
+from rlmgen.lang import gotemplate, promql, promtemplate
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
@@ -174,6 +174,14 @@ def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bo
             node.at(key),
             "unbalanced '{{' and '}}' in the template",
             "Prometheus would refuse the rule",
+        )
+        return False
+    if (problem := gotemplate.check(value)) is not None:
+        walk.error_in_value(
+            node.at(key),
+            problem.fragment,
+            f"{problem.message}: Prometheus refuses the rule",
+            problem.hint,
         )
         return False
     try:
