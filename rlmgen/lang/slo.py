@@ -1,0 +1,91 @@
+"""Service level objectives: the multi-window, multi-burn-rate alerting of the SRE
+workbook (as Sloth generates it), and the arithmetic that predicts when its alerts fire.
+
+Windows and factors: each alert pair consumes a share of the period's error budget in
+its long window; its burn-rate factor is that share times the period over the long
+window (Sloth's `speed`), so a 30-day period gives the workbook's 14.4, 6, 3 and 1 and
+a 28-day one 13.44, 5.6, 2.8 and 0.933. The windows stay the same whatever the period.
+
+Prediction: `rate()` as Prometheus 2.x computes it (closed range, extrapolation toward
+the range's edges limited by the counter's zero point), so the error ratio of a window
+at an evaluation time is exactly what promtool will compute from the same samples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+DAY = 86400.0
+
+
+@dataclasses.dataclass(frozen=True)
+class BurnWindow:
+    """One multi-window condition: both windows' error ratios over `factor` x budget."""
+
+    alert: str  # "page" or "ticket"
+    budget_share: float  # of the period's error budget, consumed in the long window
+    short: float  # seconds
+    long: float  # seconds
+
+    def factor(self, period: float) -> float:
+        return self.budget_share * period / self.long
+
+
+# The workbook's table, as Sloth ships it (google-30d.yaml / google-28d.yaml).
+WINDOWS = (
+    BurnWindow("page", 0.02, 5 * 60, 3600),
+    BurnWindow("page", 0.05, 30 * 60, 6 * 3600),
+    BurnWindow("ticket", 0.10, 2 * 3600, DAY),
+    BurnWindow("ticket", 0.10, 6 * 3600, 3 * DAY),
+)
+LONGEST_WINDOW = max(w.long for w in WINDOWS)
+
+
+def error_budget(objective: float) -> float:
+    """The share of events allowed to fail: 1 - objective (0.999 -> 0.001)."""
+    return 1.0 - objective
+
+
+Sample = tuple[float, float]  # (seconds, counter value)
+
+
+def extrapolated_rate(samples: Sequence[Sample], start: float, end: float) -> float | None:
+    """`rate(counter[end - start])` evaluated at `end`, as Prometheus 2.x computes it from
+    the samples in [start, end], in the same order of float operations (so the result is
+    bit for bit promtool's); None when fewer than two samples fall in the range."""
+    inside = [s for s in samples if start <= s[0] <= end]
+    if len(inside) < 2:
+        return None
+    first_t, first_v = inside[0]
+    last_t, last_v = inside[-1]
+    result = last_v - first_v
+    previous = first_v
+    for _, value in inside[1:]:
+        if value < previous:  # a counter reset: the counter restarted from 0
+            result += previous
+        previous = value
+    to_start, to_end = first_t - start, end - last_t
+    sampled = last_t - first_t
+    average = sampled / (len(inside) - 1)
+    if result > 0 and first_v >= 0:
+        to_zero = sampled * (first_v / result)
+        if to_zero < to_start:
+            to_start = to_zero
+    threshold = average * 1.1
+    interval = sampled
+    interval += to_start if to_start < threshold else average / 2
+    interval += to_end if to_end < threshold else average / 2
+    factor = interval / sampled / (end - start)  # Go: factor /= range; result *= factor
+    return result * factor
+
+
+def error_ratio(
+    bad: Sequence[Sample], total: Sequence[Sample], at: float, window: float
+) -> float | None:
+    """`sum(rate(bad[w])) / sum(rate(total[w]))` at `at` (None: no rate, or no traffic)."""
+    errors = extrapolated_rate(bad, at - window, at)
+    requests = extrapolated_rate(total, at - window, at)
+    if errors is None or requests is None or requests == 0:
+        return None
+    return errors / requests
