@@ -4,91 +4,28 @@ rules file, its promtool tests, the runbook and reviews all read these."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Literal
 
+from rlmgen.derive.common import (
+    AlertRule,
+    RecordingRule,
+    RuleGroup,
+    Rules,
+    alert_annotations,
+    alert_labels,
+    number,
+)
 from rlmgen.lang.levels import Level, relative_factor
 from rlmgen.lang.promtemplate import escape
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.conventions import (
     LEVELS_GROUP,
-    NAMESPACE_LABEL,
     RECORDING_GROUP,
-    ROUTE_LABEL,
-    SERIES_FIRST_LABELS,
-    SERVICE_LABEL,
-    SEVERITY_LABEL,
-    TEAM_LABEL,
-    alert_anchor,
     rule_group_name,
-    runbook_link,
 )
 
 _OPERATOR = re.compile(r"^\s*(>=|<=|>|<|above|below|over|under)\s*", re.IGNORECASE)
-
-
-@dataclasses.dataclass(frozen=True)
-class RecordingRule:
-    record: str
-    expr: str
-    labels: Mapping[str, str]
-    metric: m.Metric
-
-
-@dataclasses.dataclass(frozen=True, eq=False)  # identity: each rule is one emitted rule
-class AlertRule:
-    name: str
-    expr: str
-    for_seconds: float
-    severity: str
-    receiver: str | None
-    labels: Mapping[str, str]  # the rule's labels, severity and route included
-    annotations: Mapping[str, str]  # summary, description (when any), runbook_url
-    origin: Literal["levels", "hand-written"]
-    metric: m.Metric | None = None
-    level: Level | None = None
-    alert: m.Alert | None = None
-
-    @property
-    def anchor(self) -> str:
-        return alert_anchor(self.name)
-
-
-@dataclasses.dataclass(frozen=True)
-class RuleGroup:
-    name: str
-    title: str | None
-    interval: float | None
-    rules: tuple[RecordingRule | AlertRule, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class Rules:
-    """The spec's rules, grouped as the rules file has them. Rule identity is shared by
-    every reader: a test refers to the rule it tests."""
-
-    groups: tuple[RuleGroup, ...]
-
-    @property
-    def alerts(self) -> tuple[AlertRule, ...]:
-        return tuple(r for g in self.groups for r in g.rules if isinstance(r, AlertRule))
-
-    @property
-    def recording(self) -> tuple[RecordingRule, ...]:
-        return tuple(r for g in self.groups for r in g.rules if isinstance(r, RecordingRule))
-
-
-def number(value: float) -> str:
-    """A PromQL number literal for exactly `value`: integers without a point, others in
-    12 digits when those are exact (they read better), else in full."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    short = float(f"{value:.12g}")
-    return repr(short) if short == value else repr(value)
 
 
 def derive_rules(spec: m.Spec) -> Rules:
@@ -121,42 +58,6 @@ def recording_rules(spec: m.Spec) -> list[RecordingRule]:
     ]
 
 
-def _labels(
-    spec: m.Spec,
-    own: Mapping[str, str],
-    severity: str,
-    receiver: str | None,
-    carried: frozenset[str],
-) -> Mapping[str, str]:
-    """An alert's labels: the service's, namespace and team unless its series carry
-    their own (overwriting them could merge two series into one, which Prometheus
-    refuses), the spec's, and the severity and route rlmgen decides."""
-    defaults = {
-        SERVICE_LABEL: spec.service.name,
-        NAMESPACE_LABEL: spec.service.namespace,
-        TEAM_LABEL: spec.service.team,
-    }
-    labels = {
-        **{k: v for k, v in defaults.items() if k not in carried & SERIES_FIRST_LABELS},
-        **spec.service.labels,
-        **own,
-        SEVERITY_LABEL: severity,
-    }
-    if receiver:
-        labels[ROUTE_LABEL] = receiver
-    return MappingProxyType(dict(sorted(labels.items())))
-
-
-def _annotations(
-    spec: m.Spec, name: str, summary: str, description: str | None
-) -> Mapping[str, str]:
-    annotations = {"summary": summary}
-    if description:
-        annotations["description"] = description
-    annotations["runbook_url"] = runbook_link(spec.service.runbook_url, name)
-    return MappingProxyType(annotations)
-
-
 def hand_written_alert(spec: m.Spec, alert: m.Alert) -> AlertRule:
     return AlertRule(
         name=alert.name,
@@ -164,10 +65,10 @@ def hand_written_alert(spec: m.Spec, alert: m.Alert) -> AlertRule:
         for_seconds=alert.for_seconds,
         severity=alert.severity,
         receiver=alert.receiver,
-        labels=_labels(
+        labels=alert_labels(
             spec, alert.labels, alert.severity, alert.receiver, alert.series_labels.names
         ),
-        annotations=_annotations(
+        annotations=alert_annotations(
             spec, alert.name, alert.summary, alert.description or _condition_description(alert)
         ),
         origin="hand-written",
@@ -205,10 +106,10 @@ def level_alert(
         for_seconds=alert.for_seconds,
         severity=level.severity,
         receiver=level.receiver,
-        labels=_labels(
+        labels=alert_labels(
             spec, alert.labels, level.severity, level.receiver, metric.series_labels.names
         ),
-        annotations=_annotations(
+        annotations=alert_annotations(
             spec,
             alert.name,
             alert.summary or _summary(metric, level.level),

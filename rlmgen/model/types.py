@@ -132,6 +132,7 @@ class Metric:
     # limit expression reads: what the level scenarios feed, shaped like production's.
     series_labels: LabelSet = UNKNOWN
     limit_input: InputSeries | None = None
+    buckets: tuple[float, ...] = ()  # a histogram's declared le bounds, in its unit
     pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
 
     @property
@@ -399,6 +400,51 @@ EMPTY_OUTLINE = Outline((), ())
 
 
 @dataclasses.dataclass(frozen=True)
+class SLI:
+    """How an SLO's error ratio is read, as PromQL with `{window}` where the range goes:
+    `bad` and `total` are rates over the window (both None for a raw ratio)."""
+
+    kind: str  # "events", "latency" or "raw"
+    error_ratio: str  # the ratio of bad to all events over {window}
+    bad: str | None = None  # sum(rate(<bad events>[{window}])) (events: 1 - good/total)
+    total: str | None = None
+    # The counters a test feeds: (series selector, role) with role bad, good or total.
+    inputs: tuple[tuple[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class BurnAlert:
+    """The page or the ticket alert of an SLO."""
+
+    kind: str  # "page" or "ticket"
+    severity: str
+    receiver: str | None
+    for_seconds: float
+    pointer: str = dataclasses.field(default="", compare=False, repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class SLO:
+    name: str
+    description: str | None
+    objective: float  # the share of good events, 0.999
+    objective_text: str  # as written: 99.9%
+    period: float  # seconds, whole days
+    sli: SLI
+    alert_name: str
+    alerts: tuple[BurnAlert, ...]  # the enabled ones, page first
+    labels: Labels
+    summary: str | None
+    description_template: str | None
+    playbook: str | None
+    pointer: str = dataclasses.field(default="", compare=False, repr=False)
+
+    @property
+    def error_budget(self) -> float:
+        return 1.0 - self.objective
+
+
+@dataclasses.dataclass(frozen=True)
 class Spec:
     source: str  # the spec's path as the generated headers name it
     service: Service
@@ -410,6 +456,7 @@ class Spec:
     runbook: Runbook
     outline: Outline = EMPTY_OUTLINE  # the runbook's headings (rlmgen.model.outline)
     targets: Targets = Targets()
+    slos: tuple[SLO, ...] = ()
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)

@@ -23,6 +23,7 @@ from rlmgen.model.compile.metrics import compile_metrics
 from rlmgen.model.compile.routing import compile_routing
 from rlmgen.model.compile.runbook import compile_runbook
 from rlmgen.model.compile.service import compile_service, compile_targets
+from rlmgen.model.compile.slos import compile_slos
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import ALERT_LABELS, SERIES_FIRST_LABELS
 from rlmgen.model.outline import runbook_outline
@@ -89,6 +90,7 @@ def _walk(walk: Walk, source: str) -> m.Spec:
         autoscaling=compile_autoscaling(walk, root, by_name, declared),
         runbook=compile_runbook(walk, root, declared),
         targets=targets,
+        slos=compile_slos(walk, root, routing, declared, by_name),
     )
     spec = dataclasses.replace(spec, outline=runbook_outline(spec))
     carried, alert_labels = _check_labels(walk, root, spec, index)

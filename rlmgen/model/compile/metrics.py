@@ -108,8 +108,22 @@ def _metric(
         else series,
         labels=node.strings("labels") if "labels" in node else None,
         limit_input=limit_series,
+        buckets=_buckets(walk, node),
         pointer=node.pointer,
     )
+
+
+def _buckets(walk: Walk, node: Node) -> tuple[float, ...]:
+    """A histogram's declared bucket bounds, ascending (its le values)."""
+    raw = node.value.get("buckets") if isinstance(node.value, dict) else None
+    if not isinstance(raw, list) or not raw:
+        return ()
+    bounds = tuple(float(b) for b in raw if isinstance(b, int | float) and not isinstance(b, bool))
+    if node.text("type") != "histogram":
+        walk.error(node.at("buckets"), "only a histogram has buckets", "add type: histogram")
+    elif list(bounds) != sorted(bounds):
+        walk.error(node.at("buckets"), "bucket bounds go in ascending order, as le does")
+    return bounds
 
 
 def _level_alerts(

@@ -1,0 +1,306 @@
+"""Service level objectives: the objective, the period, the SLI as an error ratio over a
+rate window, and the page and ticket alerts with their routes."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from rlmgen.lang import promql, slo
+from rlmgen.lang.units import SERIES_UNITS, UnitError, format_duration, parse_quantity
+from rlmgen.model import types as m
+from rlmgen.model.compile import references
+from rlmgen.model.compile.alerts import check_severity_routed, check_template
+from rlmgen.model.compile.labels import rule_labels
+from rlmgen.model.compile.references import Declared
+from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.routing import receiver_for
+
+DEFAULT_PERIOD = 30 * slo.DAY
+WINDOW_PLACEHOLDER = "{{.window}}"  # Sloth's, so a raw SLI moves over unchanged
+_DEFAULT_SEVERITY = {"page": "critical", "ticket": "warning"}
+
+
+def compile_slos(
+    walk: Walk,
+    root: Node,
+    routing: m.Routing | None,
+    declared: Declared,
+    metrics: dict[str, m.Metric],
+) -> tuple[m.SLO, ...]:
+    compiled: list[m.SLO] = []
+    seen: dict[str, str] = {}
+    for node in root.items("slos"):
+        name = node.text("name")
+        if name in seen:
+            walk.error(
+                node.at("name"),
+                f"SLO '{name}' is defined twice",
+                f"first at line {walk.line_of(seen[name])}",
+            )
+            continue
+        if name:
+            seen[name] = node.at("name")
+        result = _slo(walk, node, routing, declared, metrics)
+        if result is not None:
+            compiled.append(result)
+    return tuple(compiled)
+
+
+def camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", name) if part)
+
+
+def _slo(
+    walk: Walk,
+    node: Node,
+    routing: m.Routing | None,
+    declared: Declared,
+    metrics: dict[str, m.Metric],
+) -> m.SLO | None:
+    name = node.text("name")
+    objective = _objective(walk, node)
+    period = _period(walk, node)
+    sli = _sli(walk, node.mapping("sli"), declared, metrics)
+    alerts_node = node.mapping("alerts")
+    alerts = _burn_alerts(walk, alerts_node, routing, declared)
+    if playbook := alerts_node.text("playbook"):
+        references.check_playbook(walk, declared, alerts_node.at("playbook"), playbook)
+    summary_ok = all(
+        check_template(walk, alerts_node, key, must_render=False)
+        for key in ("summary", "description")
+    )
+    if name is None or objective is None or period is None or sli is None or not summary_ok:
+        return None
+    return m.SLO(
+        name=name,
+        description=node.text("description"),
+        objective=float(objective),
+        objective_text=node.text("objective") or "",
+        period=period,
+        sli=sli,
+        alert_name=alerts_node.text("name") or f"{camel(name)}ErrorBudgetBurn",
+        alerts=alerts,
+        labels=rule_labels(walk, alerts_node),
+        summary=alerts_node.text("summary"),
+        description_template=alerts_node.text("description"),
+        playbook=alerts_node.text("playbook"),
+        pointer=node.pointer,
+    )
+
+
+def _objective(walk: Walk, node: Node) -> Decimal | None:
+    """The share of good events, exact (99.9% is 0.999, not 0.9990000000000001)."""
+    text = node.text("objective")
+    if text is None or not text.endswith("%"):
+        return None  # the schema pass reported it
+    try:
+        share = Decimal(text[:-1]) / 100
+    except InvalidOperation:
+        return None
+    if not 0 < share < 1:
+        walk.error(
+            node.at("objective"),
+            f"an objective is above 0% and below 100%, got {text}",
+            "100% leaves no error budget to alert on: write 99.9%, 99.99%, ...",
+        )
+        return None
+    return share
+
+
+def _period(walk: Walk, node: Node) -> float | None:
+    if "period" not in node:
+        return DEFAULT_PERIOD
+    period = node.duration("period")
+    if period is None:
+        return None
+    if period % slo.DAY:
+        walk.error(
+            node.at("period"),
+            f"an SLO period is whole days, got {node.value['period']}",
+            f"write {max(1, round(period / slo.DAY))}d",
+        )
+        return None
+    if period < slo.LONGEST_WINDOW:
+        walk.error(
+            node.at("period"),
+            f"the period {format_duration(period)} is shorter than the longest alert "
+            f"window ({format_duration(slo.LONGEST_WINDOW)}): the ticket alert would "
+            "read more than the whole period",
+            f"use a period of at least {format_duration(slo.LONGEST_WINDOW)}",
+        )
+        return None
+    return period
+
+
+def _rate(selector: str) -> str:
+    return f"sum(rate({selector}[{{window}}]))"
+
+
+def _sli(walk: Walk, node: Node, declared: Declared, metrics: dict[str, m.Metric]) -> m.SLI | None:
+    if "events" in node:
+        return _events(walk, node.mapping("events"), declared)
+    if "latency" in node:
+        return _latency(walk, node.mapping("latency"), declared, metrics)
+    if "raw" in node:
+        return _raw(walk, node.mapping("raw"), declared)
+    return None
+
+
+def _counter(walk: Walk, node: Node, key: str, declared: Declared) -> str | None:
+    """A counter's series selector, as events count it."""
+    query = node.promql(key)
+    if query is None:
+        return None
+    if not promql.is_plain_selector(query.ast):
+        walk.error(
+            node.at(key),
+            "events are counted by a counter: give its series selector, such as "
+            'http_requests_total{code=~"5.."}',
+            "rlmgen writes sum(rate(...[window])) around it",
+        )
+        return None
+    references.check_series(walk, declared, node.at(key), query)
+    name = query.series[0] if query.series else ""
+    base = name.removesuffix("_total")
+    if name in declared.gauges or base in declared.gauges:
+        walk.error(
+            node.at(key),
+            f"'{name}' is a gauge: events are counted by a counter, whose rate is events "
+            "per second",
+            "count the events with a counter (type: counter)",
+        )
+        return None
+    if name in declared.histograms or name in declared.summaries:
+        walk.error(
+            node.at(key),
+            f"'{name}' is a {'histogram' if name in declared.histograms else 'summary'}: "
+            f"count its events with {name}_count",
+        )
+        return None
+    return query.text.strip()
+
+
+def _events(walk: Walk, node: Node, declared: Declared) -> m.SLI | None:
+    total = _counter(walk, node, "total", declared)
+    if "bad" in node:
+        bad = _counter(walk, node, "bad", declared)
+        if bad is None or total is None:
+            return None
+        return m.SLI(
+            "events",
+            f"({_rate(bad)})\n/\n({_rate(total)})",
+            bad=_rate(bad),
+            total=_rate(total),
+            inputs=((bad, "bad"), (total, "total")),
+        )
+    good = _counter(walk, node, "good", declared)
+    if good is None or total is None:
+        return None
+    return m.SLI(
+        "events",
+        f"1 - (\n({_rate(good)})\n/\n({_rate(total)})\n)",
+        total=_rate(total),
+        inputs=((good, "good"), (total, "total")),
+    )
+
+
+def go_float(value: float) -> str:
+    """A bucket bound as Go's Prometheus client writes its `le` label (0.3, 1, 2.5)."""
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _latency(
+    walk: Walk, node: Node, declared: Declared, metrics: dict[str, m.Metric]
+) -> m.SLI | None:
+    name = node.text("histogram")
+    threshold = node.text("threshold")
+    if name is None or threshold is None:
+        return None
+    metric = metrics.get(name)
+    if metric is None or metric.type != "histogram":
+        what = "not a declared metric" if metric is None else f"a {metric.type or 'metric'}"
+        walk.error(
+            node.at("histogram"),
+            f"'{name}' is {what}: a latency SLI counts a histogram's buckets",
+            "declare it under metrics with type: histogram and its buckets",
+        )
+        return None
+    if not metric.buckets:
+        walk.error(
+            node.at("threshold"),
+            f"'{name}' declares no buckets: rlmgen cannot tell which le holds {threshold}",
+            "add buckets: [...] (its le bounds, in its unit) to the metric",
+        )
+        return None
+    unit = metric.unit or SERIES_UNITS["seconds"]
+    try:
+        quantity = parse_quantity(threshold)
+    except UnitError as exc:
+        walk.error(node.at("threshold"), exc.message, exc.hint)
+        return None
+    bound = quantity.in_unit(unit)
+    if bound not in metric.buckets:
+        below = [b for b in metric.buckets if b < bound]
+        above = [b for b in metric.buckets if b > bound]
+        nearest = " and ".join(
+            f"le={go_float(b)!r}" for b in ([below[-1]] if below else []) + above[:1]
+        )
+        walk.error(
+            node.at("threshold"),
+            f"{threshold} is not one of {name}'s buckets ({unit.name}): the nearest are {nearest}",
+            "use a bucket bound as the threshold, or add the bucket to the histogram",
+        )
+        return None
+    matchers = "".join(f', {k}="{v}"' for k, v in node.labels("selector").items())
+    plain = "".join(f'{k}="{v}", ' for k, v in node.labels("selector").items()).rstrip(", ")
+    good = f'{name}_bucket{{le="{go_float(bound)}"{matchers}}}'
+    total = f"{name}_count{{{plain}}}" if plain else f"{name}_count"
+    return m.SLI(
+        "latency",
+        f"1 - (\n({_rate(good)})\n/\n({_rate(total)})\n)",
+        total=_rate(total),
+        inputs=((good, "good"), (total, "total")),
+    )
+
+
+def _raw(walk: Walk, node: Node, declared: Declared) -> m.SLI | None:
+    text = node.text("errorRatio")
+    if text is None:
+        return None
+    if WINDOW_PLACEHOLDER not in text:
+        walk.error(
+            node.at("errorRatio"),
+            f"the error ratio has no {WINDOW_PLACEHOLDER}: every alert window would read "
+            "the same range",
+            f"write the range as [{WINDOW_PLACEHOLDER}], as in rate(x[{WINDOW_PLACEHOLDER}])",
+        )
+        return None
+    query = promql.analyse(text.replace(WINDOW_PLACEHOLDER, "5m"), walk.targets.prometheus)
+    if isinstance(query, promql.PromQLProblem):
+        walk.error_in_value(node.at("errorRatio"), query.fragment, query.message, query.hint)
+        return None
+    references.check_series(walk, declared, node.at("errorRatio"), query)
+    return m.SLI("raw", text.strip().replace(WINDOW_PLACEHOLDER, "{window}"))
+
+
+def _burn_alerts(
+    walk: Walk, node: Node, routing: m.Routing | None, declared: Declared
+) -> tuple[m.BurnAlert, ...]:
+    found = []
+    for kind in ("page", "ticket"):
+        alert = node.mapping(kind)
+        if alert.flag("disabled", False):
+            continue
+        severity = alert.text("severity") or _DEFAULT_SEVERITY[kind]
+        route = alert.text("route")
+        if route:
+            references.check_receiver(walk, declared, alert.at("route"), route)
+        else:
+            check_severity_routed(walk, node.at(kind), severity, routing, "give it a route")
+        hold = alert.duration("for") or 0.0
+        found.append(
+            m.BurnAlert(kind, severity, receiver_for(severity, route, routing), hold, alert.pointer)
+        )
+    return tuple(found)
