@@ -26,7 +26,8 @@ class RecordingRule:
     record: str
     expr: str
     labels: Mapping[str, str]
-    metric: m.Metric
+    metric: m.Metric | None = None
+    slo: m.SLO | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # identity: each rule is one emitted rule
@@ -38,10 +39,12 @@ class AlertRule:
     receiver: str | None
     labels: Mapping[str, str]  # the rule's labels, severity and route included
     annotations: Mapping[str, str]  # summary, description (when any), runbook_url
-    origin: Literal["levels", "hand-written"]
+    origin: Literal["levels", "hand-written", "slo"]
     metric: m.Metric | None = None
     level: Level | None = None
     alert: m.Alert | None = None
+    slo: m.SLO | None = None
+    burn: m.BurnAlert | None = None
 
     @property
     def anchor(self) -> str:
@@ -54,6 +57,7 @@ class RuleGroup:
     title: str | None
     interval: float | None
     rules: tuple[RecordingRule | AlertRule, ...]
+    slo: bool = False  # an SLO's group: in its own rules file, tested on its own
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ from rlmgen.derive.common import (
     alert_labels,
     number,
 )
+from rlmgen.derive.slos import slo_groups
 from rlmgen.lang.levels import Level, relative_factor
 from rlmgen.lang.promtemplate import escape
 from rlmgen.lang.units import format_duration
@@ -47,6 +48,7 @@ def derive_rules(spec: m.Spec) -> Rules:
                 tuple(hand_written_alert(spec, alert) for alert in group.alerts),
             )
         )
+    groups.extend(slo_groups(spec))
     return Rules(tuple(groups))
 
 

@@ -16,6 +16,7 @@ from rlmgen.emit import (
     prometheus_rules,
     promtool_tests,
     runbook,
+    slo_tests,
 )
 from rlmgen.model.types import Spec
 from rlmgen.output import parallel
@@ -26,6 +27,7 @@ Emitter = Callable[[Spec, Rules], dict[str, str]]
 EMITTERS: tuple[tuple[str, Emitter], ...] = (
     ("prometheus_rules", prometheus_rules.emit),
     ("promtool_tests", promtool_tests.emit),
+    ("slo_tests", slo_tests.emit),
     ("grafana", grafana.emit),
     ("hpa", hpa.emit),
     ("prometheus_adapter", prometheus_adapter.emit),

@@ -10,7 +10,7 @@ from rlmgen.derive.kubernetes import metadata
 from rlmgen.derive.rules import AlertRule, RecordingRule, RuleGroup, Rules
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
-from rlmgen.model.conventions import PROMETHEUS_RULE_PATH, RULES_PATH
+from rlmgen.model.conventions import PROMETHEUS_RULE_PATH, RULES_PATH, SLO_RULES_PATH
 from rlmgen.output.yamlout import dump
 
 
@@ -18,6 +18,11 @@ def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
     groups = [_group(group) for group in rules.groups]
     if not groups:
         return {}
+    files = {}
+    for path, is_slo in ((RULES_PATH, False), (SLO_RULES_PATH, True)):
+        own = [_group(group) for group in rules.groups if group.slo == is_slo]
+        if own:
+            files[path] = dump({"groups": own})
     text = dump({"groups": groups})
     # The PrometheusRule's spec is the rules file itself: indent the text once rather
     # than serialising the same groups twice (the same bytes, half the work).
@@ -31,7 +36,7 @@ def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
     indented = "".join(
         f"  {line}" if line.strip() else line for line in text.splitlines(keepends=True)
     )
-    return {RULES_PATH: text, PROMETHEUS_RULE_PATH: f"{header}spec:\n{indented}"}
+    return {**files, PROMETHEUS_RULE_PATH: f"{header}spec:\n{indented}"}
 
 
 def _group(group: RuleGroup) -> dict[str, Any]:

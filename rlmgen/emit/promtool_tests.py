@@ -102,7 +102,7 @@ def _alert_example_tests(rules: Rules) -> list[dict[str, Any]]:
 def _recording_tests(rules: Rules) -> list[dict[str, Any]]:
     tests = []
     for rule in rules.recording:
-        for example in rule.metric.examples:
+        for example in rule.metric.examples if rule.metric else ():
             tests.append(
                 {
                     **_inputs(example.interval, example.series),

@@ -9,17 +9,20 @@ from typing import Any
 
 from rlmgen.derive.kubernetes import hpa
 from rlmgen.derive.rules import AlertRule, Rules
+from rlmgen.derive.slos import budget_text, factor, identity
+from rlmgen.lang import slo as slo_lang
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.conventions import (
     RUNBOOK_PATH,
     SEVERITIES,
+    alert_anchor,
     dashboard_path,
     hpa_path,
     script_path,
     severity_rank,
 )
-from rlmgen.model.outline import SECTIONS, metric_groups, receiver_heading
+from rlmgen.model.outline import metric_groups, receiver_heading, sections
 from rlmgen.output.markdown import heading_text
 from rlmgen.output.templating import environment
 from rlmgen.output.yamlout import dump
@@ -45,8 +48,9 @@ def context(spec: m.Spec, rules: Rules) -> dict[str, Any]:
         "service": spec.service,
         "source": spec.source,
         "sections": [
-            {"title": name, "anchor": outline.anchor("section", name)} for name in SECTIONS
+            {"title": name, "anchor": outline.anchor("section", name)} for name in sections(spec)
         ],
+        "slos": _slos(spec, rules, outline),
         "incident_response_anchor": outline.anchor("section", "Incident Response"),
         **_metrics(spec, outline),
         "dashboards": _dashboards(spec),
@@ -129,6 +133,8 @@ def _alert_section(
     playbook_id = (
         first.alert.playbook
         if first.alert
+        else first.slo.playbook
+        if first.slo
         else (metric.alert.playbook if metric and metric.alert else None)
     )
     playbook = playbooks.get(playbook_id) if playbook_id else None
@@ -151,6 +157,35 @@ def _alert_section(
         "playbook_anchor": outline.anchor("playbook", playbook.id) if playbook else None,
         "metric": metric,
     }
+
+
+def _slos(spec: m.Spec, rules: Rules, outline: m.Outline) -> list[dict[str, Any]]:
+    """Each SLO: its objective, the budget in time, its SLI and its alerts."""
+    found = []
+    for target in spec.slos:
+        alerts = []
+        for burn in target.alerts:
+            pairs = [
+                f"{float(factor(b, target.period)):.4g}x the budget over "
+                f"{format_duration(b.short)} and {format_duration(b.long)} "
+                f"({b.budget_share:.0%} of the budget in {format_duration(b.long)})"
+                for b in slo_lang.WINDOWS
+                if b.alert == burn.kind
+            ]
+            alerts.append({"burn": burn, "pairs": pairs})
+        found.append(
+            {
+                "slo": target,
+                "period": format_duration(target.period),
+                "budget": budget_text(target),
+                "downtime": format_duration(round(target.error_budget * target.period)),
+                "sli": target.sli.error_ratio.replace("{window}", "5m"),
+                "selector": ", ".join(f'{k}="{v}"' for k, v in identity(spec, target).items()),
+                "alerts": alerts,
+                "anchor": alert_anchor(target.alert_name),
+            }
+        )
+    return found
 
 
 def _incidents(spec: m.Spec, outline: m.Outline) -> dict[str, Any]:

@@ -606,6 +606,27 @@ def is_plain_selector(ast: promql_parser.Expr) -> bool:
     )
 
 
+Matcher = tuple[str, str, str]  # (label, operator: = != =~ !~, value)
+
+
+def selector_matchers(ast: promql_parser.Expr) -> tuple[str, tuple[Matcher, ...]] | None:
+    """(metric name, its label matchers) of a bare series selector (no offset or @),
+    else None."""
+    if not isinstance(ast, promql_parser.VectorSelector) or ast.offset or ast.at:
+        return None
+    name = ast.name or _name_from_matchers(ast)
+    if not name:
+        return None
+    operators = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+    found = []
+    for matcher in ast.matchers.matchers:
+        if matcher.name == "__name__":
+            continue
+        kind = str(matcher.op).rsplit(".", 1)[-1]
+        found.append((str(matcher.name), operators.get(kind, "="), str(matcher.value)))
+    return name, tuple(found)
+
+
 def is_instant_or_scalar(ast: promql_parser.Expr) -> bool:
     """Whether a rule's expression gives what a rule needs (not a range or a string)."""
     while isinstance(ast, promql_parser.ParenExpr):

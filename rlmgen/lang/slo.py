@@ -13,6 +13,7 @@ at an evaluation time is exactly what promtool will compute from the same sample
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from collections.abc import Sequence
 
@@ -89,3 +90,41 @@ def error_ratio(
     if errors is None or requests is None or requests == 0:
         return None
     return errors / requests
+
+
+class Counter:
+    """A counter's samples (never reset), for rates at many times: each range is found by
+    bisection, and the rate computed as `extrapolated_rate` does."""
+
+    def __init__(self, samples: Sequence[Sample]):
+        self.times = [t for t, _ in samples]
+        self.values = [v for _, v in samples]
+
+    def rate(self, start: float, end: float) -> float | None:
+        first = bisect.bisect_left(self.times, start)
+        last = bisect.bisect_right(self.times, end) - 1
+        if last - first < 1:
+            return None
+        window = [(self.times[i], self.values[i]) for i in (first, last)]
+        count = last - first + 1
+        return _rate_of(window[0], window[1], count, start, end)
+
+
+def _rate_of(first: Sample, last: Sample, count: int, start: float, end: float) -> float:
+    """Prometheus' extrapolation, given the first and last samples of `count` in range
+    (a counter without resets: the increase is last - first)."""
+    (first_t, first_v), (last_t, last_v) = first, last
+    result = last_v - first_v
+    to_start, to_end = first_t - start, end - last_t
+    sampled = last_t - first_t
+    average = sampled / (count - 1)
+    if result > 0 and first_v >= 0:
+        to_zero = sampled * (first_v / result)
+        if to_zero < to_start:
+            to_start = to_zero
+    threshold = average * 1.1
+    interval = sampled
+    interval += to_start if to_start < threshold else average / 2
+    interval += to_end if to_end < threshold else average / 2
+    factor = interval / sampled / (end - start)
+    return result * factor

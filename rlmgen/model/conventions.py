@@ -128,6 +128,19 @@ def served_metric_name(metric: str) -> str:
 # the JSON Schema restricts to [a-z0-9-], so a path never leaves its directory.
 RULES_PATH = "prometheus/rules.yaml"
 TESTS_PATH = "prometheus/tests.yaml"
+# The labels of an SLO's series and alerts: Sloth's, so its dashboards and routes work.
+SLO_ID_LABEL, SLO_SERVICE_LABEL, SLO_NAME_LABEL, SLO_WINDOW_LABEL = (
+    "sloth_id",
+    "sloth_service",
+    "sloth_slo",
+    "sloth_window",
+)
+SLO_SEVERITY_LABEL = "sloth_severity"  # page or ticket
+SLO_IDENTITY_LABELS = frozenset({SLO_ID_LABEL, SLO_SERVICE_LABEL, SLO_NAME_LABEL})
+# SLO rules in a file of their own: their tests run days of samples, which the other
+# rules (a 7d baseline reads every sample) would make slow to evaluate.
+SLO_RULES_PATH = "prometheus/slos.yaml"
+SLO_TESTS_PATH = "prometheus/slos.tests.yaml"
 PROMETHEUS_RULE_PATH = "kubernetes/prometheusrule.yaml"
 ALERTMANAGER_PATH = "alertmanager/alertmanager.yaml"
 ALERTMANAGER_CONFIG_PATH = "kubernetes/alertmanager-config.yaml"

@@ -46,7 +46,22 @@ def alert_identities(spec: m.Spec) -> list[AlertIdentity]:
         for level in metric.alert.levels
     ]
     found += [AlertIdentity(a.name, a.severity, a.receiver) for a in spec.alerts]
+    found += [
+        AlertIdentity(target.alert_name, burn.severity, burn.receiver)
+        for target in spec.slos
+        for burn in target.alerts
+    ]
     return found
+
+
+SLO_SECTION = "Service Level Objectives"
+
+
+def sections(spec: m.Spec) -> tuple[str, ...]:
+    """The runbook's second-level sections (the SLO section when the spec has SLOs)."""
+    if not spec.slos:
+        return SECTIONS
+    return (SECTIONS[0], SLO_SECTION, *SECTIONS[1:])
 
 
 def metric_groups(spec: m.Spec) -> dict[str, list[m.Metric]]:
@@ -121,6 +136,10 @@ def _headings(
         yield 3, f"{group} Metrics", "metric-group", group
     if any(not (x.group and x.levels) for x in spec.metrics):
         yield 3, "Other Series", "other-series", None
+    if spec.slos:
+        yield 2, SLO_SECTION, "section", None
+    for target in spec.slos:
+        yield 3, target.name, "slo", target.name
     yield 2, "Dashboards", "section", None
     for number, board in enumerate(spec.dashboards, 1):
         yield 3, f"{number}. {board.title}", "dashboard", board.uid

@@ -25,7 +25,7 @@ from rlmgen.model.compile.runbook import compile_runbook
 from rlmgen.model.compile.service import compile_service, compile_targets
 from rlmgen.model.compile.slos import compile_slos
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.conventions import ALERT_LABELS, SERIES_FIRST_LABELS
+from rlmgen.model.conventions import ALERT_LABELS, SERIES_FIRST_LABELS, SLO_IDENTITY_LABELS
 from rlmgen.model.outline import runbook_outline
 from rlmgen.model.routing import inhibit_equal
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
@@ -95,6 +95,8 @@ def _walk(walk: Walk, source: str) -> m.Spec:
     spec = dataclasses.replace(spec, outline=runbook_outline(spec))
     carried, alert_labels = _check_labels(walk, root, spec, index)
     spec = dataclasses.replace(spec, alert_groups=_with_series_labels(spec, alert_labels))
+    if spec.slos:  # an SLO's alerts are told apart by the SLO they burn
+        carried = carried | SLO_IDENTITY_LABELS
     if spec.routing is not None:
         routing = dataclasses.replace(spec.routing, inhibit_equal=inhibit_equal(carried))
         spec = dataclasses.replace(spec, routing=routing)

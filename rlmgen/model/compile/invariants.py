@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Walk
-from rlmgen.model.conventions import alert_anchor
+from rlmgen.model.conventions import SLO_NAME_LABEL, SLO_SEVERITY_LABEL, alert_anchor
 
 
 def check_alert_identities(walk: Walk, spec: m.Spec) -> None:
@@ -29,6 +29,10 @@ def check_alert_identities(walk: Walk, spec: m.Spec) -> None:
                 register(level.pointer, metric.alert.name, metric.alert.labels, level.severity)
     for alert in spec.alerts:
         register(f"{alert.pointer}/name", alert.name, alert.labels, alert.severity)
+    for target in spec.slos:
+        for burn in target.alerts:
+            labels = {**target.labels, SLO_NAME_LABEL: target.name, SLO_SEVERITY_LABEL: burn.kind}
+            register(burn.pointer or target.pointer, target.alert_name, labels, burn.severity)
 
 
 def check_runbook_anchors(walk: Walk, spec: m.Spec) -> None:
@@ -41,6 +45,8 @@ def check_runbook_anchors(walk: Walk, spec: m.Spec) -> None:
             declared_at.setdefault(metric.alert.name, (metric.alert.name_pointer, derived))
     for alert in spec.alerts:
         declared_at.setdefault(alert.name, (f"{alert.pointer}/name", False))
+    for target in spec.slos:
+        declared_at.setdefault(target.alert_name, (f"{target.pointer}/alerts", False))
     headings = spec.outline.headings
     for heading in headings:
         if heading.kind != "alert" or heading.anchor == alert_anchor(heading.key):

@@ -152,7 +152,7 @@ def _counter(walk: Walk, node: Node, key: str, declared: Declared) -> str | None
     query = node.promql(key)
     if query is None:
         return None
-    if not promql.is_plain_selector(query.ast):
+    if promql.selector_matchers(query.ast) is None:
         walk.error(
             node.at(key),
             "events are counted by a counter: give its series selector, such as "

@@ -1,0 +1,296 @@
+"""Scenarios that prove an SLO's alerts, computed from its objective: steady error ratios
+just over and just under the burn-rate thresholds (firing at the evaluation the
+multi-window condition becomes true, predicted by rlmgen.lang.slo exactly as Prometheus
+computes rate()), a short spike that trips only a short window, and recovery.
+
+The input series are concrete series the SLI's selectors match (a regex matcher gets a
+value it matches; the good events a value it does not). Counters grow by whole numbers, a
+million events per sample interval, so that promtool's series and the prediction hold the
+same values exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import re
+
+from rlmgen.derive.common import number
+from rlmgen.derive.slos import budget_text, factor
+from rlmgen.lang import promql, slo
+from rlmgen.model import types as m
+
+EVENTS = 1_000_000  # events per sample interval
+_CANDIDATES = ("500", "503", "5xx", "error", "errors", "fail", "failed", "true", "1", "bad", "x")
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    at: float
+    # the alert kinds (page, ticket) firing at `at`, with the value of their expression
+    # (the short window's error ratio of the first pair over its limit)
+    firing: tuple[tuple[str, float], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class SloScenario:
+    slo: m.SLO
+    title: str
+    interval: float  # of the input samples
+    inputs: tuple[tuple[str, str], ...]  # (series, promtool values)
+    checkpoints: tuple[Checkpoint, ...]
+
+
+def _series(name: str, labels: dict[str, str]) -> str:
+    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}}" if inner else name
+
+
+def _value_for(operator: str, value: str, match: bool) -> str | None:
+    """A label value that does (or, `match` False, does not) satisfy one matcher."""
+    if operator in ("=", "!="):
+        wanted = (operator == "=") == match
+        return value if wanted else (value + "_other" if value else "other")
+    pattern = re.compile(value)
+    wanted = (operator == "=~") == match
+    for candidate in (value, *_CANDIDATES, "", "ok", "200", "good"):
+        if bool(pattern.fullmatch(candidate)) == wanted:
+            return candidate
+    return None
+
+
+def _labels(matchers: tuple[promql.Matcher, ...], match: bool) -> dict[str, str] | None:
+    labels: dict[str, str] = {}
+    for label, operator, value in matchers:
+        chosen = _value_for(operator, value, match)
+        if chosen is None:
+            return None
+        if chosen:
+            labels[label] = chosen
+    return labels
+
+
+def concrete_inputs(sli: m.SLI) -> tuple[tuple[str, str], ...] | None:
+    """(series, role) pairs promtool can be fed so that the SLI reads exactly the events
+    of each role: `bad` or `good` events, and `rest` (the other events of the total)."""
+    parsed = {}
+    for selector, role in sli.inputs:
+        found = promql.selector_matchers(promql.parse(selector))
+        if found is None:
+            return None
+        parsed[role] = found
+    counted = "bad" if "bad" in parsed else "good"
+    name, matchers = parsed[counted]
+    total_name, total_matchers = parsed["total"]
+    events = _labels(matchers, True)
+    if events is None:
+        return None
+    if total_name != name:  # separate counters: the total counts every event
+        total = _labels(total_matchers, True)
+        return (
+            None
+            if total is None
+            else ((_series(name, events), counted), (_series(total_name, total), "total"))
+        )
+    # One counter: the other events are a series the total selects and the SLI's does not.
+    other = dict(_labels(total_matchers, True) or {})
+    own = {label for label, _, _ in total_matchers}
+    for label, operator, value in matchers:
+        if label in own:
+            continue
+        chosen = _value_for(operator, value, False)
+        if chosen is None:
+            return None
+        other[label] = chosen
+        break
+    else:
+        return None
+    if _series(name, other) == _series(name, events):
+        return None
+    return ((_series(name, events), counted), (_series(name, other), "rest"))
+
+
+Schedule = tuple[tuple[float, float], ...]  # (seconds, error ratio) segments, in order
+
+
+def _increments(schedule: Schedule, interval: float) -> list[int]:
+    """The failed events of each sample interval (a whole number of the EVENTS)."""
+    failed = []
+    for seconds, ratio in schedule:
+        failed += [round(ratio * EVENTS)] * round(seconds / interval)
+    return failed
+
+
+def _notation(steps: list[int]) -> str:
+    """promtool's notation of a counter from 0 growing by `steps` (runs as a+bxn)."""
+    parts, value, index = ["0"], 0, 0
+    while index < len(steps):
+        step, run = steps[index], 1
+        while index + run < len(steps) and steps[index + run] == step:
+            run += 1
+        parts.append(f"{value + step}+{step}x{run - 1}")
+        value += step * run
+        index += run
+    return " ".join(parts)
+
+
+def _counter(steps: list[int], interval: float) -> slo.Counter:
+    samples, value = [(0.0, 0.0)], 0
+    for k, step in enumerate(steps, start=1):
+        value += step
+        samples.append((k * interval, float(value)))
+    return slo.Counter(samples)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fed:
+    """The SLI's roles fed as counters, and how the SLI's ratio reads them."""
+
+    inputs: tuple[tuple[str, str], ...]
+    counters: dict[str, slo.Counter]
+
+    def ratio(self, at: float, window: float) -> float | None:
+        rates = {role: c.rate(at - window, at) for role, c in self.counters.items()}
+        if any(r is None for r in rates.values()):
+            return None
+        if "total" in rates:
+            total = rates["total"]
+        else:  # one counter: its two series summed
+            total = rates["rest"] + (rates.get("bad") or rates.get("good") or 0.0)  # type: ignore[operator]
+        if not total:
+            return None
+        if "bad" in rates:
+            return rates["bad"] / total  # type: ignore[operator]
+        return 1 - rates["good"] / total  # type: ignore[operator]
+
+
+def _feed(roles: tuple[tuple[str, str], ...], schedule: Schedule, interval: float) -> _Fed:
+    failed = _increments(schedule, interval)
+    steps = {
+        "bad": failed,
+        "good": [EVENTS - f for f in failed],
+        "total": [EVENTS] * len(failed),
+    }
+    steps["rest"] = steps["good"] if any(r == "bad" for _, r in roles) else failed
+    inputs = tuple((series, _notation(steps[role])) for series, role in roles)
+    counters = {role: _counter(steps[role], interval) for _, role in roles}
+    return _Fed(inputs, counters)
+
+
+def thresholds(target: m.SLO, kind: str) -> list[tuple[slo.BurnWindow, float]]:
+    """Each window pair of `kind` and the error ratio its rule compares with, computed as
+    Prometheus computes `(factor * budget)` from the rule's literals."""
+    budget = float(budget_text(target))
+    return [
+        (b, float(number(float(factor(b, target.period)))) * budget)
+        for b in slo.WINDOWS
+        if b.alert == kind
+    ]
+
+
+State = tuple[float, tuple[tuple[str, float], ...]]
+
+
+def _states(target: m.SLO, fed: _Fed, evaluation: float, horizon: float) -> list[State]:
+    """(evaluation time, the kinds firing then), as Prometheus' alerting rule decides:
+    active at the first evaluation its condition holds, firing once held for `for`."""
+    limits = {burn.kind: thresholds(target, burn.kind) for burn in target.alerts}
+    holds = {burn.kind: burn.for_seconds for burn in target.alerts}
+    active_since: dict[str, float | None] = {kind: None for kind in limits}
+    states = []
+    for step in range(int(horizon // evaluation) + 1):
+        at = step * evaluation
+        firing = []
+        for kind, pairs in limits.items():
+            met: float | None = None
+            for burn, limit in pairs:
+                short, long = fed.ratio(at, burn.short), fed.ratio(at, burn.long)
+                if short is not None and long is not None and short > limit and long > limit:
+                    met = short
+                    break
+            if met is None:
+                active_since[kind] = None
+                continue
+            since = active_since[kind]
+            if since is None:
+                since = active_since[kind] = at
+            if at - since >= holds[kind]:
+                firing.append((kind, met))
+        states.append((at, tuple(firing)))
+    return states
+
+
+def _checkpoints(states: list[State]) -> tuple[Checkpoint, ...]:
+    """Every change of the firing alerts, with the evaluation before it, and the end."""
+    chosen: dict[float, tuple[tuple[str, float], ...]] = {}
+    for (before, was), (at, now) in itertools.pairwise(states):
+        if [k for k, _ in was] != [k for k, _ in now]:
+            chosen[before], chosen[at] = was, now
+    last_at, last = states[-1]
+    chosen[last_at] = last
+    return tuple(Checkpoint(at, firing) for at, firing in sorted(chosen.items()))
+
+
+def scenarios(target: m.SLO, evaluation: float) -> list[SloScenario]:
+    """The scenarios of an SLO whose SLI rlmgen can feed (events or latency)."""
+    roles = concrete_inputs(target.sli) if target.sli.inputs else None
+    if roles is None or not target.alerts:
+        return []
+    found = []
+    kinds = {burn.kind for burn in target.alerts}
+    budget = float(budget_text(target))
+    page = [limit for _, limit in thresholds(target, "page")]
+    ticket = [limit for _, limit in thresholds(target, "ticket")]
+    plans: list[tuple[str, float, Schedule, float]] = []
+    hour = 3600.0
+    if "page" in kinds and max(page) * 1.1 < 1:
+        over = max(page) * 1.1
+        plans.append(
+            (
+                f"an error ratio of {over:.4g} (just over {max(page) / budget:.4g}x the budget) "
+                "pages, and the alert resolves after recovery",
+                60.0,
+                ((6 * hour, 0.0), (2 * hour, over), (hour, 0.0)),
+                9 * hour,
+            )
+        )
+        under = min(page) * 0.9
+        plans.append(
+            (
+                f"an error ratio of {under:.4g} (just under {min(page) / budget:.4g}x the budget) "
+                "never pages",
+                60.0,
+                ((6 * hour, 0.0), (6 * hour, under)),
+                12 * hour,
+            )
+        )
+        # one minute at `spike` moves the short window's ratio by spike/5 and the long
+        # one's by spike/60: a spike between 5 and 60 times the limit trips the short only
+        quick, quick_limit = thresholds(target, "page")[0]
+        spike = quick_limit * math.sqrt(quick.short / 60 * quick.long / 60)
+        if spike <= 1:
+            plans.append(
+                (
+                    f"a one-minute spike of {spike:.4g} errors trips the "
+                    f"{quick.short / 60:.0f}m window only: no page",
+                    60.0,
+                    ((hour, 0.0), (60.0, spike), (hour, 0.0)),
+                    2 * hour + 60,
+                )
+            )
+    if "ticket" in kinds and max(ticket) * 1.1 < 1:
+        over = max(ticket) * 1.1
+        plans.append(
+            (
+                f"an error ratio of {over:.4g} (just over {max(ticket) / budget:.4g}x the budget) "
+                "opens a ticket",
+                300.0,
+                ((6 * hour, 0.0), (12 * hour, over)),
+                18 * hour,
+            )
+        )
+    for title, interval, schedule, horizon in plans:
+        fed = _feed(roles, schedule, interval)
+        states = _states(target, fed, evaluation, horizon)
+        found.append(SloScenario(target, title, interval, fed.inputs, _checkpoints(states)))
+    return found
