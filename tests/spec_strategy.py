@@ -114,6 +114,7 @@ _PATTERNS: dict[str, st.SearchStrategy[str]] = {
     "^[a-zA-Z_][a-zA-Z0-9_]*$": st.sampled_from(("endpoint", "job", "pod")),
     "^([a-zA-Z_][a-zA-Z0-9_]*|\\.\\.\\.)$": st.sampled_from(("alertname", "service", "...")),
     "^[0-9]+\\.[0-9]+(\\.[0-9]+)?$": st.sampled_from(("2.42", "2.49", "3.0", "0.25", "0.27")),
+    "^[0-9]+(\\.[0-9]+)?%$": st.sampled_from(("99.9%", "99%", "100%", "0%", "99.99%")),
 }
 
 

@@ -134,7 +134,8 @@ def test_a_critical_alert_silences_the_warning_of_the_same_alert(compiled_seed) 
     assert {
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity="warning"'],
-        "equal": ["alertname", "service", "instance", "job"],  # the scrape's labels
+        # the scrape's labels, and an SLO's identity (its page holds back its ticket only)
+        "equal": ["alertname", "service", "instance", "job", "sloth_id", "sloth_service", "sloth_slo"],
     } in rules
 
 

@@ -118,6 +118,9 @@ def _promql_values(document: dict) -> int:  # type: ignore[type-arg]
     for board in document["dashboards"]:
         panels = board.get("panels", []) + [p for r in board.get("rows", []) for p in r["panels"]]
         count += sum(("query" in p) + len(p.get("queries", [])) for p in panels)
+    for target in document.get("slos", []):
+        sli = target["sli"]
+        count += len(sli.get("events", {})) + ("raw" in sli)
     return count
 
 

@@ -136,7 +136,9 @@ def test_prometheus_operator_rule_carries_the_same_groups(compiled_seed) -> None
     assert operator["kind"] == "PrometheusRule"
     assert operator["metadata"]["namespace"] == "rlm-production"
     assert operator["metadata"]["name"] == "rlm-hypervisor-rules"
-    assert operator["spec"]["groups"] == yaml.safe_load(compiled_seed[RULES])["groups"]
+    slos = yaml.safe_load(compiled_seed["prometheus/slos.yaml"])["groups"]
+    assert slos and all(g["name"].startswith("rlm-hypervisor.slo-") for g in slos)
+    assert operator["spec"]["groups"] == yaml.safe_load(compiled_seed[RULES])["groups"] + slos
 
 
 def test_every_alert_carries_severity_route_team_and_its_runbook_anchor(compiled_seed) -> None:

@@ -53,6 +53,17 @@ def test_promtool_accepts_the_rules_and_their_tests_pass(built: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def test_promtool_accepts_the_slo_rules_and_their_scenarios_pass(built: Path) -> None:
+    promtool = require_tool("promtool")
+    rules = built / "prometheus" / "slos.yaml"
+    if not rules.exists():
+        pytest.skip("this spec has no SLOs")
+    checked = _run(promtool, "check", "rules", str(rules))
+    assert checked.returncode == 0 and "warning" not in checked.stdout.lower(), checked.stdout
+    run = _run(promtool, "test", "rules", str(built / "prometheus" / "slos.tests.yaml"))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr
+
+
 def test_amtool_accepts_the_configuration_and_routes_every_alert(built: Path) -> None:
     amtool = require_tool("amtool")
     config = built / "alertmanager" / "alertmanager.yaml"
@@ -60,7 +71,12 @@ def test_amtool_accepts_the_configuration_and_routes_every_alert(built: Path) ->
         pytest.skip("this spec has no routing")
     checked = _run(amtool, "check-config", str(config))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    groups = yaml.safe_load((built / "prometheus" / "rules.yaml").read_text())["groups"]
+    groups = [
+        group
+        for name in ("rules.yaml", "slos.yaml")
+        if (built / "prometheus" / name).exists()
+        for group in yaml.safe_load((built / "prometheus" / name).read_text())["groups"]
+    ]
     alerts = [r for g in groups for r in g["rules"] if "alert" in r]
     assert alerts
     for alert in alerts:

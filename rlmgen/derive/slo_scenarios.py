@@ -73,12 +73,7 @@ def _labels(matchers: tuple[promql.Matcher, ...], match: bool) -> dict[str, str]
 def concrete_inputs(sli: m.SLI) -> tuple[tuple[str, str], ...] | None:
     """(series, role) pairs promtool can be fed so that the SLI reads exactly the events
     of each role: `bad` or `good` events, and `rest` (the other events of the total)."""
-    parsed = {}
-    for selector, role in sli.inputs:
-        found = promql.selector_matchers(promql.parse(selector))
-        if found is None:
-            return None
-        parsed[role] = found
+    parsed = {role: (name, matchers) for role, name, matchers in sli.inputs}
     counted = "bad" if "bad" in parsed else "good"
     name, matchers = parsed[counted]
     total_name, total_matchers = parsed["total"]
@@ -87,11 +82,9 @@ def concrete_inputs(sli: m.SLI) -> tuple[tuple[str, str], ...] | None:
         return None
     if total_name != name:  # separate counters: the total counts every event
         total = _labels(total_matchers, True)
-        return (
-            None
-            if total is None
-            else ((_series(name, events), counted), (_series(total_name, total), "total"))
-        )
+        if total is None:
+            return None
+        return ((_series(name, events), counted), (_series(total_name, total), "total"))
     # One counter: the other events are a series the total selects and the SLI's does not.
     other = dict(_labels(total_matchers, True) or {})
     own = {label for label, _, _ in total_matchers}
@@ -204,8 +197,11 @@ def _states(target: m.SLO, fed: _Fed, evaluation: float, horizon: float) -> list
         for kind, pairs in limits.items():
             met: float | None = None
             for burn, limit in pairs:
-                short, long = fed.ratio(at, burn.short), fed.ratio(at, burn.long)
-                if short is not None and long is not None and short > limit and long > limit:
+                short = fed.ratio(at, burn.short)
+                if short is None or not short > limit:
+                    continue
+                long = fed.ratio(at, burn.long)
+                if long is not None and long > limit:
                     met = short
                     break
             if met is None:

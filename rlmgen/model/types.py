@@ -408,8 +408,9 @@ class SLI:
     error_ratio: str  # the ratio of bad to all events over {window}
     bad: str | None = None  # sum(rate(<bad events>[{window}])) (events: 1 - good/total)
     total: str | None = None
-    # The counters a test feeds: (series selector, role) with role bad, good or total.
-    inputs: tuple[tuple[str, str], ...] = ()
+    # The counters a test feeds: (role, metric name, label matchers), role bad, good or
+    # total, each matcher (label, operator, value).
+    inputs: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

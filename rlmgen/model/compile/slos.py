@@ -147,12 +147,16 @@ def _sli(walk: Walk, node: Node, declared: Declared, metrics: dict[str, m.Metric
     return None
 
 
-def _counter(walk: Walk, node: Node, key: str, declared: Declared) -> str | None:
-    """A counter's series selector, as events count it."""
+Counted = tuple[str, tuple[str, str, tuple[promql.Matcher, ...]]]  # (selector, input)
+
+
+def _counter(walk: Walk, node: Node, key: str, declared: Declared) -> Counted | None:
+    """A counter's series selector, as events count it, and its name and matchers."""
     query = node.promql(key)
     if query is None:
         return None
-    if promql.selector_matchers(query.ast) is None:
+    selector = promql.selector_matchers(query.ast)
+    if selector is None:
         walk.error(
             node.at(key),
             "events are counted by a counter: give its series selector, such as "
@@ -178,7 +182,7 @@ def _counter(walk: Walk, node: Node, key: str, declared: Declared) -> str | None
             f"count its events with {name}_count",
         )
         return None
-    return query.text.strip()
+    return query.text.strip(), (key, *selector)
 
 
 def _events(walk: Walk, node: Node, declared: Declared) -> m.SLI | None:
@@ -189,19 +193,19 @@ def _events(walk: Walk, node: Node, declared: Declared) -> m.SLI | None:
             return None
         return m.SLI(
             "events",
-            f"({_rate(bad)})\n/\n({_rate(total)})",
-            bad=_rate(bad),
-            total=_rate(total),
-            inputs=((bad, "bad"), (total, "total")),
+            f"({_rate(bad[0])})\n/\n({_rate(total[0])})",
+            bad=_rate(bad[0]),
+            total=_rate(total[0]),
+            inputs=(bad[1], total[1]),
         )
     good = _counter(walk, node, "good", declared)
     if good is None or total is None:
         return None
     return m.SLI(
         "events",
-        f"1 - (\n({_rate(good)})\n/\n({_rate(total)})\n)",
-        total=_rate(total),
-        inputs=((good, "good"), (total, "total")),
+        f"1 - (\n({_rate(good[0])})\n/\n({_rate(total[0])})\n)",
+        total=_rate(total[0]),
+        inputs=(good[1], total[1]),
     )
 
 
@@ -253,16 +257,21 @@ def _latency(
             "use a bucket bound as the threshold, or add the bucket to the histogram",
         )
         return None
-    matchers = "".join(f', {k}="{v}"' for k, v in node.labels("selector").items())
-    plain = "".join(f'{k}="{v}", ' for k, v in node.labels("selector").items()).rstrip(", ")
-    good = f'{name}_bucket{{le="{go_float(bound)}"{matchers}}}'
-    total = f"{name}_count{{{plain}}}" if plain else f"{name}_count"
+    labels = tuple((k, "=", v) for k, v in node.labels("selector").items())
+    le = ("le", "=", go_float(bound))
+    good = _selector(f"{name}_bucket", (le, *labels))
+    total = _selector(f"{name}_count", labels)
     return m.SLI(
         "latency",
         f"1 - (\n({_rate(good)})\n/\n({_rate(total)})\n)",
         total=_rate(total),
-        inputs=((good, "good"), (total, "total")),
+        inputs=(("good", f"{name}_bucket", (le, *labels)), ("total", f"{name}_count", labels)),
     )
+
+
+def _selector(name: str, matchers: tuple[promql.Matcher, ...]) -> str:
+    inner = ", ".join(f'{label}{operator}"{value}"' for label, operator, value in matchers)
+    return f"{name}{{{inner}}}" if inner else name
 
 
 def _raw(walk: Walk, node: Node, declared: Declared) -> m.SLI | None:
