@@ -39,9 +39,16 @@ _out_option = click.option(
 )
 
 
+def _finite_or_forever(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if value != value:  # NaN: a deadline never reached and never passed
+        raise click.BadParameter("give a number of seconds (inf waits forever)")
+    return value
+
+
 _lock_timeout_option = click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
+    callback=_finite_or_forever,
     default=120,
     show_default=True,
     envvar="RLMGEN_LOCK_TIMEOUT",
@@ -50,8 +57,11 @@ _lock_timeout_option = click.option(
 
 
 def _waiting(out_dir: Path) -> Callable[[], None]:
+    from rlmgen.output.writer import printable
+
     return lambda: click.echo(
-        f"rlmgen: waiting for another build of {out_dir.as_posix()}/ to finish", err=True
+        f"rlmgen: waiting for another build of {printable(out_dir.as_posix())}/ to finish",
+        err=True,
     )
 
 
@@ -180,7 +190,7 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compil
 @_lock_timeout_option
 def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
     """Compile specs into OUT/<service>/, replacing what was there atomically."""
-    from rlmgen.output.writer import WriteError, write_services
+    from rlmgen.output.writer import WriteError, printable, write_services
 
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
@@ -197,9 +207,10 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
         sys.exit(EXIT_INVALID)
     for service, result in results:
         count = len(result.files)
-        click.echo(f"{result.display} -> {out_dir.as_posix()}/{service}/ ({count} files)", err=True)
+        shown = printable(out_dir.as_posix())
+        click.echo(f"{printable(result.display)} -> {shown}/{service}/ ({count} files)", err=True)
     for name in removed:
-        click.echo(f"removed {out_dir.as_posix()}/{name}/ (its spec is gone)", err=True)
+        click.echo(f"removed {printable(out_dir.as_posix())}/{name}/ (its spec is gone)", err=True)
 
 
 @cli.command()
@@ -209,11 +220,18 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
 @_format_option("text", "json")
 def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str) -> None:
     """Exit 1 with a diff when OUT differs from what the specs compile to."""
-    from rlmgen.output.writer import WriteError, drift, exclusive, stale_services
+    from rlmgen.output.writer import (
+        WriteError,
+        drift,
+        exclusive,
+        printable,
+        refuse_foreign,
+        stale_services,
+    )
 
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
-    shown = out_dir.as_posix().rstrip("/")
+    shown = printable(out_dir.as_posix().rstrip("/"))
     try:
         # under the build lock, after recovering what an interrupted build left
         with (
@@ -221,6 +239,7 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
             if out_dir.is_dir()
             else nullcontext()
         ):
+            refuse_foreign(out_dir, [service for service, _ in results])  # as build would
             diffs = {service: drift(out_dir, service, r.files, shown) for service, r in results}
             stale = (
                 stale_services(out_dir, {service for service, _ in results}) if everything else []

@@ -18,6 +18,8 @@ from rlmgen.model.compile import compile_spec
 from rlmgen.spec.diagnostics import Diagnostic
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
 
+MANIFEST = ".rlmgen-manifest"  # rlmgen.output.writer's; output is not a spec
+
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
@@ -50,18 +52,24 @@ def display_path(path: Path) -> str:
 def header_source(path: Path, out_dir: Path) -> str:
     """The spec's path from the project root (the output directory's parent), so headers
     are the same whatever directory rlmgen runs from."""
-    root = out_dir.resolve().parent
-    return Path(os.path.relpath(path.resolve(), root)).as_posix()
+    try:
+        root = out_dir.resolve().parent
+        return Path(os.path.relpath(path.resolve(), root)).as_posix()
+    except (OSError, RuntimeError):  # a symlink loop: the writer reports the directory
+        return display_path(path)
 
 
 def discover(directory: Path) -> list[Path]:
-    """The specs in a directory and its sub-directories (hidden ones aside), sorted."""
+    """The specs in a directory and its sub-directories, sorted: hidden ones aside, and
+    rlmgen's own output (a directory holding its manifest) when -o pointed inside."""
+    generated = {p.parent for p in directory.rglob(MANIFEST)}
     return sorted(
         p
         for p in directory.rglob("*")
         if p.suffix in SPEC_SUFFIXES
         and p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+        and not any(parent in generated for parent in p.parents)
     )
 
 

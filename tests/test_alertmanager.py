@@ -135,7 +135,15 @@ def test_a_critical_alert_silences_the_warning_of_the_same_alert(compiled_seed) 
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity="warning"'],
         # the scrape's labels, and an SLO's identity (its page holds back its ticket only)
-        "equal": ["alertname", "service", "instance", "job", "sloth_id", "sloth_service", "sloth_slo"],
+        "equal": [
+            "alertname",
+            "service",
+            "instance",
+            "job",
+            "sloth_id",
+            "sloth_service",
+            "sloth_slo",
+        ],
     } in rules
 
 

@@ -245,3 +245,25 @@ def test_diff_refuses_a_fifo_instead_of_blocking(tmp_path: Path, monkeypatch) ->
     assert result.stderr.splitlines()[0] == (
         "new.yaml:1:1: /: cannot read: not a regular file (hint: give a .yaml file)"
     )
+
+
+def test_output_inside_specs_is_not_read_as_specs(project: Path) -> None:
+    assert run("build", "-o", "specs/generated").exit_code == 0
+    result = run("validate")
+    assert result.exit_code == 0, result.stdout
+    assert "in 1 spec" in result.stderr
+
+
+def test_an_output_directory_that_is_a_symlink_loop_is_one_line(project: Path) -> None:
+    os.symlink("loop", "loop")
+    result = run("build", "-o", "loop")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "rlmgen: cannot create loop: it exists and is not a directory"
+    )
+
+
+def test_a_lock_timeout_must_be_a_number(project: Path) -> None:
+    result = run("build", "--lock-timeout", "nan")
+    assert result.exit_code == 2
+    assert "give a number of seconds (inf waits forever)" in result.stderr

@@ -185,3 +185,50 @@ def test_drift_is_a_unified_diff(tmp_path: Path) -> None:
     assert "--- a/out/shop/a.yaml\n+++ b/out/shop/a.yaml\n" in diff
     assert "-x: 2\n+x: 1\n" in diff
     assert "--- a/out/shop/extra.yaml\n+++ /dev/null\n" in diff
+
+
+def test_recovery_never_touches_a_manifest_or_the_users_files(tmp_path: Path) -> None:
+    write_services(tmp_path, {"shop": render({"a.yaml": "1"}, "s")})
+    (tmp_path / ".rlmgen-notes").write_text("mine")  # a file, not a staged tree
+    writer.recover(tmp_path / "shop")  # `check -o out/shop`: out/shop holds a manifest
+    assert (tmp_path / "shop" / MANIFEST).is_file()
+    writer.recover(tmp_path)
+    assert (tmp_path / ".rlmgen-notes").read_text() == "mine"
+
+
+def test_drift_sees_the_executable_bit_links_and_special_files(tmp_path: Path) -> None:
+    compiled = render({"a.yaml": "x: 1", "run.sh": "echo"}, "s")
+    write_services(tmp_path, {"shop": compiled})
+    assert drift(tmp_path, "shop", compiled, "out") == []
+    (tmp_path / "shop" / "run.sh").chmod(0o644)
+    (tmp_path / "shop" / "link").symlink_to("/etc")
+    os.mkfifo(tmp_path / "shop" / "pipe")
+    assert drift(tmp_path, "shop", compiled, "out") == [
+        "--- a/out/shop/link\n",
+        "+++ b/out/shop/link\n",
+        "@@ out/shop/link: a symbolic link rlmgen does not write @@\n",
+        "--- a/out/shop/pipe\n",
+        "+++ b/out/shop/pipe\n",
+        "@@ out/shop/pipe: a special file rlmgen does not write @@\n",
+        "--- a/out/shop/run.sh\n",
+        "+++ b/out/shop/run.sh\n",
+        "@@ out/shop/run.sh: not executable; rlmgen writes it executable @@\n",
+    ]
+
+
+def test_a_leftover_that_cannot_be_removed_does_not_block_the_next_build(
+    tmp_path: Path, monkeypatch
+) -> None:
+    write_services(tmp_path, {"shop": render({"a.yaml": "1"}, "s")})
+    real_rmtree = writer.shutil.rmtree
+
+    def failing_rmtree(path, ignore_errors=False):  # type: ignore[no-untyped-def]
+        if ignore_errors:
+            return None  # as if the old tree were read-only: it stays, hidden
+        return real_rmtree(path)
+
+    monkeypatch.setattr(writer.shutil, "rmtree", failing_rmtree)
+    write_services(tmp_path, {"shop": render({"a.yaml": "2"}, "s")})
+    write_services(tmp_path, {"shop": render({"a.yaml": "3"}, "s")})
+    assert (tmp_path / "shop" / "a.yaml").read_text().endswith("3\n")
+    assert writer.stale_services(tmp_path, {"shop"}) == []

@@ -109,8 +109,22 @@ def _owned(directory: Path) -> bool:
     return (directory / MANIFEST).is_file()
 
 
-def _is_leftover(name: str) -> bool:
-    return name.startswith(_STAGING_PREFIX)
+def _is_leftover(path: Path) -> bool:
+    """A staged tree or a backup an interrupted build left: a real directory named
+    `.rlmgen-<service>.<suffix>` (never the manifest, a file or a link of the user's)."""
+    return (
+        path.name.startswith(_STAGING_PREFIX)
+        and path.name != MANIFEST
+        and "." in path.name[len(_STAGING_PREFIX) :]
+        and path.is_dir()
+        and not path.is_symlink()
+    )
+
+
+def printable(path: Path | str) -> str:
+    """A path as one line of a message: control characters escaped as Python would."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def recover(out_dir: Path) -> None:
@@ -122,16 +136,16 @@ def recover(out_dir: Path) -> None:
     """
     if not out_dir.is_dir():
         return
-    for leftover in sorted(p for p in out_dir.iterdir() if _is_leftover(p.name)):
+    for leftover in sorted(p for p in out_dir.iterdir() if _is_leftover(p)):
         if leftover.name.endswith(_BACKUP_SUFFIX):
             service = leftover.name[len(_STAGING_PREFIX) : -len(_BACKUP_SUFFIX)]
-            if not (out_dir / service).exists():
-                leftover.rename(out_dir / service)
+            target = out_dir / service
+            if not target.exists() and not target.is_symlink() and _owned(leftover):
+                leftover.rename(target)
                 continue
-        if leftover.is_dir() and not leftover.is_symlink():
-            shutil.rmtree(leftover)
-        else:
-            leftover.unlink()
+        # what cannot be removed now (a read-only file system) is harmless and hidden:
+        # the next build tries again
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 @contextmanager
@@ -139,34 +153,44 @@ def exclusive(
     out_dir: Path, lock_timeout: float, on_wait: Callable[[], None] | None = None
 ) -> Iterator[None]:
     """Hold `out_dir` for one build (or check), with leftovers of earlier ones recovered."""
+    shown = printable(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        if not out_dir.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
+    except FileExistsError:
+        raise WriteError(f"cannot create {shown}: it exists and is not a directory") from None
     except OSError as exc:
-        raise WriteError(f"cannot create {out_dir}: {exc.strerror}") from None
+        raise WriteError(f"cannot create {shown}: {exc.strerror}") from None
     try:
         with atomic.locked(out_dir, lock_timeout, on_wait):
-            recover(out_dir)
+            try:
+                recover(out_dir)
+            except OSError as exc:
+                raise WriteError(
+                    _fault(exc, f"recovering what an earlier build left in {shown}")
+                ) from None
             yield
     except atomic.LockTimeout:
         raise WriteError(
-            f"another rlmgen build holds {out_dir} (waited {lock_timeout:g} s); "
+            f"another rlmgen build holds {shown} (waited {lock_timeout:g} s); "
             "try again when it ends, or raise --lock-timeout"
         ) from None
 
 
-def _refuse_foreign(out_dir: Path, services: Iterable[str]) -> None:
+def refuse_foreign(out_dir: Path, services: Iterable[str]) -> None:
     for service in services:
         existing = out_dir / service
         if existing.is_symlink():
             raise WriteError(
-                f"{existing} is a symbolic link; rlmgen writes a real directory there: "
+                f"{printable(existing)} is a symbolic link; rlmgen writes a real directory there: "
                 "remove the link (its target is left alone)"
             )
         if existing.exists() and not existing.is_dir():
-            raise WriteError(f"{existing} is a file, not a directory: move it away")
+            raise WriteError(f"{printable(existing)} is a file, not a directory: move it away")
         if existing.exists() and not _owned(existing) and any(existing.iterdir()):
             raise WriteError(
-                f"{existing} exists and was not written by rlmgen (no {MANIFEST}); "
+                f"{printable(existing)} exists and was not written by rlmgen (no {MANIFEST}); "
                 "move it away or choose another output directory"
             )
 
@@ -177,12 +201,13 @@ def _swap_in(out_dir: Path, service: str, staging: Path) -> None:
     if not target.exists():
         staging.rename(target)
     elif atomic.exchange(staging, target):
-        shutil.rmtree(staging)  # now the old tree
+        # now the old tree; what cannot be removed is removed by the next build
+        shutil.rmtree(staging, ignore_errors=True)
     else:
         backup = out_dir / f"{_STAGING_PREFIX}{service}{_BACKUP_SUFFIX}"
         target.rename(backup)
         staging.rename(target)  # a cut between these two is undone by recover()
-        shutil.rmtree(backup)
+        shutil.rmtree(backup, ignore_errors=True)
 
 
 def write_services(
@@ -200,7 +225,7 @@ def write_services(
     File-system faults are raised as WriteError, one line, after cleaning up.
     """
     with exclusive(out_dir, lock_timeout, on_wait):
-        _refuse_foreign(out_dir, services)
+        refuse_foreign(out_dir, services)
         staged: dict[str, Path] = {}
         try:
             for service, files in services.items():
@@ -217,7 +242,7 @@ def write_services(
             for staging in staged.values():
                 shutil.rmtree(staging, ignore_errors=True)
             if isinstance(exc, OSError):
-                raise WriteError(_fault(exc, f"{out_dir} is as it was")) from None
+                raise WriteError(_fault(exc, f"{printable(out_dir)} is as it was")) from None
             raise
         swapped: list[str] = []
         try:
@@ -232,7 +257,7 @@ def write_services(
                         directory.is_dir()
                         and not directory.is_symlink()
                         and directory.name not in services
-                        and not _is_leftover(directory.name)
+                        and not _is_leftover(directory)
                         and _owned(directory)
                     ):
                         shutil.rmtree(directory)
@@ -246,18 +271,35 @@ def write_services(
 
 
 def _fault(exc: OSError, state: str) -> str:
-    where = f" {exc.filename}" if exc.filename else ""
+    where = f" {printable(exc.filename)}" if exc.filename else ""
     return f"cannot write{where}: {exc.strerror or exc} ({state})"
 
 
-def _read_tree(root: Path) -> dict[str, bytes]:
-    if not root.is_dir():
+def _read_tree(root: Path) -> dict[str, bytes | str]:
+    """Each entry of a service's directory: a regular file's bytes, or what else it is."""
+    if not root.is_dir() or root.is_symlink():
         return {}
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
+    found: dict[str, bytes | str] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            found[relative] = "a symbolic link rlmgen does not write"
+        elif path.is_file():
+            # only the executable bit, as git keeps it (the rest follows the umask)
+            executable = bool(path.stat().st_mode & 0o100)
+            if executable == relative.endswith(_EXECUTABLE_SUFFIXES):
+                found[relative] = path.read_bytes()
+            else:
+                found[relative] = (
+                    "executable; rlmgen writes it without the executable bit"
+                    if executable
+                    else "not executable; rlmgen writes it executable"
+                )
+        elif not path.is_dir():
+            found[relative] = "a special file rlmgen does not write"
+        elif not any(path.iterdir()):
+            found[relative + "/"] = "an empty directory rlmgen does not write"
+    return found
 
 
 def drift(out_dir: Path, service: str, files: Mapping[str, bytes], display_root: str) -> list[str]:
@@ -268,6 +310,9 @@ def drift(out_dir: Path, service: str, files: Mapping[str, bytes], display_root:
         shown = f"{display_root}/{service}/{relative}"
         old, new = on_disk.get(relative), files.get(relative)
         if old == new:
+            continue
+        if isinstance(old, str):  # not a regular file rlmgen would write, or its mode
+            lines += [f"--- a/{shown}\n", f"+++ b/{shown}\n", f"@@ {shown}: {old} @@\n"]
             continue
         changed = list(
             difflib.unified_diff(
@@ -290,7 +335,7 @@ def stale_services(out_dir: Path, services: set[str]) -> list[str]:
     return sorted(
         d.name
         for d in out_dir.iterdir()
-        if d.is_dir() and d.name not in services and not _is_leftover(d.name) and _owned(d)
+        if d.is_dir() and d.name not in services and not _is_leftover(d) and _owned(d)
     )
 
 
