@@ -182,3 +182,20 @@ def test_an_alert_that_reaches_no_receiver_says_so() -> None:
     )
     added = next(c for c in diff(model_of(minimal, "a"), model_of(more, "b")) if c.kind == "added")
     assert added.details == ["shop_queue > 100 for 5m, to no receiver"]
+
+
+def test_an_objective_loosened_or_an_slo_alert_disabled_is_risky() -> None:
+    loosened = SEED.replace("    objective: 99.99%\n", "    objective: 99.9%\n", 1)
+    [change] = [c for c in _changes(loosened) if c.category == "slo"]
+    assert change.subject == "api-availability" and change.kind == "changed"
+    assert change.risks == ["the objective is loosened: 99.99% → 99.9%"]
+    assert change.details[-1] == "objective: 99.99% → 99.9%"
+    quiet = SEED.replace(
+        "      name: RLMApiErrorBudgetBurn\n",
+        "      name: RLMApiErrorBudgetBurn\n      ticket: {disabled: true}\n",
+        1,
+    )
+    [change] = [c for c in _changes(quiet) if c.category == "slo"]
+    assert change.risks == ["the ticket alert is disabled"]
+    tightened = SEED.replace("    objective: 99.99%\n", "    objective: 99.995%\n", 1)
+    assert not any(c.risks for c in _changes(tightened) if c.category == "slo")

@@ -21,6 +21,7 @@ from rlmgen.model.conventions import (
     hpa_path,
     script_path,
     severity_rank,
+    slo_dashboard_uid,
 )
 from rlmgen.model.outline import metric_groups, receiver_heading, sections
 from rlmgen.output.markdown import heading_text
@@ -51,6 +52,7 @@ def context(spec: m.Spec, rules: Rules) -> dict[str, Any]:
             {"title": name, "anchor": outline.anchor("section", name)} for name in sections(spec)
         ],
         "slos": _slos(spec, rules, outline),
+        "slo_dashboard": _slo_dashboard(spec),
         "incident_response_anchor": outline.anchor("section", "Incident Response"),
         **_metrics(spec, outline),
         "dashboards": _dashboards(spec),
@@ -156,6 +158,18 @@ def _alert_section(
         "playbook": playbook,
         "playbook_anchor": outline.anchor("playbook", playbook.id) if playbook else None,
         "metric": metric,
+    }
+
+
+def _slo_dashboard(spec: m.Spec) -> dict[str, Any] | None:
+    if not spec.slos:
+        return None
+    uid = slo_dashboard_uid(spec.service.name)
+    grafana = spec.service.grafana_url
+    return {
+        "json": _link(dashboard_path(uid)),
+        "path": dashboard_path(uid),
+        "url": f"{grafana}/d/{uid}" if grafana else None,
     }
 
 

@@ -137,6 +137,13 @@ SLO_ID_LABEL, SLO_SERVICE_LABEL, SLO_NAME_LABEL, SLO_WINDOW_LABEL = (
 )
 SLO_SEVERITY_LABEL = "sloth_severity"  # page or ticket
 SLO_IDENTITY_LABELS = frozenset({SLO_ID_LABEL, SLO_SERVICE_LABEL, SLO_NAME_LABEL})
+
+
+def slo_dashboard_uid(service: str) -> str:
+    """The SLO dashboard's uid: `<service>-slos`, within Grafana's 40 characters."""
+    return f"{service[:35].rstrip('-')}-slos"
+
+
 # SLO rules in a file of their own: their tests run days of samples, which the other
 # rules (a 7d baseline reads every sample) would make slow to evaluate.
 SLO_RULES_PATH = "prometheus/slos.yaml"

@@ -229,6 +229,9 @@ class Panel:
     content: str | None
     width: int | None
     height: int | None
+    # Threshold steps (lower bound, colour) rlmgen sets itself (an SLO's burn-rate
+    # factors); None: from the metric's levels.
+    thresholds: tuple[tuple[float | None, str], ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

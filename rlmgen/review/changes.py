@@ -263,9 +263,40 @@ def _runbook(base: m.Spec, head: m.Spec) -> list[Change]:
     ]
 
 
+def _slo_fields(target: m.SLO) -> dict[str, Any]:
+    return {
+        "objective": target.objective_text,
+        "period": format_duration(target.period),
+        "error ratio": " ".join(target.sli.error_ratio.split()),
+        "alerts": ", ".join(f"{b.kind} ({b.severity})" for b in target.alerts) or "none",
+    }
+
+
+def _slos(base: m.Spec, head: m.Spec) -> list[Change]:
+    """Objectives added, removed and changed; loosening one or silencing its alerts is
+    risky: the budget a team pages on grows or nobody is told it burns."""
+    old, new = {s.name: s for s in base.slos}, {s.name: s for s in head.slos}
+    changes = _keyed("slo", old, new, _slo_fields)
+    for change in changes:
+        before, after = old.get(change.subject), new.get(change.subject)
+        if change.kind == "removed" and before is not None and before.alerts:
+            change.risks.append("an objective and its burn-rate alerts are removed")
+        if change.kind != "changed" or before is None or after is None:
+            continue
+        if after.objective < before.objective:
+            change.risks.append(
+                f"the objective is loosened: {before.objective_text} → {after.objective_text}"
+            )
+        disabled = {b.kind for b in before.alerts} - {b.kind for b in after.alerts}
+        for kind in sorted(disabled):
+            change.risks.append(f"the {kind} alert is disabled")
+    return changes
+
+
 def diff(base: m.Spec, head: m.Spec) -> list[Change]:
     return [
         *_alerts(base, head),
+        *_slos(base, head),
         *_metrics(base, head),
         *_dashboards(base, head),
         *_workloads(base, head),

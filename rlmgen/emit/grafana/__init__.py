@@ -13,6 +13,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dm
 
 from rlmgen.derive.rules import Rules
+from rlmgen.derive.slos import slo_dashboard
 from rlmgen.emit.grafana.layout import layout
 from rlmgen.emit.grafana.panels import DATASOURCE, build_panel
 from rlmgen.lang.units import format_duration
@@ -25,9 +26,11 @@ MOUNT_ROOT = "/var/lib/grafana/dashboards"
 
 
 def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
-    if not spec.dashboards:
+    slos = slo_dashboard(spec)
+    boards = [*spec.dashboards, *([slos] if slos else [])]
+    if not boards:
         return {}
-    files = {dashboard_path(d.uid): render(dashboard_json(spec, d)) for d in spec.dashboards}
+    files = {dashboard_path(d.uid): render(dashboard_json(spec, d)) for d in boards}
     files[PROVISIONING_PATH] = dump(provisioning(spec))
     return files
 

@@ -122,9 +122,8 @@ def _target(query: m.Query, index: int, panel: m.Panel) -> prometheus.Dataquery:
 
 
 def _thresholds(panel: m.Panel) -> dashboard.ThresholdsConfig:
-    steps = [
-        dm.Threshold(value=value, color=colour) for value, colour in threshold_steps(panel.metric)
-    ]
+    given = panel.thresholds if panel.thresholds is not None else threshold_steps(panel.metric)
+    steps = [dm.Threshold(value=value, color=colour) for value, colour in given]
     return dashboard.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(steps)
 
 
@@ -166,7 +165,9 @@ def build_panel(spec: m.Spec, panel: m.Panel, box: Box, panel_id: int) -> Any:
             builder = builder.color_scheme(
                 dashboard.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS)
             )
-        if panel.type == "timeseries" and panel.metric and panel.metric.levels:
+        if panel.type == "timeseries" and (
+            (panel.metric and panel.metric.levels) or panel.thresholds
+        ):
             builder = builder.thresholds_style(
                 common.GraphThresholdsStyleConfig().mode(cm.GraphThresholdsStyleMode.DASHED)
             )

@@ -14,6 +14,7 @@ from rlmgen.model.compile.alerts import check_severity_routed, check_template
 from rlmgen.model.compile.labels import rule_labels
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.conventions import slo_dashboard_uid
 from rlmgen.model.routing import receiver_for
 
 DEFAULT_PERIOD = 30 * slo.DAY
@@ -30,6 +31,16 @@ def compile_slos(
 ) -> tuple[m.SLO, ...]:
     compiled: list[m.SLO] = []
     seen: dict[str, str] = {}
+    if root.items("slos"):
+        service = root.mapping("service").text("name") or ""
+        uid = slo_dashboard_uid(service)
+        for board in root.items("dashboards"):
+            if board.text("uid") == uid:
+                walk.error(
+                    board.at("uid"),
+                    f"'{uid}' is the uid of the SLO dashboard rlmgen writes for the SLOs",
+                    "give this dashboard another uid",
+                )
     for node in root.items("slos"):
         name = node.text("name")
         if name in seen:
