@@ -46,6 +46,7 @@ def test_seed_dashboards_validate_against_the_grafana_schemas(compiled_seed) -> 
     assert sorted(dashboards) == [
         "grafana/rlm-capacity.json",
         "grafana/rlm-executive.json",
+        "grafana/rlm-hypervisor-slos.json",  # the SLO dashboard rlmgen adds
         "grafana/rlm-operations.json",
     ]
     for path, document in dashboards.items():
@@ -195,7 +196,11 @@ def test_uids_are_the_specs(compiled_seed) -> None:
     derived that could change between builds or machines."""
     spec = yaml.safe_load((REPO / "specs" / "rlm-hypervisor.yaml").read_text())
     by_file = {path: d["uid"] for path, d in _dashboards(compiled_seed).items()}
-    assert by_file == {f"grafana/{d['uid']}.json": d["uid"] for d in spec["dashboards"]}
+    assert by_file == {
+        **{f"grafana/{d['uid']}.json": d["uid"] for d in spec["dashboards"]},
+        # and the SLO dashboard's, fixed by the service's name
+        f"grafana/{spec['service']['name']}-slos.json": f"{spec['service']['name']}-slos",
+    }
 
 
 def test_provisioning_points_grafana_at_the_folder(compiled_seed) -> None:

@@ -359,7 +359,7 @@ def test_grafana_url_links_each_dashboard(tmp_path: Path) -> None:
     opened = [href for label, href in links if label == "open in Grafana"]
     assert opened == [
         f"https://grafana.example.com/d/{uid}"
-        for uid in ("rlm-executive", "rlm-operations", "rlm-capacity")
+        for uid in ("rlm-hypervisor-slos", "rlm-executive", "rlm-operations", "rlm-capacity")
     ]
     plain = markdown_text.labelled_links(_runbook(_build(tmp_path, SEED_SPEC.read_text(), "b")))
     assert not [href for label, href in plain if label == "open in Grafana"]

@@ -285,6 +285,17 @@ def scenarios(target: m.SLO, evaluation: float) -> list[SloScenario]:
                 18 * hour,
             )
         )
+    if "ticket" in kinds:
+        under = min(ticket) * 0.9
+        plans.append(
+            (
+                f"an error ratio of {under:.4g} (just under {min(ticket) / budget:.4g}x the "
+                "budget, what the objective allows) never opens a ticket",
+                300.0,
+                ((6 * hour, 0.0), (12 * hour, under)),
+                18 * hour,
+            )
+        )
     for title, interval, schedule, horizon in plans:
         fed = _feed(roles, schedule, interval)
         states = _states(target, fed, evaluation, horizon)
