@@ -58,27 +58,13 @@ def extrapolated_rate(samples: Sequence[Sample], start: float, end: float) -> fl
     inside = [s for s in samples if start <= s[0] <= end]
     if len(inside) < 2:
         return None
-    first_t, first_v = inside[0]
-    last_t, last_v = inside[-1]
-    result = last_v - first_v
-    previous = first_v
+    result = inside[-1][1] - inside[0][1]
+    previous = inside[0][1]
     for _, value in inside[1:]:
         if value < previous:  # a counter reset: the counter restarted from 0
             result += previous
         previous = value
-    to_start, to_end = first_t - start, end - last_t
-    sampled = last_t - first_t
-    average = sampled / (len(inside) - 1)
-    if result > 0 and first_v >= 0:
-        to_zero = sampled * (first_v / result)
-        if to_zero < to_start:
-            to_start = to_zero
-    threshold = average * 1.1
-    interval = sampled
-    interval += to_start if to_start < threshold else average / 2
-    interval += to_end if to_end < threshold else average / 2
-    factor = interval / sampled / (end - start)  # Go: factor /= range; result *= factor
-    return result * factor
+    return _extrapolate(result, inside[0], inside[-1], len(inside), start, end)
 
 
 def error_ratio(
@@ -105,16 +91,23 @@ class Counter:
         last = bisect.bisect_right(self.times, end) - 1
         if last - first < 1:
             return None
-        window = [(self.times[i], self.values[i]) for i in (first, last)]
-        count = last - first + 1
-        return _rate_of(window[0], window[1], count, start, end)
+        increase = self.values[last] - self.values[first]
+        return _extrapolate(
+            increase,
+            (self.times[first], self.values[first]),
+            (self.times[last], self.values[last]),
+            last - first + 1,
+            start,
+            end,
+        )
 
 
-def _rate_of(first: Sample, last: Sample, count: int, start: float, end: float) -> float:
-    """Prometheus' extrapolation, given the first and last samples of `count` in range
-    (a counter without resets: the increase is last - first)."""
-    (first_t, first_v), (last_t, last_v) = first, last
-    result = last_v - first_v
+def _extrapolate(
+    result: float, first: Sample, last: Sample, count: int, start: float, end: float
+) -> float:
+    """Prometheus' extrapolation of an increase toward the range's edges (limited by the
+    counter's zero point), per second of the range."""
+    (first_t, first_v), (last_t, _) = first, last
     to_start, to_end = first_t - start, end - last_t
     sampled = last_t - first_t
     average = sampled / (count - 1)
