@@ -14,7 +14,7 @@ from rlmgen.model.compile.alerts import check_severity_routed, check_template
 from rlmgen.model.compile.labels import rule_labels
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.conventions import slo_dashboard_uid
+from rlmgen.model.conventions import SEVERITIES, slo_dashboard_uid
 from rlmgen.model.routing import receiver_for
 
 DEFAULT_PERIOD = 30 * slo.DAY
@@ -314,6 +314,8 @@ def _burn_alerts(
         if alert.flag("disabled", False):
             continue
         severity = alert.text("severity") or _DEFAULT_SEVERITY[kind]
+        if severity not in SEVERITIES:
+            continue  # the schema pass reported it
         route = alert.text("route")
         if route:
             references.check_receiver(walk, declared, alert.at("route"), route)
