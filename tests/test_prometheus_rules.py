@@ -136,7 +136,7 @@ def test_prometheus_operator_rule_carries_the_same_groups(compiled_seed) -> None
     assert operator["kind"] == "PrometheusRule"
     assert operator["metadata"]["namespace"] == "rlm-production"
     assert operator["metadata"]["name"] == "rlm-hypervisor-rules"
-    slos = yaml.safe_load(compiled_seed["prometheus/slos.yaml"])["groups"]
+    slos = yaml.safe_load(compiled_seed["prometheus/slo-api-availability.yaml"])["groups"]
     assert slos and all(g["name"].startswith("rlm-hypervisor.slo-") for g in slos)
     assert operator["spec"]["groups"] == yaml.safe_load(compiled_seed[RULES])["groups"] + slos
 

@@ -49,13 +49,13 @@ def test_the_generated_page_alert_fires_at_the_minute_computed_by_hand(tmp_path:
     promtool = require_tool("promtool")
     model = compiled()
     files = artifacts(model)
-    (tmp_path / "slos.yaml").write_bytes(files["prometheus/slos.yaml"])
+    (tmp_path / "slos.yaml").write_bytes(files["prometheus/slo-availability.yaml"])
     failed = " ".join(["0"] * 121 + [str(60 * k) for k in range(1, 61)])
     requests = " ".join(str(60 * k) for k in range(181))
 
     page_rule = next(
         r
-        for r in yaml.safe_load(files["prometheus/slos.yaml"])["groups"][0]["rules"]
+        for r in yaml.safe_load(files["prometheus/slo-availability.yaml"])["groups"][0]["rules"]
         if r.get("labels", {}).get("sloth_severity") == "page"
     )
 
@@ -103,7 +103,7 @@ def test_the_generated_page_alert_fires_at_the_minute_computed_by_hand(tmp_path:
     for seconds in (FIRES_AT - 30, FIRES_AT):
         tests["tests"][0]["alert_rule_test"].append(page_at(seconds))
     # keep only the page rule, so the expected alerts are exactly the page's
-    rules = yaml.safe_load(files["prometheus/slos.yaml"])
+    rules = yaml.safe_load(files["prometheus/slo-availability.yaml"])
     group = rules["groups"][0]
     group["rules"] = [
         r for r in group["rules"] if r.get("labels", {}).get("sloth_severity") != "ticket"

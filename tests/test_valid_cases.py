@@ -53,15 +53,24 @@ def test_promtool_accepts_the_rules_and_their_tests_pass(built: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def _slo_rule_files(built: Path) -> list[Path]:
+    return sorted(
+        p for p in (built / "prometheus").glob("slo-*.yaml") if not p.name.endswith(".tests.yaml")
+    )
+
+
 def test_promtool_accepts_the_slo_rules_and_their_scenarios_pass(built: Path) -> None:
     promtool = require_tool("promtool")
-    rules = built / "prometheus" / "slos.yaml"
-    if not rules.exists():
+    rule_files = _slo_rule_files(built)
+    if not rule_files:
         pytest.skip("this spec has no SLOs")
-    checked = _run(promtool, "check", "rules", str(rules))
-    assert checked.returncode == 0 and "warning" not in checked.stdout.lower(), checked.stdout
-    run = _run(promtool, "test", "rules", str(built / "prometheus" / "slos.tests.yaml"))
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr
+    for rules in rule_files:
+        checked = _run(promtool, "check", "rules", str(rules))
+        assert checked.returncode == 0 and "warning" not in checked.stdout.lower(), checked.stdout
+        tests = rules.with_name(rules.name.replace(".yaml", ".tests.yaml"))
+        if tests.exists():  # a raw SLI has no scenarios
+            run = _run(promtool, "test", "rules", str(tests))
+            assert run.returncode == 0, run.stdout[-3000:] + run.stderr
 
 
 def test_amtool_accepts_the_configuration_and_routes_every_alert(built: Path) -> None:
@@ -73,9 +82,9 @@ def test_amtool_accepts_the_configuration_and_routes_every_alert(built: Path) ->
     assert checked.returncode == 0, checked.stdout + checked.stderr
     groups = [
         group
-        for name in ("rules.yaml", "slos.yaml")
-        if (built / "prometheus" / name).exists()
-        for group in yaml.safe_load((built / "prometheus" / name).read_text())["groups"]
+        for path in [built / "prometheus" / "rules.yaml", *_slo_rule_files(built)]
+        if path.exists()
+        for group in yaml.safe_load(path.read_text())["groups"]
     ]
     alerts = [r for g in groups for r in g["rules"] if "alert" in r]
     assert alerts

@@ -57,7 +57,7 @@ class RuleGroup:
     title: str | None
     interval: float | None
     rules: tuple[RecordingRule | AlertRule, ...]
-    slo: bool = False  # an SLO's group: in its own rules file, tested on its own
+    slo: str | None = None  # the SLO whose group this is: in a rules file of its own
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,15 +13,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import re
 
 from rlmgen.derive.common import number
 from rlmgen.derive.slos import budget_text, factor
-from rlmgen.lang import promql, slo
+from rlmgen.lang import slo
 from rlmgen.model import types as m
 
-EVENTS = 1_000_000  # events per sample interval
-_CANDIDATES = ("500", "503", "5xx", "error", "errors", "fail", "failed", "true", "1", "bad", "x")
+EVENTS = 1_000_000  # events per sample interval, at least
+# so that the smallest error ratio of a scenario is still a thousand failed events
+_RESOLUTION = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,76 +41,26 @@ class SloScenario:
     checkpoints: tuple[Checkpoint, ...]
 
 
-def _series(name: str, labels: dict[str, str]) -> str:
-    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return f"{name}{{{inner}}}" if inner else name
-
-
-def _value_for(operator: str, value: str, match: bool) -> str | None:
-    """A label value that does (or, `match` False, does not) satisfy one matcher."""
-    if operator in ("=", "!="):
-        wanted = (operator == "=") == match
-        return value if wanted else (value + "_other" if value else "other")
-    pattern = re.compile(value)
-    wanted = (operator == "=~") == match
-    for candidate in (value, *_CANDIDATES, "", "ok", "200", "good"):
-        if bool(pattern.fullmatch(candidate)) == wanted:
-            return candidate
-    return None
-
-
-def _labels(matchers: tuple[promql.Matcher, ...], match: bool) -> dict[str, str] | None:
-    labels: dict[str, str] = {}
-    for label, operator, value in matchers:
-        chosen = _value_for(operator, value, match)
-        if chosen is None:
-            return None
-        if chosen:
-            labels[label] = chosen
-    return labels
-
-
 def concrete_inputs(sli: m.SLI) -> tuple[tuple[str, str], ...] | None:
-    """(series, role) pairs promtool can be fed so that the SLI reads exactly the events
-    of each role: `bad` or `good` events, and `rest` (the other events of the total)."""
-    parsed = {role: (name, matchers) for role, name, matchers in sli.inputs}
-    counted = "bad" if "bad" in parsed else "good"
-    name, matchers = parsed[counted]
-    total_name, total_matchers = parsed["total"]
-    events = _labels(matchers, True)
-    if events is None:
-        return None
-    if total_name != name:  # separate counters: the total counts every event
-        total = _labels(total_matchers, True)
-        if total is None:
-            return None
-        return ((_series(name, events), counted), (_series(total_name, total), "total"))
-    # One counter: the other events are a series the total selects and the SLI's does not.
-    other = dict(_labels(total_matchers, True) or {})
-    own = {label for label, _, _ in total_matchers}
-    for label, operator, value in matchers:
-        if label in own:
-            continue
-        chosen = _value_for(operator, value, False)
-        if chosen is None:
-            return None
-        other[label] = chosen
-        break
-    else:
-        return None
-    if _series(name, other) == _series(name, events):
-        return None
-    return ((_series(name, events), counted), (_series(name, other), "rest"))
+    return slo.concrete_inputs(sli.inputs)
 
 
 Schedule = tuple[tuple[float, float], ...]  # (seconds, error ratio) segments, in order
 
 
-def _increments(schedule: Schedule, interval: float) -> list[int]:
-    """The failed events of each sample interval (a whole number of the EVENTS)."""
+def events_per_interval(schedule: Schedule) -> int:
+    """Enough events per sample interval that every ratio of the schedule is whole
+    numbers of failures within 0.1% (a 99.99999% objective needs billions)."""
+    smallest = min((ratio for _, ratio in schedule if ratio > 0), default=1.0)
+    needed = math.ceil(_RESOLUTION / smallest)
+    return max(EVENTS, 10 ** math.ceil(math.log10(needed)))
+
+
+def _increments(schedule: Schedule, interval: float, events: int) -> list[int]:
+    """The failed events of each sample interval (a whole number of `events`)."""
     failed = []
     for seconds, ratio in schedule:
-        failed += [round(ratio * EVENTS)] * round(seconds / interval)
+        failed += [round(ratio * events)] * round(seconds / interval)
     return failed
 
 
@@ -158,11 +108,12 @@ class _Fed:
 
 
 def _feed(roles: tuple[tuple[str, str], ...], schedule: Schedule, interval: float) -> _Fed:
-    failed = _increments(schedule, interval)
+    events = events_per_interval(schedule)
+    failed = _increments(schedule, interval, events)
     steps = {
         "bad": failed,
-        "good": [EVENTS - f for f in failed],
-        "total": [EVENTS] * len(failed),
+        "good": [events - f for f in failed],
+        "total": [events] * len(failed),
     }
     steps["rest"] = steps["good"] if any(r == "bad" for _, r in roles) else failed
     inputs = tuple((series, _notation(steps[role])) for series, role in roles)
@@ -227,6 +178,10 @@ def _checkpoints(states: list[State]) -> tuple[Checkpoint, ...]:
     return tuple(Checkpoint(at, firing) for at, firing in sorted(chosen.items()))
 
 
+def _pair(burn: slo.BurnWindow) -> str:
+    return f"{burn.short / 60:.0f}m/{burn.long / 3600:.0f}h"
+
+
 def scenarios(target: m.SLO, evaluation: float) -> list[SloScenario]:
     """The scenarios of an SLO whose SLI rlmgen can feed (events or latency)."""
     roles = concrete_inputs(target.sli) if target.sli.inputs else None
@@ -239,27 +194,32 @@ def scenarios(target: m.SLO, evaluation: float) -> list[SloScenario]:
     ticket = [limit for _, limit in thresholds(target, "ticket")]
     plans: list[tuple[str, float, Schedule, float]] = []
     hour = 3600.0
-    if "page" in kinds and max(page) * 1.1 < 1:
-        over = max(page) * 1.1
-        plans.append(
-            (
-                f"an error ratio of {over:.4g} (just over {max(page) / budget:.4g}x the budget) "
-                "pages, and the alert resolves after recovery",
-                60.0,
-                ((6 * hour, 0.0), (2 * hour, over), (hour, 0.0)),
-                9 * hour,
+    if "page" in kinds:
+        for burn, limit in thresholds(target, "page"):
+            if limit * 1.1 >= 1:
+                continue  # this pair cannot fire: reported at validation
+            over = limit * 1.1
+            plans.append(
+                (
+                    f"an error ratio of {over:.4g} (just over {limit / budget:.4g}x the budget "
+                    f"of the {_pair(burn)} pair) pages, and the alert resolves after recovery",
+                    60.0,
+                    # the long window fills with errors past the limit after long/1.1
+                    ((burn.long, 0.0), (burn.long + hour, over), (hour, 0.0)),
+                    2 * burn.long + 2 * hour,
+                )
             )
-        )
         under = min(page) * 0.9
-        plans.append(
-            (
-                f"an error ratio of {under:.4g} (just under {min(page) / budget:.4g}x the budget) "
-                "never pages",
-                60.0,
-                ((6 * hour, 0.0), (6 * hour, under)),
-                12 * hour,
+        if under < 1:
+            plans.append(
+                (
+                    f"an error ratio of {under:.4g} (just under {min(page) / budget:.4g}x the "
+                    "budget, the lowest page factor) never pages",
+                    60.0,
+                    ((6 * hour, 0.0), (6 * hour, under)),
+                    12 * hour,
+                )
             )
-        )
         # one minute at `spike` moves the short window's ratio by spike/5 and the long
         # one's by spike/60: a spike between 5 and 60 times the limit trips the short only
         quick, quick_limit = thresholds(target, "page")[0]
@@ -274,28 +234,29 @@ def scenarios(target: m.SLO, evaluation: float) -> list[SloScenario]:
                     2 * hour + 60,
                 )
             )
-    if "ticket" in kinds and max(ticket) * 1.1 < 1:
-        over = max(ticket) * 1.1
-        plans.append(
-            (
-                f"an error ratio of {over:.4g} (just over {max(ticket) / budget:.4g}x the budget) "
-                "opens a ticket",
-                300.0,
-                ((6 * hour, 0.0), (12 * hour, over)),
-                18 * hour,
-            )
-        )
     if "ticket" in kinds:
-        under = min(ticket) * 0.9
-        plans.append(
-            (
-                f"an error ratio of {under:.4g} (just under {min(ticket) / budget:.4g}x the "
-                "budget, what the objective allows) never opens a ticket",
-                300.0,
-                ((6 * hour, 0.0), (12 * hour, under)),
-                18 * hour,
+        if max(ticket) * 1.1 < 1:
+            over = max(ticket) * 1.1
+            plans.append(
+                (
+                    f"an error ratio of {over:.4g} (just over {max(ticket) / budget:.4g}x the "
+                    "budget) opens a ticket",
+                    300.0,
+                    ((6 * hour, 0.0), (12 * hour, over)),
+                    18 * hour,
+                )
             )
-        )
+        under = min(ticket) * 0.9
+        if under < 1:
+            plans.append(
+                (
+                    f"an error ratio of {under:.4g} (just under {min(ticket) / budget:.4g}x "
+                    "the budget, the lowest ticket factor) never opens a ticket",
+                    300.0,
+                    ((6 * hour, 0.0), (12 * hour, under)),
+                    18 * hour,
+                )
+            )
     for title, interval, schedule, horizon in plans:
         fed = _feed(roles, schedule, interval)
         states = _states(target, fed, evaluation, horizon)

@@ -90,7 +90,7 @@ def slo_groups(spec: m.Spec) -> list[RuleGroup]:
             f"SLO {slo.name}",
             None,
             (*_recording(spec, slo), *_alerts(spec, slo)),
-            slo=True,
+            slo=slo.name,
         )
         for slo in spec.slos
     ]
@@ -244,6 +244,7 @@ def _panel(
     thresholds: tuple[tuple[float | None, str], ...],
     width: int,
     description: str | None = None,
+    decimals: int | None = None,
 ) -> m.Panel:
     return m.Panel(
         title=title,
@@ -254,7 +255,7 @@ def _panel(
         unit=unit,
         min=None,
         max=None,
-        decimals=None,
+        decimals=decimals,
         content=None,
         width=width,
         height=None,
@@ -267,7 +268,10 @@ def _slo_row(spec: m.Spec, target: m.SLO) -> m.Row:
     period = window_text(target.period)
     on = f"on({ID_LABEL}, {SLO_LABEL}, {SERVICE_LABEL}) group_left"
     budget = f"slo:error_budget:ratio{selector}"
-    factors = sorted({float(factor(b, target.period)) for b in slo_lang.WINDOWS})
+    kinds = {burn.kind for burn in target.alerts}
+    factors = sorted(
+        {float(factor(b, target.period)) for b in slo_lang.WINDOWS if b.alert in kinds}
+    )
     colours = ("blue", "yellow", "orange", "red")
     burn_steps: tuple[tuple[float | None, str], ...] = (
         (None, "green"),
@@ -278,6 +282,8 @@ def _slo_row(spec: m.Spec, target: m.SLO) -> m.Row:
         for w in windows()
     )
     objective = target.objective
+    # 99.95% must not show as 100.0%: one more decimal than the objective has
+    decimals = len(target.objective_text.rstrip("%").partition(".")[2]) + 1
     return m.Row(
         title=f"{target.name}: {target.objective_text} over {period}",
         collapsed=False,
@@ -289,6 +295,7 @@ def _slo_row(spec: m.Spec, target: m.SLO) -> m.Row:
                 "percentunit",
                 ((None, "blue"),),
                 4,
+                decimals=decimals,
             ),
             _panel(
                 f"Error budget left ({period})",
@@ -306,6 +313,7 @@ def _slo_row(spec: m.Spec, target: m.SLO) -> m.Row:
                 "percentunit",
                 ((None, "red"), (objective, "green")),
                 4,
+                decimals=decimals,
             ),
             _panel(
                 "Burn rate by window",

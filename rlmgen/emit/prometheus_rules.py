@@ -10,7 +10,7 @@ from rlmgen.derive.kubernetes import metadata
 from rlmgen.derive.rules import AlertRule, RecordingRule, RuleGroup, Rules
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
-from rlmgen.model.conventions import PROMETHEUS_RULE_PATH, RULES_PATH, SLO_RULES_PATH
+from rlmgen.model.conventions import PROMETHEUS_RULE_PATH, RULES_PATH, slo_rules_path
 from rlmgen.output.yamlout import dump
 
 
@@ -19,10 +19,12 @@ def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
     if not groups:
         return {}
     files = {}
-    for path, is_slo in ((RULES_PATH, False), (SLO_RULES_PATH, True)):
-        own = [_group(group) for group in rules.groups if group.slo == is_slo]
-        if own:
-            files[path] = dump({"groups": own})
+    plain = [_group(group) for group in rules.groups if group.slo is None]
+    if plain:
+        files[RULES_PATH] = dump({"groups": plain})
+    for group in rules.groups:
+        if group.slo is not None:
+            files[slo_rules_path(group.slo)] = dump({"groups": [_group(group)]})
     text = dump({"groups": groups})
     # The PrometheusRule's spec is the rules file itself: indent the text once rather
     # than serialising the same groups twice (the same bytes, half the work).

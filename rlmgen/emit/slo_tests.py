@@ -1,5 +1,5 @@
-"""`prometheus/slos.tests.yaml`: promtool unit tests of the SLO rules file, from the
-scenarios rlmgen computes for each SLO (rlmgen.derive.slo_scenarios)."""
+"""`prometheus/slo-<name>.tests.yaml`: promtool unit tests of each SLO's rules file, from
+the scenarios rlmgen computes for it (rlmgen.derive.slo_scenarios)."""
 
 from __future__ import annotations
 
@@ -11,27 +11,25 @@ from rlmgen.derive.slos import identity
 from rlmgen.lang.promtemplate import render
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
-from rlmgen.model.conventions import SLO_RULES_PATH, SLO_TESTS_PATH
+from rlmgen.model.conventions import slo_rules_path, slo_tests_path
 from rlmgen.output.yamlout import dump
 
 
 def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
-    tests = [
-        _test(spec, rules, case)
-        for target in spec.slos
-        for case in scenarios(target, spec.service.evaluation_interval)
-    ]
-    if not tests:
-        return {}
-    return {
-        SLO_TESTS_PATH: dump(
-            {
-                "rule_files": [SLO_RULES_PATH.rsplit("/", 1)[1]],
-                "evaluation_interval": format_duration(spec.service.evaluation_interval),
-                "tests": tests,
-            }
-        )
-    }
+    files = {}
+    for target in spec.slos:
+        tests = [
+            _test(spec, rules, case) for case in scenarios(target, spec.service.evaluation_interval)
+        ]
+        if tests:
+            files[slo_tests_path(target.name)] = dump(
+                {
+                    "rule_files": [slo_rules_path(target.name).rsplit("/", 1)[1]],
+                    "evaluation_interval": format_duration(spec.service.evaluation_interval),
+                    "tests": tests,
+                }
+            )
+    return files
 
 
 def _test(spec: m.Spec, rules: Rules, case: SloScenario) -> dict[str, Any]:

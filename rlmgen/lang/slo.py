@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
+import json
+import re
 from collections.abc import Sequence
 
 DAY = 86400.0
@@ -121,3 +124,88 @@ def _extrapolate(
     interval += to_end if to_end < threshold else average / 2
     factor = interval / sampled / (end - start)
     return result * factor
+
+
+# --- series that satisfy an SLI's selectors, for tests --------------------------------
+
+Matcher = tuple[str, str, str]  # (label, operator, value)
+Input = tuple[str, str, tuple[Matcher, ...]]  # (role, metric name, matchers)
+_GENERIC_VALUES = ("200", "500", "503", "ok", "error", "true", "false", "1", "x", "")
+_LITERAL = re.compile(r"[\w:/ @-]*")
+_MAX_COMBINATIONS = 50_000
+
+
+def _matches(labels: dict[str, str], matchers: Sequence[Matcher]) -> bool:
+    for label, operator, value in matchers:
+        found = labels.get(label, "")
+        if (operator == "=" and found != value) or (operator == "!=" and found == value):
+            return False
+        if operator in ("=~", "!~"):
+            hit = re.fullmatch(value, found) is not None
+            if hit != (operator == "=~"):
+                return False
+    return True
+
+
+def _candidates(matchers: Sequence[Matcher]) -> dict[str, list[str]]:
+    """Plausible values of each label the matchers name: their literal values and the
+    literal alternatives of their regexes first, then common ones, then absent."""
+    found: dict[str, list[str]] = {}
+    for label, operator, value in matchers:
+        values = found.setdefault(label, [])
+        if operator in ("=", "!="):
+            parts = [value]
+        else:
+            parts = [p for p in value.split("|") if _LITERAL.fullmatch(p)]
+        values += [p for p in parts if p not in values]
+    for values in found.values():
+        values += [v for v in _GENERIC_VALUES if v not in values]
+    return found
+
+
+def _labels_for(
+    matchers: Sequence[Matcher], must: Sequence[Sequence[Matcher]], must_not: Sequence[Matcher] = ()
+) -> dict[str, str] | None:
+    """Label values that satisfy every set in `must` and not `must_not` (None if none of
+    the candidates does)."""
+    candidates = _candidates(matchers)
+    names = sorted(candidates)
+    count = 1
+    for name in names:
+        count *= len(candidates[name])
+    if count > _MAX_COMBINATIONS:
+        return None
+    for values in itertools.product(*(candidates[n] for n in names)):
+        labels = {n: v for n, v in zip(names, values, strict=True) if v}
+        if all(_matches(labels, m) for m in must) and not (must_not and _matches(labels, must_not)):
+            return labels
+    return None
+
+
+def series_text(name: str, labels: dict[str, str]) -> str:
+    inner = ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}}" if inner else name
+
+
+def concrete_inputs(inputs: Sequence[Input]) -> tuple[tuple[str, str], ...] | None:
+    """(series, role) pairs a test can feed so that an SLI reads exactly the events of
+    each role: `bad` or `good`, `total` (a counter of its own) or `rest` (the other events
+    of the same counter); None when rlmgen finds no such series."""
+    parsed = {role: (name, matchers) for role, name, matchers in inputs}
+    counted = "bad" if "bad" in parsed else "good"
+    if counted not in parsed or "total" not in parsed:
+        return None
+    name, matchers = parsed[counted]
+    total_name, total_matchers = parsed["total"]
+    if total_name != name:  # separate counters: the total counts every event
+        events = _labels_for(matchers, [matchers])
+        total = _labels_for(total_matchers, [total_matchers])
+        if events is None or total is None:
+            return None
+        return ((series_text(name, events), counted), (series_text(total_name, total), "total"))
+    every = [*matchers, *total_matchers]
+    events = _labels_for(every, [matchers, total_matchers])
+    rest = _labels_for(every, [total_matchers], must_not=matchers)
+    if events is None or rest is None or events == rest:
+        return None
+    return ((series_text(name, events), counted), (series_text(name, rest), "rest"))

@@ -146,8 +146,15 @@ def slo_dashboard_uid(service: str) -> str:
 
 # SLO rules in a file of their own: their tests run days of samples, which the other
 # rules (a 7d baseline reads every sample) would make slow to evaluate.
-SLO_RULES_PATH = "prometheus/slos.yaml"
-SLO_TESTS_PATH = "prometheus/slos.tests.yaml"
+def slo_rules_path(slo: str) -> str:
+    """Each SLO's rules in a file of their own, so that its tests evaluate only them."""
+    return f"prometheus/slo-{slo}.yaml"
+
+
+def slo_tests_path(slo: str) -> str:
+    return f"prometheus/slo-{slo}.tests.yaml"
+
+
 PROMETHEUS_RULE_PATH = "kubernetes/prometheusrule.yaml"
 ALERTMANAGER_PATH = "alertmanager/alertmanager.yaml"
 ALERTMANAGER_CONFIG_PATH = "kubernetes/alertmanager-config.yaml"

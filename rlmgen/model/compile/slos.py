@@ -3,6 +3,7 @@ rate window, and the page and ticket alerts with their routes."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -14,11 +15,17 @@ from rlmgen.model.compile.alerts import check_severity_routed, check_template
 from rlmgen.model.compile.labels import rule_labels
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.conventions import SEVERITIES, slo_dashboard_uid
+from rlmgen.model.conventions import (
+    SEVERITIES,
+    SLO_IDENTITY_LABELS,
+    SLO_SEVERITY_LABEL,
+    slo_dashboard_uid,
+)
 from rlmgen.model.routing import receiver_for
 
 DEFAULT_PERIOD = 30 * slo.DAY
 WINDOW_PLACEHOLDER = "{{.window}}"  # Sloth's, so a raw SLI moves over unchanged
+_PLACEHOLDER = re.compile(r"\{\{-?\s*\.window\s*-?\}\}")
 _DEFAULT_SEVERITY = {"page": "critical", "ticket": "warning"}
 
 
@@ -53,8 +60,18 @@ def compile_slos(
         if name:
             seen[name] = node.at("name")
         result = _slo(walk, node, routing, declared, metrics)
-        if result is not None:
-            compiled.append(result)
+        if result is None:
+            continue
+        clash = next((c for c in compiled if c.alert_name == result.alert_name), None)
+        if clash is not None and result.alerts and clash.alerts:
+            walk.error(
+                node.at("alerts") + ("/name" if "name" in node.mapping("alerts") else ""),
+                f"the SLOs '{clash.name}' and '{result.name}' would both alert as "
+                f"'{result.alert_name}': their alerts and tests would mix",
+                "give this SLO its own alerts.name",
+            )
+            continue
+        compiled.append(result)
     return tuple(compiled)
 
 
@@ -83,6 +100,18 @@ def _slo(
     )
     if name is None or objective is None or period is None or sli is None or not summary_ok:
         return None
+    _check_pairs(walk, node, 1 - float(objective), period, alerts)
+    if walk.strict and alerts and (not sli.inputs or slo.concrete_inputs(sli.inputs) is None):
+        why = (
+            "a raw SLI's inputs are unknown to rlmgen"
+            if not sli.inputs
+            else "rlmgen finds no series that its selectors tell apart"
+        )
+        walk.warning(
+            node.at("sli"),
+            f"no generated test proves the alerts of SLO '{name}': {why}",
+            "write the SLI as events or latency with plain matchers",
+        )
     return m.SLO(
         name=name,
         description=node.text("description"),
@@ -92,12 +121,46 @@ def _slo(
         sli=sli,
         alert_name=alerts_node.text("name") or f"{camel(name)}ErrorBudgetBurn",
         alerts=alerts,
-        labels=rule_labels(walk, alerts_node),
+        labels=_own_labels(walk, alerts_node),
         summary=alerts_node.text("summary"),
         description_template=alerts_node.text("description"),
         playbook=alerts_node.text("playbook"),
         pointer=node.pointer,
     )
+
+
+def _check_pairs(
+    walk: Walk, node: Node, budget: float, period: float, alerts: tuple[m.BurnAlert, ...]
+) -> None:
+    """A window pair whose threshold is an error ratio of 100% or more can never fire:
+    a low objective leaves the fast pairs nothing to detect."""
+    for burn in alerts:
+        for pair in (b for b in slo.WINDOWS if b.alert == burn.kind):
+            limit = pair.factor(period) * budget
+            if limit >= 1:
+                walk.warning(
+                    node.at("objective"),
+                    f"the {burn.kind} alert's {format_duration(pair.short)}/"
+                    f"{format_duration(pair.long)} pair can never fire: "
+                    f"{pair.factor(period):.4g}x a budget of {budget:.4g} is an error ratio "
+                    f"of {limit:.4g}, above 100%",
+                    "alert a low objective by its ticket, or over a shorter period (smaller factors)",
+                )
+
+
+def _own_labels(walk: Walk, node: Node) -> m.Labels:
+    """The alerts' labels: neither rlmgen's nor the SLO's identity (per-SLO inhibition and
+    Sloth's dashboards match on them)."""
+    labels = rule_labels(walk, node)
+    for name in labels:
+        if name in SLO_IDENTITY_LABELS or name == SLO_SEVERITY_LABEL:
+            walk.error(
+                f"{node.at('labels')}/{name}",
+                f"the label '{name}' is set from the SLO: this value would be overwritten",
+                "choose another label name",
+                at_key=True,
+            )
+    return labels
 
 
 def _objective(walk: Walk, node: Node) -> Decimal | None:
@@ -129,7 +192,7 @@ def _period(walk: Walk, node: Node) -> float | None:
         walk.error(
             node.at("period"),
             f"an SLO period is whole days, got {node.value['period']}",
-            f"write {max(1, round(period / slo.DAY))}d",
+            f"write {max(round(period / slo.DAY), round(slo.LONGEST_WINDOW / slo.DAY))}d",
         )
         return None
     if period < slo.LONGEST_WINDOW:
@@ -202,6 +265,13 @@ def _events(walk: Walk, node: Node, declared: Declared) -> m.SLI | None:
         bad = _counter(walk, node, "bad", declared)
         if bad is None or total is None:
             return None
+        if bad[1][1:] == total[1][1:]:
+            walk.error(
+                node.at("bad"),
+                "bad and total select the same series: the error ratio is always 1",
+                'select the failures, such as requests_total{code=~"5.."}',
+            )
+            return None
         return m.SLI(
             "events",
             f"({_rate(bad[0])})\n/\n({_rate(total[0])})",
@@ -268,7 +338,16 @@ def _latency(
             "use a bucket bound as the threshold, or add the bucket to the histogram",
         )
         return None
-    labels = tuple((k, "=", v) for k, v in node.labels("selector").items())
+    selector = node.labels("selector")
+    if "le" in selector:
+        walk.error(
+            f"{node.at('selector')}/le",
+            "the threshold sets le: a selector on le would select no bucket or the wrong one",
+            "remove le from the selector",
+            at_key=True,
+        )
+        return None
+    labels = tuple((k, "=", v) for k, v in selector.items())
     le = ("le", "=", go_float(bound))
     good = _selector(f"{name}_bucket", (le, *labels))
     total = _selector(f"{name}_count", labels)
@@ -281,7 +360,9 @@ def _latency(
 
 
 def _selector(name: str, matchers: tuple[promql.Matcher, ...]) -> str:
-    inner = ", ".join(f'{label}{operator}"{value}"' for label, operator, value in matchers)
+    inner = ", ".join(
+        f"{label}{operator}{json.dumps(value)}" for label, operator, value in matchers
+    )
     return f"{name}{{{inner}}}" if inner else name
 
 
@@ -289,6 +370,7 @@ def _raw(walk: Walk, node: Node, declared: Declared) -> m.SLI | None:
     text = node.text("errorRatio")
     if text is None:
         return None
+    text = _PLACEHOLDER.sub(WINDOW_PLACEHOLDER, text)  # {{ .window }} as Go reads it
     if WINDOW_PLACEHOLDER not in text:
         walk.error(
             node.at("errorRatio"),
