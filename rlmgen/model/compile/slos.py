@@ -144,7 +144,7 @@ def _check_pairs(
                     f"{format_duration(pair.long)} pair can never fire: "
                     f"{pair.factor(period):.4g}x a budget of {budget:.4g} is an error ratio "
                     f"of {limit:.4g}, above 100%",
-                    "alert a low objective by its ticket, or over a shorter period (smaller factors)",
+                    "alert a low objective by its ticket, or over a shorter period",
                 )
 
 
