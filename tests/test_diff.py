@@ -199,3 +199,24 @@ def test_an_objective_loosened_or_an_slo_alert_disabled_is_risky() -> None:
     assert change.risks == ["the ticket alert is disabled"]
     tightened = SEED.replace("    objective: 99.99%\n", "    objective: 99.995%\n", 1)
     assert not any(c.risks for c in _changes(tightened) if c.category == "slo")
+
+
+def test_an_slo_alert_that_pages_less_is_risky() -> None:
+    longer = SEED.replace("    period: 30d\n", "    period: 90d\n", 1)
+    [change] = [c for c in _changes(longer) if c.category == "slo"]
+    assert change.risks == [
+        "the page alert fires only at higher error ratios (period 30d → 90d)",
+        "the ticket alert fires only at higher error ratios (period 30d → 90d)",
+    ]
+    demoted = SEED.replace(
+        "      name: RLMApiErrorBudgetBurn\n",
+        "      name: RLMApiErrorBudgetBurn\n      page: {severity: warning}\n",
+        1,
+    )
+    [change] = [c for c in _changes(demoted) if c.category == "slo"]
+    assert change.risks == [
+        "the page alert is demoted from critical to warning",
+        "the page alert is routed away from PagerDuty",
+    ]
+    shorter = SEED.replace("    period: 30d\n", "    period: 7d\n", 1)
+    assert not any(c.risks for c in _changes(shorter) if c.category == "slo")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from rlmgen.derive.rules import AlertRule, derive_rules
+from rlmgen.lang import slo as slo_lang
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.conventions import severity_rank
@@ -73,8 +74,13 @@ def _loosened(old: AlertRule, new: AlertRule) -> bool:
 
 
 def _alerts(base: m.Spec, head: m.Spec) -> list[Change]:
-    old = {(r.name, r.severity): r for r in derive_rules(base).alerts}
-    new = {(r.name, r.severity): r for r in derive_rules(head).alerts}
+    # an SLO's page and ticket may share name and severity: its kind tells them apart
+    old = {
+        (r.name, r.severity, r.burn.kind if r.burn else ""): r for r in derive_rules(base).alerts
+    }
+    new = {
+        (r.name, r.severity, r.burn.kind if r.burn else ""): r for r in derive_rules(head).alerts
+    }
     changes = []
     removed = [k for k in old if k not in new]
     added = [k for k in new if k not in old]
@@ -290,7 +296,44 @@ def _slos(base: m.Spec, head: m.Spec) -> list[Change]:
         disabled = {b.kind for b in before.alerts} - {b.kind for b in after.alerts}
         for kind in sorted(disabled):
             change.risks.append(f"the {kind} alert is disabled")
+        change.risks += _burn_risks(base, head, before, after)
     return changes
+
+
+def _limits(target: m.SLO, kind: str) -> list[float]:
+    """The error ratios a kind of alert fires above, pair by pair."""
+    return [
+        b.factor(target.period) * target.error_budget for b in slo_lang.WINDOWS if b.alert == kind
+    ]
+
+
+def _burn_risks(base: m.Spec, head: m.Spec, before: m.SLO, after: m.SLO) -> list[str]:
+    """An SLO alert that pages less: demoted, routed away from PagerDuty, or firing only
+    at higher error ratios (a longer period raises every factor)."""
+    risks = []
+    old = {b.kind: b for b in before.alerts}
+    for burn in after.alerts:
+        was = old.get(burn.kind)
+        if was is None:
+            continue
+        if severity_rank(burn.severity) < severity_rank(was.severity):
+            risks.append(f"the {burn.kind} alert is demoted from {was.severity} to {burn.severity}")
+        if (
+            _receiver_kind(base, was.receiver) == "pagerduty"
+            and _receiver_kind(head, burn.receiver) != "pagerduty"
+        ):
+            risks.append(f"the {burn.kind} alert is routed away from PagerDuty")
+        if after.objective >= before.objective and any(
+            new > old_limit * (1 + 1e-9)
+            for new, old_limit in zip(
+                _limits(after, burn.kind), _limits(before, burn.kind), strict=True
+            )
+        ):
+            risks.append(
+                f"the {burn.kind} alert fires only at higher error ratios "
+                f"(period {format_duration(before.period)} → {format_duration(after.period)})"
+            )
+    return risks
 
 
 def diff(base: m.Spec, head: m.Spec) -> list[Change]:
