@@ -1,11 +1,12 @@
 """The `rlmgen` command line. Exit codes: 0 ok, 1 invalid spec or drift, 2 usage error,
-3 an error inside rlmgen (a bug: a spec that validates always builds)."""
+3 an error inside rlmgen (a bug: a spec that validates always builds), 130 interrupted."""
 
 from __future__ import annotations
 
 import gc
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -343,8 +344,19 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report an interrupted command
+
+
+def _interrupted(_signum: int, _frame: object) -> None:
+    """Ctrl-C: one line and the shell's code; SystemExit unwinds through the writer's
+    cleanup (staged trees removed, the lock released), leaving out/ as it was."""
+    click.echo("rlmgen: interrupted", err=True)
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
 def main() -> None:
     tune_garbage_collector()
+    signal.signal(signal.SIGINT, _interrupted)
     try:
         cli(prog_name="rlmgen", standalone_mode=True)
     except OSError as exc:  # the disk or the system, not rlmgen: say what it said

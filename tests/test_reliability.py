@@ -103,3 +103,34 @@ def test_a_read_only_file_system_is_one_line(tmp_path: Path, small_mount: Path) 
         f"rlmgen: cannot write {out}/synthetic: Read-only file system ({out} is as it was)"
     ]
     assert tree(out) == before
+
+
+def test_ctrl_c_is_one_line_exit_130_and_the_tree_stays_whole(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    assert build(synthetic_spec(tmp_path / "a.yaml", 10), out).returncode == 0
+    before = tree(out)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rlmgen",
+            "build",
+            str(synthetic_spec(tmp_path / "b.yaml", 1500, 1)),
+            "-o",
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.8)  # compiling: about 2 s for 1,500 metrics
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    if process.returncode == 0:
+        pytest.skip("the build finished before the interrupt (a fast machine)")
+    assert process.returncode == 130
+    assert stderr.splitlines()[-1] == "rlmgen: interrupted"
+    assert tree(out) == before
+    assert not list(out.glob(".rlmgen-*"))
