@@ -15,10 +15,9 @@ from pathlib import Path
 
 from rlmgen.model import types as m
 from rlmgen.model.compile import compile_spec
+from rlmgen.output.writer import MANIFEST
 from rlmgen.spec.diagnostics import Diagnostic
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
-
-MANIFEST = ".rlmgen-manifest"  # rlmgen.output.writer's; output is not a spec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
