@@ -126,3 +126,11 @@ def test_the_scenario_simulation_predicts_the_same_minute() -> None:
     states = dict(slo_scenarios._states(target, fed, 30.0, 180 * 60.0))
     assert [kind for kind, _ in states[FIRES_AT - 30]] == []
     assert "page" in [kind for kind, _ in states[FIRES_AT]]
+
+
+def test_a_bucket_bound_is_written_as_go_clients_write_le() -> None:
+    from rlmgen.lang.promtemplate import go_float
+
+    assert [go_float(b) for b in (0.3, 1.0, 2.5, 1000.0, 1e6, 0.00005)] == [
+        "0.3", "1", "2.5", "1000", "1e+06", "5e-05",
+    ]  # fmt: skip

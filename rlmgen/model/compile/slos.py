@@ -8,6 +8,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from rlmgen.lang import promql, slo
+from rlmgen.lang.promtemplate import go_float  # Go clients write le as %v does
 from rlmgen.lang.units import SERIES_UNITS, UnitError, format_duration, parse_quantity
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
@@ -288,12 +289,6 @@ def _events(walk: Walk, node: Node, declared: Declared) -> m.SLI | None:
         total=_rate(total[0]),
         inputs=(good[1], total[1]),
     )
-
-
-def go_float(value: float) -> str:
-    """A bucket bound as Go's Prometheus client writes its `le` label (0.3, 1, 2.5)."""
-    text = repr(value)
-    return text[:-2] if text.endswith(".0") else text
 
 
 def _latency(
