@@ -54,28 +54,12 @@ def error_budget(objective: float) -> float:
 Sample = tuple[float, float]  # (seconds, counter value)
 
 
-def extrapolated_rate(samples: Sequence[Sample], start: float, end: float) -> float | None:
-    """`rate(counter[end - start])` evaluated at `end`, as Prometheus 2.x computes it from
-    the samples in [start, end], in the same order of float operations (so the result is
-    bit for bit promtool's); None when fewer than two samples fall in the range."""
-    inside = [s for s in samples if start <= s[0] <= end]
-    if len(inside) < 2:
-        return None
-    result = inside[-1][1] - inside[0][1]
-    previous = inside[0][1]
-    for _, value in inside[1:]:
-        if value < previous:  # a counter reset: the counter restarted from 0
-            result += previous
-        previous = value
-    return _extrapolate(result, inside[0], inside[-1], len(inside), start, end)
-
-
 def error_ratio(
     bad: Sequence[Sample], total: Sequence[Sample], at: float, window: float
 ) -> float | None:
     """`sum(rate(bad[w])) / sum(rate(total[w]))` at `at` (None: no rate, or no traffic)."""
-    errors = extrapolated_rate(bad, at - window, at)
-    requests = extrapolated_rate(total, at - window, at)
+    errors = Counter(bad).rate(at - window, at)
+    requests = Counter(total).rate(at - window, at)
     if errors is None or requests is None or requests == 0:
         return None
     return errors / requests
@@ -83,7 +67,9 @@ def error_ratio(
 
 class Counter:
     """A counter's samples (never reset), for rates at many times: each range is found by
-    bisection, and the rate computed as `extrapolated_rate` does."""
+    bisection, and the rate is `rate(counter[end - start])` at `end` as Prometheus 2.x
+    computes it from the samples in [start, end], in the same order of float operations
+    (bit for bit promtool's); None when fewer than two samples fall in the range."""
 
     def __init__(self, samples: Sequence[Sample]):
         self.times = [t for t, _ in samples]
