@@ -182,7 +182,7 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compil
             err=True,
         )
         sys.exit(EXIT_INVALID)
-    return [(r.model.service.name, r) for r in results if r.model is not None]
+    return [(r.unit, r) for r in results if r.model is not None]
 
 
 @cli.command()
@@ -191,14 +191,17 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compil
 @_lock_timeout_option
 def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
     """Compile specs into OUT/<service>/, replacing what was there atomically."""
+    from rlmgen.model.conventions import CLUSTER_DIR
     from rlmgen.output.writer import WriteError, printable, write_services
+    from rlmgen.pipeline import outputs
 
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
+    units = outputs([r for _, r in results])
     try:
         removed = write_services(
             out_dir,
-            {service: r.files for service, r in results},
+            units,
             remove_stale=everything,
             lock_timeout=lock_timeout,
             on_wait=_waiting(out_dir),
@@ -206,10 +209,16 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
     except WriteError as exc:
         click.echo(f"rlmgen: {exc}", err=True)
         sys.exit(EXIT_INVALID)
-    for service, result in results:
+    shown = printable(out_dir.as_posix())
+    for unit, result in results:
         count = len(result.files)
-        shown = printable(out_dir.as_posix())
-        click.echo(f"{printable(result.display)} -> {shown}/{service}/ ({count} files)", err=True)
+        click.echo(f"{printable(result.display)} -> {shown}/{unit}/ ({count} files)", err=True)
+    for unit, written in units.items():
+        if unit.endswith(f"/{CLUSTER_DIR}"):
+            environment = unit.split("/")[0]
+            click.echo(
+                f"environment {environment} -> {shown}/{unit}/ ({len(written)} files)", err=True
+            )
     for name in removed:
         click.echo(f"removed {printable(out_dir.as_posix())}/{name}/ (its spec is gone)", err=True)
 
@@ -229,9 +238,11 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
         refuse_foreign,
         stale_services,
     )
+    from rlmgen.pipeline import outputs
 
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
+    units = outputs([r for _, r in results])
     shown = printable(out_dir.as_posix().rstrip("/"))
     try:
         # under the build lock, after recovering what an interrupted build left
@@ -240,11 +251,9 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
             if out_dir.is_dir()
             else nullcontext()
         ):
-            refuse_foreign(out_dir, [service for service, _ in results])  # as build would
-            diffs = {service: drift(out_dir, service, r.files, shown) for service, r in results}
-            stale = (
-                stale_services(out_dir, {service for service, _ in results}) if everything else []
-            )
+            refuse_foreign(out_dir, units)  # as build would
+            diffs = {unit: drift(out_dir, unit, written, shown) for unit, written in units.items()}
+            stale = stale_services(out_dir, set(units)) if everything else []
     except WriteError as exc:
         click.echo(f"rlmgen: {exc}", err=True)
         sys.exit(EXIT_INVALID)

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from rlmgen.model import types as m
 from rlmgen.model.compile import compile_spec
+from rlmgen.model.conventions import CLUSTER_DIR
 from rlmgen.output.writer import MANIFEST
-from rlmgen.spec.diagnostics import Diagnostic
+from rlmgen.spec.compose import Reader, compose
+from rlmgen.spec.diagnostics import Diagnostic, sort_key
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -24,8 +26,8 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 @dataclasses.dataclass
 class Compiled:
-    """One spec's outcome: its diagnostics, its model when it has no error, and its files
-    when they were asked for."""
+    """One unit's outcome (a spec, or one environment of a spec with environments): its
+    diagnostics, its model when it has no error, and its files when they were asked for."""
 
     path: Path
     display: str
@@ -34,10 +36,19 @@ class Compiled:
     model: m.Spec | None = None
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
     files: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    environment: str | None = None
+    # the fragments the spec includes (display paths): they are not specs themselves
+    included: frozenset[str] = frozenset()
 
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def unit(self) -> str:
+        """Its directory under out/: `<service>`, or `<environment>/<service>`."""
+        service = self.service or "?"
+        return f"{self.environment}/{service}" if self.environment else service
 
 
 def display_path(path: Path) -> str:
@@ -72,7 +83,49 @@ def discover(directory: Path) -> list[Path]:
     )
 
 
-def compile_loaded(loaded: LoadedSpec, path: Path, source: str, *, strict: bool) -> Compiled:
+def read_file(shown: str) -> LoadedSpec:
+    """An included file, by its display path (relative to the working directory)."""
+    path = Path(shown)
+    if not path.exists() and not path.is_symlink():
+        raise FileNotFoundError(shown)
+    return load_file(path, shown)
+
+
+def compile_loaded(
+    loaded: LoadedSpec, path: Path, source: str, *, strict: bool, read: Reader = read_file
+) -> list[Compiled]:
+    """The units of one spec: the spec itself, or one per environment it declares (whose
+    diagnostics are those the base does not have already, named by environment)."""
+    composed = compose(loaded, read)
+    base = _compile_document(composed.base, path, source, strict)
+    base.diagnostics = sorted({*composed.diagnostics, *base.diagnostics}, key=sort_key)
+    base.included = composed.included
+    if composed.errors:
+        base.model = None
+    if not composed.environments:
+        return [base]
+    known = set(base.diagnostics)
+    units = []
+    for name, document in composed.environments.items():
+        unit = _compile_document(document, path, source, strict)
+        unit.environment = name
+        unit.included = composed.included
+        unit.diagnostics = [in_environment(d, name) for d in unit.diagnostics if d not in known]
+        if base.errors:
+            unit.model = None
+        units.append(unit)
+    units[0].diagnostics = [*base.diagnostics, *units[0].diagnostics]
+    return units
+
+
+def in_environment(diagnostic: Diagnostic, environment: str) -> Diagnostic:
+    """A diagnostic only one environment has, saying so."""
+    return dataclasses.replace(
+        diagnostic, message=f"in environment '{environment}': {diagnostic.message}"
+    )
+
+
+def _compile_document(loaded: LoadedSpec, path: Path, source: str, strict: bool) -> Compiled:
     compilation = compile_spec(loaded, source, strict=strict)
     result = Compiled(
         path,
@@ -87,24 +140,35 @@ def compile_loaded(loaded: LoadedSpec, path: Path, source: str, *, strict: bool)
     return result
 
 
-def check_spec(path: Path, *, strict: bool = False, source: str | None = None) -> Compiled:
-    """Load and compile one spec file (no artifacts)."""
+def compile_file(path: Path, *, strict: bool = False, source: str | None = None) -> list[Compiled]:
+    """Load and compile one spec file into its units (no artifacts)."""
     shown = display_path(path)
     try:
         loaded = load_file(path, shown)
     except SpecLoadError as exc:
-        return Compiled(path, shown, diagnostics=exc.diagnostics)
+        return [Compiled(path, shown, diagnostics=exc.diagnostics)]
     return compile_loaded(loaded, path, source or shown, strict=strict)
+
+
+def check_spec(path: Path, *, strict: bool = False, source: str | None = None) -> Compiled:
+    """Load and compile one spec file; for a spec with environments, the first unit
+    (which carries the diagnostics of the base)."""
+    return compile_file(path, strict=strict, source=source)[0]
 
 
 def compile_specs(
     paths: Sequence[Path], out_dir: Path, *, generate: bool = True, strict: bool = False
 ) -> list[Compiled]:
-    """Compile every spec; when all are valid and `generate`, render their files."""
+    """Compile every spec into its units; when all are valid and `generate`, render
+    their files. A file another spec includes is a fragment, not a spec of its own."""
     results = [
-        check_spec(path, strict=strict, source=header_source(path, out_dir)) for path in paths
+        unit
+        for path in paths
+        for unit in compile_file(path, strict=strict, source=header_source(path, out_dir))
     ]
+    results = _without_fragments(results)
     check_services_unique(results)
+    check_environments(results)
     if generate and not any(r.errors for r in results):
         for result in results:
             if result.model is not None:
@@ -112,17 +176,106 @@ def compile_specs(
     return results
 
 
+def outputs(results: Sequence[Compiled]) -> dict[str, dict[str, bytes]]:
+    """Every directory a build writes, with its files: each unit's, and for each
+    environment its cluster-level outputs (`<environment>/_cluster`)."""
+    from rlmgen.emit import emit_cluster
+    from rlmgen.output.writer import render
+
+    found = {r.unit: r.files for r in results if r.model is not None}
+    for environment, members in sorted(environments(results).items()):
+        files = emit_cluster([r.model for r in members if r.model is not None])
+        if files:
+            found[f"{environment}/{CLUSTER_DIR}"] = render(
+                files, f"every spec of environment {environment}"
+            )
+    return found
+
+
+def environments(results: Sequence[Compiled]) -> dict[str, list[Compiled]]:
+    grouped: dict[str, list[Compiled]] = {}
+    for result in results:
+        if result.environment is not None:
+            grouped.setdefault(result.environment, []).append(result)
+    return grouped
+
+
+# What every spec of one environment must agree on: the cluster runs one of each.
+_SHARED_PLATFORM = (
+    ("/platform/prometheusAdapter", lambda p: (p.adapter_namespace, p.adapter_config_map)),
+    ("/platform/grafana", lambda p: (p.dashboards_path, p.sidecar)),
+)
+
+
+def check_environments(results: list[Compiled]) -> None:
+    """The specs of one environment share a Grafana (dashboard uids unique) and the
+    platform settings of its cluster."""
+    for environment, members in sorted(environments(results).items()):
+        uids: dict[str, Compiled] = {}
+        first: Compiled | None = None
+        for result in members:
+            if result.model is None or result.spec is None:
+                continue
+            spec = result.spec
+            for index, board in enumerate(result.model.dashboards):
+                other = uids.setdefault(board.uid, result)
+                if other is not result:
+                    result.diagnostics.append(
+                        spec.diagnostic(
+                            f"/dashboards/{index}/uid",
+                            f"in environment '{environment}': dashboard uid '{board.uid}' is "
+                            f"also used by {other.display}",
+                            "one Grafana shows every service of an environment: give each "
+                            "dashboard a uid of its own (prefix it with the service)",
+                        )
+                    )
+                    result.model = None
+            if first is None or first.model is None:
+                first = result
+                continue
+            for pointer, setting in _SHARED_PLATFORM:
+                if result.model is not None and setting(result.model.platform) != setting(
+                    first.model.platform
+                ):
+                    result.diagnostics.append(
+                        spec.diagnostic(
+                            pointer,
+                            f"in environment '{environment}': this differs from "
+                            f"{first.display}; the cluster runs one of it",
+                            "give every spec of the environment the same settings (include "
+                            "one shared fragment)",
+                        )
+                    )
+                    result.model = None
+
+
+def _without_fragments(results: list[Compiled]) -> list[Compiled]:
+    included = {path for r in results for path in r.included}
+    return [r for r in results if r.display not in included]
+
+
 def compile_texts(texts: Mapping[str, str]) -> list[Compiled]:
     """Compile specs given as text (keyed by how diagnostics name them), for reviews of
-    specs that are not on disk, such as a git revision's."""
+    specs that are not on disk, such as a git revision's; includes are read from the
+    same texts."""
+    loaded_texts: dict[str, LoadedSpec] = {}
+
+    def read(shown: str) -> LoadedSpec:
+        if shown not in texts:
+            raise FileNotFoundError(shown)
+        if shown not in loaded_texts:
+            loaded_texts[shown] = load_text(texts[shown], shown)
+        return loaded_texts[shown]
+
     results = []
-    for shown, text in sorted(texts.items()):
+    for shown in sorted(texts):
         try:
-            loaded = load_text(text, shown)
+            loaded = load_text(texts[shown], shown)
         except SpecLoadError as exc:
             results.append(Compiled(Path(shown), shown, diagnostics=exc.diagnostics))
             continue
-        results.append(compile_loaded(loaded, Path(shown), shown, strict=False))
+        results.extend(compile_loaded(loaded, Path(shown), shown, strict=False, read=read))
+    results = _without_fragments(results)
     check_services_unique(results)
     return results
 
@@ -137,19 +290,34 @@ def artifacts(model: m.Spec) -> dict[str, bytes]:
 
 
 def check_services_unique(results: list[Compiled]) -> None:
-    first: dict[str, Compiled] = {}
+    """One spec per service and environment, and no environment named like a service
+    without environments (both would be out/<name>/)."""
+    first: dict[tuple[str | None, str], Compiled] = {}
+    plain = {r.service: r for r in results if r.environment is None and r.service}
     for result in results:
         if result.service is None or result.errors or result.spec is None:
             continue
-        if result.service in first:
-            other = first[result.service].display
+        key = (result.environment, result.service)
+        if key in first and first[key].display != result.display:
+            other = first[key].display
+            where = f" in environment '{result.environment}'" if result.environment else ""
             result.diagnostics.append(
                 result.spec.diagnostic(
                     "/service/name",
-                    f"service '{result.service}' is also defined by {other}",
+                    f"service '{result.service}' is also defined by {other}{where}",
                     "each service compiles into out/<service>: give every spec its own name",
                 )
             )
             result.model = None
         else:
-            first[result.service] = result
+            first.setdefault(key, result)
+        if result.environment in plain:
+            result.diagnostics.append(
+                result.spec.diagnostic(
+                    "/service/name",
+                    f"environment '{result.environment}' has the name of the service of "
+                    f"{plain[result.environment].display}; both would be out/{result.environment}/",
+                    "rename the environment or the service",
+                )
+            )
+            result.model = None

@@ -105,11 +105,15 @@ def level_alert(
     return AlertRule(
         name=alert.name,
         expr=level_expr(metric, level.level),
-        for_seconds=alert.for_seconds,
+        for_seconds=alert.hold(level),
         severity=level.severity,
         receiver=level.receiver,
         labels=alert_labels(
-            spec, alert.labels, level.severity, level.receiver, metric.series_labels.names
+            spec,
+            {**alert.labels, **level.labels},
+            level.severity,
+            level.receiver,
+            metric.series_labels.names,
         ),
         annotations=alert_annotations(
             spec,

@@ -35,6 +35,28 @@ EMITTERS: tuple[tuple[str, Emitter], ...] = (
     ("runbook", runbook.emit),
 )
 
+ClusterEmitter = Callable[[list[Spec]], dict[str, str]]
+
+# What an environment's services share (out/<environment>/_cluster/), from all its specs.
+CLUSTER_EMITTERS: tuple[tuple[str, ClusterEmitter], ...] = (
+    ("alertmanager", alertmanager.emit_cluster),
+    ("prometheus_adapter", prometheus_adapter.emit_cluster),
+    ("grafana", grafana.emit_cluster),
+)
+
+
+def emit_cluster(specs: list[Spec]) -> dict[str, str]:
+    """The cluster-level files of one environment, its specs in service order."""
+    ordered = sorted(specs, key=lambda spec: spec.service.name)
+    artifacts: dict[str, str] = {}
+    for name, emitter in CLUSTER_EMITTERS:
+        for path, text in emitter(ordered).items():
+            if path in artifacts:
+                raise PathClash(f"cluster emitters {name!r} and another both write {path!r}")
+            artifacts[path] = text
+    return artifacts
+
+
 # The work split in two halves of about equal time on large specs (measured by
 # benchmarks/run.py): the promtool tests and the dashboards in a forked child, the rest
 # here. Below PARALLEL_MIN_METRICS a fork costs more than it saves.

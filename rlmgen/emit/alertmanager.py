@@ -18,10 +18,18 @@ from rlmgen.model import types as m
 from rlmgen.model.conventions import (
     ALERTMANAGER_CONFIG_PATH,
     ALERTMANAGER_PATH,
+    SERVICE_LABEL,
     SEVERITIES,
     SEVERITY_LABEL,
 )
-from rlmgen.model.routing import ROOT_TIMING, Route, default_receiver, group_by, routes
+from rlmgen.model.routing import (
+    DEFAULT_GROUP_BY,
+    ROOT_TIMING,
+    Route,
+    default_receiver,
+    group_by,
+    routes,
+)
 from rlmgen.output.yamlout import dump
 
 _TIMING_KEYS = ("group_wait", "group_interval", "repeat_interval")
@@ -51,20 +59,53 @@ def _inhibitions() -> list[tuple[str, str]]:
     ]
 
 
+def _route(route: Route, prefix: str = "") -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "receiver": prefix + route.receiver,
+        "matchers": [f'{label}{op}"{value}"' for label, op, value in route.matchers],
+        **_timing(route, _TIMING_KEYS),
+    }
+    if route.active_intervals:
+        data["active_time_intervals"] = [prefix + name for name in route.active_intervals]
+    if route.mute_intervals:
+        data["mute_time_intervals"] = [prefix + name for name in route.mute_intervals]
+    if route.continues:
+        data["continue"] = True
+    return data
+
+
+def time_intervals(routing: m.Routing, prefix: str = "") -> list[dict[str, Any]]:
+    return [
+        {
+            "name": prefix + interval.name,
+            "time_intervals": [_interval(entry) for entry in interval.intervals],
+        }
+        for interval in routing.time_intervals
+    ]
+
+
+def _interval(entry: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if "times" in entry:
+        data["times"] = [{"start_time": t["start"], "end_time": t["end"]} for t in entry["times"]]
+    for key, name in (
+        ("weekdays", "weekdays"),
+        ("daysOfMonth", "days_of_month"),
+        ("months", "months"),
+        ("location", "location"),
+    ):
+        if key in entry:
+            data[name] = entry[key]
+    return data
+
+
 def config(routing: m.Routing) -> dict[str, Any]:
     return {
         "route": {
             "receiver": default_receiver(routing),
             "group_by": group_by(routing),
             **_timing(None, _TIMING_KEYS),
-            "routes": [
-                {
-                    "receiver": r.receiver,
-                    "matchers": [f'{r.label}="{r.value}"'],
-                    **_timing(r, _TIMING_KEYS),
-                }
-                for r in routes(routing)
-            ],
+            "routes": [_route(r) for r in routes(routing)],
         },
         "inhibit_rules": [
             {
@@ -75,6 +116,7 @@ def config(routing: m.Routing) -> dict[str, Any]:
             for stronger, weaker in _inhibitions()
         ],
         "receivers": [_receiver(r) for r in routing.receivers],
+        **({"time_intervals": time_intervals(routing)} if routing.time_intervals else {}),
     }
 
 
@@ -175,6 +217,37 @@ def _operator_receiver(spec: m.Spec, receiver: m.Receiver) -> dict[str, Any]:
     }
 
 
+_MATCH_TYPES = {"=": "=", "=~": "=~"}
+
+
+def _operator_route(route: Route) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "receiver": route.receiver,
+        "matchers": [
+            {"name": label, "value": value, "matchType": _MATCH_TYPES[op]}
+            for label, op, value in route.matchers
+        ],
+        **_timing(route, _OPERATOR_TIMING_KEYS),
+    }
+    if route.active_intervals:
+        data["activeTimeIntervals"] = list(route.active_intervals)
+    if route.mute_intervals:
+        data["muteTimeIntervals"] = list(route.mute_intervals)
+    if route.continues:
+        data["continue"] = True
+    return data
+
+
+def _operator_interval(entry: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if "times" in entry:
+        data["times"] = [{"startTime": t["start"], "endTime": t["end"]} for t in entry["times"]]
+    for key in ("weekdays", "daysOfMonth", "months"):
+        if key in entry:
+            data[key] = entry[key]
+    return data
+
+
 def operator_config(spec: m.Spec, routing: m.Routing) -> dict[str, Any]:
     def matcher(name: str, value: str) -> dict[str, str]:
         return {"name": name, "value": value, "matchType": "="}
@@ -188,14 +261,7 @@ def operator_config(spec: m.Spec, routing: m.Routing) -> dict[str, Any]:
                 "receiver": default_receiver(routing),
                 "groupBy": group_by(routing),
                 **_timing(None, _OPERATOR_TIMING_KEYS),
-                "routes": [
-                    {
-                        "receiver": r.receiver,
-                        "matchers": [matcher(r.label, r.value)],
-                        **_timing(r, _OPERATOR_TIMING_KEYS),
-                    }
-                    for r in routes(routing)
-                ],
+                "routes": [_operator_route(r) for r in routes(routing)],
             },
             "inhibitRules": [
                 {
@@ -206,5 +272,76 @@ def operator_config(spec: m.Spec, routing: m.Routing) -> dict[str, Any]:
                 for stronger, weaker in _inhibitions()
             ],
             "receivers": [_operator_receiver(spec, r) for r in routing.receivers],
+            **(
+                {
+                    "muteTimeIntervals": [
+                        {
+                            "name": interval.name,
+                            "timeIntervals": [_operator_interval(e) for e in interval.intervals],
+                        }
+                        for interval in routing.time_intervals
+                    ]
+                }
+                if routing.time_intervals
+                else {}
+            ),
         },
     }
+
+
+# --- an environment's one Alertmanager -----------------------------------------------------
+
+UNROUTED = "unrouted"
+
+
+def receiver_name(service: str, receiver: str) -> str:
+    """A receiver's name in an environment's combined configuration: unique per service."""
+    return f"{service}/{receiver}"
+
+
+def emit_cluster(specs: list[m.Spec]) -> dict[str, str]:
+    """One Alertmanager configuration for every service of an environment: a sub-route per
+    service (matched by its `service` label) holding that service's route tree, receivers
+    and time intervals named `<service>/<name>`, and each service's inhibition limited to
+    its own alerts. What matches no service reaches `unrouted`, which notifies nobody."""
+    routed = [spec for spec in specs if spec.routing is not None]
+    if not routed:
+        return {}
+    sub_routes, inhibitions, receivers, intervals = [], [], [{"name": UNROUTED}], []
+    for spec in routed:
+        routing = spec.routing
+        assert routing is not None
+        prefix = receiver_name(spec.service.name, "")
+        own = f'{SERVICE_LABEL}="{spec.service.name}"'
+        sub_routes.append(
+            {
+                "receiver": prefix + default_receiver(routing),
+                "matchers": [own],
+                "group_by": group_by(routing),
+                **_timing(None, _TIMING_KEYS),
+                "routes": [_route(r, prefix) for r in routes(routing)],
+            }
+        )
+        inhibitions += [
+            {
+                "source_matchers": [f'{SEVERITY_LABEL}="{stronger}"', own],
+                "target_matchers": [f'{SEVERITY_LABEL}="{weaker}"', own],
+                "equal": list(routing.inhibit_equal),
+            }
+            for stronger, weaker in _inhibitions()
+        ]
+        receivers += [{**_receiver(r), "name": prefix + r.name} for r in routing.receivers]
+        intervals += time_intervals(routing, prefix)
+    config: dict[str, Any] = {
+        "route": {
+            "receiver": UNROUTED,
+            "group_by": list(DEFAULT_GROUP_BY),
+            **_timing(None, _TIMING_KEYS),
+            "routes": sub_routes,
+        },
+        "inhibit_rules": inhibitions,
+        "receivers": receivers,
+    }
+    if intervals:
+        config["time_intervals"] = intervals
+    return {ALERTMANAGER_PATH: dump(config)}

@@ -9,7 +9,12 @@ from typing import Any
 from rlmgen.derive.kubernetes import metadata
 from rlmgen.derive.rules import Rules
 from rlmgen.model import types as m
-from rlmgen.model.conventions import ADAPTER_PATH, adapter_labels, served_metric_name
+from rlmgen.model.conventions import (
+    ADAPTER_HELM_VALUES_PATH,
+    ADAPTER_PATH,
+    adapter_labels,
+    served_metric_name,
+)
 from rlmgen.output.yamlout import dump
 
 RATE_WINDOW = "2m"
@@ -26,6 +31,45 @@ def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
         "data": {"config.yaml": dump(config)},
     }
     return {ADAPTER_PATH: dump(configmap)}
+
+
+def emit_cluster(specs: list[m.Spec]) -> dict[str, str]:
+    """An environment's one prometheus-adapter configuration: the rules of every service,
+    as the ConfigMap the adapter reads (in its own namespace) and as values for its Helm
+    chart (`rules.custom`, `rules.external`)."""
+    rules: list[dict[str, Any]] = []
+    external: list[dict[str, Any]] = []
+    for spec in specs:
+        config = adapter_config(spec)
+        rules += [r for r in config.get("rules", []) if r not in rules]
+        external += [r for r in config.get("externalRules", []) if r not in external]
+    if not rules and not external:
+        return {}
+    platform = specs[0].platform
+    config: dict[str, Any] = {}
+    if rules:
+        config["rules"] = rules
+    if external:
+        config["externalRules"] = external
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": platform.adapter_config_map,
+            "namespace": platform.adapter_namespace,
+            "labels": {
+                "app.kubernetes.io/name": "prometheus-adapter",
+                "app.kubernetes.io/managed-by": "rlmgen",
+            },
+        },
+        "data": {"config.yaml": dump(config)},
+    }
+    values: dict[str, Any] = {"rules": {}}
+    if rules:
+        values["rules"]["custom"] = rules
+    if external:
+        values["rules"]["external"] = external
+    return {ADAPTER_PATH: dump(configmap), ADAPTER_HELM_VALUES_PATH: dump(values)}
 
 
 def adapter_config(spec: m.Spec) -> dict[str, Any]:

@@ -32,13 +32,23 @@ def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
         {
             "apiVersion": "monitoring.coreos.com/v1",
             "kind": "PrometheusRule",
-            "metadata": metadata(spec, f"{spec.service.name}-rules", "monitoring-rules"),
+            "metadata": _with_labels(
+                metadata(spec, f"{spec.service.name}-rules", "monitoring-rules"),
+                spec.platform.rule_labels,
+            ),
         }
     )
     indented = "".join(
         f"  {line}" if line.strip() else line for line in text.splitlines(keepends=True)
     )
     return {**files, PROMETHEUS_RULE_PATH: f"{header}spec:\n{indented}"}
+
+
+def _with_labels(meta: dict[str, Any], extra: m.Labels) -> dict[str, Any]:
+    """The Operator selects PrometheusRules by label (kube-prometheus-stack: `release`)."""
+    if extra:
+        meta["labels"] = dict(sorted({**meta["labels"], **extra}.items()))
+    return meta
 
 
 def _group(group: RuleGroup) -> dict[str, Any]:

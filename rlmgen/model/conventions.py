@@ -168,6 +168,16 @@ def dashboard_path(uid: str) -> str:
     return f"{DASHBOARDS_DIR}/{uid}.json"
 
 
+# An environment's cluster-level outputs, beside its services: out/<environment>/_cluster/
+# (a service name cannot start with '_').
+CLUSTER_DIR = "_cluster"
+ADAPTER_HELM_VALUES_PATH = "prometheus-adapter/values.yaml"
+
+
+def sidecar_config_map_path(service: str, uid: str) -> str:
+    return f"kubernetes/dashboards/{service}-{uid}.yaml"
+
+
 def hpa_path(workload: str) -> str:
     return f"kubernetes/hpa-{workload}.yaml"
 

@@ -4,6 +4,7 @@ for hand-written alerts and level alerts alike."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from rlmgen.model import types as m
 from rlmgen.model.conventions import (
@@ -26,18 +27,42 @@ TIMING = {
 ROOT_TIMING = TIMING["warning"]
 
 
-def receiver_for(severity: str, explicit: str | None, routing: m.Routing | None) -> str | None:
-    """The receiver an alert reaches: its own route, else its severity's, else the root
+def receiver_for(
+    severity: str,
+    explicit: str | None,
+    routing: m.Routing | None,
+    labels: Mapping[str, str] | None = None,
+) -> str | None:
+    """The receiver an alert reaches: its own route, else the first receiver (one that
+    does not `continue`) taking its severity and matching its labels, else the root
     route's (the default, or the first receiver: where Alertmanager sends what no route
-    takes)."""
+    takes). `labels` are those the spec gives the alert (service, team, its labels)."""
     if explicit:
         return explicit
     if routing is None or not routing.receivers:
         return None
     for receiver in routing.receivers:
-        if severity in receiver.severities:
+        if not receiver.continues and receiver.takes(severity, labels or {}):
             return receiver.name
     return default_receiver(routing)
+
+
+def service_labels(service: m.Service) -> dict[str, str]:
+    """The labels every alert of the service carries unless its series set them: what a
+    receiver's `match` can compare before any series exists."""
+    return {
+        SERVICE_LABEL: service.name,
+        NAMESPACE_LABEL: service.namespace,
+        TEAM_LABEL: service.team,
+        **service.labels,
+    }
+
+
+def copies_for(severity: str, routing: m.Routing | None, labels: Mapping[str, str]) -> list[str]:
+    """The receivers that `continue`: each gets a copy of the alerts it takes."""
+    if routing is None:
+        return []
+    return [r.name for r in routing.receivers if r.continues and r.takes(severity, labels)]
 
 
 def default_receiver(routing: m.Routing) -> str:
@@ -76,14 +101,42 @@ def timing(receiver: m.Receiver) -> tuple[float, float, float]:
 @dataclasses.dataclass(frozen=True)
 class Route:
     receiver: str
-    label: str
-    value: str
+    matchers: tuple[tuple[str, str, str], ...]  # (label, operator, value)
     timing: tuple[float, float, float]  # group_wait, group_interval, repeat_interval
+    continues: bool = False
+    active_intervals: tuple[str, ...] = ()
+    mute_intervals: tuple[str, ...] = ()
 
 
 def routes(routing: m.Routing) -> list[Route]:
-    """The route label of each receiver first (every rlmgen alert carries it), then its
-    severities (for alerts from other rule files), each with the receiver's timing."""
-    pairs = [(r, ROUTE_LABEL, r.name) for r in routing.receivers]
-    pairs += [(r, SEVERITY_LABEL, s) for r in routing.receivers for s in r.severities]
-    return [Route(r.name, label, value, timing(r)) for r, label, value in pairs]
+    """Alertmanager's routes, in order: receivers that `continue` first (each takes a copy
+    of what it matches), then the route label of every other receiver (every rlmgen alert
+    carries it), then their severities and `match` labels (for alerts from other rule
+    files)."""
+
+    def route(receiver: m.Receiver, matchers: list[tuple[str, str, str]]) -> Route:
+        return Route(
+            receiver.name,
+            tuple(matchers),
+            timing(receiver),
+            receiver.continues,
+            receiver.active_intervals,
+            receiver.mute_intervals,
+        )
+
+    def by_severity(receiver: m.Receiver) -> list[list[tuple[str, str, str]]]:
+        matched = [(name, "=", value) for name, value in sorted(receiver.match.items())]
+        if not receiver.severities:
+            return [matched] if matched else []
+        return [[(SEVERITY_LABEL, "=", s), *matched] for s in receiver.severities]
+
+    copies = [
+        route(r, m_ or [(ROUTE_LABEL, "=~", ".*")])
+        for r in routing.receivers
+        if r.continues
+        for m_ in (by_severity(r) or [[]])
+    ]
+    routed = [r for r in routing.receivers if not r.continues]
+    found = [route(r, [(ROUTE_LABEL, "=", r.name)]) for r in routed]
+    found += [route(r, m_) for r in routed for m_ in by_severity(r)]
+    return [*copies, *found]

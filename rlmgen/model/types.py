@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Literal
 
 from rlmgen.lang.labels import UNKNOWN, LabelSet
@@ -66,6 +67,8 @@ class LevelAlert:
     severity: str
     level: Level
     receiver: str | None  # resolved: the receiver its severity reaches, or the default
+    for_seconds: float | None = None  # the level's own `for` (None: the alert's)
+    labels: Labels = dataclasses.field(default_factory=lambda: MappingProxyType({}))
     pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
 
 
@@ -80,6 +83,13 @@ class LevelAlerts:
     labels: Labels
     playbook: str | None
     levels: tuple[LevelAlert, ...]  # least severe first
+
+    def hold(self, level: LevelAlert) -> float:
+        """How long the level's condition must hold: its own `for`, else the alert's."""
+        return self.for_seconds if level.for_seconds is None else level.for_seconds
+
+    def longest_hold(self) -> float:
+        return max((self.hold(level) for level in self.levels), default=self.for_seconds)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,6 +206,31 @@ class Receiver:
     group_wait: float | None
     group_interval: float | None
     repeat_interval: float | None
+    # a copy of every alert it takes goes here, whichever receiver the alert is routed to
+    continues: bool = False
+    match: Labels = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    active_intervals: tuple[str, ...] = ()
+    mute_intervals: tuple[str, ...] = ()
+
+    def takes(self, severity: str, labels: Mapping[str, str]) -> bool:
+        """Whether an alert of this severity with these labels matches this receiver."""
+        return severity in self.severities and all(
+            labels.get(name) == value for name, value in self.match.items()
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeRange:
+    start: str  # HH:MM
+    end: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeInterval:
+    """Alertmanager's time_interval: one entry per `intervals` item of the spec."""
+
+    name: str
+    intervals: tuple[Mapping[str, object], ...]  # weekdays, times, daysOfMonth, months, location
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,6 +238,7 @@ class Routing:
     default: str | None
     group_by: tuple[str, ...]
     receivers: tuple[Receiver, ...]
+    time_intervals: tuple[TimeInterval, ...] = ()
     # The labels a firing alert and the less severe alerts it holds back share: the
     # alert's name, the service, and every label that tells its series apart.
     inhibit_equal: tuple[str, ...] = ("alertname", "service")
@@ -449,6 +485,27 @@ class SLO:
 
 
 @dataclasses.dataclass(frozen=True)
+class GrafanaSidecar:
+    namespace: str
+    label: str
+    label_value: str
+    folder_annotation: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Platform:
+    """How the cluster runs the monitoring stack: what the cluster-level outputs of an
+    environment need (the same in every spec of the environment), and the labels the
+    Operator selects this spec's PrometheusRule by."""
+
+    rule_labels: Labels = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    adapter_namespace: str = "monitoring"
+    adapter_config_map: str = "prometheus-adapter"
+    dashboards_path: str = "/var/lib/grafana/dashboards"
+    sidecar: GrafanaSidecar | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Spec:
     source: str  # the spec's path as the generated headers name it
     service: Service
@@ -461,6 +518,7 @@ class Spec:
     outline: Outline = EMPTY_OUTLINE  # the runbook's headings (rlmgen.model.outline)
     targets: Targets = Targets()
     slos: tuple[SLO, ...] = ()
+    platform: Platform = Platform()
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)

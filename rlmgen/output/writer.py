@@ -136,10 +136,25 @@ def recover(out_dir: Path) -> None:
     """
     if not out_dir.is_dir():
         return
-    for leftover in sorted(p for p in out_dir.iterdir() if _is_leftover(p)):
+    for parent in (out_dir, *_environment_dirs(out_dir)):
+        _recover_in(parent)
+
+
+def _environment_dirs(out_dir: Path) -> list[Path]:
+    """The directories of out/ that group services (out/<environment>/<service>): real
+    directories that are neither a service's (no manifest) nor a leftover."""
+    return sorted(
+        d
+        for d in out_dir.iterdir()
+        if d.is_dir() and not d.is_symlink() and not _is_leftover(d) and not _owned(d)
+    )
+
+
+def _recover_in(parent: Path) -> None:
+    for leftover in sorted(p for p in parent.iterdir() if _is_leftover(p)):
         if leftover.name.endswith(_BACKUP_SUFFIX):
             service = leftover.name[len(_STAGING_PREFIX) : -len(_BACKUP_SUFFIX)]
-            target = out_dir / service
+            target = parent / service
             if not target.exists() and not target.is_symlink() and _owned(leftover):
                 leftover.rename(target)
                 continue
@@ -179,7 +194,21 @@ def exclusive(
 
 
 def refuse_foreign(out_dir: Path, services: Iterable[str]) -> None:
+    """Refuse to write where a unit's directory (`service` or `environment/service`), or
+    the environment directory that holds it, is not rlmgen's to replace."""
     for service in services:
+        if "/" in service:
+            group = out_dir / service.split("/", 1)[0]
+            if group.is_symlink() or (group.exists() and not group.is_dir()):
+                raise WriteError(
+                    f"{printable(group)} is not a directory: move it away (rlmgen writes an "
+                    "environment's services there)"
+                )
+            if _owned(group):
+                raise WriteError(
+                    f"{printable(group)} holds the service '{group.name}', and an environment "
+                    f"of the same name goes there: rename one of them"
+                )
         existing = out_dir / service
         if existing.is_symlink():
             raise WriteError(
@@ -204,7 +233,7 @@ def _swap_in(out_dir: Path, service: str, staging: Path) -> None:
         # now the old tree; what cannot be removed is removed by the next build
         shutil.rmtree(staging, ignore_errors=True)
     else:
-        backup = out_dir / f"{_STAGING_PREFIX}{service}{_BACKUP_SUFFIX}"
+        backup = target.parent / f"{_STAGING_PREFIX}{target.name}{_BACKUP_SUFFIX}"
         target.rename(backup)
         staging.rename(target)  # a cut between these two is undone by recover()
         shutil.rmtree(backup, ignore_errors=True)
@@ -229,9 +258,13 @@ def write_services(
         staged: dict[str, Path] = {}
         try:
             for service, files in services.items():
+                target = out_dir / service
                 try:
+                    target.parent.mkdir(exist_ok=True)
                     staging = Path(
-                        tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{service}.", dir=out_dir)
+                        tempfile.mkdtemp(
+                            prefix=f"{_STAGING_PREFIX}{target.name}.", dir=target.parent
+                        )
                     )
                 except OSError as exc:
                     raise OSError(exc.errno, exc.strerror, str(out_dir / service)) from None
@@ -249,19 +282,16 @@ def write_services(
             for service, staging in staged.items():
                 _swap_in(out_dir, service, staging)
                 swapped.append(service)
-            atomic.sync_directory(out_dir)
+            for parent in sorted({(out_dir / service).parent for service in staged}):
+                atomic.sync_directory(parent)
             removed: list[str] = []
             if remove_stale:
-                for directory in sorted(out_dir.iterdir()):
-                    if (
-                        directory.is_dir()
-                        and not directory.is_symlink()
-                        and directory.name not in services
-                        and not _is_leftover(directory)
-                        and _owned(directory)
-                    ):
-                        shutil.rmtree(directory)
-                        removed.append(directory.name)
+                for name in stale_services(out_dir, set(services)):
+                    shutil.rmtree(out_dir / name)
+                    removed.append(name)
+                for group in _environment_dirs(out_dir):
+                    if not any(group.iterdir()):  # every service of it is gone
+                        group.rmdir()
         except OSError as exc:
             done = ", ".join(swapped) or "none"
             raise WriteError(
@@ -330,13 +360,22 @@ def drift(out_dir: Path, service: str, files: Mapping[str, bytes], display_root:
 
 
 def stale_services(out_dir: Path, services: set[str]) -> list[str]:
+    """Units rlmgen wrote (`service`, or `environment/service`) that are not in
+    `services`."""
     if not out_dir.is_dir():
         return []
-    return sorted(
+    owned = [
         d.name
         for d in out_dir.iterdir()
-        if d.is_dir() and d.name not in services and not _is_leftover(d) and _owned(d)
-    )
+        if d.is_dir() and not d.is_symlink() and not _is_leftover(d) and _owned(d)
+    ]
+    for group in _environment_dirs(out_dir):
+        owned += [
+            f"{group.name}/{d.name}"
+            for d in group.iterdir()
+            if d.is_dir() and not d.is_symlink() and not _is_leftover(d) and _owned(d)
+        ]
+    return sorted(name for name in owned if name not in services)
 
 
 def _lines(data: bytes | None) -> list[str]:

@@ -77,15 +77,58 @@ class LoadedSpec:
     text: str
     data: Any
     source_map: SourceMap
+    # A composed spec (includes, an environment's overlay) has values from several files:
+    # for each of its pointers, the file and pointer the value came from. None: all its own.
+    origins: dict[str, tuple[LoadedSpec, str]] | None = None
+
+    def origin(self, pointer: str) -> tuple[LoadedSpec, str]:
+        """The file that holds the value at `pointer`, and its pointer there (a pointer to
+        a value that is absent continues from its nearest present ancestor)."""
+        if self.origins is None:
+            return self, pointer
+        ancestor, suffix = pointer, ""
+        while ancestor not in self.origins:
+            if not ancestor:
+                return self, pointer
+            ancestor, last = ancestor.rsplit("/", 1)
+            suffix = f"/{last}{suffix}"
+        doc, there = self.origins[ancestor]
+        return doc.origin(there + suffix)
+
+    def has(self, pointer: str) -> bool:
+        """Whether the document holds a value at `pointer`."""
+        if self.origins is not None:
+            return pointer in self.origins
+        return pointer in self.source_map.values
 
     def diagnostic(
         self, pointer: str, message: str, hint: str = "", *, at_key: bool = False, **kw: Any
     ) -> Diagnostic:
-        line, col = self.source_map.key(pointer) if at_key else self.source_map.value(pointer)
-        return Diagnostic(self.path, line, col, pointer, message, hint, **kw)
+        doc, there = self.origin(pointer)
+        line, col = doc.source_map.key(there) if at_key else doc.source_map.value(there)
+        return Diagnostic(doc.path, line, col, there, message, hint, **kw)
+
+    def diagnostic_in_value(
+        self, pointer: str, fragment: str, message: str, hint: str = "", occurrence: int = 0
+    ) -> Diagnostic:
+        """A diagnostic located at `fragment` inside the scalar at `pointer`."""
+        doc, there = self.origin(pointer)
+        line, col = doc.position_in_value(there, fragment, occurrence)
+        return Diagnostic(doc.path, line, col, there, message, hint)
+
+    def written(self, pointer: str) -> str | None:
+        """The scalar at `pointer` as its file spells it."""
+        doc, there = self.origin(pointer)
+        span = doc.source_map.spans.get(there)
+        return None if span is None else doc.text[span[0] : span[1]]
+
+    def line_of(self, pointer: str) -> int:
+        doc, there = self.origin(pointer)
+        return doc.source_map.value(there)[0]
 
     def position_in_value(self, pointer: str, fragment: str, occurrence: int = 0) -> Position:
-        """Line and column of `fragment` inside the raw text of the scalar at `pointer`.
+        """Line and column of `fragment` inside the raw text of the scalar at `pointer`
+        (of this file's own text).
 
         Works for every scalar style because it searches the source text itself;
         falls back to the start of the value when the fragment is not found verbatim

@@ -74,10 +74,9 @@ def _pointer(path: Any) -> str:
 def _quote_hint(spec: LoadedSpec, pointer: str, value: Any) -> str:
     """For a number or boolean where text belongs: what YAML made of the text written
     (0x20 is hex 32, `yes` is true), and the quotes that keep it text."""
-    span = spec.source_map.spans.get(pointer)
-    if span is None or not isinstance(value, int | float | bool):
+    written = spec.written(pointer)
+    if written is None or not isinstance(value, int | float | bool):
         return ""
-    written = spec.text[span[0] : span[1]]
     if "\n" in written or '"' in written:
         return ""
     shown = str(value).lower() if isinstance(value, bool) else str(value)

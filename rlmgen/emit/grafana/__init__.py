@@ -18,19 +18,20 @@ from rlmgen.emit.grafana.layout import layout
 from rlmgen.emit.grafana.panels import DATASOURCE, build_panel
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
-from rlmgen.model.conventions import PROVISIONING_PATH, dashboard_path
+from rlmgen.model.conventions import (
+    PROVISIONING_PATH,
+    dashboard_path,
+    kubernetes_labels,
+    sidecar_config_map_path,
+)
 from rlmgen.output.yamlout import dump
-
-# Where the provisioning file expects out/<service>/grafana to be mounted in Grafana.
-MOUNT_ROOT = "/var/lib/grafana/dashboards"
 
 
 def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
-    slos = slo_dashboard(spec)
-    boards = [*spec.dashboards, *([slos] if slos else [])]
-    if not boards:
+    found = boards(spec)
+    if not found:
         return {}
-    files = {dashboard_path(d.uid): render(dashboard_json(spec, d)) for d in boards}
+    files = {dashboard_path(d.uid): render(dashboard_json(spec, d)) for d in found}
     files[PROVISIONING_PATH] = dump(provisioning(spec))
     return files
 
@@ -118,22 +119,67 @@ def _links(spec: m.Spec) -> list[Builder[dm.DashboardLink]]:
 
 
 def provisioning(spec: m.Spec) -> dict[str, Any]:
+    return {"apiVersion": 1, "providers": [_provider(spec)]}
+
+
+def _provider(spec: m.Spec) -> dict[str, Any]:
+    """A file provider for the service's folder (mounted at <dashboardsPath>/<service>)."""
+    root = spec.platform.dashboards_path.rstrip("/")
     return {
-        "apiVersion": 1,
-        "providers": [
-            {
-                "name": spec.service.name,
-                "orgId": 1,
-                "folder": spec.service.title,
-                "folderUid": spec.service.name,
-                "type": "file",
-                "disableDeletion": False,
-                "allowUiUpdates": False,
-                "updateIntervalSeconds": 60,
-                "options": {
-                    "path": f"{MOUNT_ROOT}/{spec.service.name}",
-                    "foldersFromFilesStructure": False,
-                },
-            }
-        ],
+        "name": spec.service.name,
+        "orgId": 1,
+        "folder": spec.service.title,
+        "folderUid": spec.service.name,
+        "type": "file",
+        "disableDeletion": False,
+        "allowUiUpdates": False,
+        "updateIntervalSeconds": 60,
+        "options": {
+            "path": f"{root}/{spec.service.name}",
+            "foldersFromFilesStructure": False,
+        },
+    }
+
+
+def boards(spec: m.Spec) -> list[m.Dashboard]:
+    slos = slo_dashboard(spec)
+    return [*spec.dashboards, *([slos] if slos else [])]
+
+
+def emit_cluster(specs: list[m.Spec]) -> dict[str, str]:
+    """An environment's Grafana: one provider per service folder and, when the platform
+    asks, each dashboard as a ConfigMap labelled for Grafana's dashboard sidecar."""
+    with_boards = [spec for spec in specs if boards(spec)]
+    if not with_boards:
+        return {}
+    files = {
+        PROVISIONING_PATH: dump(
+            {"apiVersion": 1, "providers": [_provider(spec) for spec in with_boards]}
+        )
+    }
+    for spec in with_boards:
+        sidecar = spec.platform.sidecar
+        if sidecar is None:
+            continue
+        for board in boards(spec):
+            files[sidecar_config_map_path(spec.service.name, board.uid)] = dump(
+                _config_map(spec, sidecar, board)
+            )
+    return files
+
+
+def _config_map(spec: m.Spec, sidecar: m.GrafanaSidecar, board: m.Dashboard) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"{spec.service.name}-{board.uid}"[:253],
+            "namespace": sidecar.namespace,
+            "labels": {
+                **kubernetes_labels(spec.service.name, "dashboards"),
+                sidecar.label: sidecar.label_value,
+            },
+            "annotations": {sidecar.folder_annotation: spec.service.title},
+        },
+        "data": {f"{board.uid}.json": render(dashboard_json(spec, board))},
     }

@@ -22,7 +22,7 @@ from rlmgen.model.compile.dashboards import compile_dashboards
 from rlmgen.model.compile.metrics import compile_metrics
 from rlmgen.model.compile.routing import compile_routing
 from rlmgen.model.compile.runbook import compile_runbook
-from rlmgen.model.compile.service import compile_service, compile_targets
+from rlmgen.model.compile.service import compile_platform, compile_service, compile_targets
 from rlmgen.model.compile.slos import compile_slos
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import ALERT_LABELS, SERIES_FIRST_LABELS, SLO_IDENTITY_LABELS
@@ -91,6 +91,7 @@ def _walk(walk: Walk, source: str) -> m.Spec:
         runbook=compile_runbook(walk, root, declared),
         targets=targets,
         slos=compile_slos(walk, root, routing, declared, by_name),
+        platform=compile_platform(walk, root.mapping("platform")),
     )
     spec = dataclasses.replace(spec, outline=runbook_outline(spec))
     carried, alert_labels = _check_labels(walk, root, spec, index)
@@ -160,7 +161,7 @@ def _check_labels(
 
         def at_alert(name: str, alert: m.Alert = alert) -> str:
             own = f"{alert.pointer}/labels/{name}"
-            if own in walk.spec.source_map.values:
+            if walk.spec.has(own):
                 return own
             return f"{alert.pointer.rsplit('/alerts/', 1)[0]}/labels/{name}"
 

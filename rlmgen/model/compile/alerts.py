@@ -20,7 +20,7 @@ from rlmgen.model.compile.labels import rule_labels
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.service import check_hold
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.routing import default_receiver, receiver_for
+from rlmgen.model.routing import default_receiver, receiver_for, service_labels
 
 ANNOTATIONS = ("summary", "description")
 _PREDICTABLE_HINT = (
@@ -139,14 +139,17 @@ def _alert(
     if name is None or expr is None or severity is None or summary is None or not group_name:
         return None
     explicit_route = route or group.text("route")
+    merged_labels = _merged_labels(walk, group, node)
     return m.Alert(
         name=name,
         group=group_name,
         expr=expr.text.strip(),
         for_seconds=hold or 0.0,
         severity=severity,
-        receiver=receiver_for(severity, explicit_route, routing),
-        labels=_merged_labels(walk, group, node),
+        receiver=receiver_for(
+            severity, explicit_route, routing, {**service_labels(service), **merged_labels}
+        ),
+        labels=merged_labels,
         summary=summary,
         description=node.text("description"),
         meaning=node.text("meaning"),

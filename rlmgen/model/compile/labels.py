@@ -295,7 +295,7 @@ def check_example_labels(
     named = set(given) - set_by_rule
     missing, extra = sorted(carried - named), sorted(named - carried)
     pointer = f"{example_pointer}/labels"
-    if pointer not in walk.spec.source_map.values:
+    if not walk.spec.has(pointer):
         pointer = example_pointer
     if missing:
         walk.error(

@@ -302,7 +302,7 @@ def check_level_tests(
         level.level.kind in _RELATIVE and baseline <= 0 for level in alert.levels
     ):
         return  # reported with the baseline
-    span = promtool.level_test_span(baseline, alert.for_seconds, evaluation)
+    span = promtool.level_test_span(baseline, alert.longest_hold(), evaluation)
     evaluations = span.horizon / evaluation
     if evaluations > promtool.MAX_TEST_EVALUATIONS:
         walk.error(
@@ -318,7 +318,7 @@ def check_level_tests(
     for level in alert.levels:
         if level.level.kind in _RELATIVE and level.level.value is not None:
             _check_relative_fires(
-                walk, node, level, level.level.value, baseline, alert.for_seconds, span
+                walk, node, level, level.level.value, baseline, alert.hold(level), span
             )
 
 

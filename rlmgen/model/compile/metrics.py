@@ -19,7 +19,7 @@ from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.service import check_hold
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import DEFAULT_LEVEL_FOR, level_alert_name
-from rlmgen.model.routing import receiver_for
+from rlmgen.model.routing import receiver_for, service_labels
 
 
 def compile_metrics(
@@ -83,7 +83,7 @@ def _metric(
     )
     if name is None:
         return None
-    alert = _level_alerts(walk, node, name, levels, alert_node, hold, routing)
+    alert = _level_alerts(walk, node, name, levels, alert_node, hold, routing, service)
     if alert is not None and levels is not None:
         check_level_tests(walk, levels_node, levels, alert, service.evaluation_interval)
         # every level's generated test renders the summary
@@ -134,6 +134,7 @@ def _level_alerts(
     alert_node: Node,
     hold: float | None,
     routing: m.Routing | None,
+    service: m.Service,
 ) -> m.LevelAlerts | None:
     if levels is None or not levels.alerting():
         return None
@@ -141,22 +142,40 @@ def _level_alerts(
     for severity, _ in alerting:
         check_severity_routed(walk, f"{node.at('levels')}/{severity}", severity, routing)
     explicit = alert_node.text("name")
+    own = labels.rule_labels(walk, alert_node)
+    levels_alerting = []
+    for severity, level in alerting:
+        per_level = alert_node.mapping(severity)
+        level_hold = per_level.duration("for")
+        check_hold(walk, per_level, "for", level_hold, service)
+        level_labels = labels.rule_labels(walk, per_level)
+        known = {**service_labels(service), **own, **level_labels}
+        levels_alerting.append(
+            m.LevelAlert(
+                severity,
+                level,
+                receiver_for(severity, None, routing, known),
+                for_seconds=level_hold,
+                labels=level_labels,
+                pointer=node.at("levels") + "/" + severity,
+            )
+        )
+    for severity in ("info", "warning", "critical"):
+        if severity in alert_node and severity not in dict(alerting):
+            walk.error(
+                alert_node.at(severity),
+                f"alert.{severity} sets the {severity} level's alert, but levels has no {severity}",
+                f"add levels.{severity}, or remove alert.{severity}",
+                at_key=True,
+            )
     return m.LevelAlerts(
         name=level_alert_name(name, alerting[0][1].kind, explicit),
         name_pointer=alert_node.at("name") if explicit else node.at("name"),
         for_seconds=hold if hold is not None else DEFAULT_LEVEL_FOR,
         summary=alert_node.text("summary"),
-        labels=labels.rule_labels(walk, alert_node),
+        labels=own,
         playbook=alert_node.text("playbook"),
-        levels=tuple(
-            m.LevelAlert(
-                severity,
-                level,
-                receiver_for(severity, None, routing),
-                pointer=node.at("levels") + "/" + severity,
-            )
-            for severity, level in alerting
-        ),
+        levels=tuple(levels_alerting),
     )
 
 

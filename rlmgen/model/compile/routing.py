@@ -1,4 +1,5 @@
-"""Routing: unique receivers, each severity taken by one receiver, a declared default.
+"""Routing: unique receivers, each severity taken by one receiver (per match; receivers
+that continue take copies), declared time intervals, a declared default.
 (One integration per receiver is the schema's oneOf.)"""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.spec.suggest import did_you_mean
 
 KINDS = ("pagerduty", "slack", "email", "webhook")
 
@@ -23,22 +25,38 @@ def compile_routing(
     node = root.mapping("routing")
     entries = node.items("receivers")
     references.unique(walk, entries, "name", "receiver")
-    taken: dict[str, str] = {}
+    intervals = _time_intervals(walk, node)
+    taken: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
     receivers = []
     for entry in entries:
         name = entry.text("name")
         severities = entry.get("severities")
-        if isinstance(severities.value, list):
+        match = tuple(sorted(entry.labels("match").items()))
+        continues = entry.flag("continue", False)
+        if isinstance(severities.value, list) and not continues:
             for index, severity in enumerate(severities.value):
                 if not isinstance(severity, str):
                     continue
-                if severity in taken and taken[severity] != (name or "?"):
+                key = (severity, match)
+                if key in taken and taken[key] != (name or "?"):
                     walk.error(
                         f"{severities.pointer}/{index}",
-                        f"severity '{severity}' is already routed to '{taken[severity]}'",
-                        "give each severity one receiver; use 'route' on an alert to override",
+                        f"severity '{severity}' is already routed to '{taken[key]}'"
+                        + (" for the same match" if match else ""),
+                        f"to notify both, set continue: true on '{name}' (it then gets a copy "
+                        f"of each alert it takes); to split them, give one a match; "
+                        "or use 'route' on an alert to override",
                     )
-                taken.setdefault(severity, name or "?")
+                taken.setdefault(key, name or "?")
+        for key in ("activeTimeIntervals", "muteTimeIntervals"):
+            for index, written in enumerate(entry.strings(key)):
+                if written not in intervals:
+                    walk.error(
+                        f"{entry.at(key)}/{index}",
+                        f"'{written}' is not a time interval of routing.timeIntervals",
+                        did_you_mean(written, intervals)
+                        or "declare it under routing.timeIntervals",
+                    )
         if (receiver := _receiver(entry)) is not None:
             receivers.append(receiver)
             _check_version(walk, entry, receiver, targets)
@@ -48,7 +66,32 @@ def compile_routing(
         default=node.text("default"),
         group_by=node.strings("groupBy"),
         receivers=tuple(receivers),
+        time_intervals=tuple(intervals.values()),
     )
+
+
+def _time_intervals(walk: Walk, node: Node) -> dict[str, m.TimeInterval]:
+    found: dict[str, m.TimeInterval] = {}
+    entries = node.items("timeIntervals")
+    references.unique(walk, entries, "name", "time interval")
+    for entry in entries:
+        name = entry.text("name")
+        ranges = []
+        for item in entry.items("intervals"):
+            for time in item.items("times"):
+                start, end = time.text("start"), time.text("end")
+                if start and end and start >= end:
+                    walk.error(
+                        time.at("end"),
+                        f"the range ends at {end}, not after its start {start}",
+                        "a range is within one day; split one across midnight in two "
+                        "(22:00-24:00 and 00:00-06:00)",
+                    )
+            if isinstance(item.value, dict):
+                ranges.append(MappingProxyType(dict(item.value)))
+        if name:
+            found[name] = m.TimeInterval(name, tuple(ranges))
+    return found
 
 
 def _receiver(entry: Node) -> m.Receiver | None:
@@ -73,6 +116,10 @@ def _receiver(entry: Node) -> m.Receiver | None:
         group_wait=wait,
         group_interval=interval,
         repeat_interval=repeat,
+        continues=entry.flag("continue", False),
+        match=MappingProxyType(dict(sorted(entry.labels("match").items()))),
+        active_intervals=entry.strings("activeTimeIntervals"),
+        mute_intervals=entry.strings("muteTimeIntervals"),
     )
 
 

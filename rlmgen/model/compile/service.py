@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rlmgen.lang.units import format_duration
 from rlmgen.lang.versions import DEFAULT_ALERTMANAGER, DEFAULT_PROMETHEUS, parse_version
 from rlmgen.model import types as m
@@ -93,4 +95,45 @@ def compile_targets(node: Node) -> m.Targets:
         prometheus=prometheus or DEFAULT_PROMETHEUS,
         alertmanager=alertmanager or DEFAULT_ALERTMANAGER,
         features=frozenset(node.strings("features")),
+    )
+
+
+_KUBERNETES_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+
+
+def compile_platform(walk: Walk, node: Node) -> m.Platform:
+    """The cluster's monitoring stack as the spec describes it (defaults: the Operator
+    chart's conventions)."""
+    default = m.Platform()
+    rule = node.mapping("prometheusRule")
+    rule_labels = rule.labels("labels")
+    for name, value in rule_labels.items():
+        if not _KUBERNETES_LABEL_VALUE.fullmatch(value):
+            walk.error(
+                f"{rule.at('labels')}/{name}",
+                f"'{value}' is not a Kubernetes label value",
+                "at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
+                "letter or digit",
+            )
+    adapter = node.mapping("prometheusAdapter")
+    grafana = node.mapping("grafana")
+    sidecar = grafana.mapping("sidecar")
+    return m.Platform(
+        rule_labels=rule_labels,
+        adapter_namespace=adapter.text("namespace") or default.adapter_namespace,
+        adapter_config_map=adapter.text("configMap") or default.adapter_config_map,
+        dashboards_path=(grafana.text("dashboardsPath") or default.dashboards_path).rstrip("/")
+        or "/",
+        sidecar=(
+            m.GrafanaSidecar(
+                namespace=sidecar.text("namespace") or "",
+                label=sidecar.text("label") or "grafana_dashboard",
+                label_value=sidecar.value.get("labelValue", "1")
+                if isinstance(sidecar.value.get("labelValue", "1"), str)
+                else "1",
+                folder_annotation=sidecar.text("folderAnnotation") or "grafana_folder",
+            )
+            if "sidecar" in grafana
+            else None
+        ),
     )

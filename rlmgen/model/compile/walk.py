@@ -58,11 +58,12 @@ class Walk:
         self, pointer: str, fragment: str, message: str, hint: str = "", occurrence: int = 0
     ) -> None:
         """An error located at `fragment` inside the scalar at `pointer`."""
-        line, col = self.spec.position_in_value(pointer, fragment, occurrence)
-        self.diagnostics.append(Diagnostic(self.spec.path, line, col, pointer, message, hint))
+        self.diagnostics.append(
+            self.spec.diagnostic_in_value(pointer, fragment, message, hint, occurrence)
+        )
 
     def line_of(self, pointer: str) -> int:
-        return self.spec.source_map.value(pointer)[0]
+        return self.spec.line_of(pointer)
 
     def root(self) -> Node:
         return Node(self, self.spec.data, "")
