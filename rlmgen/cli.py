@@ -220,7 +220,10 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
                 f"environment {environment} -> {shown}/{unit}/ ({len(written)} files)", err=True
             )
     for name in removed:
-        click.echo(f"removed {printable(out_dir.as_posix())}/{name}/ (its spec is gone)", err=True)
+        click.echo(
+            f"removed {printable(out_dir.as_posix())}/{name}/ (no spec produces it any more)",
+            err=True,
+        )
 
 
 @cli.command()
@@ -307,33 +310,54 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
     show_default=True,
     help="Exit 1 when the change is risky.",
 )
+@click.option(
+    "--env",
+    "envs",
+    multiple=True,
+    metavar="ENV",
+    help="Twice: compare environment ENV with the second ENV (BASE, or specs/, names the specs).",
+)
 def diff_command(
-    base: Path | None, head: Path | None, revision: str | None, fmt: str, fail_on: str
+    base: Path | None,
+    head: Path | None,
+    revision: str | None,
+    fmt: str,
+    fail_on: str,
+    envs: tuple[str, ...],
 ) -> None:
     """Report what a spec change does to alerts, dashboards and scaling.
 
     BASE and HEAD are spec files or directories; with --git REV, BASE is read from the
-    revision (BASE, or specs/, names the path) and HEAD is the working tree.
+    revision (BASE, or specs/, names the path) and HEAD is the working tree; with
+    --env A --env B, what environment B changes against environment A.
     """
     from rlmgen.review import report as review
 
     try:
-        if revision:
-            path = base or DEFAULT_SPECS
-            old_texts = review.read_revision(revision, path)
-            new_texts = review.read_paths(head or path)
+        if envs:
+            if len(envs) != 2 or revision or head is not None:
+                raise click.UsageError("give --env twice (--env staging --env production)")
+            report = review.compare_environments(review.read_paths(base or DEFAULT_SPECS), *envs)
         else:
-            if base is None or head is None:
-                raise click.UsageError("give BASE and HEAD, or --git REV")
-            old_texts, new_texts = review.read_paths(base), review.read_paths(head)
-        report = review.compare(old_texts, new_texts)
+            if revision:
+                path = base or DEFAULT_SPECS
+                old_texts = review.read_revision(revision, path)
+                new_texts = review.read_paths(head or path)
+            else:
+                if base is None or head is None:
+                    raise click.UsageError("give BASE and HEAD, or --git REV")
+                old_texts, new_texts = review.read_paths(base), review.read_paths(head)
+            report = review.compare(old_texts, new_texts)
     except review.ReviewError as exc:
         for diagnostic in exc.diagnostics:
             click.echo(diagnostic.format(), err=True)
         click.echo(f"rlmgen: {exc}", err=True)
         # an invalid spec is 1 (as validate says); a revision git cannot read is usage
         sys.exit(EXIT_INVALID if exc.diagnostics else EXIT_USAGE)
-    click.echo(review.markdown(report) if fmt == "markdown" else review.as_json(report), nl=False)
+    title = f"what {envs[1]} changes against {envs[0]}" if envs else None
+    click.echo(
+        review.markdown(report, title) if fmt == "markdown" else review.as_json(report), nl=False
+    )
     if fail_on == "risky" and any(c.risks for changes in report.values() for c in changes):
         sys.exit(EXIT_INVALID)
 

@@ -23,11 +23,28 @@ class ReviewError(Exception):
 
 
 def _compile(texts: dict[str, str]) -> dict[str, m.Spec]:
+    """Each unit's model: `<service>`, or `<environment>/<service>`."""
     results = compile_texts(texts)
     problems = [d for r in results for d in r.errors]
     if problems:
         raise ReviewError("a spec to compare is invalid", problems)
-    return {r.model.service.name: r.model for r in results if r.model is not None}
+    return {r.unit: r.model for r in results if r.model is not None}
+
+
+def compare_environments(texts: dict[str, str], old: str, new: str) -> dict[str, list[Change]]:
+    """What environment `new` changes against environment `old`, service by service."""
+    units = _compile(texts)
+    known = {unit.split("/", 1)[0] for unit in units if "/" in unit}
+    for name in (old, new):
+        if name not in known:
+            declared = ", ".join(sorted(known)) or "none"
+            raise ReviewError(f"no spec declares environment '{name}' (declared: {declared})")
+
+    def services(name: str) -> dict[str, m.Spec]:
+        prefix = f"{name}/"
+        return {u[len(prefix) :]: s for u, s in units.items() if u.startswith(prefix)}
+
+    return _report(services(old), services(new))
 
 
 def read_paths(path: Path) -> dict[str, str]:
@@ -66,7 +83,10 @@ def read_revision(revision: str, path: Path) -> dict[str, str]:
 
 
 def compare(base: dict[str, str], head: dict[str, str]) -> dict[str, list[Change]]:
-    old, new = _compile(base), _compile(head)
+    return _report(_compile(base), _compile(head))
+
+
+def _report(old: dict[str, m.Spec], new: dict[str, m.Spec]) -> dict[str, list[Change]]:
     report = {}
     for name in sorted(old.keys() | new.keys()):
         if name not in new:
@@ -80,13 +100,13 @@ def compare(base: dict[str, str], head: dict[str, str]) -> dict[str, list[Change
     return report
 
 
-def markdown(report: dict[str, list[Change]]) -> str:
+def markdown(report: dict[str, list[Change]], title: str | None = None) -> str:
     services = [
         {"name": name, "changes": changes, "risky": risky(changes)}
         for name, changes in report.items()
         if changes
     ]
-    return environment().get_template("review.md.j2").render(services=services)
+    return environment().get_template("review.md.j2").render(services=services, title=title)
 
 
 def as_json(report: dict[str, list[Change]]) -> str:
