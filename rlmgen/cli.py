@@ -98,6 +98,11 @@ def _resolve_specs(specs: Sequence[Path]) -> tuple[list[Path], bool]:
     return list(files.values()), False
 
 
+def _spec_count(results: Sequence[Compiled]) -> int:
+    """Spec files (a spec with environments compiles into several units)."""
+    return len({r.display for r in results})
+
+
 def _summary(errors: int, warnings: int, specs: int) -> str:
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
@@ -161,7 +166,8 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
         for diagnostic in diagnostics:
             click.echo(diagnostic.format())
         click.echo(
-            ("invalid: " if failed else "ok: ") + _summary(errors, warnings, len(results)), err=True
+            ("invalid: " if failed else "ok: ") + _summary(errors, warnings, _spec_count(results)),
+            err=True,
         )
     sys.exit(EXIT_INVALID if failed else EXIT_OK)
 
@@ -177,7 +183,7 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compil
     errors = sum(d.severity == "error" for d in diagnostics)
     if errors:
         click.echo(
-            f"invalid: {_summary(errors, len(diagnostics) - errors, len(results))}; "
+            f"invalid: {_summary(errors, len(diagnostics) - errors, _spec_count(results))}; "
             "nothing written",
             err=True,
         )
@@ -282,7 +288,9 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
                 f"drift: {shown}/ is not what the specs compile to; run `rlmgen build`", err=True
             )
         else:
-            click.echo(f"ok: {shown}/ matches {len(results)} spec(s)", err=True)
+            click.echo(
+                f"ok: {shown}/ matches {len({r.display for _, r in results})} spec(s)", err=True
+            )
     sys.exit(EXIT_INVALID if drifted else EXIT_OK)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from rlmgen.model import types as m
@@ -94,35 +94,74 @@ def read_file(shown: str) -> LoadedSpec:
 def compile_loaded(
     loaded: LoadedSpec, path: Path, source: str, *, strict: bool, read: Reader = read_file
 ) -> list[Compiled]:
-    """The units of one spec: the spec itself, or one per environment it declares (whose
-    diagnostics are those the base does not have already, named by environment)."""
+    """The units of one spec: the spec itself, or one per environment it declares. A
+    problem every environment has is reported once, as it is; one that only some have is
+    reported for each of them, named by environment."""
     composed = compose(loaded, read)
-    base = _compile_document(composed.base, path, source, strict)
-    base.diagnostics = sorted({*composed.diagnostics, *base.diagnostics}, key=sort_key)
-    base.included = composed.included
-    if composed.errors:
-        base.model = None
     if not composed.environments:
+        base = _compile_document(composed.base, path, source, strict)
+        base.diagnostics = sorted({*composed.diagnostics, *base.diagnostics}, key=sort_key)
+        base.included = composed.included
+        if composed.errors:
+            base.model = None
         return [base]
-    known = set(base.diagnostics)
     units = []
     for name, document in composed.environments.items():
         unit = _compile_document(document, path, source, strict)
         unit.environment = name
         unit.included = composed.included
-        unit.diagnostics = [in_environment(d, name) for d in unit.diagnostics if d not in known]
-        if base.errors:
+        units.append((unit, document))
+    everywhere = set.intersection(*(set(unit.diagnostics) for unit, _ in units))
+    for unit, document in units:
+        unit.diagnostics = [
+            in_environment(d, unit.environment or "", document)
+            for d in unit.diagnostics
+            if d not in everywhere
+        ]
+        if composed.errors:
             unit.model = None
-        units.append(unit)
-    units[0].diagnostics = [*base.diagnostics, *units[0].diagnostics]
-    return units
+    first = units[0][0]
+    first.diagnostics = [
+        *sorted({*composed.diagnostics, *everywhere}, key=sort_key),
+        *first.diagnostics,
+    ]
+    return [unit for unit, _ in units]
 
 
-def in_environment(diagnostic: Diagnostic, environment: str) -> Diagnostic:
-    """A diagnostic only one environment has, saying so."""
+def in_environment(diagnostic: Diagnostic, environment: str, document: LoadedSpec) -> Diagnostic:
+    """A diagnostic only one environment has, saying so; when it is located outside the
+    environment's overlay (a level the overlay's new level now contradicts), the hint
+    points at what the overlay changed nearest to it."""
+    hint = diagnostic.hint
+    overlay = f"/environments/{environment}/"
+    if not diagnostic.pointer.startswith(overlay) and diagnostic.subject:
+        nearest = _nearest_change(document, diagnostic.subject, overlay)
+        if nearest is not None:
+            doc, there = document.origin(nearest)
+            line, col = doc.source_map.value(there)
+            changed = f"{environment} changes {nearest} at {doc.path}:{line}:{col}"
+            hint = f"{hint}; {changed}" if hint else changed
     return dataclasses.replace(
-        diagnostic, message=f"in environment '{environment}': {diagnostic.message}"
+        diagnostic, message=f"in environment '{environment}': {diagnostic.message}", hint=hint
     )
+
+
+def _nearest_change(document: LoadedSpec, subject: str, overlay: str) -> str | None:
+    """The value the overlay set that shares the longest part of `subject`'s pointer (at
+    least the item of a list: /metrics/3)."""
+    best, best_depth = None, 2
+    tokens = subject.split("/")
+    for pointer in sorted(document.origins or {}):
+        if not document.origin(pointer)[1].startswith(overlay):
+            continue
+        depth = 0
+        for mine, theirs in zip(tokens, pointer.split("/"), strict=False):
+            if mine != theirs:
+                break
+            depth += 1
+        if depth > best_depth:
+            best, best_depth = pointer, depth
+    return best
 
 
 def _compile_document(loaded: LoadedSpec, path: Path, source: str, strict: bool) -> Compiled:
@@ -201,52 +240,58 @@ def environments(results: Sequence[Compiled]) -> dict[str, list[Compiled]]:
 
 
 # What every spec of one environment must agree on: the cluster runs one of each.
-_SHARED_PLATFORM = (
-    ("/platform/prometheusAdapter", lambda p: (p.adapter_namespace, p.adapter_config_map)),
-    ("/platform/grafana", lambda p: (p.dashboards_path, p.sidecar)),
+_SHARED_PLATFORM: tuple[tuple[str, Callable[[m.Platform], object]], ...] = (
+    ("/platform/prometheusAdapter/namespace", lambda p: p.adapter_namespace),
+    ("/platform/prometheusAdapter/configMap", lambda p: p.adapter_config_map),
+    ("/platform/grafana/dashboardsPath", lambda p: p.dashboards_path),
+    ("/platform/grafana/sidecar", lambda p: p.sidecar),
 )
 
 
 def check_environments(results: list[Compiled]) -> None:
     """The specs of one environment share a Grafana (dashboard uids unique) and the
-    platform settings of its cluster."""
+    platform settings of its cluster (a spec that differs from most is reported)."""
     for environment, members in sorted(environments(results).items()):
-        uids: dict[str, Compiled] = {}
-        first: Compiled | None = None
-        for result in members:
-            if result.model is None or result.spec is None:
-                continue
-            spec = result.spec
-            for index, board in enumerate(result.model.dashboards):
-                other = uids.setdefault(board.uid, result)
-                if other is not result:
-                    result.diagnostics.append(
-                        spec.diagnostic(
-                            f"/dashboards/{index}/uid",
-                            f"in environment '{environment}': dashboard uid '{board.uid}' is "
-                            f"also used by {other.display}",
-                            "one Grafana shows every service of an environment: give each "
-                            "dashboard a uid of its own (prefix it with the service)",
-                        )
+        _check_uids(environment, members)
+        valid = [r for r in members if r.model is not None and r.spec is not None]
+        platforms = [r.model.platform for r in valid if r.model is not None]
+        for pointer, setting in _SHARED_PLATFORM:
+            values = [setting(platform) for platform in platforms]
+            common = max(values, key=values.count, default=None)  # ties: the first spec's
+            reference = next((r for r, v in zip(valid, values, strict=True) if v == common), None)
+            for result, value in zip(valid, values, strict=True):
+                if value == common or reference is None or result.spec is None:
+                    continue
+                result.diagnostics.append(
+                    result.spec.diagnostic(
+                        pointer,
+                        f"in environment '{environment}': this is not as in "
+                        f"{reference.display}; the environment's cluster runs one of it",
+                        "give every spec of the environment the same settings (include "
+                        "one shared fragment)",
                     )
-                    result.model = None
-            if first is None or first.model is None:
-                first = result
-                continue
-            for pointer, setting in _SHARED_PLATFORM:
-                if result.model is not None and setting(result.model.platform) != setting(
-                    first.model.platform
-                ):
-                    result.diagnostics.append(
-                        spec.diagnostic(
-                            pointer,
-                            f"in environment '{environment}': this differs from "
-                            f"{first.display}; the cluster runs one of it",
-                            "give every spec of the environment the same settings (include "
-                            "one shared fragment)",
-                        )
+                )
+                result.model = None
+
+
+def _check_uids(environment: str, members: list[Compiled]) -> None:
+    uids: dict[str, Compiled] = {}
+    for result in members:
+        if result.model is None or result.spec is None:
+            continue
+        for index, board in enumerate(result.model.dashboards):
+            other = uids.setdefault(board.uid, result)
+            if other is not result:
+                result.diagnostics.append(
+                    result.spec.diagnostic(
+                        f"/dashboards/{index}/uid",
+                        f"in environment '{environment}': dashboard uid '{board.uid}' is "
+                        f"also used by {other.display}",
+                        "one Grafana shows every service of an environment: give each "
+                        "dashboard a uid of its own (prefix it with the service)",
                     )
-                    result.model = None
+                )
+                result.model = None
 
 
 def _without_fragments(results: list[Compiled]) -> list[Compiled]:

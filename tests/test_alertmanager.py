@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from rlmgen.lang.units import parse_duration
-from tests.conftest import SEED_SPEC, require_tool
+from tests.conftest import SEED_TEXT, require_tool
 
 CONFIG = "alertmanager/alertmanager.yaml"
 OPERATOR = "kubernetes/alertmanager-config.yaml"
@@ -57,7 +57,7 @@ def _route(amtool: str, config_file: Path, labels: dict[str, str], expected: str
 def test_every_alert_reaches_the_receiver_the_spec_intends(compiled_seed, config_file) -> None:
     amtool = require_tool("amtool")
     alerts = _alerts(compiled_seed)
-    spec = yaml.safe_load(SEED_SPEC.read_text())  # every alert the spec defines, by its YAML
+    spec = yaml.safe_load(SEED_TEXT)  # every alert the spec defines, by its YAML
     levels = sum(k in m.get("levels", {}) for m in spec["metrics"] for k in intended_severities())
     hand_written = sum(len(g["alerts"]) for g in spec["alertGroups"])
     assert len(alerts) == levels + hand_written == 27

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from rlmgen.lang import levels
-from rlmgen.pipeline import compile_specs
-from tests.conftest import REPO, SEED_SPEC
+from rlmgen.pipeline import artifacts, compile_texts
+from tests.conftest import REPO, SEED_TEXT
 
 PACKAGE = REPO / "rlmgen"
 # Each stage may import its own modules and those of the stages before it.
@@ -140,8 +140,9 @@ def test_a_build_parses_each_level_and_each_promql_text_once(
 
     monkeypatch.setattr(levels, "parse_level", counting_level)
     monkeypatch.setattr(promql_parser, "parse", counting_promql)  # the library's own
-    [result] = compile_specs([Path("specs/rlm-hypervisor.yaml")], Path("out"))
-    assert result.files and not result.errors
-    document = yaml.safe_load(SEED_SPEC.read_text())
+    [result] = compile_texts({"specs/rlm-hypervisor.yaml": SEED_TEXT})
+    assert result.model is not None and not result.errors
+    assert artifacts(result.model)  # emitting parses nothing again
+    document = yaml.safe_load(SEED_TEXT)
     assert calls == {"levels": _level_values(document), "promql": _promql_values(document)}
     assert calls["levels"] > 20 and calls["promql"] > 30

@@ -13,7 +13,7 @@ import yaml
 from rlmgen.derive.kubernetes import quantity
 from rlmgen.lang import promql
 from rlmgen.pipeline import compile_specs
-from tests.conftest import SEED_SPEC
+from tests.conftest import SEED_TEXT
 
 VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
 
@@ -113,7 +113,7 @@ def test_the_adapter_serves_every_metric_an_hpa_reads(compiled_seed) -> None:
 def test_object_metrics_and_counters(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(
-        SEED_SPEC.read_text().replace(
+        SEED_TEXT.replace(
             "      - external: rlm_queue_depth\n        label: Queue\n        value: 100\n",
             "      - object: {metric: rlm_requests, kind: Service, name: rlm-oolong,"
             " apiVersion: v1}\n"

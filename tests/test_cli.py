@@ -11,14 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from rlmgen.cli import cli
-from tests.conftest import MINIMAL_SPEC, REPO, SEED_SPEC
+from tests.conftest import MINIMAL_SPEC, REPO, SEED_SPEC, SEED_TEXT
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A scratch project with the seed spec in specs/, as a user's repository."""
     (tmp_path / "specs").mkdir()
-    shutil.copy(SEED_SPEC, tmp_path / "specs" / SEED_SPEC.name)
+    (tmp_path / "specs" / SEED_SPEC.name).write_text(SEED_TEXT)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -112,7 +112,7 @@ def test_invalid_spec_writes_nothing(project: Path) -> None:
 
 
 def test_two_specs_for_one_service_are_an_error(project: Path) -> None:
-    shutil.copy(SEED_SPEC, project / "specs" / "copy.yaml")
+    (project / "specs" / "copy.yaml").write_text(SEED_TEXT)
     result = run("validate")
     assert result.exit_code == 1
     assert "service 'rlm-hypervisor' is also defined by specs/copy.yaml" in result.output

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from rlmgen.cli import cli
 from rlmgen.review.changes import diff
-from tests.conftest import MINIMAL_SPEC, SEED_SPEC, model_of
+from tests.conftest import MINIMAL_SPEC, SEED_SPEC, SEED_TEXT, model_of
 
-SEED = SEED_SPEC.read_text()
+SEED = SEED_TEXT
 
 
 def _changes(new_text: str) -> list:

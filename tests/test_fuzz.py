@@ -11,9 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rlmgen.pipeline import artifacts, compile_texts
-from tests.conftest import SEED_SPEC
+from tests.conftest import SEED_TEXT
 
-SEED_TEXT = SEED_SPEC.read_text()
 SEED = yaml.safe_load(SEED_TEXT)
 
 

@@ -22,7 +22,7 @@ from markdown_it import MarkdownIt
 from rlmgen.lang import promtemplate
 from rlmgen.pipeline import artifacts, compile_texts
 from rlmgen.spec.schema import schema
-from tests.conftest import REPO, SEED_SPEC, require_tool
+from tests.conftest import REPO, SEED_SPEC, SEED_TEXT, require_tool
 
 MARK = "HOSTILE"
 PAYLOADS = {
@@ -34,12 +34,24 @@ PAYLOADS = {
     ),
     "template": f' {{{{ 7*7 }}}} {{{{ with query "up" }}}}{MARK}{{{{ end }}}} {{{{ .Value ',
 }
+
+
+class _Seed:
+    """The seed spec as one file (its base: no fragment, no environments)."""
+
+    name = SEED_SPEC.name
+
+    @staticmethod
+    def read_text() -> str:
+        return SEED_TEXT
+
+
 BASES = [
     REPO / "tests" / "cases" / "valid" / "minimal.yaml",
     REPO / "tests" / "cases" / "valid" / "checkout-api.yaml",
     REPO / "tests" / "cases" / "valid" / "ingest-workers.yaml",
     REPO / "tests" / "cases" / "valid" / "all-panels.yaml",
-    SEED_SPEC,
+    _Seed,
 ]
 # Fields that are code by design (PromQL, shell, promtool notation): hostile text there is
 # the author's code; the artifacts must still parse, but it may appear as code.

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from rlmgen.pipeline import compile_specs
-from tests.conftest import SEED_SPEC
+from tests.conftest import SEED_TEXT
 
 ALERT = "RLMApiLatencyP99High"
 
@@ -43,7 +43,7 @@ def _tests_by_alert(data: bytes) -> dict[str, list[dict]]:
 
 
 def test_changing_a_warning_level_changes_only_that_alert(tmp_path: Path) -> None:
-    original = SEED_SPEC.read_text()
+    original = SEED_TEXT
     changed = original.replace('warning: "> 200ms"', 'warning: "> 250ms"', 1)
     assert changed != original
     before, after = _build(tmp_path, "a", original), _build(tmp_path, "b", changed)

@@ -12,7 +12,7 @@ import yaml
 
 from rlmgen.lang import promql
 from rlmgen.pipeline import compile_specs
-from tests.conftest import REPO, SEED_SPEC, require_tool, seed_model
+from tests.conftest import REPO, SEED_TEXT, require_tool, seed_model
 from tests.test_level_scenarios import proven_levels
 
 RULES = "prometheus/rules.yaml"
@@ -27,7 +27,7 @@ def _seed_model():
 def _expected_counts() -> tuple[int, int, int, int]:
     """(recording rules, level alerts, hand-written alerts, their examples), counted in the
     spec's YAML itself, not in rlmgen's model of it."""
-    spec = yaml.safe_load(SEED_SPEC.read_text())
+    spec = yaml.safe_load(SEED_TEXT)
     recording = sum("record" in m for m in spec["metrics"])
     levels = sum(k in m.get("levels", {}) for m in spec["metrics"] for k in SEVERITIES)
     alerts = [a for g in spec["alertGroups"] for a in g["alerts"]]
@@ -155,7 +155,7 @@ def test_every_alert_carries_severity_route_team_and_its_runbook_anchor(compiled
 def test_multi_line_expressions_are_block_scalars(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(
-        SEED_SPEC.read_text().replace(
+        SEED_TEXT.replace(
             "        expr: rlm_db_connections_available == 0\n",
             "        expr: |\n          rlm_db_connections_available\n            == 0\n",
         )
@@ -257,7 +257,7 @@ def test_every_seed_metric_level_is_its_rule(compiled_seed, seed_runbook: str) -
 def test_outside_band_levels_are_proven_on_both_edges(tmp_path: Path) -> None:
     promtool = require_tool("promtool")
     spec = tmp_path / "spec.yaml"
-    text = SEED_SPEC.read_text()
+    text = SEED_TEXT
     levels = '      target: 40-60%\n      warning: "> 80%"\n      critical: "> 95%"'
     assert levels in text
     spec.write_text(

@@ -14,7 +14,7 @@ import yaml
 
 from rlmgen.pipeline import compile_specs
 from tests import markdown_text
-from tests.conftest import MINIMAL_SPEC, SEED_SPEC, model_of, require_tool
+from tests.conftest import MINIMAL_SPEC, SEED_SPEC, SEED_TEXT, model_of, require_tool
 
 RUNBOOK = "runbook/README.md"
 
@@ -108,7 +108,7 @@ def _alert_urls(files: dict[str, bytes]) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     "text",
-    [SEED_SPEC.read_text(), COLLIDING, ENTITIES_AND_BREAKS],
+    [SEED_TEXT, COLLIDING, ENTITIES_AND_BREAKS],
     ids=["seed", "colliding", "entities-and-breaks"],
 )
 def test_every_runbook_url_opens_its_alerts_own_section(text: str, tmp_path: Path) -> None:
@@ -124,7 +124,7 @@ def test_every_runbook_url_opens_its_alerts_own_section(text: str, tmp_path: Pat
 
 @pytest.mark.parametrize(
     "text",
-    [SEED_SPEC.read_text(), COLLIDING, ENTITIES_AND_BREAKS],
+    [SEED_TEXT, COLLIDING, ENTITIES_AND_BREAKS],
     ids=["seed", "colliding", "entities-and-breaks"],
 )
 def test_the_runbook_renders_the_models_outline(text: str, tmp_path: Path) -> None:
@@ -175,7 +175,12 @@ def test_scripts_are_emitted_linked_and_pass_shellcheck(compiled_seed, tmp_path:
 
 def test_scripts_are_executable_in_out() -> None:
     script = (
-        SEED_SPEC.parent.parent / "out" / "rlm-hypervisor" / "scripts" / "weekly-capacity-review.sh"
+        SEED_SPEC.parent.parent
+        / "out"
+        / "production"
+        / "rlm-hypervisor"
+        / "scripts"
+        / "weekly-capacity-review.sh"
     )
     assert os.access(script, os.X_OK)
 
@@ -317,7 +322,7 @@ def test_the_key_metrics_tables(compiled_seed, seed_runbook: str) -> None:
 
 
 def test_one_max_replica_count_changes_the_hpa_and_the_capacity_table(tmp_path: Path) -> None:
-    original = SEED_SPEC.read_text()
+    original = SEED_TEXT
     before = _build(tmp_path, original, "a")
     after = _build(
         tmp_path, original.replace("    maxReplicas: 100\n", "    maxReplicas: 120\n"), "b"
@@ -329,7 +334,7 @@ def test_one_max_replica_count_changes_the_hpa_and_the_capacity_table(tmp_path: 
 
 
 def test_renaming_an_alert_moves_its_url_and_its_anchor_together(tmp_path: Path) -> None:
-    files = _build(tmp_path, SEED_SPEC.read_text().replace("RLMHighErrorRate", "RLMErrorsHigh"))
+    files = _build(tmp_path, SEED_TEXT.replace("RLMHighErrorRate", "RLMErrorsHigh"))
     rules = files["prometheus/rules.yaml"].decode()
     assert "#rlmerrorshigh" in rules and "#rlmhigherrorrate" not in rules
     anchors = markdown_text.anchors(_runbook(files))
@@ -337,9 +342,7 @@ def test_renaming_an_alert_moves_its_url_and_its_anchor_together(tmp_path: Path)
 
 
 def test_changing_a_threshold_changes_the_runbook_with_the_rule(tmp_path: Path) -> None:
-    files = _build(
-        tmp_path, SEED_SPEC.read_text().replace('warning: "> 200ms"', 'warning: "> 250ms"', 1)
-    )
+    files = _build(tmp_path, SEED_TEXT.replace('warning: "> 200ms"', 'warning: "> 250ms"', 1))
     text = markdown_text.plain_text(_runbook(files))
     assert "service:rlm_api_latency:p99_rate5m > 0.25" in text
     assert "P99 response time above 250ms" in text
@@ -350,7 +353,7 @@ def test_changing_a_threshold_changes_the_runbook_with_the_rule(tmp_path: Path) 
 
 
 def test_grafana_url_links_each_dashboard(tmp_path: Path) -> None:
-    text = SEED_SPEC.read_text().replace(
+    text = SEED_TEXT.replace(
         "  runbookUrl: https://wiki.internal/rlm-runbooks/rlm-hypervisor\n",
         "  runbookUrl: https://wiki.internal/rlm-runbooks/rlm-hypervisor\n"
         "  grafanaUrl: https://grafana.example.com/\n",
@@ -361,7 +364,7 @@ def test_grafana_url_links_each_dashboard(tmp_path: Path) -> None:
         f"https://grafana.example.com/d/{uid}"
         for uid in ("rlm-hypervisor-slos", "rlm-executive", "rlm-operations", "rlm-capacity")
     ]
-    plain = markdown_text.labelled_links(_runbook(_build(tmp_path, SEED_SPEC.read_text(), "b")))
+    plain = markdown_text.labelled_links(_runbook(_build(tmp_path, SEED_TEXT, "b")))
     assert not [href for label, href in plain if label == "open in Grafana"]
 
 

@@ -11,7 +11,8 @@ The merge, the same everywhere:
 - anything else (scalars, other lists) is replaced whole.
 A fragment may add named items; an environment's overlay changes what the base has, so a
 name it gives that the base lacks is an error, as is a change of kind (a mapping where
-the base has text).
+the base has text). A spec's environments are those it names itself: a fragment may hold
+overlays for them, merged under the spec's own, but adds no environment.
 """
 
 from __future__ import annotations
@@ -88,8 +89,14 @@ def compose(loaded: LoadedSpec, read: Reader) -> Composed:
     plain = not state.composed and environments is None
     base = loaded if plain else _document(loaded, data, where)
     documents: dict[str, LoadedSpec] = {}
-    if environments is not None:
+    # A spec deploys to the environments it names itself; a fragment may hold overlays for
+    # them (applied under the spec's own), never add one.
+    own = loaded.data.get(ENVIRONMENTS_KEY) if isinstance(loaded.data, dict) else None
+    if environments is not None and own is not None:
+        named = set(own) if isinstance(own, dict) else set()
         for name, overlay in _environments(state, environments, where):
+            if name not in named:
+                continue
             merged = state.merge(
                 data, where, "", overlay, where, f"/{ENVIRONMENTS_KEY}/{name}", strict=True
             )

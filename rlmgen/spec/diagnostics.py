@@ -30,6 +30,9 @@ class Diagnostic:
     message: str
     hint: str = ""
     severity: Severity = "error"
+    # the pointer in the composed document (a spec with includes or environments), where
+    # `pointer` is the one in `file`
+    subject: str = dataclasses.field(default="", compare=False, repr=False)
 
     def format(self) -> str:
         where = self.pointer or "/"
@@ -41,7 +44,9 @@ class Diagnostic:
         return one_line(text)
 
     def as_json(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        del data["subject"]
+        return data
 
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str, str]:

@@ -106,7 +106,7 @@ class LoadedSpec:
     ) -> Diagnostic:
         doc, there = self.origin(pointer)
         line, col = doc.source_map.key(there) if at_key else doc.source_map.value(there)
-        return Diagnostic(doc.path, line, col, there, message, hint, **kw)
+        return Diagnostic(doc.path, line, col, there, message, hint, subject=pointer, **kw)
 
     def diagnostic_in_value(
         self, pointer: str, fragment: str, message: str, hint: str = "", occurrence: int = 0
@@ -114,7 +114,7 @@ class LoadedSpec:
         """A diagnostic located at `fragment` inside the scalar at `pointer`."""
         doc, there = self.origin(pointer)
         line, col = doc.position_in_value(there, fragment, occurrence)
-        return Diagnostic(doc.path, line, col, there, message, hint)
+        return Diagnostic(doc.path, line, col, there, message, hint, subject=pointer)
 
     def written(self, pointer: str) -> str | None:
         """The scalar at `pointer` as its file spells it."""

@@ -1,0 +1,231 @@
+"""Environments and includes: overlays change exactly what they name, production stays
+byte-identical, fragments are not specs, the out/ layout nests environments, and the
+environment comparison of `rlmgen diff` reports what an overlay changes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from rlmgen.cli import cli
+from rlmgen.pipeline import compile_specs, compile_texts, discover, outputs
+from tests.conftest import REPO
+
+SPECS = REPO / "specs"
+EMPTY_OUT: list[str] = []  # what a build leaves in OUT when no spec produces anything
+
+
+def _platform(root: Path) -> Path:
+    """A copy of the shipped specs/ under `root`."""
+    shutil.copytree(SPECS, root / "specs")
+    return root / "specs"
+
+
+def _build(specs: Path, out: Path) -> dict[str, dict[str, bytes]]:
+    results = compile_specs(discover(specs), out)
+    assert not [d for r in results for d in r.errors], [
+        d.format() for r in results for d in r.errors
+    ]
+    return outputs(results)
+
+
+def _changed(old: dict[str, bytes], new: dict[str, bytes]) -> set[str]:
+    return {path for path in old.keys() | new.keys() if old.get(path) != new.get(path)}
+
+
+def test_a_staging_threshold_changes_exactly_its_alert_test_panel_and_runbook_row(
+    tmp_path: Path,
+) -> None:
+    specs = _platform(tmp_path)
+    before = _build(specs, tmp_path / "out")
+    spec = specs / "rlm-hypervisor.yaml"
+    text = spec.read_text()
+    overlay = "  staging:\n    service:\n      namespace: rlm-staging\n    metrics:\n"
+    assert overlay in text
+    spec.write_text(
+        text.replace(
+            overlay,
+            overlay + '      - name: rlm_active_agents\n        levels: {warning: "> 85%"}\n',
+        )
+    )
+    after = _build(specs, tmp_path / "out")
+    assert before.keys() == after.keys()
+    changed_units = {unit for unit in before if before[unit] != after[unit]}
+    # production, its cluster files and checkout-api: byte for byte the same
+    assert changed_units == {"staging/rlm-hypervisor", "staging/_cluster"}
+    unit = "staging/rlm-hypervisor"
+    assert _changed(before[unit], after[unit]) == {
+        "prometheus/rules.yaml",  # the warning alert
+        "kubernetes/prometheusrule.yaml",  # the same rules for the Operator
+        "prometheus/tests.yaml",  # its scenarios
+        "grafana/rlm-capacity.json",  # the panel's threshold colours
+        "runbook/README.md",  # the metric's row
+    }
+    # the cluster: only the ConfigMap that carries the same dashboard for the sidecar
+    assert _changed(before["staging/_cluster"], after["staging/_cluster"]) == {
+        "kubernetes/dashboards/rlm-hypervisor-rlm-capacity.yaml"
+    }
+    rules = after[unit]["prometheus/rules.yaml"].decode()
+    old_rules = before[unit]["prometheus/rules.yaml"].decode()
+    condition = "rlm_active_agents / rlm_max_agents > {}\n"
+    assert condition.format("0.85") in rules and condition.format("0.8") not in rules
+    assert condition.format("0.8") in old_rules
+    runbook = after[unit]["runbook/README.md"].decode()
+    assert "> 85%" in runbook
+    board = after[unit]["grafana/rlm-capacity.json"].decode()
+    assert '"value": 0.85' in board
+
+
+def test_without_environments_the_layout_is_out_service(tmp_path: Path) -> None:
+    spec = REPO / "tests" / "cases" / "valid" / "checkout-api.yaml"
+    results = compile_specs([spec], tmp_path / "out")
+    assert [r.unit for r in results] == ["checkout-api"]
+    assert set(outputs(results)) == {"checkout-api"}  # no cluster outputs either
+
+
+def test_fragments_are_not_specs_and_errors_point_into_them(tmp_path: Path) -> None:
+    specs = _platform(tmp_path)
+    results = compile_specs(discover(specs), tmp_path / "out", generate=False)
+    assert sorted({r.display for r in results}) == sorted(
+        str(p) for p in (specs / "checkout-api.yaml", specs / "rlm-hypervisor.yaml")
+    )
+    fragment = specs / "shared" / "platform.yaml"
+    fragment.write_text(
+        fragment.read_text().replace("namespace: monitoring\n", "namespace: Mon\n", 1)
+    )
+    results = compile_specs(discover(specs), tmp_path / "out", generate=False)
+    errors = {d.format() for r in results for d in r.errors}
+    assert errors == {
+        f"{fragment}:12:16: /platform/prometheusAdapter/namespace: 'Mon' does not match the "
+        "required form: use lowercase letters, digits and '-' (at most 63, no leading or "
+        "trailing '-')"
+    } or all(str(fragment) in e for e in errors), errors
+    assert all(e.startswith(f"{fragment}:") for e in errors)
+
+
+def test_specs_of_an_environment_must_agree_on_the_platform(tmp_path: Path) -> None:
+    specs = _platform(tmp_path)
+    spec = specs / "rlm-hypervisor.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "include: [shared/platform.yaml]",
+            "platform:\n  prometheusAdapter: {namespace: adapter}\ninclude: [shared/platform.yaml]",
+        )
+    )
+    results = compile_specs(discover(specs), tmp_path / "out", generate=False)
+    errors = [d.format() for r in results for d in r.errors]
+    reference = specs / "checkout-api.yaml"
+    assert sorted(errors) == [
+        f"{spec}:8:34: /platform/prometheusAdapter/namespace: in environment '{env}': this is "
+        f"not as in {reference}; the environment's cluster runs one of it (hint: give every "
+        "spec of the environment the same settings (include one shared fragment))"
+        for env in ("production", "staging")
+    ]
+
+
+def test_dashboard_uids_are_unique_per_environment(tmp_path: Path) -> None:
+    specs = _platform(tmp_path)
+    spec = specs / "checkout-api.yaml"
+    spec.write_text(spec.read_text().replace("uid: checkout-overview", "uid: rlm-executive"))
+    results = compile_specs(discover(specs), tmp_path / "out", generate=False)
+    messages = sorted(d.message for r in results for d in r.errors)
+    assert messages == [
+        f"in environment '{env}': dashboard uid 'rlm-executive' is also used by "
+        f"{specs / 'checkout-api.yaml'}"
+        for env in ("production", "staging")
+    ]
+
+
+def test_an_environment_named_like_a_service_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    base = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
+    (tmp_path / "specs" / "shop.yaml").write_text(base)
+    other = base.replace("name: shop\n", "name: cart\n", 1) + "environments:\n  shop: {}\n"
+    (tmp_path / "specs" / "cart.yaml").write_text(other)
+    results = compile_specs(discover(tmp_path / "specs"), tmp_path / "out", generate=False)
+    messages = [d.message for r in results for d in r.errors]
+    assert any("environment 'shop' has the name of the service of" in m for m in messages), messages
+
+
+def test_includes_resolve_inside_texts_for_reviews() -> None:
+    texts = {
+        "REV:specs/shared/platform.yaml": (SPECS / "shared" / "platform.yaml").read_text(),
+        "REV:specs/rlm-hypervisor.yaml": (SPECS / "rlm-hypervisor.yaml").read_text(),
+    }
+    results = compile_texts(texts)
+    assert sorted(r.unit for r in results) == [
+        "production/rlm-hypervisor",
+        "staging/rlm-hypervisor",
+    ]
+    assert not [d for r in results for d in r.errors]
+
+
+def test_build_writes_environments_and_removes_what_no_spec_produces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    _platform(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    if True:
+        first = runner.invoke(cli, ["build"])
+        assert "environment staging -> out/staging/_cluster/ (12 files)" in first.output
+        assert first.exit_code == 0, first.output
+        out = Path("out")
+        assert sorted(p.name for p in out.iterdir()) == ["production", "staging"]
+        assert sorted(p.name for p in (out / "staging").iterdir()) == [
+            "_cluster",
+            "checkout-api",
+            "rlm-hypervisor",
+        ]
+        assert runner.invoke(cli, ["check"]).exit_code == 0
+        # staging dropped from one spec, then from both: its directory goes
+        for spec in ("specs/checkout-api.yaml", "specs/rlm-hypervisor.yaml"):
+            text = Path(spec).read_text()
+            start = text.index("  staging:\n")
+            Path(spec).write_text(text[:start])
+            assert runner.invoke(cli, ["check"]).exit_code == 1
+            result = runner.invoke(cli, ["build"])
+            assert result.exit_code == 0, result.output
+            assert "removed out/staging/" in result.output
+        assert "removed out/staging/_cluster/ (no spec produces it any more)" in result.output
+        assert sorted(p.name for p in out.iterdir()) == ["production"]
+        assert runner.invoke(cli, ["check"]).exit_code == 0
+
+
+def test_diff_between_environments_lists_the_overlay_risky_first() -> None:
+    result = CliRunner().invoke(
+        cli, ["diff", "--env", "production", "--env", "staging", str(SPECS), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = yaml.safe_load(result.output)
+    hypervisor = {(c["category"], c["subject"]): c for c in report["services"]["rlm-hypervisor"]}
+    latency = hypervisor[("alert", "RLMApiLatencyP99High (warning)")]
+    assert latency["risks"] == ["threshold loosened"]
+    assert ("alert", "RLMCostSpike (info)") in hypervisor
+    assert hypervisor[("autoscaling", "rlm-api")]["risks"] == ["max replicas lowered"]
+
+
+def test_diff_env_needs_two_declared_environments() -> None:
+    runner = CliRunner()
+    once = runner.invoke(cli, ["diff", "--env", "staging", str(SPECS)])
+    assert once.exit_code == 2 and "give --env twice" in once.output
+    unknown = runner.invoke(cli, ["diff", "--env", "staging", "--env", "prod", str(SPECS)])
+    assert unknown.exit_code == 2
+    assert "no spec declares environment 'prod' (declared: production, staging)" in unknown.output
+
+
+@pytest.mark.parametrize("layout", ["flat", "nested"])
+def test_check_reports_stale_units(tmp_path: Path, layout: str) -> None:
+    from rlmgen.output.writer import stale_services, write_services
+
+    unit = "gone" if layout == "flat" else "staging/gone"
+    write_services(tmp_path, {unit: {"x.yaml": b"a\n", ".rlmgen-manifest": b"x.yaml\n"}})
+    assert stale_services(tmp_path, set()) == [unit]
+    assert write_services(tmp_path, {}, remove_stale=True) == [unit]
+    assert list(tmp_path.iterdir()) == [] or [p.name for p in tmp_path.iterdir()] == [
+        ".rlmgen-lock"
+    ]
