@@ -19,6 +19,7 @@ from rlmgen import __version__
 
 if TYPE_CHECKING:
     from rlmgen.pipeline import Compiled
+    from rlmgen.spec.diagnostics import Diagnostic
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # RLMGEN_TRACEBACK=1 shows the traceback of an error inside rlmgen instead of one line.
@@ -98,6 +99,12 @@ def _resolve_specs(specs: Sequence[Path]) -> tuple[list[Path], bool]:
     return list(files.values()), False
 
 
+def _reported(results: Sequence[Compiled]) -> list[Diagnostic]:
+    """Every diagnostic once: a mistake in a fragment that several specs include is
+    found by each of them, and shown once."""
+    return list(dict.fromkeys(d for r in results for d in r.diagnostics))
+
+
 def _spec_count(results: Sequence[Compiled]) -> int:
     """Spec files (a spec with environments compiles into several units)."""
     return len({r.display for r in results})
@@ -135,7 +142,7 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
 
     files, _ = _resolve_specs(specs)
     results = compile_specs(files, DEFAULT_OUT, generate=False, strict=strict)
-    diagnostics = [d for r in results for d in r.diagnostics]
+    diagnostics = _reported(results)
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
     failed = errors > 0 or (strict and warnings > 0)
@@ -177,7 +184,7 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compil
     from rlmgen.pipeline import compile_specs
 
     results = compile_specs(files, out_dir)
-    diagnostics = [d for r in results for d in r.diagnostics]
+    diagnostics = _reported(results)
     for diagnostic in diagnostics:
         click.echo(diagnostic.format(), err=True)
     errors = sum(d.severity == "error" for d in diagnostics)
