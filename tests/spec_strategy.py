@@ -93,6 +93,11 @@ _OVERRIDES: dict[str, st.SearchStrategy[Any]] = {
     "quantity": st.sampled_from(QUANTITIES),
     "labels": st.dictionaries(st.sampled_from(LABEL_NAMES), st.sampled_from(TEXTS), max_size=2),
 }
+_WEEKDAY = "(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_WEEKDAYS = f"^{_WEEKDAY}(:{_WEEKDAY})?$"
+_KUBERNETES_NAME = (
+    "^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
 _URL_CHARS = '[^\\s<>"`{}|\\\\^]+$'
 _URL = "^https?://" + _URL_CHARS
 _PATTERNS: dict[str, st.SearchStrategy[str]] = {
@@ -115,6 +120,14 @@ _PATTERNS: dict[str, st.SearchStrategy[str]] = {
     "^([a-zA-Z_][a-zA-Z0-9_]*|\\.\\.\\.)$": st.sampled_from(("alertname", "service", "...")),
     "^[0-9]+\\.[0-9]+(\\.[0-9]+)?$": st.sampled_from(("2.42", "2.49", "3.0", "0.25", "0.27")),
     "^[0-9]+(\\.[0-9]+)?%$": st.sampled_from(("99.9%", "99%", "100%", "0%", "99.99%")),
+    "^([01][0-9]|2[0-3]):[0-5][0-9]$": st.sampled_from(("09:00", "00:00", "17:30")),
+    "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$": st.sampled_from(("17:00", "24:00", "09:00")),
+    _WEEKDAYS: st.sampled_from(("monday:friday", "saturday", "sunday:monday")),
+    "^-?[0-9]{1,2}(:-?[0-9]{1,2})?$": st.sampled_from(("1:7", "-1", "15")),
+    "^([a-z]+|[0-9]{1,2})(:([a-z]+|[0-9]{1,2}))?$": st.sampled_from(("january:march", "12")),
+    "^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$": st.sampled_from(("Europe/Berlin", "UTC", "Local")),
+    _KUBERNETES_NAME: st.sampled_from(("grafana_dashboard", "example.com/folder")),
+    "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$": st.sampled_from(("1", "", "yes")),
 }
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from rlmgen.cli import cli
 from rlmgen.review.changes import diff
-from tests.conftest import MINIMAL_SPEC, SEED_SPEC, SEED_TEXT, model_of
+from tests.conftest import MINIMAL_SPEC, SEED_TEXT, model_of
 
 SEED = SEED_TEXT
 
@@ -158,9 +158,10 @@ def test_fail_on_risky(repository: Path) -> None:
 
 
 def test_invalid_side_is_reported_not_compared(tmp_path: Path) -> None:
-    broken = tmp_path / "broken.yaml"
+    base, broken = tmp_path / "base.yaml", tmp_path / "broken.yaml"
+    base.write_text(SEED)
     broken.write_text(SEED.replace("for: 2m", "for: 2 minutes"))
-    result = CliRunner().invoke(cli, ["diff", str(SEED_SPEC), str(broken)])
+    result = CliRunner().invoke(cli, ["diff", str(base), str(broken)])
     assert result.exit_code == 1
     assert "is not a duration" in result.stderr
 

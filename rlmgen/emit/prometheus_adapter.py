@@ -46,11 +46,11 @@ def emit_cluster(specs: list[m.Spec]) -> dict[str, str]:
     if not rules and not external:
         return {}
     platform = specs[0].platform
-    config: dict[str, Any] = {}
+    combined: dict[str, Any] = {}
     if rules:
-        config["rules"] = rules
+        combined["rules"] = rules
     if external:
-        config["externalRules"] = external
+        combined["externalRules"] = external
     configmap = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -62,7 +62,7 @@ def emit_cluster(specs: list[m.Spec]) -> dict[str, str]:
                 "app.kubernetes.io/managed-by": "rlmgen",
             },
         },
-        "data": {"config.yaml": dump(config)},
+        "data": {"config.yaml": dump(combined)},
     }
     values: dict[str, Any] = {"rules": {}}
     if rules:

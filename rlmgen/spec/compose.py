@@ -425,7 +425,7 @@ class _State:
             elif entries[position] is not None:
                 value, where, pointer, _, _ = entries[position]  # type: ignore[misc]
                 entries[position] = (value, where, pointer, changes, at)
-        result = []
+        result: list[Any] = []
         for entry in entries:
             if entry is None:
                 continue

@@ -10,6 +10,7 @@ from typing import Literal, cast
 from rlmgen.lang.versions import WEBHOOK_URL_FILE, shown
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
+from rlmgen.model.compile.labels import check_label_value
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.spec.suggest import did_you_mean
@@ -32,22 +33,24 @@ def compile_routing(
         name = entry.text("name")
         severities = entry.get("severities")
         match = tuple(sorted(entry.labels("match").items()))
+        for label, value in match:  # Alertmanager matchers quote the value; no braces
+            check_label_value(walk, f"{entry.at('match')}/{label}", value)
         continues = entry.flag("continue", False)
         if isinstance(severities.value, list) and not continues:
             for index, severity in enumerate(severities.value):
                 if not isinstance(severity, str):
                     continue
-                key = (severity, match)
-                if key in taken and taken[key] != (name or "?"):
+                taker = (severity, match)
+                if taker in taken and taken[taker] != (name or "?"):
                     walk.error(
                         f"{severities.pointer}/{index}",
-                        f"severity '{severity}' is already routed to '{taken[key]}'"
+                        f"severity '{severity}' is already routed to '{taken[taker]}'"
                         + (" for the same match" if match else ""),
                         f"to notify both, set continue: true on '{name}' (it then gets a copy "
                         f"of each alert it takes); to split them, give one a match; "
                         "or use 'route' on an alert to override",
                     )
-                taken.setdefault(key, name or "?")
+                taken.setdefault(taker, name or "?")
         for key in ("activeTimeIntervals", "muteTimeIntervals"):
             for index, written in enumerate(entry.strings(key)):
                 if written not in intervals:
