@@ -232,3 +232,24 @@ def test_a_leftover_that_cannot_be_removed_does_not_block_the_next_build(
     write_services(tmp_path, {"shop": render({"a.yaml": "3"}, "s")})
     assert (tmp_path / "shop" / "a.yaml").read_text().endswith("3\n")
     assert writer.stale_services(tmp_path, {"shop"}) == []
+
+
+def test_environments_nest_and_their_leftovers_are_recovered(tmp_path: Path) -> None:
+    """out/<environment>/<service>: staged beside the service, recovered there too."""
+    write_services(tmp_path, {"staging/shop": render({"a.yaml": "kept"}, "s")})
+    staged = tmp_path / "staging" / ".rlmgen-shop.abc123"  # a kill after staging
+    staged.mkdir()
+    (staged / MANIFEST).write_text("# half")
+    (tmp_path / "staging" / "shop").rename(tmp_path / "staging" / ".rlmgen-shop.old")  # mid-swap
+    assert writer.stale_services(tmp_path, set()) == []  # leftovers are never services
+    writer.recover(tmp_path)
+    assert not staged.exists()
+    assert (tmp_path / "staging" / "shop" / "a.yaml").read_text().endswith("kept\n")
+    assert writer.stale_services(tmp_path, set()) == ["staging/shop"]
+
+
+def test_an_environment_cannot_take_a_services_directory(tmp_path: Path) -> None:
+    write_services(tmp_path, {"staging": render({"a.yaml": "1"}, "s")})  # a service "staging"
+    with pytest.raises(WriteError, match="holds the service 'staging'"):
+        write_services(tmp_path, {"staging/shop": render({"a.yaml": "1"}, "s")})
+    assert (tmp_path / "staging" / "a.yaml").exists()
