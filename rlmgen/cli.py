@@ -105,6 +105,16 @@ def _reported(results: Sequence[Compiled]) -> list[Diagnostic]:
     return list(dict.fromkeys(d for r in results for d in r.diagnostics))
 
 
+def _note_partial(results: Sequence[tuple[str, Compiled]], everything: bool) -> None:
+    """Cluster outputs are made of every service of an environment: not from a few."""
+    if not everything and any(r.environment for _, r in results):
+        click.echo(
+            "rlmgen: SPECs given: out/<environment>/_cluster/ is left as it is (it is built "
+            "from every spec; run without SPEC to update it)",
+            err=True,
+        )
+
+
 def _spec_count(results: Sequence[Compiled]) -> int:
     """Spec files (a spec with environments compiles into several units)."""
     return len({r.display for r in results})
@@ -210,7 +220,8 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
 
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
-    units = outputs([r for _, r in results])
+    units = outputs([r for _, r in results], cluster=everything)
+    _note_partial(results, everything)
     try:
         removed = write_services(
             out_dir,
@@ -258,7 +269,8 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
 
     files, everything = _resolve_specs(specs)
     results = _compile_or_exit(files, out_dir)
-    units = outputs([r for _, r in results])
+    units = outputs([r for _, r in results], cluster=everything)
+    _note_partial(results, everything)
     shown = printable(out_dir.as_posix().rstrip("/"))
     try:
         # under the build lock, after recovering what an interrupted build left

@@ -20,6 +20,7 @@ from rlmgen.output.writer import MANIFEST
 from rlmgen.spec.compose import Reader, compose
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
+from rlmgen.spec.suggest import did_you_mean
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -39,6 +40,8 @@ class Compiled:
     environment: str | None = None
     # the fragments the spec includes (display paths): they are not specs themselves
     included: frozenset[str] = frozenset()
+    # overlays its fragments hold for environments the spec does not declare
+    elsewhere: dict[str, tuple[LoadedSpec, str]] = dataclasses.field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -98,28 +101,32 @@ def compile_loaded(
     problem every environment has is reported once, as it is; one that only some have is
     reported for each of them, named by environment."""
     composed = compose(loaded, read)
+    if composed.errors:  # what the spec is cannot be known: checking it says nothing true
+        failed = Compiled(path, loaded.path, spec=composed.base)
+        failed.diagnostics = sorted(composed.diagnostics, key=sort_key)
+        failed.included = composed.included
+        return [failed]
     if not composed.environments:
         base = _compile_document(composed.base, path, source, strict)
         base.diagnostics = sorted({*composed.diagnostics, *base.diagnostics}, key=sort_key)
         base.included = composed.included
-        if composed.errors:
-            base.model = None
+        base.elsewhere = composed.elsewhere
         return [base]
     units = []
     for name, document in composed.environments.items():
         unit = _compile_document(document, path, source, strict)
         unit.environment = name
         unit.included = composed.included
+        unit.elsewhere = composed.elsewhere
         units.append((unit, document))
     everywhere = set.intersection(*(set(unit.diagnostics) for unit, _ in units))
     for unit, document in units:
+        removed = composed.removals.get(unit.environment or "", [])
         unit.diagnostics = [
-            in_environment(d, unit.environment or "", document)
+            in_environment(d, unit.environment or "", document, removed)
             for d in unit.diagnostics
             if d not in everywhere
         ]
-        if composed.errors:
-            unit.model = None
     first = units[0][0]
     first.diagnostics = [
         *sorted({*composed.diagnostics, *everywhere}, key=sort_key),
@@ -128,18 +135,32 @@ def compile_loaded(
     return [unit for unit, _ in units]
 
 
-def in_environment(diagnostic: Diagnostic, environment: str, document: LoadedSpec) -> Diagnostic:
+def in_environment(
+    diagnostic: Diagnostic,
+    environment: str,
+    document: LoadedSpec,
+    removed: Sequence[tuple[str, LoadedSpec, str]] = (),
+) -> Diagnostic:
     """A diagnostic only one environment has, saying so; when it is located outside the
-    environment's overlay (a level the overlay's new level now contradicts), the hint
-    points at what the overlay changed nearest to it."""
+    environment's overlay (a level the overlay's new level now contradicts, a list the
+    overlay emptied), the hint points at what the overlay changed nearest to it."""
     hint = diagnostic.hint
     overlay = f"/environments/{environment}/"
     if not diagnostic.pointer.startswith(overlay) and diagnostic.subject:
-        nearest = _nearest_change(document, diagnostic.subject, overlay)
+        changed = None
+        for list_pointer, doc, there in removed:  # an item it removed, first
+            if diagnostic.subject == list_pointer or diagnostic.subject.startswith(
+                list_pointer + "/"
+            ):
+                line, col = doc.source_map.value(there)
+                changed = f"{environment} removes {there} at {doc.path}:{line}:{col}"
+                break
+        nearest = None if changed else _nearest_change(document, diagnostic.subject, overlay)
         if nearest is not None:
             doc, there = document.origin(nearest)
             line, col = doc.source_map.value(there)
             changed = f"{environment} changes {nearest} at {doc.path}:{line}:{col}"
+        if changed:
             hint = f"{hint}; {changed}" if hint else changed
     return dataclasses.replace(
         diagnostic, message=f"in environment '{environment}': {diagnostic.message}", hint=hint
@@ -208,6 +229,7 @@ def compile_specs(
     results = _without_fragments(results)
     check_services_unique(results)
     check_environments(results)
+    check_overlays_apply(results)
     if generate and not any(r.errors for r in results):
         for result in results:
             if result.model is not None:
@@ -215,14 +237,15 @@ def compile_specs(
     return results
 
 
-def outputs(results: Sequence[Compiled]) -> dict[str, dict[str, bytes]]:
-    """Every directory a build writes, with its files: each unit's, and for each
-    environment its cluster-level outputs (`<environment>/_cluster`)."""
+def outputs(results: Sequence[Compiled], *, cluster: bool = True) -> dict[str, dict[str, bytes]]:
+    """Every directory a build writes, with its files: each unit's, and (with `cluster`:
+    a build of every spec, since they are made of all of an environment's services) each
+    environment's cluster-level outputs (`<environment>/_cluster`)."""
     from rlmgen.emit import emit_cluster
     from rlmgen.output.writer import render
 
     found = {r.unit: r.files for r in results if r.model is not None}
-    for environment, members in sorted(environments(results).items()):
+    for environment, members in sorted(environments(results).items() if cluster else ()):
         files = emit_cluster([r.model for r in members if r.model is not None])
         if files:
             found[f"{environment}/{CLUSTER_DIR}"] = render(
@@ -250,48 +273,99 @@ _SHARED_PLATFORM: tuple[tuple[str, Callable[[m.Platform], object]], ...] = (
 
 def check_environments(results: list[Compiled]) -> None:
     """The specs of one environment share a Grafana (dashboard uids unique) and the
-    platform settings of its cluster (a spec that differs from most is reported)."""
-    for environment, members in sorted(environments(results).items()):
-        _check_uids(environment, members)
-        valid = [r for r in members if r.model is not None and r.spec is not None]
-        platforms = [r.model.platform for r in valid if r.model is not None]
-        for pointer, setting in _SHARED_PLATFORM:
-            values = [setting(platform) for platform in platforms]
-            common = max(values, key=values.count, default=None)  # ties: the first spec's
-            reference = next((r for r, v in zip(valid, values, strict=True) if v == common), None)
-            for result, value in zip(valid, values, strict=True):
-                if value == common or reference is None or result.spec is None:
-                    continue
-                result.diagnostics.append(
-                    result.spec.diagnostic(
-                        pointer,
-                        f"in environment '{environment}': this is not as in "
-                        f"{reference.display}; the environment's cluster runs one of it",
-                        "give every spec of the environment the same settings (include "
-                        "one shared fragment)",
-                    )
-                )
-                result.model = None
+    platform settings of its cluster (a spec that differs from most is reported). A
+    clash every environment has is one diagnostic, without naming them."""
+    grouped = environments(results)
+    clashes: dict[tuple[str, str, str], list[str]] = {}  # (pointer, message, hint) -> envs
+    owners: dict[tuple[str, str, str], list[Compiled]] = {}
+    for environment, members in sorted(grouped.items()):
+        for result, pointer, message, hint in _clashes(members):
+            key = (pointer, message, hint)
+            clashes.setdefault(key, []).append(environment)
+            owners.setdefault(key, []).append(result)
+    for (pointer, message, hint), names in clashes.items():
+        where = "" if len(names) == len(grouped) else _environment_names(names)
+        reported = owners[(pointer, message, hint)]
+        for result in reported:
+            result.model = None
+        spec = reported[0].spec
+        if spec is not None:
+            reported[0].diagnostics.append(spec.diagnostic(pointer, where + message, hint))
 
 
-def _check_uids(environment: str, members: list[Compiled]) -> None:
+def _environment_names(names: list[str]) -> str:
+    quoted = ", ".join(f"'{name}'" for name in names)
+    return f"in environment{'s' if len(names) > 1 else ''} {quoted}: "
+
+
+def _clashes(members: list[Compiled]) -> list[tuple[Compiled, str, str, str]]:
+    """(the spec, pointer, message, hint) of each clash within one environment."""
+    found = []
+    valid = [r for r in members if r.model is not None and r.spec is not None]
     uids: dict[str, Compiled] = {}
-    for result in members:
-        if result.model is None or result.spec is None:
-            continue
+    for result in valid:
+        assert result.model is not None
         for index, board in enumerate(result.model.dashboards):
             other = uids.setdefault(board.uid, result)
             if other is not result:
-                result.diagnostics.append(
-                    result.spec.diagnostic(
+                found.append(
+                    (
+                        result,
                         f"/dashboards/{index}/uid",
-                        f"in environment '{environment}': dashboard uid '{board.uid}' is "
-                        f"also used by {other.display}",
+                        f"dashboard uid '{board.uid}' is also used by {other.display}",
                         "one Grafana shows every service of an environment: give each "
                         "dashboard a uid of its own (prefix it with the service)",
                     )
                 )
-                result.model = None
+    platforms = [r.model.platform for r in valid if r.model is not None]
+    for pointer, setting in _SHARED_PLATFORM:
+        values = [setting(platform) for platform in platforms]
+        common = max(values, key=values.count, default=None)  # ties: the first spec's
+        reference = next((r for r, v in zip(valid, values, strict=True) if v == common), None)
+        for result, value in zip(valid, values, strict=True):
+            if value == common or reference is None:
+                continue
+            found.append(
+                (
+                    result,
+                    pointer,
+                    f"{_shown(value)} here, {_shown(common)} in {reference.display}; the "
+                    "cluster of an environment runs one of it",
+                    "give every spec of the environment the same settings (include one "
+                    "shared fragment)",
+                )
+            )
+    return found
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if dataclasses.is_dataclass(value):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in dataclasses.asdict(value).items()) + "}"  # type: ignore[arg-type]
+    return f"'{value}'"
+
+
+def check_overlays_apply(results: list[Compiled]) -> None:
+    """An overlay a fragment holds for an environment no spec declares applies nowhere:
+    most often a misspelt environment, whose cluster then runs the base's settings."""
+    declared = {r.environment for r in results if r.environment}
+    reported: set[tuple[str, str]] = set()
+    for result in results:
+        for name, (doc, pointer) in sorted(result.elsewhere.items()):
+            if name in declared or (doc.path, pointer) in reported:
+                continue
+            reported.add((doc.path, pointer))
+            result.diagnostics.append(
+                doc.diagnostic(
+                    pointer,
+                    f"no spec declares environment '{name}': this overlay applies nowhere",
+                    did_you_mean(name, declared)
+                    or "declare the environment in a spec's environments, or remove this",
+                    at_key=True,
+                    severity="warning",
+                )
+            )
 
 
 def _without_fragments(results: list[Compiled]) -> list[Compiled]:
@@ -299,14 +373,18 @@ def _without_fragments(results: list[Compiled]) -> list[Compiled]:
     return [r for r in results if r.display not in included]
 
 
-def compile_texts(texts: Mapping[str, str]) -> list[Compiled]:
+def compile_texts(
+    texts: Mapping[str, str], read_text: Callable[[str], str] | None = None
+) -> list[Compiled]:
     """Compile specs given as text (keyed by how diagnostics name them), for reviews of
     specs that are not on disk, such as a git revision's; includes are read from the
-    same texts."""
+    same texts, else through `read_text` (FileNotFoundError when there is no such file)."""
     loaded_texts: dict[str, LoadedSpec] = {}
 
     def read(shown: str) -> LoadedSpec:
-        if shown not in texts:
+        if shown not in texts and read_text is not None and shown not in loaded_texts:
+            loaded_texts[shown] = load_text(read_text(shown), shown)
+        if shown not in texts and shown not in loaded_texts:
             raise FileNotFoundError(shown)
         if shown not in loaded_texts:
             loaded_texts[shown] = load_text(texts[shown], shown)

@@ -4,8 +4,10 @@ environment comparison of `rlmgen diff` reports what an overlay changes."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 import yaml
@@ -112,8 +114,9 @@ def test_fragments_are_not_specs_and_errors_point_into_them(tmp_path: Path) -> N
 def test_specs_of_an_environment_must_agree_on_the_platform(tmp_path: Path) -> None:
     specs = _platform(tmp_path)
     spec = specs / "rlm-hypervisor.yaml"
+    text = spec.read_text()
     spec.write_text(
-        spec.read_text().replace(
+        text.replace(
             "include: [shared/platform.yaml]",
             "platform:\n  prometheusAdapter: {namespace: adapter}\ninclude: [shared/platform.yaml]",
         )
@@ -121,12 +124,25 @@ def test_specs_of_an_environment_must_agree_on_the_platform(tmp_path: Path) -> N
     results = compile_specs(discover(specs), tmp_path / "out", generate=False)
     errors = [d.format() for r in results for d in r.errors]
     reference = specs / "checkout-api.yaml"
-    assert sorted(errors) == [
-        f"{spec}:8:34: /platform/prometheusAdapter/namespace: in environment '{env}': this is "
-        f"not as in {reference}; the environment's cluster runs one of it (hint: give every "
+    # both environments disagree: said once, with both values
+    assert errors == [
+        f"{spec}:8:34: /platform/prometheusAdapter/namespace: 'adapter' here, 'monitoring' "
+        f"in {reference}; the cluster of an environment runs one of it (hint: give every "
         "spec of the environment the same settings (include one shared fragment))"
-        for env in ("production", "staging")
     ]
+    # only staging disagrees: named
+    staging = "  staging:\n    service:\n      namespace: rlm-staging\n"
+    spec.write_text(
+        text.replace(
+            staging, staging + "    platform:\n      prometheusAdapter: {configMap: adapter}\n"
+        )
+    )
+    results = compile_specs(discover(specs), tmp_path / "out", generate=False)
+    [error] = [d for r in results for d in r.errors]
+    assert error.message.startswith(
+        "in environment 'staging': 'adapter' here, 'prometheus-adapter' in "
+    )
+    assert error.file == str(spec) and error.pointer.startswith("/environments/staging/")
 
 
 def test_dashboard_uids_are_unique_per_environment(tmp_path: Path) -> None:
@@ -134,12 +150,12 @@ def test_dashboard_uids_are_unique_per_environment(tmp_path: Path) -> None:
     spec = specs / "checkout-api.yaml"
     spec.write_text(spec.read_text().replace("uid: checkout-overview", "uid: rlm-executive"))
     results = compile_specs(discover(specs), tmp_path / "out", generate=False)
-    messages = sorted(d.message for r in results for d in r.errors)
-    assert messages == [
-        f"in environment '{env}': dashboard uid 'rlm-executive' is also used by "
-        f"{specs / 'checkout-api.yaml'}"
-        for env in ("production", "staging")
+    errors = [d for r in results for d in r.errors]
+    assert [e.message for e in errors] == [
+        f"dashboard uid 'rlm-executive' is also used by {specs / 'checkout-api.yaml'}"
     ]
+    assert errors[0].file == str(specs / "rlm-hypervisor.yaml")
+    assert all(r.model is None for r in results if r.service == "rlm-hypervisor")
 
 
 def test_an_environment_named_like_a_service_is_refused(tmp_path: Path) -> None:
@@ -231,3 +247,60 @@ def test_check_reports_stale_units(tmp_path: Path, layout: str) -> None:
     assert list(tmp_path.iterdir()) == [] or [p.name for p in tmp_path.iterdir()] == [
         ".rlmgen-lock"
     ]
+
+
+def test_a_misspelt_environment_in_a_fragment_is_reported(tmp_path: Path) -> None:
+    specs = _platform(tmp_path)
+    fragment = specs / "shared" / "platform.yaml"
+    fragment.write_text(fragment.read_text().replace("\n  staging:\n", "\n  stagin:\n"))
+    results = compile_specs(discover(specs), tmp_path / "out", generate=False)
+    warnings = {d.format() for r in results for d in r.diagnostics}
+    assert warnings == {
+        f"{fragment}:23:3: /environments/stagin: warning: no spec declares environment "
+        "'stagin': this overlay applies nowhere (hint: did you mean 'staging'?)"
+    }
+
+
+def test_diff_of_one_spec_reads_the_fragments_it_includes() -> None:
+    result = CliRunner().invoke(
+        cli, ["diff", "--env", "production", "--env", "staging", str(SPECS / "checkout-api.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "### checkout-api" in result.output and "### rlm-hypervisor" not in result.output
+    assert "release=kube-prometheus-stack → release=kube-prometheus-stack-staging" in (
+        result.output
+    )
+
+
+def test_building_some_specs_leaves_the_cluster_outputs_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _platform(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli, ["build"]).exit_code == 0
+    cluster = Path("out/production/_cluster/alertmanager/alertmanager.yaml")
+    whole = cluster.read_bytes()
+    partial = CliRunner().invoke(cli, ["build", "specs/checkout-api.yaml"])
+    assert partial.exit_code == 0
+    assert "out/<environment>/_cluster/ is left as it is" in partial.output
+    assert cluster.read_bytes() == whole  # still routes both services
+    assert CliRunner().invoke(cli, ["check", "specs/checkout-api.yaml"]).exit_code == 0
+
+
+def test_a_receiver_with_match_is_not_shadowed_by_a_catch_all() -> None:
+    from tests.conftest import model_of
+
+    text = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
+    model = model_of(text)
+    assert model.routing is not None
+    catch_all = model.routing.receivers[0]
+    from rlmgen.model.routing import receiver_for
+
+    severity = catch_all.severities[0]
+    specific = dataclasses.replace(
+        catch_all, name="dba", match=MappingProxyType({"team": model.service.team})
+    )
+    routing = dataclasses.replace(model.routing, receivers=(catch_all, specific))
+    labels = {"team": model.service.team}
+    assert receiver_for(severity, None, routing, labels) == "dba"
+    assert receiver_for(severity, None, routing, {"team": "other"}) == catch_all.name

@@ -41,10 +41,16 @@ def receiver_for(
         return explicit
     if routing is None or not routing.receivers:
         return None
-    for receiver in routing.receivers:
+    for receiver in by_specificity(routing.receivers):
         if not receiver.continues and receiver.takes(severity, labels or {}):
             return receiver.name
     return default_receiver(routing)
+
+
+def by_specificity(receivers: tuple[m.Receiver, ...]) -> list[m.Receiver]:
+    """Receivers with more `match` labels first (a `match: {team: dba}` receiver is not
+    shadowed by a catch-all of the same severity written before it), else as written."""
+    return sorted(receivers, key=lambda receiver: -len(receiver.match))
 
 
 def service_labels(service: m.Service) -> dict[str, str]:
@@ -111,8 +117,8 @@ class Route:
 def routes(routing: m.Routing) -> list[Route]:
     """Alertmanager's routes, in order: receivers that `continue` first (each takes a copy
     of what it matches), then the route label of every other receiver (every rlmgen alert
-    carries it), then their severities and `match` labels (for alerts from other rule
-    files)."""
+    carries it), then their severities and `match` labels, the most specific first (for
+    alerts from other rule files)."""
 
     def route(receiver: m.Receiver, matchers: list[tuple[str, str, str]]) -> Route:
         return Route(
@@ -138,5 +144,5 @@ def routes(routing: m.Routing) -> list[Route]:
     ]
     routed = [r for r in routing.receivers if not r.continues]
     found = [route(r, [(ROUTE_LABEL, "=", r.name)]) for r in routed]
-    found += [route(r, m_) for r in routed for m_ in by_severity(r)]
+    found += [route(r, m_) for r in by_specificity(tuple(routed)) for m_ in by_severity(r)]
     return [*copies, *found]

@@ -18,7 +18,7 @@ Kind = Literal["added", "removed", "changed"]
 
 @dataclasses.dataclass
 class Change:
-    category: str  # alert, metric, dashboard, panel, autoscaling, runbook
+    category: str  # alert, metric, dashboard, panel, autoscaling, receiver, platform, runbook
     subject: str
     kind: Kind
     details: list[str] = dataclasses.field(default_factory=list)
@@ -336,6 +336,50 @@ def _burn_risks(base: m.Spec, head: m.Spec, before: m.SLO, after: m.SLO) -> list
     return risks
 
 
+def _receivers(base: m.Spec, head: m.Spec) -> list[Change]:
+    """Where notifications go: a receiver's integration, secret files, channel, address,
+    severities, match, continue and time intervals."""
+
+    def fields(r: m.Receiver) -> dict[str, Any]:
+        return {
+            "kind": r.kind,
+            **dict(r.settings),
+            "severities": ", ".join(r.severities) or "—",
+            "match": ", ".join(f"{k}={v}" for k, v in r.match.items()) or "—",
+            "continue": r.continues,
+            "activeTimeIntervals": ", ".join(r.active_intervals) or "—",
+            "muteTimeIntervals": ", ".join(r.mute_intervals) or "—",
+        }
+
+    def receivers(spec: m.Spec) -> dict[str, m.Receiver]:
+        return {r.name: r for r in spec.routing.receivers} if spec.routing else {}
+
+    return _keyed("receiver", receivers(base), receivers(head), fields)
+
+
+def _platform(base: m.Spec, head: m.Spec) -> list[Change]:
+    def fields(p: m.Platform) -> dict[str, Any]:
+        return {
+            "prometheusRule.labels": ", ".join(f"{k}={v}" for k, v in p.rule_labels.items()),
+            "prometheusAdapter": f"{p.adapter_namespace}/{p.adapter_config_map}",
+            "grafana.dashboardsPath": p.dashboards_path,
+            "grafana.sidecar": p.sidecar.namespace if p.sidecar else "—",
+        }
+
+    details = _fields(fields(base.platform), fields(head.platform))
+    changes = [Change("platform", "platform", "changed", details)] if details else []
+    if base.service.namespace != head.service.namespace:
+        changes.append(
+            Change(
+                "service",
+                "namespace",
+                "changed",
+                [f"namespace: {base.service.namespace} → {head.service.namespace}"],
+            )
+        )
+    return changes
+
+
 def diff(base: m.Spec, head: m.Spec) -> list[Change]:
     return [
         *_alerts(base, head),
@@ -343,6 +387,8 @@ def diff(base: m.Spec, head: m.Spec) -> list[Change]:
         *_metrics(base, head),
         *_dashboards(base, head),
         *_workloads(base, head),
+        *_receivers(base, head),
+        *_platform(base, head),
         *_runbook(base, head),
     ]
 

@@ -3,8 +3,10 @@ checkout) through the pipeline and report their semantic difference as Markdown 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +24,27 @@ class ReviewError(Exception):
         self.diagnostics = diagnostics or []
 
 
-def _compile(texts: dict[str, str]) -> dict[str, m.Spec]:
+@dataclasses.dataclass
+class Specs:
+    """Spec texts by display path, and how to read a file they include that is not
+    among them (a fragment beside a spec given by name)."""
+
+    texts: dict[str, str]
+    read_text: Callable[[str], str] | None = None
+
+
+def _compile(specs: Specs) -> dict[str, m.Spec]:
     """Each unit's model: `<service>`, or `<environment>/<service>`."""
-    results = compile_texts(texts)
+    results = compile_texts(specs.texts, specs.read_text)
     problems = [d for r in results for d in r.errors]
     if problems:
         raise ReviewError("a spec to compare is invalid", problems)
     return {r.unit: r.model for r in results if r.model is not None}
 
 
-def compare_environments(texts: dict[str, str], old: str, new: str) -> dict[str, list[Change]]:
+def compare_environments(specs: Specs, old: str, new: str) -> dict[str, list[Change]]:
     """What environment `new` changes against environment `old`, service by service."""
-    units = _compile(texts)
+    units = _compile(specs)
     known = {unit.split("/", 1)[0] for unit in units if "/" in unit}
     for name in (old, new):
         if name not in known:
@@ -47,7 +58,14 @@ def compare_environments(texts: dict[str, str], old: str, new: str) -> dict[str,
     return _report(services(old), services(new))
 
 
-def read_paths(path: Path) -> dict[str, str]:
+def _read_disk(shown: str) -> str:
+    path = Path(shown)
+    if not path.exists():
+        raise FileNotFoundError(shown)
+    return decode_spec(read_spec_bytes(path, shown), shown)
+
+
+def read_paths(path: Path) -> Specs:
     """The text of each spec file under `path`, read with the loader's limits."""
     files = discover(path) if path.is_dir() else [path]
     texts, problems = {}, []
@@ -59,10 +77,10 @@ def read_paths(path: Path) -> dict[str, str]:
             problems.extend(exc.diagnostics)
     if problems:
         raise ReviewError("a spec to compare cannot be read", problems)
-    return texts
+    return Specs(texts, _read_disk)
 
 
-def read_revision(revision: str, path: Path) -> dict[str, str]:
+def read_revision(revision: str, path: Path) -> Specs:
     """The specs under `path` as they are at a git revision, without a checkout."""
 
     def git(*args: str) -> str:
@@ -79,10 +97,22 @@ def read_revision(revision: str, path: Path) -> dict[str, str]:
         inside = name[len(relative) :].strip("/").split("/")
         if name.endswith((".yaml", ".yml")) and not any(p.startswith(".") for p in inside):
             texts[f"{revision}:{name}"] = git("show", f"{revision}:{name}")
-    return texts
+
+    def read_text(shown: str) -> str:  # a fragment outside PATH, at the same revision
+        prefix = f"{revision}:"
+        if not shown.startswith(prefix):
+            raise FileNotFoundError(shown)
+        result = subprocess.run(
+            ["git", "show", f"{revision}:{shown[len(prefix) :]}"], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise FileNotFoundError(shown)
+        return result.stdout
+
+    return Specs(texts, read_text)
 
 
-def compare(base: dict[str, str], head: dict[str, str]) -> dict[str, list[Change]]:
+def compare(base: Specs, head: Specs) -> dict[str, list[Change]]:
     return _report(_compile(base), _compile(head))
 
 

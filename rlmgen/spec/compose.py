@@ -66,6 +66,11 @@ class Composed:
     environments: dict[str, LoadedSpec]
     included: frozenset[str]
     diagnostics: list[Diagnostic]
+    # overlays fragments hold for environments this spec does not declare: where each is
+    elsewhere: dict[str, tuple[LoadedSpec, str]] = dataclasses.field(default_factory=dict)
+    # per environment, the items its overlay removed: (the list's pointer in the
+    # environment's document, the file and pointer of the `disabled: true` item)
+    removals: dict[str, list[tuple[str, LoadedSpec, str]]] = dataclasses.field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -92,16 +97,29 @@ def compose(loaded: LoadedSpec, read: Reader) -> Composed:
     # A spec deploys to the environments it names itself; a fragment may hold overlays for
     # them (applied under the spec's own), never add one.
     own = loaded.data.get(ENVIRONMENTS_KEY) if isinstance(loaded.data, dict) else None
+    named = set(own) if isinstance(own, dict) else set()
+    removals: dict[str, list[tuple[str, LoadedSpec, str]]] = {}
+    elsewhere = {}
+    if isinstance(environments, dict):
+        elsewhere = {
+            name: where(join_pointer(f"/{ENVIRONMENTS_KEY}", name))
+            for name in environments
+            if name not in named and isinstance(name, str)
+        }
     if environments is not None and own is not None:
-        named = set(own) if isinstance(own, dict) else set()
         for name, overlay in _environments(state, environments, where):
             if name not in named:
                 continue
+            state.environment, state.removed = name, []
             merged = state.merge(
                 data, where, "", overlay, where, f"/{ENVIRONMENTS_KEY}/{name}", strict=True
             )
             documents[name] = _document(loaded, merged, state.last_origins)
-    return Composed(base, documents, frozenset(state.included), state.diagnostics)
+            removals[name] = state.removed
+            state.environment = None
+    return Composed(
+        base, documents, frozenset(state.included), state.diagnostics, elsewhere, removals
+    )
 
 
 def _document(loaded: LoadedSpec, data: Any, where: Where) -> LoadedSpec:
@@ -183,12 +201,16 @@ class _State:
         self.included: set[str] = set()
         self.composed = False
         self.last_origins: Where = _own
+        self.environment: str | None = None  # the overlay being merged
+        self.removed: list[tuple[str, LoadedSpec, str]] = []
 
     def error(
         self, where: Where, pointer: str, message: str, hint: str = "", *, at_key: bool = False
     ) -> None:
         doc, there = where(pointer)
         line, col = doc.source_map.key(there) if at_key else doc.source_map.value(there)
+        if self.environment is not None:
+            message = f"in environment '{self.environment}': {message}"
         self.diagnostics.append(Diagnostic(doc.path, line, col, there, message, hint))
 
     # --- includes -----------------------------------------------------------------------
@@ -247,7 +269,13 @@ class _State:
         path = included_path(loaded.path, written)
         if path in stack:
             chain = " -> ".join((*stack[stack.index(path) :], path))
-            self.error(own, at, f"include cycle: {chain}", "a fragment cannot include itself")
+            self.error(
+                own,
+                at,
+                f"include cycle: {chain}",
+                "a file cannot include itself, directly or through others: remove one of "
+                "these includes",
+            )
             return None
         try:
             fragment = self.read(path)
@@ -422,6 +450,7 @@ class _State:
             position = found[0]
             if disabled:
                 entries[position] = None
+                self.removed.append((mp, *tw(at)))
             elif entries[position] is not None:
                 value, where, pointer, _, _ = entries[position]  # type: ignore[misc]
                 entries[position] = (value, where, pointer, changes, at)
