@@ -18,6 +18,7 @@ import click
 from rlmgen import __version__
 
 if TYPE_CHECKING:
+    from rlmgen.model import types as m
     from rlmgen.pipeline import Compiled
     from rlmgen.spec.diagnostics import Diagnostic
 
@@ -387,6 +388,110 @@ def diff_command(
     )
     if fail_on == "risky" and any(c.risks for changes in report.values() for c in changes):
         sys.exit(EXIT_INVALID)
+
+
+_prometheus_option = click.option(
+    "--prometheus",
+    "prometheus_url",
+    metavar="URL",
+    envvar="RLMGEN_PROMETHEUS_URL",
+    help="The Prometheus to ask (default: the specs' health.prometheusUrl).",
+)
+_env_option = click.option(
+    "--env",
+    "environment",
+    metavar="ENV",
+    help="The environment of specs that declare environments.",
+)
+_timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for each answer (each request is tried 3 times).",
+)
+
+
+def _live_models(files: list[Path], environment: str | None) -> list[m.Spec]:
+    """The compiled model of each spec (of ENV for specs with environments); exit 1 with
+    every problem when one is invalid."""
+    from rlmgen.pipeline import compile_specs
+
+    results = compile_specs(files, DEFAULT_OUT, generate=False)
+    diagnostics = _reported(results)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        for diagnostic in errors:
+            click.echo(diagnostic.format(), err=True)
+        click.echo(f"invalid: {_summary(len(errors), 0, _spec_count(results))}", err=True)
+        sys.exit(EXIT_INVALID)
+    models: list[m.Spec] = []
+    for display in dict.fromkeys(r.display for r in results):
+        units = [r for r in results if r.display == display and r.model is not None]
+        named = sorted(r.environment for r in units if r.environment)
+        if not named:
+            models.extend(r.model for r in units if r.model is not None)
+        elif environment is None:
+            raise click.UsageError(
+                f"{display} has environments {', '.join(named)}: choose one with --env"
+            )
+        elif environment not in named:
+            raise click.UsageError(
+                f"{display} has no environment '{environment}' (it has {', '.join(named)})"
+            )
+        else:
+            models.extend(r.model for r in units if r.environment == environment and r.model)
+    return models
+
+
+def _prometheus_url(given: str | None, models: Sequence[m.Spec]) -> str:
+    if given:
+        return given
+    urls = sorted({s.health.prometheus_url for s in models if s.health.prometheus_url})
+    if len(urls) == 1:
+        return urls[0]
+    if urls:
+        raise click.UsageError(
+            f"the specs name several Prometheus servers ({', '.join(urls)}): give --prometheus"
+        )
+    raise click.UsageError(
+        "give --prometheus URL (or RLMGEN_PROMETHEUS_URL, or health.prometheusUrl in the spec)"
+    )
+
+
+@cli.command()
+@_spec_args
+@_prometheus_option
+@_env_option
+@_timeout_option
+@_format_option("text", "json")
+def health(
+    specs: tuple[Path, ...],
+    prometheus_url: str | None,
+    environment: str | None,
+    timeout: float,
+    fmt: str,
+) -> None:
+    """Read each spec's health checks from a live Prometheus and judge them.
+
+    One line per check (the spec's health.checks, else every metric with levels): the
+    value in the unit its levels are written in, against the target, warning and
+    critical levels; then the service's firing alerts. Exit 0 healthy (info at most),
+    1 a warning, a critical value or alert, or no data, 2 Prometheus unreachable.
+    """
+    from rlmgen.live.health import check_health
+    from rlmgen.live.prometheus import Prometheus, Unreachable
+
+    files, _ = _resolve_specs(specs)
+    models = _live_models(files, environment)
+    url = _prometheus_url(prometheus_url, models)
+    try:
+        report = check_health(Prometheus(url, timeout=timeout), models)
+    except Unreachable as exc:
+        click.echo(f"rlmgen: Prometheus unreachable: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(report.as_json() if fmt == "json" else report.text(), nl=fmt != "text")
+    sys.exit(EXIT_OK if report.healthy else EXIT_INVALID)
 
 
 @cli.command()

@@ -116,6 +116,8 @@ def compile_loaded(
     for name, document in composed.environments.items():
         unit = _compile_document(document, path, source, strict)
         unit.environment = name
+        if unit.model is not None:
+            unit.model = dataclasses.replace(unit.model, environment=name)
         unit.included = composed.included
         unit.elsewhere = composed.elsewhere
         units.append((unit, document))

@@ -5,6 +5,7 @@ headings and their anchors are the model's outline (rlmgen.model.outline)."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from rlmgen.derive.kubernetes import hpa
@@ -61,6 +62,7 @@ def context(spec: m.Spec, rules: Rules) -> dict[str, Any]:
         **_capacity(spec),
         "checklists": spec.runbook.checklists,
         "on_call_checks": [c for c in spec.runbook.scheduled_checks if c.section == "on-call"],
+        "health": _health(spec),
         "contacts": spec.runbook.contacts,
     }
 
@@ -254,6 +256,38 @@ def _capacity(spec: m.Spec) -> dict[str, Any]:
         "capacity_rows": rows,
         "capacity_notes": notes,
         "scripts": {c.id: _link(script_path(c.id)) for c in spec.runbook.scheduled_checks},
+    }
+
+
+def _health(spec: m.Spec) -> dict[str, Any]:
+    """What a scheduled check with `health: true` runs, and the lines it prints."""
+    command = ["rlmgen", "health"]
+    if spec.health.prometheus_url is None:
+        command += ["--prometheus", '"$PROMETHEUS_URL"']
+    if spec.environment is not None:
+        command += ["--env", shlex.quote(spec.environment)]
+    command.append(shlex.quote(spec.source))
+    columns = [
+        name
+        for name in ("target", "info", "warning", "critical")
+        if any(getattr(c.levels, name) is not None for c in spec.health.checks)
+    ]
+    rows = [
+        {
+            "label": check.label,
+            "reads": check.metric,
+            "alerts": check.alerts,
+            "levels": [
+                level.text if (level := getattr(check.levels, name)) is not None else "—"
+                for name in columns
+            ],
+        }
+        for check in spec.health.checks
+    ]
+    return {
+        "command": " ".join(command),
+        "columns": [name.capitalize() for name in columns],
+        "rows": rows,
     }
 
 

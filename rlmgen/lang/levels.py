@@ -122,12 +122,15 @@ def parse_level(
         value = _quantity(match["qty"], unit, of_limit)
         inclusive = match["op"] in (">=", "<=")
         return Level(text, kind, value, of_limit=of_limit, inclusive=inclusive)
-    if match := _BAND.match(text):
-        low, high = _band_bounds(match["low"], match["high"], unit, text)
-        return Level(text, "band", low, high)
-    if (match := _OUTSIDE.match(text)) and (band := _BAND.match(match["band"])):
-        low, high = _band_bounds(band["low"], band["high"], unit, text)
-        return Level(text, "outside", low, high)
+    band_text, limit_written = _without_limit(text)
+    if match := _BAND.match(band_text):
+        of_limit = _band_of_limit(limit_written, text, has_limit)
+        low, high = _band_bounds(match["low"], match["high"], None if of_limit else unit, text)
+        return Level(text, "band", low, high, of_limit=of_limit)
+    if (match := _OUTSIDE.match(band_text)) and (band := _BAND.match(match["band"])):
+        of_limit = _band_of_limit(limit_written, text, has_limit)
+        low, high = _band_bounds(band["low"], band["high"], None if of_limit else unit, text)
+        return Level(text, "outside", low, high, of_limit=of_limit)
     if match := _EXACT.match(text):
         of_limit = _check_limit(match, text, has_limit)
         return Level(text, "exact", _quantity(match["qty"], unit, of_limit), of_limit=of_limit)
@@ -153,6 +156,28 @@ def _check_limit(match: re.Match[str], text: str, has_limit: bool | None) -> boo
             "add limit: <PromQL of the capacity> to the metric",
         )
     return bool(match["limit"]) or has_limit
+
+
+_LIMIT_SUFFIX = re.compile(r"\s+(?:of\s+)?limit$", re.IGNORECASE)
+
+
+def _without_limit(text: str) -> tuple[str, bool]:
+    """A band's text without its `of limit` ending, and whether it had one."""
+    stripped = _LIMIT_SUFFIX.sub("", text)
+    return stripped, stripped != text
+
+
+def _band_of_limit(written: bool, text: str, has_limit: bool | None) -> bool:
+    """Whether a band is of the limit: as for one-sided levels, every level of a metric
+    with a limit is a fraction of it."""
+    if has_limit is None:
+        return written
+    if written and not has_limit:
+        raise UnitError(
+            f"{text!r} refers to a limit, but the metric declares no 'limit'",
+            "add limit: <PromQL of the capacity> to the metric",
+        )
+    return written or has_limit
 
 
 def _band_bounds(
@@ -208,3 +233,36 @@ def change_for_hold(kind: LevelKind, threshold: float, fraction: float) -> float
     `hold_fraction`); `fraction` must be below `longest_hold_fraction`."""
     other = 1 + threshold if kind == "increase" else 1 - threshold
     return threshold / (1 - fraction * other)
+
+
+def is_past(level: Level, value: float) -> bool:
+    """Whether a value is past an alerting level, as the level's alert compares it: the
+    measured value, or for a relative level its ratio to the baseline average."""
+    if level.kind in ("increase", "decrease"):
+        factor = relative_factor(level.kind, level.value or 0.0)
+        return value > factor if level.kind == "increase" else value < factor
+    low = level.value if level.value is not None else math.nan
+    if level.kind == "outside":
+        return value < low or value > (level.high if level.high is not None else math.nan)
+    if level.kind == "above":
+        return value >= low if level.inclusive else value > low
+    if level.kind == "below":
+        return value <= low if level.inclusive else value < low
+    return False  # exact and qualitative levels raise no alert
+
+
+def is_within(target: Level, value: float) -> bool | None:
+    """Whether a value meets a target; None when the target is words (`Growth`) or a
+    change, which one reading cannot judge."""
+    low = target.value
+    if low is None or target.kind in ("qualitative", "increase", "decrease"):
+        return None
+    if target.kind == "band":
+        return low <= value <= (target.high if target.high is not None else low)
+    if target.kind == "outside":
+        return not (low <= value <= (target.high if target.high is not None else low))
+    if target.kind == "above":
+        return value >= low if target.inclusive else value > low
+    if target.kind == "below":
+        return value <= low if target.inclusive else value < low
+    return math.isclose(value, low, rel_tol=1e-9)

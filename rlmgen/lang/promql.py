@@ -595,6 +595,13 @@ def comparison(ast: promql_parser.Expr) -> tuple[str, float] | None:
     return None
 
 
+def compared_side(ast: promql_parser.Expr) -> str | None:
+    """The PromQL of what a top-level comparison with a number compares."""
+    if comparison(ast) is None or not isinstance(ast, promql_parser.BinaryExpr):
+        return None
+    return str(ast.lhs.prettify())
+
+
 def is_plain_selector(ast: promql_parser.Expr) -> bool:
     """`name{label="value"}`, equality matchers only, without offset or @: what promtool
     takes as an input series."""

@@ -183,6 +183,7 @@ class Alert:
     playbook: str | None
     examples: tuple[AlertExample, ...]
     comparison: tuple[str, float] | None  # a top-level `expr > number`, for reviews
+    compared: str | None = dataclasses.field(default=None, kw_only=True)  # that `expr`
     pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
     series_labels: LabelSet = UNKNOWN  # what is known of the labels of `expr`'s series
 
@@ -397,6 +398,37 @@ class ScheduledCheck:
     run: str | None
     script: str | None
     expected_output: str | None
+    health: bool = False  # runs `rlmgen health`: the runbook shows the command and its checks
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthCheck:
+    """One line of `rlmgen health`: a query whose value is judged against levels.
+
+    `query` gives what the levels compare (a metric's measured series, or the left side
+    of the alerts' comparisons); `change_query`, for relative levels, gives the value as
+    a ratio to its baseline average."""
+
+    label: str
+    query: str
+    levels: Levels
+    unit: SeriesUnit | None
+    display: str  # the unit the author writes the levels in: ms, %, s, $, GiB or ""
+    decimals: int = 0  # the most decimals a level is written with (99.99% -> 2)
+    change_query: str | None = None
+    metric: str | None = None  # the metric it reads, when it is one
+    alerts: tuple[str, ...] = ()  # the alerts whose levels it takes, when it is those
+    pointer: str = dataclasses.field(default="", compare=False, repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Health:
+    """What `rlmgen health` checks: the spec's `health.checks`, else every metric with
+    levels; `prometheus_url` the server it asks unless the command names one."""
+
+    checks: tuple[HealthCheck, ...]
+    prometheus_url: str | None = None
+    chosen: bool = False  # the spec lists its checks (else: every metric with levels)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -519,6 +551,8 @@ class Spec:
     targets: Targets = Targets()
     slos: tuple[SLO, ...] = ()
     platform: Platform = Platform()
+    health: Health = Health(())
+    environment: str | None = None  # the environment this model is of, if the spec has them
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)

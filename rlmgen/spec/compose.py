@@ -43,11 +43,12 @@ IDENTITY = {
     "variables": "name",
     "autoscaling": "name",
     "severityLevels": "name",
-    "playbooks": "name",
-    "commands": "name",
+    "playbooks": "id",
+    "commands": "description",
     "checklists": "title",
-    "scheduledChecks": "name",
+    "scheduledChecks": "id",
     "contacts": "label",
+    "checks": "label",  # health.checks
 }
 _ENVIRONMENT_NAME = "lowercase letters, digits and '-'"
 

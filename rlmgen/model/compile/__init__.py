@@ -19,6 +19,7 @@ from rlmgen.model.compile import invariants, labels, references
 from rlmgen.model.compile.alerts import compile_alert_groups
 from rlmgen.model.compile.autoscaling import compile_autoscaling
 from rlmgen.model.compile.dashboards import compile_dashboards
+from rlmgen.model.compile.health import compile_health
 from rlmgen.model.compile.metrics import compile_metrics
 from rlmgen.model.compile.routing import compile_routing
 from rlmgen.model.compile.runbook import compile_runbook
@@ -96,6 +97,7 @@ def _walk(walk: Walk, source: str) -> m.Spec:
     spec = dataclasses.replace(spec, outline=runbook_outline(spec))
     carried, alert_labels = _check_labels(walk, root, spec, index)
     spec = dataclasses.replace(spec, alert_groups=_with_series_labels(spec, alert_labels))
+    spec = dataclasses.replace(spec, health=compile_health(walk, root, metrics, spec.alerts))
     if spec.slos:  # an SLO's alerts are told apart by the SLO they burn
         carried = carried | SLO_IDENTITY_LABELS
     if spec.routing is not None:

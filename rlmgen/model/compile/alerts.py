@@ -156,6 +156,7 @@ def _alert(
         playbook=node.text("playbook"),
         examples=tuple(examples),
         comparison=promql.comparison(expr.ast),
+        compared=promql.compared_side(expr.ast),
         pointer=node.pointer,
     )
 

@@ -30,9 +30,11 @@ def compile_runbook(walk: Walk, root: Node, declared: Declared) -> m.Runbook:
     checks = node.items("scheduledChecks")
     references.unique(walk, checks, "id", "scheduled check id")
     for check in checks:
-        if "run" not in check and "script" not in check:
+        if "run" not in check and "script" not in check and not check.flag("health", False):
             walk.error(
-                check.pointer, "a scheduled check needs 'run' (a command) or 'script'", at_key=True
+                check.pointer,
+                "a scheduled check needs 'run' (a command), 'script', or 'health: true'",
+                at_key=True,
             )
     checklists = node.items("checklists")
     references.unique(walk, checklists, "title", "checklist")
@@ -87,4 +89,5 @@ def _scheduled(node: Node) -> m.ScheduledCheck:
         node.text("run"),
         node.text("script"),
         node.text("expectedOutput"),
+        node.flag("health", False),
     )
