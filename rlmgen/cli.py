@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -492,6 +492,73 @@ def health(
         sys.exit(EXIT_USAGE)
     click.echo(report.as_json() if fmt == "json" else report.text(), nl=fmt != "text")
     sys.exit(EXIT_OK if report.healthy else EXIT_INVALID)
+
+
+@cli.command(name="test")
+@_spec_args
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    envvar="RLMGEN_JOBS",
+    help="Judges run at once (default: the CPU count).",
+)
+def test_command(specs: tuple[Path, ...], jobs: int | None) -> None:
+    """Run the generated tests with their real judges, failures located in the spec.
+
+    Builds to a temporary directory, runs `promtool test rules` on every test file and
+    `amtool config routes test` for every alert, and reports each failure at the spec
+    line that produced the test (an example, a level, an alert). Exit 0 all pass,
+    1 a test fails or a spec is invalid, 2 promtool or amtool missing.
+    """
+    from rlmgen.judge.run import ToolMissing, Tools, judge
+
+    files, _ = _resolve_specs(specs)
+    results = [r for _, r in _compile_or_exit(files, DEFAULT_OUT)]
+    try:
+        tools = Tools.find()
+    except ToolMissing as exc:
+        click.echo(f"rlmgen: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    outcomes = judge(results, tools, jobs)
+    failures = _judged(outcomes)
+    for diagnostic in failures:
+        click.echo(diagnostic.format())
+    groups = sum(o.test_groups for o in outcomes)
+    routes = sum(o.routes for o in outcomes)
+    counts = f"{groups} promtool test groups and {routes} amtool routes of {_spec_count(results)}"
+    if failures:
+        click.echo(f"failed: {len(failures)} failures in {counts} specs", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(f"ok: {counts} specs pass", err=True)
+
+
+def _judged(outcomes: Sequence[Any]) -> list[Diagnostic]:
+    """Every failure once: one every environment of a spec has is said once, one only
+    some environments have is said for each, named."""
+    import dataclasses
+
+    from rlmgen.spec.diagnostics import sort_key
+
+    by_spec: dict[str, list[Any]] = {}
+    for outcome in outcomes:
+        by_spec.setdefault(outcome.result.display, []).append(outcome)
+    found: list[Diagnostic] = []
+    for units in by_spec.values():
+        everywhere = set.intersection(*(set(u.diagnostics) for u in units))
+        found.extend(sorted(everywhere, key=sort_key))
+        for unit in units:
+            environment = unit.result.environment
+            for diagnostic in unit.diagnostics:
+                if diagnostic in everywhere:
+                    continue
+                if environment:
+                    diagnostic = dataclasses.replace(
+                        diagnostic,
+                        message=f"in environment '{environment}': {diagnostic.message}",
+                    )
+                found.append(diagnostic)
+    return found
 
 
 @cli.command()

@@ -11,18 +11,22 @@ from rlmgen.derive.rules import AlertRule, Rules
 from rlmgen.derive.scenarios import Scenario, edges, scenario, selector
 from rlmgen.lang import promtool
 from rlmgen.lang.promtemplate import render
+from rlmgen.lang.promtool import TestGroup, unique_names
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.conventions import RULES_PATH, TESTS_PATH
 from rlmgen.output.yamlout import dump
 
 
+def test_groups(spec: m.Spec, rules: Rules) -> list[TestGroup]:
+    """The groups of `prometheus/tests.yaml`, named uniquely."""
+    return unique_names(
+        [*_level_tests(spec, rules), *_alert_example_tests(rules), *_recording_tests(rules)]
+    )
+
+
 def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
-    tests = [
-        *_level_tests(spec, rules),
-        *_alert_example_tests(rules),
-        *_recording_tests(rules),
-    ]
+    tests = [group.body for group in test_groups(spec, rules)]
     if not tests:
         return {}
     return {
@@ -44,7 +48,7 @@ def _expected_alert(
     return {"exp_labels": labels, "exp_annotations": annotations}
 
 
-def _level_tests(spec: m.Spec, rules: Rules) -> list[dict[str, Any]]:
+def _level_tests(spec: m.Spec, rules: Rules) -> list[TestGroup]:
     alerts = [r for r in rules.alerts if r.origin == "levels"]
     by_metric: dict[int, list[AlertRule]] = {}
     for rule in alerts:  # one pass: looking siblings up per alert would be quadratic
@@ -56,8 +60,19 @@ def _level_tests(spec: m.Spec, rules: Rules) -> list[dict[str, Any]]:
             case = scenario(
                 rule, siblings, spec.service.evaluation_interval, edge, spec.service.labels
             )
-            tests.append(_scenario_test(case))
+            level = rule.level.text if rule.level else ""
+            name = f"{rule.name} {rule.severity}: {level}" + (f" ({edge} edge)" if edge else "")
+            tests.append(TestGroup(name, _level_pointer(rule), _scenario_test(case), "level"))
     return tests
+
+
+def _level_pointer(rule: AlertRule) -> str:
+    metric = rule.metric
+    alert = metric.alert if metric else None
+    for level in alert.levels if alert else ():
+        if level.severity == rule.severity:
+            return level.pointer or (metric.pointer if metric else "")
+    return metric.pointer if metric else ""
 
 
 def _scenario_test(case: Scenario) -> dict[str, Any]:
@@ -75,53 +90,51 @@ def _scenario_test(case: Scenario) -> dict[str, Any]:
     }
 
 
-def _alert_example_tests(rules: Rules) -> list[dict[str, Any]]:
+def _alert_example_tests(rules: Rules) -> list[TestGroup]:
     tests = []
     for rule in rules.alerts:
-        for example in rule.alert.examples if rule.alert else ():
+        for number, example in enumerate(rule.alert.examples if rule.alert else (), 1):
             expected = (
                 [_expected_alert(rule, example.value or 0.0, example.labels)]
                 if example.fires
                 else []
             )
-            tests.append(
-                {
-                    **_inputs(example.interval, example.series),
-                    "alert_rule_test": [
-                        {
-                            "eval_time": format_duration(example.at),
-                            "alertname": rule.name,
-                            "exp_alerts": expected,
-                        }
-                    ],
-                }
-            )
+            body = {
+                **_inputs(example.interval, example.series),
+                "alert_rule_test": [
+                    {
+                        "eval_time": format_duration(example.at),
+                        "alertname": rule.name,
+                        "exp_alerts": expected,
+                    }
+                ],
+            }
+            name = f"{rule.name}: {example.name or f'example {number}'}"
+            tests.append(TestGroup(name, example.pointer, body, "alert example"))
     return tests
 
 
-def _recording_tests(rules: Rules) -> list[dict[str, Any]]:
+def _recording_tests(rules: Rules) -> list[TestGroup]:
     tests = []
     for rule in rules.recording:
-        for example in rule.metric.examples if rule.metric else ():
-            tests.append(
-                {
-                    **_inputs(example.interval, example.series),
-                    "promql_expr_test": [
-                        {
-                            "expr": rule.record,
-                            "eval_time": format_duration(example.at),
-                            "exp_samples": [
-                                {
-                                    "labels": selector(
-                                        rule.record, {**example.labels, **rule.labels}
-                                    ),
-                                    "value": example.value,
-                                }
-                            ],
-                        }
-                    ],
-                }
-            )
+        for number, example in enumerate(rule.metric.examples if rule.metric else (), 1):
+            name = f"{rule.record}: {example.name or f'example {number}'}"
+            body = {
+                **_inputs(example.interval, example.series),
+                "promql_expr_test": [
+                    {
+                        "expr": rule.record,
+                        "eval_time": format_duration(example.at),
+                        "exp_samples": [
+                            {
+                                "labels": selector(rule.record, {**example.labels, **rule.labels}),
+                                "value": example.value,
+                            }
+                        ],
+                    }
+                ],
+            }
+            tests.append(TestGroup(name, example.pointer, body, "recording example"))
     return tests
 
 

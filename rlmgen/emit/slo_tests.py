@@ -9,18 +9,29 @@ from rlmgen.derive.rules import AlertRule, Rules
 from rlmgen.derive.slo_scenarios import SloScenario, scenarios
 from rlmgen.derive.slos import identity
 from rlmgen.lang.promtemplate import render
+from rlmgen.lang.promtool import TestGroup, unique_names
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.conventions import slo_rules_path, slo_tests_path
 from rlmgen.output.yamlout import dump
 
 
+def test_groups(spec: m.Spec, rules: Rules, target: m.SLO) -> list[TestGroup]:
+    """The groups of one SLO's test file, named by the scenario they play."""
+    return unique_names(
+        [
+            TestGroup(
+                f"SLO {target.name}: {case.title}", target.pointer, _test(spec, rules, case), "slo"
+            )
+            for case in scenarios(target, spec.service.evaluation_interval)
+        ]
+    )
+
+
 def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
     files = {}
     for target in spec.slos:
-        tests = [
-            _test(spec, rules, case) for case in scenarios(target, spec.service.evaluation_interval)
-        ]
+        tests = [group.body for group in test_groups(spec, rules, target)]
         if tests:
             files[slo_tests_path(target.name)] = dump(
                 {
@@ -40,7 +51,6 @@ def _test(spec: m.Spec, rules: Rules, case: SloScenario) -> dict[str, Any]:
     }
     series_labels = {**spec.service.labels, **identity(spec, case.slo)}
     return {
-        "name": f"SLO {case.slo.name}: {case.title}",
         "interval": format_duration(case.interval),
         "input_series": [{"series": s, "values": v} for s, v in case.inputs],
         "alert_rule_test": [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from typing import Any
 
 # Input samples every minute: well inside the 5m lookback of instant selectors.
 SAMPLE_INTERVAL = 60.0
@@ -86,3 +87,25 @@ def level_test_span(window: float, hold: float, evaluation: float) -> LevelTestS
     start = (math.ceil(window / interval) + WARMUP_SAMPLES) * interval  # on the sample grid
     horizon = start + hold + max(10 * interval, 2 * evaluation)
     return LevelTestSpan(interval, start, horizon, hold + 2 * evaluation + 2 * interval)
+
+
+@dataclasses.dataclass(frozen=True)
+class TestGroup:
+    """One test group of a promtool test file and the spec value it proves: promtool names
+    a failing group by its `name`, which `rlmgen test` maps back to `pointer`."""
+
+    name: str
+    pointer: str
+    body: dict[str, Any]
+    kind: str  # "level", "alert example", "recording example" or "slo"
+
+
+def unique_names(groups: list[TestGroup]) -> list[TestGroup]:
+    """A name given twice gets its count: `(2)`, `(3)`."""
+    seen: dict[str, int] = {}
+    named = []
+    for group in groups:
+        count = seen[group.name] = seen.get(group.name, 0) + 1
+        name = group.name if count == 1 else f"{group.name} ({count})"
+        named.append(dataclasses.replace(group, name=name, body={"name": name, **group.body}))
+    return named

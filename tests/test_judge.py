@@ -1,0 +1,173 @@
+"""`rlmgen test`: promtool and amtool run on what a spec compiles to, each failure said at
+the spec line that produced the failing test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rlmgen.cli import cli
+from rlmgen.judge import promtool
+from rlmgen.judge.run import Tools, judge
+from rlmgen.model.conventions import ALERTMANAGER_PATH
+from rlmgen.pipeline import compile_specs
+from tests.conftest import require_tool
+
+# A shop's cart service: a gross value recorded from the net one (x 1.1, which floating
+# point makes 3.3000000000000003 for 3), an alert with examples, two receivers.
+SPEC = """\
+apiVersion: rlmgen/v1
+service:
+  name: cart
+  title: Shop cart
+  namespace: shop
+  team: shop
+  runbookUrl: https://wiki.shop/cart
+metrics:
+  - name: shop_cart_value
+    type: gauge
+    unit: usd
+    description: Net value of open carts
+  - name: shop_cart_value_gross
+    description: Gross value of open carts
+    unit: usd
+    expr: shop_cart_value * 1.1
+    record: shop:cart_value:gross
+    examples:
+      - series:
+          - {series: shop_cart_value, values: 3+0x10}
+        at: 5m
+        value: VALUE
+  - name: shop_checkout_errors
+    type: counter
+alertGroups:
+  - name: cart
+    severity: warning
+    alerts:
+      - name: CartErrors
+        expr: rate(shop_checkout_errors[5m]) > 0.1
+        for: 1m
+        summary: Checkout errors
+        examples:
+          - series:
+              - {series: shop_checkout_errors, values: 0+60x20}
+            at: 10m
+            fires: FIRES
+routing:
+  receivers:
+    - name: shop-slack
+      severities: [warning, info]
+      slack: {channel: "#shop", apiUrlFile: /etc/alertmanager/secrets/slack}
+    - name: shop-pager
+      severities: [critical]
+      pagerduty: {routingKeyFile: /etc/alertmanager/secrets/pd}
+"""
+
+
+def _spec(tmp_path: Path, value: str = "3.3000000000000003", fires: str = "true") -> Path:
+    path = tmp_path / "cart.yaml"
+    path.write_text(SPEC.replace("VALUE", value).replace("FIRES", fires))
+    return path
+
+
+def _tools() -> Tools:
+    return Tools(require_tool("promtool"), require_tool("amtool"))
+
+
+def _test(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["test", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_spec_whose_tests_pass(tmp_path: Path) -> None:
+    _tools()
+    code, out, err = _test(str(_spec(tmp_path)))
+    assert (code, out) == (0, "")
+    # one level-less recording example and one alert example; two alerts routed
+    assert err == "ok: 2 promtool test groups and 1 amtool routes of 1 specs pass\n"
+
+
+def test_a_wrong_example_value_is_said_at_its_line_with_the_exact_value(tmp_path: Path) -> None:
+    _tools()
+    spec = _spec(tmp_path, value="3.3")
+    code, out, err = _test(str(spec))
+    line = SPEC.splitlines().index("        value: VALUE") + 1
+    assert out == (
+        f"{spec.as_posix()}:{line}:16: /metrics/1/examples/0/value: test "
+        "'shop:cart_value:gross: example 1': promtool computes 3.3000000000000003 for "
+        "shop:cart_value:gross at 5m; the example expects 3.3 (hint: promtool compares "
+        "values exactly and floating point arithmetic gives 3.3000000000000003: write value: "
+        "3.3000000000000003)\n"
+    )
+    assert code == 1
+    assert err.startswith("failed: 1 failures in 2 promtool test groups")
+
+
+def test_an_example_that_expects_no_alert_is_said_at_fires(tmp_path: Path) -> None:
+    _tools()
+    spec = _spec(tmp_path, fires="false")
+    code, out, _ = _test(str(spec))
+    line = SPEC.splitlines().index("            fires: FIRES") + 1
+    assert out == (
+        f"{spec.as_posix()}:{line}:20: /alertGroups/0/alerts/0/examples/0/fires: test "
+        "'CartErrors: example 1': CartErrors fires at 10m (namespace=\"shop\", "
+        'route="shop-slack", service="cart", severity="warning", team="shop"); the test '
+        "expects it not to (hint: fix the example (its series, labels or value), or the alert)\n"
+    )
+    assert code == 1
+
+
+def test_a_route_amtool_disagrees_with_is_said_at_the_alert(tmp_path: Path) -> None:
+    tools = _tools()
+    spec = _spec(tmp_path)
+    (result,) = compile_specs([spec], tmp_path / "out")
+    # sabotage: Alertmanager sends warnings to the pager (what a broken emitter would do)
+    config = result.files[ALERTMANAGER_PATH].decode()
+    result.files[ALERTMANAGER_PATH] = config.replace(
+        "receiver: shop-slack", "receiver: shop-pager"
+    ).encode()
+    (outcome,) = judge([result], tools)
+    line = SPEC.splitlines().index("      - name: CartErrors") + 1
+    assert [d.format() for d in outcome.diagnostics] == [
+        f"{spec.as_posix()}:{line}:9: /alertGroups/0/alerts/0: amtool routes CartErrors "
+        "(warning) to shop-pager; the spec sends it to shop-slack (hint: check the "
+        "receivers' severities and match labels, and the alert's route)"
+    ]
+
+
+def test_missing_tools_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    code, out, err = _test(str(_spec(tmp_path)))
+    assert code == 2 and out == ""
+    assert err == (
+        "rlmgen: promtool is not installed (Debian/Ubuntu: apt-get install prometheus; "
+        "or set RLMGEN_PROMTOOL to its path)\n"
+    )
+
+
+def test_promtools_failure_output_is_read() -> None:
+    output = """Unit Testing:  t.yaml
+  FAILED:
+    name: A warning: > 1,
+    alertname: A, time: 15m,
+        exp:[
+            0:
+              Labels:{alertname="A", quote="say \\"hi\\""}
+              Annotations:{summary="x"}
+            ],
+        got:[]
+
+    expr: "r{a=\\"b\\"}", time: 5m,
+        exp: {__name__="r"} 9E-01
+        got: {__name__="r"} 8.999999999999999E-01
+"""
+    alert, expr = promtool.failures(output)
+    assert alert.alertname == "A" and alert.time == "15m"
+    assert alert.expected_alerts[0].labels == {"alertname": "A", "quote": 'say "hi"'}
+    assert alert.got_alerts == ()
+    assert expr.expr == 'r{a="b"}'
+    assert expr.expected_samples == (({"__name__": "r"}, 0.9),)
+    assert expr.got_samples == (({"__name__": "r"}, 0.8999999999999999),)
