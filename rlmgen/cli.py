@@ -412,9 +412,9 @@ _timeout_option = click.option(
 )
 
 
-def _live_models(files: list[Path], environment: str | None) -> list[m.Spec]:
-    """The compiled model of each spec (of ENV for specs with environments); exit 1 with
-    every problem when one is invalid."""
+def _live_units(files: list[Path], environment: str | None) -> list[Compiled]:
+    """Each spec compiled (of ENV for specs with environments); exit 1 with every
+    problem when one is invalid."""
     from rlmgen.pipeline import compile_specs
 
     results = compile_specs(files, DEFAULT_OUT, generate=False)
@@ -425,12 +425,12 @@ def _live_models(files: list[Path], environment: str | None) -> list[m.Spec]:
             click.echo(diagnostic.format(), err=True)
         click.echo(f"invalid: {_summary(len(errors), 0, _spec_count(results))}", err=True)
         sys.exit(EXIT_INVALID)
-    models: list[m.Spec] = []
+    units: list[Compiled] = []
     for display in dict.fromkeys(r.display for r in results):
-        units = [r for r in results if r.display == display and r.model is not None]
-        named = sorted(r.environment for r in units if r.environment)
+        mine = [r for r in results if r.display == display and r.model is not None]
+        named = sorted(r.environment for r in mine if r.environment)
         if not named:
-            models.extend(r.model for r in units if r.model is not None)
+            units.extend(mine)
         elif environment is None:
             raise click.UsageError(
                 f"{display} has environments {', '.join(named)}: choose one with --env"
@@ -440,8 +440,8 @@ def _live_models(files: list[Path], environment: str | None) -> list[m.Spec]:
                 f"{display} has no environment '{environment}' (it has {', '.join(named)})"
             )
         else:
-            models.extend(r.model for r in units if r.environment == environment and r.model)
-    return models
+            units.extend(r for r in mine if r.environment == environment)
+    return units
 
 
 def _prometheus_url(given: str | None, models: Sequence[m.Spec]) -> str:
@@ -483,7 +483,7 @@ def health(
     from rlmgen.live.prometheus import Prometheus, Unreachable
 
     files, _ = _resolve_specs(specs)
-    models = _live_models(files, environment)
+    models = [r.model for r in _live_units(files, environment) if r.model is not None]
     url = _prometheus_url(prometheus_url, models)
     try:
         report = check_health(Prometheus(url, timeout=timeout), models)
@@ -492,6 +492,64 @@ def health(
         sys.exit(EXIT_USAGE)
     click.echo(report.as_json() if fmt == "json" else report.text(), nl=fmt != "text")
     sys.exit(EXIT_OK if report.healthy else EXIT_INVALID)
+
+
+@cli.command()
+@_spec_args
+@_prometheus_option
+@_env_option
+@_timeout_option
+@_format_option("text", "json")
+def verify(
+    specs: tuple[Path, ...],
+    prometheus_url: str | None,
+    environment: str | None,
+    timeout: float,
+    fmt: str,
+) -> None:
+    """Look up every series the specs declare in a live Prometheus.
+
+    Each declared metric (and each series this spec's recording rules make) must have
+    had samples in the last hour, carrying the labels the spec declares and those its
+    queries match on or group by; declared metrics nothing reads are listed as warnings.
+    Exit 0 all found, 1 something missing, 2 Prometheus unreachable.
+    """
+    from rlmgen.live.prometheus import Prometheus, Unreachable
+    from rlmgen.live.verify import verify as look_up
+
+    files, _ = _resolve_specs(specs)
+    units = _live_units(files, environment)
+    url = _prometheus_url(prometheus_url, [r.model for r in units if r.model is not None])
+    try:
+        verified = look_up(Prometheus(url, timeout=timeout), units)
+    except Unreachable as exc:
+        click.echo(f"rlmgen: Prometheus unreachable: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    diagnostics = list(dict.fromkeys(d for v in verified for d in v.diagnostics))
+    errors = sum(d.severity == "error" for d in diagnostics)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "prometheus": url,
+                    "ok": errors == 0,
+                    "series": sum(v.series for v in verified),
+                    "diagnostics": [d.as_json() for d in diagnostics],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for diagnostic in diagnostics:
+            click.echo(diagnostic.format())
+        series = sum(v.series for v in verified)
+        warnings = len(diagnostics) - errors
+        said = f"{series} series of {_spec_count(units)} spec(s) looked up in {url}"
+        click.echo(
+            f"{'missing' if errors else 'ok'}: {said}: {errors} problems, {warnings} warnings",
+            err=True,
+        )
+    sys.exit(EXIT_INVALID if errors else EXIT_OK)
 
 
 @cli.command(name="test")

@@ -254,3 +254,69 @@ def test_a_queue_through_warning_critical_and_back(stack: Stack) -> None:
         0,
         ["✓ All services healthy", "✓ Queue depth: 5", "✓ No critical alerts"],
     )
+
+
+VERIFIED = """\
+apiVersion: rlmgen/v1
+service:
+  name: payments-worker
+  title: Payments worker
+  namespace: payments
+  team: payments
+  runbookUrl: https://wiki.example/payments-worker
+metrics:
+  - name: payments_queue_depth
+    type: gauge
+    unit: count
+    labels: [queue]
+  - name: payments_inflight
+    type: gauge
+    unit: count
+  - name: payments_retries
+    type: counter
+alertGroups:
+  - name: shards
+    severity: warning
+    alerts:
+      - name: ShardBacklog
+        expr: sum by (shard) (payments_inflight) > 1000
+        summary: A shard's backlog
+      - name: MainQueueDeep
+        expr: payments_queue_depth{queue="main"} > 100
+        summary: The main queue is deep
+"""
+
+
+def test_verify_looks_up_every_declared_series_and_the_labels_queries_need(
+    stack: Stack, tmp_path: Path
+) -> None:
+    spec = tmp_path / "verified.yaml"
+    spec.write_text(VERIFIED)
+    stack.exporter.set("payments_inflight", 3)
+    stack.prometheus.wait_for_query("payments_inflight", bool, WAIT)
+    result = CliRunner().invoke(cli, ["verify", "--prometheus", stack.prometheus.url, str(spec)])
+    url, shown = stack.prometheus.url, spec.as_posix()
+    assert result.stdout.splitlines() == [
+        f"{shown}:12:13: /metrics/0/labels: payments_queue_depth carries no label 'queue' in "
+        f"{url}, which the spec declares (hint: drop it from labels, or find where the scrape "
+        "loses it)",
+        f"{shown}:16:11: /metrics/2/name: payments_retries has no series in {url} in the last "
+        "hour (hint: is its exporter scraped, and is the name spelled as it exports it?)",
+        f"{shown}:16:11: /metrics/2/name: warning: payments_retries is declared, but no alert, "
+        "rule, panel or autoscaler reads it (hint: remove it, or use it)",
+        f"{shown}:23:15: /alertGroups/0/alerts/0/expr: payments_inflight carries no label "
+        f"'shard' in {url}; this query matches or groups by it (hint: the series as scraped "
+        "lacks it: relabelled away, or named otherwise)",
+        f"{shown}:26:15: /alertGroups/0/alerts/1/expr: payments_queue_depth carries no label "
+        f"'queue' in {url}; this query matches or groups by it (hint: the series as scraped "
+        "lacks it: relabelled away, or named otherwise)",
+    ]
+    assert result.stderr == (
+        f"missing: 3 series of 1 spec(s) looked up in {url}: 4 problems, 1 warnings\n"
+    )
+    assert result.exit_code == 1
+    # the shipped payments spec: everything it declares is there
+    result = CliRunner().invoke(
+        cli, ["verify", "--prometheus", stack.prometheus.url, str(stack.payments)]
+    )
+    assert (result.exit_code, result.stdout) == (0, ""), result.output

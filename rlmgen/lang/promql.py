@@ -528,6 +528,63 @@ def series_names(ast: promql_parser.Expr) -> tuple[str, ...]:
     return tuple(names)
 
 
+def needed_labels(ast: promql_parser.Expr) -> dict[str, set[str]]:
+    """The labels an expression needs each series it selects to carry: those its
+    selectors match on and those the aggregations around it group `by` (unless a
+    label_replace or label_join inside could be what makes them)."""
+    needed: dict[str, set[str]] = {}
+
+    def visit(node: promql_parser.Expr, grouping: frozenset[str]) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            name = node.name or _name_from_matchers(node)
+            if name:
+                matched = {
+                    str(m.name)
+                    for m in node.matchers.matchers
+                    if m.name != "__name__" and not _matches_empty(m)
+                }
+                needed.setdefault(name, set()).update(matched | grouping)
+            return
+        if isinstance(node, promql_parser.AggregateExpr):
+            modifier = node.modifier
+            if modifier is not None and str(modifier.type).endswith("By"):
+                if not _makes_labels(node.expr):
+                    grouping = frozenset(modifier.labels)
+            else:
+                grouping = frozenset()
+        for child in _children(node):
+            visit(child, grouping)
+
+    visit(ast, frozenset())
+    return needed
+
+
+def _matches_empty(matcher: promql_parser.Matcher) -> bool:
+    """Whether a series without the label matches (`label=""`, `label!="x"`, `label=~".*"`)."""
+    kind = str(matcher.op).rsplit(".", 1)[-1]
+    value = str(matcher.value)
+    if kind in ("Equal", "NotEqual"):
+        return (value == "") == (kind == "Equal")
+    try:
+        empty = re.fullmatch(value, "") is not None
+    except re.error:  # RE2 syntax Python does not know: assume nothing is needed
+        return True
+    return empty == (kind == "Re")
+
+
+def _makes_labels(node: promql_parser.Expr) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, promql_parser.Call) and current.func.name in (
+            "label_replace",
+            "label_join",
+        ):
+            return True
+        stack.extend(_children(current))
+    return False
+
+
 _WRAPPERS = (promql_parser.ParenExpr, promql_parser.UnaryExpr, promql_parser.SubqueryExpr)
 
 
