@@ -304,3 +304,41 @@ def test_a_receiver_with_match_is_not_shadowed_by_a_catch_all() -> None:
     labels = {"team": model.service.team}
     assert receiver_for(severity, None, routing, labels) == "dba"
     assert receiver_for(severity, None, routing, {"team": "other"}) == catch_all.name
+
+
+def test_overlays_match_playbooks_and_scheduled_checks_by_id_and_health_checks_by_label() -> None:
+    text = (SPECS / "rlm-hypervisor.yaml").read_text()
+    overlay = "  staging:\n    service:\n      namespace: rlm-staging\n"
+    assert overlay in text
+    text = text.replace(
+        overlay,
+        overlay
+        + "    runbook:\n"
+        + "      playbooks:\n"
+        + "        - {id: sev-2-high-error-rate, title: High error rate (staging)}\n"
+        + "      scheduledChecks:\n"
+        + "        - {id: daily-health-check, schedule: Run after each deployment}\n"
+        + "    health:\n"
+        + "      prometheusUrl: http://prometheus.staging:9090\n"
+        + "      checks:\n"
+        + "        - {label: Quota utilization, disabled: true}\n",
+    )
+    texts = {
+        "specs/shared/platform.yaml": (SPECS / "shared" / "platform.yaml").read_text(),
+        "specs/rlm-hypervisor.yaml": text,
+    }
+    results = {r.environment: r for r in compile_texts(texts)}
+    assert not [d.format() for r in results.values() for d in r.errors]
+    staging, production = results["staging"].model, results["production"].model
+    assert staging is not None and production is not None
+    titles = {p.id: p.title for p in staging.runbook.playbooks}
+    assert titles["sev-2-high-error-rate"] == "High error rate (staging)"
+    [check] = [c for c in staging.runbook.scheduled_checks if c.id == "daily-health-check"]
+    assert check.schedule == "Run after each deployment" and check.health
+    assert [c.label for c in staging.health.checks] == ["Error rate", "P99 latency"]
+    assert staging.health.prometheus_url == "http://prometheus.staging:9090"
+    assert [c.label for c in production.health.checks] == [
+        "Error rate",
+        "P99 latency",
+        "Quota utilization",
+    ]
