@@ -430,6 +430,8 @@ def _live_units(files: list[Path], environment: str | None) -> list[Compiled]:
         mine = [r for r in results if r.display == display and r.model is not None]
         named = sorted(r.environment for r in mine if r.environment)
         if not named:
+            if environment is not None and mine:
+                raise click.UsageError(f"{display} declares no environments: drop --env")
             units.extend(mine)
         elif environment is None:
             raise click.UsageError(
@@ -446,6 +448,11 @@ def _live_units(files: list[Path], environment: str | None) -> list[Compiled]:
 
 def _prometheus_url(given: str | None, models: Sequence[m.Spec]) -> str:
     if given:
+        if not given.startswith(("http://", "https://")):
+            raise click.BadParameter(
+                f"{given!r}: give the URL with its scheme, e.g. http://{given}",
+                param_hint="--prometheus",
+            )
         return given
     urls = sorted({s.health.prometheus_url for s in models if s.health.prometheus_url})
     if len(urls) == 1:

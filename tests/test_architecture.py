@@ -18,7 +18,19 @@ from tests.conftest import REPO, SEED_TEXT
 
 PACKAGE = REPO / "rlmgen"
 # Each stage may import its own modules and those of the stages before it.
-STAGES = ("spec", "lang", "output", "model", "derive", "emit", "pipeline", "review", "live", "judge", "cli")
+STAGES = (
+    "spec",
+    "lang",
+    "output",
+    "model",
+    "derive",
+    "emit",
+    "pipeline",
+    "review",
+    "live",
+    "judge",
+    "cli",
+)
 
 
 def _module_name(path: Path) -> str:

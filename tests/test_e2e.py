@@ -304,10 +304,10 @@ def test_verify_looks_up_every_declared_series_and_the_labels_queries_need(
         "hour (hint: is its exporter scraped, and is the name spelled as it exports it?)",
         f"{shown}:16:11: /metrics/2/name: warning: payments_retries is declared, but no alert, "
         "rule, panel or autoscaler reads it (hint: remove it, or use it)",
-        f"{shown}:23:15: /alertGroups/0/alerts/0/expr: payments_inflight carries no label "
+        f"{shown}:23:23: /alertGroups/0/alerts/0/expr: payments_inflight carries no label "
         f"'shard' in {url}; this query matches or groups by it (hint: the series as scraped "
         "lacks it: relabelled away, or named otherwise)",
-        f"{shown}:26:15: /alertGroups/0/alerts/1/expr: payments_queue_depth carries no label "
+        f"{shown}:26:36: /alertGroups/0/alerts/1/expr: payments_queue_depth carries no label "
         f"'queue' in {url}; this query matches or groups by it (hint: the series as scraped "
         "lacks it: relabelled away, or named otherwise)",
     ]

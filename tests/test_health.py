@@ -31,6 +31,7 @@ class FakePrometheus:
     def __init__(self) -> None:
         self.answers: dict[str, list[tuple[dict[str, str], float | str]]] = {}
         self.refused: dict[str, str] = {}
+        self.raw: dict[str, object] = {}  # query -> the JSON document answered, as is
         self.asked: list[str] = []
         self.delay = 0.0
         fake = self
@@ -42,6 +43,9 @@ class FakePrometheus:
                 fake.asked.append(expr)
                 if fake.delay:
                     threading.Event().wait(fake.delay)
+                if expr in fake.raw:
+                    self._send(200, fake.raw[expr])
+                    return
                 if expr in fake.refused:
                     body = {"status": "error", "errorType": "bad_data", "error": fake.refused[expr]}
                     self._send(400, body)
@@ -195,7 +199,8 @@ def test_unreachable_is_exit_2_in_one_line(in_repo: Path) -> None:
     assert code == 2 and out == ""
     assert (
         err
-        == "rlmgen: Prometheus unreachable: cannot reach http://127.0.0.1:9: connection refused\n"
+        == "rlmgen: Prometheus unreachable: cannot reach http://127.0.0.1:9: connection refused "
+        "(3 tries)\n"
     )
 
 
@@ -297,3 +302,64 @@ def test_values_read_in_the_unit_the_levels_are_written_in(
     series = SERIES_UNITS[unit]
     display, decimals = written_display(texts, series)
     assert format_value(value, series, display, decimals) == shown
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {},
+        [1, 2],
+        {"status": "success", "data": {"resultType": "vector", "result": "x"}},
+        {
+            "status": "success",
+            "data": {"resultType": "vector", "result": [{"metric": None, "value": None}]},
+        },
+    ],
+)
+def test_a_server_that_is_not_prometheus_is_exit_2(
+    in_repo: Path, prometheus: FakePrometheus, answer: object
+) -> None:
+    prometheus.raw['ALERTS{alertstate="firing"}'] = answer
+    code, out, err = _health("--prometheus", prometheus.url, "--env", "production", SEED)
+    assert (code, out) == (2, "")
+    assert err.startswith("rlmgen: Prometheus unreachable: ") and "\n" not in err.rstrip("\n")
+
+
+def test_extreme_values_and_values_next_to_their_level(
+    in_repo: Path, prometheus: FakePrometheus
+) -> None:
+    _healthy_seed(prometheus)
+    prometheus.answers[P99] = [({}, 1e308)]  # an exporter's "unknown" sentinel
+    prometheus.answers[QUOTA] = [({}, 0.90001)]  # info above 90%: not "90%"
+    code, out, _ = _health("--prometheus", prometheus.url, "--env", "production", SEED)
+    lines = out.splitlines()
+    assert "✗ P99 latency: 1e+308 seconds (critical: > 500ms)" in lines
+    assert "ℹ Quota utilization: 90.001% (info: > 90%)" in lines
+    assert code == 1
+
+
+def test_staging_lists_only_its_own_alerts(in_repo: Path, prometheus: FakePrometheus) -> None:
+    _healthy_seed(prometheus)
+    prometheus.answers['ALERTS{alertstate="firing"}'] = [
+        (
+            {
+                "alertname": "RLMHighErrorRate",
+                "severity": "critical",
+                "namespace": "rlm-production",
+            },
+            1,
+        )
+    ]
+    code, out, _ = _health("--prometheus", prometheus.url, "--env", "staging", SEED)
+    assert out.splitlines()[-1] == "✓ No critical alerts" and code == 0
+    code, out, _ = _health("--prometheus", prometheus.url, "--env", "production", SEED)
+    assert out.splitlines()[-1] == "✗ 1 critical alert firing: RLMHighErrorRate" and code == 1
+
+
+def test_usage_errors(in_repo: Path, tmp_path: Path, prometheus: FakePrometheus) -> None:
+    code, _, err = _health("--prometheus", "127.0.0.1:9090", "--env", "production", SEED)
+    assert code == 2
+    assert "'127.0.0.1:9090': give the URL with its scheme, e.g. http://127.0.0.1:9090" in err
+    spec = _other(tmp_path, prometheus.url)
+    code, _, err = _health("--env", "staging", str(spec))
+    assert code == 2 and f"{spec.as_posix()} declares no environments: drop --env" in err

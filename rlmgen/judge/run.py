@@ -124,7 +124,9 @@ def _promtool_job(result: Compiled, test_file: Path, groups: list[TestGroup], to
                 found.append(_at(result, group.pointer, _unread(test_file, output), ""))
             for failure in failures:
                 message, hint = explain(group, failure)
-                pointer = _closest(result, group.pointer, "value" if failure.expr else "fires")
+                # a value promtool computes otherwise, or whether the alert fires
+                differs = failure.expr or (failure.expected_alerts and failure.got_alerts)
+                pointer = _closest(result, group.pointer, "value" if differs else "fires")
                 found.append(_at(result, pointer, f"test {group.name!r}: {message}", hint))
         if not found:  # the file fails as a whole (its rules do not load): rlmgen's bug
             found.append(_at(result, "", _unread(test_file, outcome.stdout + outcome.stderr), ""))

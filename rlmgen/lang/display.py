@@ -68,11 +68,22 @@ def natural_display(unit: SeriesUnit | None) -> str:
 def format_value(value: float, unit: SeriesUnit | None, display: str, decimals: int = 0) -> str:
     """`value`, in the metric's sample unit, in the display unit: at least three
     significant digits and as many decimals as the levels are written with."""
+    text = _in_display(value, unit, display, decimals)
+    if "Inf" in text and math.isfinite(value):  # too large to convert (a 1e308 sentinel)
+        return f"{value:.3g}" + (f" {unit.name}" if unit else "")
+    return text
+
+
+def _in_display(value: float, unit: SeriesUnit | None, display: str, decimals: int) -> str:
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     base = value * (unit.factor if unit else 1.0)
+    if display in _TIME and base and abs(base / _TIME[display]) < 1e-3:
+        display = DURATION  # 5ms of levels written in days reads better as 5ms
+    elif display in _DATA and base and abs(base / _DATA[display]) < 1e-3:
+        display = DATA
     if display == DURATION:
         display = "ms" if abs(base) < 1 else "s"
     elif display == DATA:
@@ -102,9 +113,14 @@ def format_change(ratio: float) -> str:
 
 
 def _number(value: float, decimals: int) -> str:
-    """Three significant digits, or `decimals` if more; never an exponent."""
+    """Three significant digits, or `decimals` if more; an exponent only beyond what
+    plain digits read well (a sentinel such as 1e308)."""
     if value == 0:
         return "0"
+    if not math.isfinite(value):
+        return "+Inf" if value > 0 else "-Inf" if value < 0 else "NaN"
+    if abs(value) >= 1e15 or abs(value) < 1e-9:
+        return f"{value:.3g}"
     magnitude = math.floor(math.log10(abs(value)))
     places = min(max(decimals, 2 - magnitude, 0), 12)
     text = f"{value:.{places}f}"

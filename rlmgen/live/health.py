@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from rlmgen.lang.display import format_change, format_value
 from rlmgen.lang.levels import Level, is_past, is_within
 from rlmgen.lang.units import format_duration
-from rlmgen.live.prometheus import Prometheus, QueryFailed, Sample
+from rlmgen.live.prometheus import Prometheus, QueryFailed, Sample, Unreachable
 from rlmgen.model import types as m
-from rlmgen.model.conventions import SERVICE_LABEL, SEVERITY_LABEL
+from rlmgen.model.conventions import NAMESPACE_LABEL, SERVICE_LABEL, SEVERITY_LABEL
 
 # States, least severe first; the rank decides the summary and the exit code.
 RANK = {
@@ -83,13 +83,29 @@ class CheckResult:
             name = "off target" if worst.state == "off-target" else worst.state
             notes.append(f"{name}: {worst.level.text}")
         if len(self.readings) > 1:
-            labels = ", ".join(f'{k}="{v}"' for k, v in sorted(worst.labels.items()))
+            labels = ", ".join(
+                f'{k}="{v}"' for k, v in sorted(worst.labels.items()) if k != "__name__"
+            )
             notes.append(f"worst of {len(self.readings)}" + (f": {labels}" if labels else ""))
         return text + (f" ({'; '.join(notes)})" if notes else "")
 
     def value_text(self, reading: Reading) -> str:
+        """The value as the levels are written; with more digits when fewer would read
+        as the level it is past (`3d` against `< 3d`)."""
         check = self.check
-        return format_value(reading.value, check.unit, check.display, check.decimals)
+        level = reading.level
+        decimals = check.decimals
+        text = format_value(reading.value, check.unit, check.display, decimals)
+        if level is None or level.value is None or reading.change is not None:
+            return text
+        while decimals < 12 and any(
+            text == format_value(bound, check.unit, check.display, decimals)
+            for bound in (level.value, level.high)
+            if bound is not None and bound != reading.value
+        ):
+            decimals += 1
+            text = format_value(reading.value, check.unit, check.display, decimals)
+        return text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,7 +228,7 @@ def _service_json(service: ServiceHealth) -> dict[str, object]:
                     {
                         "labels": dict(r.labels),
                         "value": _json_number(r.value),
-                        "change": None if r.change is None else _json_number(r.change),
+                        "ratio_to_baseline": None if r.change is None else _json_number(r.change),
                         "state": r.state,
                     }
                     for r in c.readings
@@ -234,7 +250,10 @@ def _json_number(value: float) -> float | str:
 def check_health(prometheus: Prometheus, specs: Sequence[m.Spec]) -> Report:
     """Every check of every spec, read now. Raises Unreachable (before any other query:
     the firing alerts are asked first) when Prometheus does not answer."""
-    firing = prometheus.query('ALERTS{alertstate="firing"}')
+    try:
+        firing = prometheus.query('ALERTS{alertstate="firing"}')
+    except QueryFailed as exc:  # every Prometheus answers this: it is not one
+        raise Unreachable(f"{prometheus.url} refuses a query of ALERTS: {exc}") from None
     jobs = [(spec, check) for spec in specs for check in spec.health.checks]
     with ThreadPoolExecutor(max_workers=_PARALLEL_QUERIES) as pool:
         results = list(pool.map(lambda job: _run(prometheus, job[1]), jobs))
@@ -322,11 +341,15 @@ def _firing_of(spec: m.Spec, firing: Sequence[Sample]) -> tuple[Mapping[str, str
     names = {alert.name for alert in spec.alerts}
     names |= {metric.alert.name for metric in spec.metrics if metric.alert is not None}
     names |= {slo.alert_name for slo in spec.slos}
-    service = spec.service.labels.get(SERVICE_LABEL, spec.service.name)
+    # as the rules label them: an environment's namespace tells its alerts apart
+    expected = {
+        SERVICE_LABEL: spec.service.labels.get(SERVICE_LABEL, spec.service.name),
+        NAMESPACE_LABEL: spec.service.labels.get(NAMESPACE_LABEL, spec.service.namespace),
+    }
     mine = [
         sample.labels
         for sample in firing
         if sample.labels.get("alertname") in names
-        and sample.labels.get(SERVICE_LABEL, service) == service
+        and all(sample.labels.get(k, v) == v for k, v in expected.items())
     ]
     return tuple(sorted(mine, key=lambda labels: sorted(labels.items())))

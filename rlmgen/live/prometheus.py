@@ -35,6 +35,8 @@ class Sample:
 
 class Prometheus:
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, retries: int = RETRIES):
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError(f"{url!r} is not an http:// or https:// URL")
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
@@ -42,17 +44,28 @@ class Prometheus:
     def query(self, expr: str) -> list[Sample]:
         """An instant query now: its samples (a scalar answer is one sample)."""
         data = self._get("/api/v1/query", [("query", expr)])
-        kind, result = data.get("resultType"), data.get("result")
-        if kind == "scalar" and isinstance(result, list):
-            return [Sample({}, _number(result[1]))]
-        if kind != "vector" or not isinstance(result, list):
-            raise QueryFailed(f"expected an instant vector, got {kind}")
-        return [Sample(dict(item.get("metric", {})), _number(item["value"][1])) for item in result]
+        try:
+            kind, result = data["resultType"], data["result"]
+            if kind == "scalar":
+                return [Sample({}, _number(result[1]))]
+            if kind != "vector" or not isinstance(result, list):
+                raise QueryFailed(f"expected an instant vector, got {kind}")
+            return [
+                Sample(
+                    {str(k): str(v) for k, v in (item.get("metric") or {}).items()},
+                    _number(item["value"][1]),
+                )
+                for item in result
+            ]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise Unreachable(f"{self.url} does not answer as Prometheus does") from None
 
     def label_names(self, match: str, start: float) -> list[str]:
         """The label names of the series `match` selects that had samples since `start`."""
         data = self._get("/api/v1/labels", [("match[]", match), ("start", f"{start:.3f}")])
-        return [str(name) for name in data] if isinstance(data, list) else []
+        if not isinstance(data, list):
+            raise Unreachable(f"{self.url} does not answer as Prometheus does")
+        return [str(name) for name in data]
 
     def _get(self, path: str, params: Sequence[tuple[str, str]]) -> Any:
         url = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
@@ -60,9 +73,10 @@ class Prometheus:
         for attempt in range(self.retries + 1):
             try:
                 return _answer(url, self.timeout)
-            except Unreachable:
+            except Unreachable as exc:
                 if attempt == self.retries:
-                    raise
+                    tries = self.retries + 1
+                    raise Unreachable(f"{exc} ({tries} tries)" if tries > 1 else str(exc)) from None
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")  # the loop returns or raises
@@ -89,7 +103,9 @@ def _answer(url: str, timeout: float) -> Any:
         document = json.loads(body)
     except ValueError:
         raise Unreachable(f"{_origin(url)} did not answer with JSON: is it Prometheus?") from None
-    if not isinstance(document, dict) or document.get("status") != "success":
+    if not isinstance(document, dict) or document.get("status") not in ("success", "error"):
+        raise Unreachable(f"{_origin(url)} does not answer as Prometheus does")
+    if document["status"] != "success":
         raise QueryFailed(_error_of(body) or "Prometheus reported an error")
     return document.get("data")
 

@@ -135,13 +135,30 @@ def _findings(
             present = found.get(series)
             missing = sorted(labels - present) if present else []
             if missing:
-                yield loaded.diagnostic(
+                yield loaded.diagnostic_in_value(
                     pointer,
+                    missing[0],
                     f"{series} carries no label {', '.join(repr(x) for x in missing)} in "
                     f"{url}; this query matches or groups by it",
                     "the series as scraped lacks it: relabelled away, or named otherwise",
+                    occurrence=_word(loaded.written(pointer) or "", missing[0]),
                 )
     yield from _unused(spec, loaded, queries)
+
+
+def _word(text: str, word: str) -> int:
+    """Which occurrence of `word` in `text` stands alone (a label, not part of a name)."""
+    occurrence, index = 0, text.find(word)
+    while index >= 0:
+        end = index + len(word)
+        alone = (index == 0 or not (text[index - 1].isalnum() or text[index - 1] in "_:")) and (
+            end == len(text) or not (text[end].isalnum() or text[end] in "_:")
+        )
+        if alone:
+            return occurrence
+        occurrence += 1
+        index = text.find(word, index + 1)
+    return 0
 
 
 def _unused(

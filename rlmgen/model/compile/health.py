@@ -56,9 +56,9 @@ def metric_check(metric: m.Metric, label: str | None, pointer: str) -> m.HealthC
         for level in (levels.target, levels.info, levels.warning, levels.critical)
     ):
         return None
-    written = [
-        lv.text for lv in (levels.target, levels.info, levels.warning, levels.critical) if lv
-    ]
+    # the alerting levels' unit first: the value is read against them
+    order = (levels.critical, levels.warning, levels.info, levels.target)
+    written = [level.text for level in order if level]
     absolute = [lv for lv in (levels.target, *dict(levels.alerting()).values()) if lv]
     of_limit = any(level.of_limit for level in absolute)
     display, decimals = written_display(written, None if of_limit else metric.unit)
