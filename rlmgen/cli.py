@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import json
 import os
 import signal
@@ -128,7 +129,25 @@ def _summary(errors: int, warnings: int, specs: int) -> str:
     return f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {plural(specs, 'spec')}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Command(click.Command):
+    """A command whose summary in `rlmgen --help` is its whole first paragraph (click
+    would cut it at 45 characters, mid-sentence)."""
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        if self.short_help:
+            return self.short_help
+        first = inspect.cleandoc(self.help or "").split("\n\n")[0]
+        return " ".join(first.split())
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="rlmgen")
 def cli() -> None:
     """Compile monitoring specs into Prometheus rules, Grafana dashboards, autoscaling
@@ -136,6 +155,10 @@ def cli() -> None:
 
     Each command works on the SPEC files or directories given, or on every spec in
     ./specs when none is given.
+
+    Exit codes: 0 success; 1 an invalid spec, drift, a failed test or an unhealthy
+    service (each command says which); 2 a usage error (or Prometheus unreachable);
+    3 an error inside rlmgen (a bug); 130 interrupted.
     """
 
 
@@ -148,7 +171,10 @@ def cli() -> None:
     help="Fail on warnings too, and warn about alerts and recording rules no test proves.",
 )
 def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
-    """Check specs and report every problem, located as file:line:col."""
+    """Check specs and report every problem, located as file:line:col.
+
+    Exit 0 valid, 1 invalid (or, with --strict, any warning).
+    """
     from rlmgen.pipeline import compile_specs
 
     files, _ = _resolve_specs(specs)
@@ -214,7 +240,12 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compil
 @_out_option
 @_lock_timeout_option
 def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
-    """Compile specs into OUT/<service>/, replacing what was there atomically."""
+    """Compile specs into OUT/<service>/, replacing what was there atomically.
+
+    With environments: OUT/<environment>/<service>/ and, when no SPEC is given,
+    OUT/<environment>/_cluster/. Nothing is written when any spec is invalid.
+    Exit 0 written, 1 invalid spec, a file-system fault or the lock not obtained.
+    """
     from rlmgen.model.conventions import CLUSTER_DIR
     from rlmgen.output.writer import WriteError, printable, write_services
     from rlmgen.pipeline import outputs
@@ -257,7 +288,10 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
 @_lock_timeout_option
 @_format_option("text", "json")
 def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str) -> None:
-    """Exit 1 with a diff when OUT differs from what the specs compile to."""
+    """Exit 1 with a diff when OUT differs from what the specs compile to.
+
+    Exit 0 OUT matches, 1 drift (or an invalid spec).
+    """
     from rlmgen.output.writer import (
         WriteError,
         drift,
@@ -358,6 +392,8 @@ def diff_command(
     BASE and HEAD are spec files or directories; with --git REV, BASE is read from the
     revision (BASE, or specs/, names the path) and HEAD is the working tree; with
     --env A --env B, what environment B changes against environment A.
+
+    Exit 0, or 1 with --fail-on risky when a change is risky (or a spec is invalid).
     """
     from rlmgen.review import report as review
 
@@ -628,7 +664,10 @@ def _judged(outcomes: Sequence[Any]) -> list[Diagnostic]:
 
 @cli.command()
 def schema() -> None:
-    """Print the spec language's JSON Schema (for editors and other tools)."""
+    """Print the spec language's JSON Schema (for editors and other tools).
+
+    Exit 0.
+    """
     from rlmgen.spec.schema import schema_text
 
     click.echo(schema_text(), nl=False)

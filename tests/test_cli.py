@@ -123,10 +123,19 @@ def test_schema_prints_the_shipped_json_schema() -> None:
     assert json.loads(result.output)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
-@pytest.mark.parametrize("command", ["validate", "build", "check", "schema"])
-def test_every_command_has_help(command: str) -> None:
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_has_help_with_its_exit_codes(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0 and "Usage: " in result.output
+    assert "Exit 0" in " ".join(result.output.split())
+
+
+def test_the_command_list_gives_whole_summaries() -> None:
+    listed = " ".join(run("--help").output.split("Commands:")[1].split())
+    assert "..." not in listed
+    for name, command in cli.commands.items():
+        first = " ".join((command.help or "").strip().split("\n\n")[0].split())
+        assert f"{name} {first}" in listed
 
 
 def test_builds_are_byte_identical_across_hash_seeds(tmp_path: Path) -> None:
@@ -267,3 +276,20 @@ def test_a_lock_timeout_must_be_a_number(project: Path) -> None:
     result = run("build", "--lock-timeout", "nan")
     assert result.exit_code == 2
     assert "give a number of seconds (inf waits forever)" in result.stderr
+
+
+def test_shell_completion_completes_commands() -> None:
+    env = {
+        **os.environ,
+        "_RLMGEN_COMPLETE": "bash_complete",
+        "COMP_WORDS": "rlmgen he",
+        "COMP_CWORD": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "from rlmgen.cli import main; main()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.split() == ["plain,health"]
