@@ -101,6 +101,20 @@ def _resolve_specs(specs: Sequence[Path]) -> tuple[list[Path], bool]:
     return list(files.values()), False
 
 
+_SEVERITY_COLOUR = {"error": "red", "warning": "yellow"}
+
+
+def _say(diagnostic: Diagnostic, *, err: bool = False) -> None:
+    """One diagnostic; its severity coloured at a terminal (click drops colour when the
+    output is not one), never when NO_COLOR is set (https://no-color.org)."""
+    text = diagnostic.format()
+    if os.environ.get("NO_COLOR", "") == "":
+        location, _, rest = text.partition(": ")
+        colour = _SEVERITY_COLOUR.get(diagnostic.severity)
+        text = f"{click.style(location, bold=True)}: {click.style(rest, fg=colour)}"
+    click.echo(text, err=err)
+
+
 def _reported(results: Sequence[Compiled]) -> list[Diagnostic]:
     """Every diagnostic once: a mistake in a fragment that several specs include is
     found by each of them, and shown once."""
@@ -208,7 +222,7 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
         click.echo(getattr(reports, fmt)(diagnostics), nl=False)
     else:
         for diagnostic in diagnostics:
-            click.echo(diagnostic.format())
+            _say(diagnostic)
         click.echo(
             ("invalid: " if failed else "ok: ") + _summary(errors, warnings, _spec_count(results)),
             err=True,
@@ -223,7 +237,7 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compil
     results = compile_specs(files, out_dir)
     diagnostics = _reported(results)
     for diagnostic in diagnostics:
-        click.echo(diagnostic.format(), err=True)
+        _say(diagnostic, err=True)
     errors = sum(d.severity == "error" for d in diagnostics)
     if errors:
         click.echo(
@@ -414,7 +428,7 @@ def diff_command(
             report = review.compare(old_texts, new_texts)
     except review.ReviewError as exc:
         for diagnostic in exc.diagnostics:
-            click.echo(diagnostic.format(), err=True)
+            _say(diagnostic, err=True)
         click.echo(f"rlmgen: {exc}", err=True)
         # an invalid spec is 1 (as validate says); a revision git cannot read is usage
         sys.exit(EXIT_INVALID if exc.diagnostics else EXIT_USAGE)
@@ -458,7 +472,7 @@ def _live_units(files: list[Path], environment: str | None) -> list[Compiled]:
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         for diagnostic in errors:
-            click.echo(diagnostic.format(), err=True)
+            _say(diagnostic, err=True)
         click.echo(f"invalid: {_summary(len(errors), 0, _spec_count(results))}", err=True)
         sys.exit(EXIT_INVALID)
     units: list[Compiled] = []
@@ -584,7 +598,7 @@ def verify(
         )
     else:
         for diagnostic in diagnostics:
-            click.echo(diagnostic.format())
+            _say(diagnostic)
         series = sum(v.series for v in verified)
         warnings = len(diagnostics) - errors
         said = f"{series} series of {_spec_count(units)} spec(s) looked up in {url}"
@@ -624,7 +638,7 @@ def test_command(specs: tuple[Path, ...], jobs: int | None) -> None:
     outcomes = judge(results, tools, jobs)
     failures = _judged(outcomes)
     for diagnostic in failures:
-        click.echo(diagnostic.format())
+        _say(diagnostic)
     groups = sum(o.test_groups for o in outcomes)
     routes = sum(o.routes for o in outcomes)
     counts = f"{groups} promtool test groups and {routes} amtool routes of {_spec_count(results)}"

@@ -293,3 +293,15 @@ def test_shell_completion_completes_commands() -> None:
         check=False,
     )
     assert result.stdout.split() == ["plain,health"]
+
+
+def test_colour_only_at_a_terminal_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = "tests/cases/invalid/bad-duration.yaml"
+    plain = CliRunner().invoke(cli, ["validate", spec])  # not a terminal: no colour
+    assert "\x1b[" not in plain.output
+    terminal = CliRunner().invoke(cli, ["validate", spec], color=True)
+    assert "\x1b[31m/alertGroups/0/alerts/0/for: '2 minutes' is not a duration" in (terminal.output)
+    monkeypatch.setenv("NO_COLOR", "1")
+    honoured = CliRunner().invoke(cli, ["validate", spec], color=True)
+    assert "\x1b[" not in honoured.output
+    assert honoured.output.replace("\n", "") == plain.output.replace("\n", "")
