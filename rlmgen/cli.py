@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -63,9 +64,8 @@ _lock_timeout_option = click.option(
 def _waiting(out_dir: Path) -> Callable[[], None]:
     from rlmgen.output.writer import printable
 
-    return lambda: click.echo(
-        f"rlmgen: waiting for another build of {printable(out_dir.as_posix())}/ to finish",
-        err=True,
+    return lambda: _info(
+        f"rlmgen: waiting for another build of {printable(out_dir.as_posix())}/ to finish"
     )
 
 
@@ -101,6 +101,26 @@ def _resolve_specs(specs: Sequence[Path]) -> tuple[list[Path], bool]:
     return list(files.values()), False
 
 
+VERBOSITY = "rlmgen.verbosity"  # in the root context's meta: -1 quiet, 0, 1 verbose
+
+
+def _verbosity() -> int:
+    context = click.get_current_context(silent=True)
+    return int(context.find_root().meta.get(VERBOSITY, 0)) if context else 0
+
+
+def _info(text: str) -> None:
+    """A progress or summary line on stderr; not with --quiet."""
+    if _verbosity() >= 0:
+        click.echo(text, err=True)
+
+
+def _detail(text: str) -> None:
+    """A line only --verbose shows."""
+    if _verbosity() > 0:
+        click.echo(text, err=True)
+
+
 _SEVERITY_COLOUR = {"error": "red", "warning": "yellow"}
 
 
@@ -124,10 +144,9 @@ def _reported(results: Sequence[Compiled]) -> list[Diagnostic]:
 def _note_partial(results: Sequence[tuple[str, Compiled]], everything: bool) -> None:
     """Cluster outputs are made of every service of an environment: not from a few."""
     if not everything and any(r.environment for _, r in results):
-        click.echo(
+        _info(
             "rlmgen: SPECs given: out/<environment>/_cluster/ is left as it is (it is built "
-            "from every spec; run without SPEC to update it)",
-            err=True,
+            "from every spec; run without SPEC to update it)"
         )
 
 
@@ -163,7 +182,20 @@ class _Group(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="rlmgen")
-def cli() -> None:
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Only problems and asked-for output: no progress or summary.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also each spec checked, each file written, and the time taken.",
+)
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """Compile monitoring specs into Prometheus rules, Grafana dashboards, autoscaling
     manifests, Alertmanager routing, promtool tests and runbooks.
 
@@ -174,6 +206,14 @@ def cli() -> None:
     service (each command says which); 2 a usage error (or Prometheus unreachable);
     3 an error inside rlmgen (a bug); 130 interrupted.
     """
+    if quiet and verbose:
+        raise click.UsageError("give --quiet or --verbose, not both")
+    ctx.meta[VERBOSITY] = -1 if quiet else 1 if verbose else 0
+    if verbose:
+        started = time.monotonic()
+        ctx.call_on_close(
+            lambda: click.echo(f"rlmgen: {time.monotonic() - started:.2f} s", err=True)
+        )
 
 
 @cli.command()
@@ -223,9 +263,14 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
     else:
         for diagnostic in diagnostics:
             _say(diagnostic)
-        click.echo(
-            ("invalid: " if failed else "ok: ") + _summary(errors, warnings, _spec_count(results)),
-            err=True,
+        for result in results:
+            name = (
+                f"{result.display} ({result.environment})" if result.environment else result.display
+            )
+            found = len(result.diagnostics)
+            _detail(f"checked {name}: {found} problem{'' if found == 1 else 's'} of its own")
+        _info(
+            ("invalid: " if failed else "ok: ") + _summary(errors, warnings, _spec_count(results))
         )
     sys.exit(EXIT_INVALID if failed else EXIT_OK)
 
@@ -240,10 +285,9 @@ def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compil
         _say(diagnostic, err=True)
     errors = sum(d.severity == "error" for d in diagnostics)
     if errors:
-        click.echo(
+        _info(
             f"invalid: {_summary(errors, len(diagnostics) - errors, _spec_count(results))}; "
-            "nothing written",
-            err=True,
+            "nothing written"
         )
         sys.exit(EXIT_INVALID)
     return [(r.unit, r) for r in results if r.model is not None]
@@ -280,20 +324,18 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
         click.echo(f"rlmgen: {exc}", err=True)
         sys.exit(EXIT_INVALID)
     shown = printable(out_dir.as_posix())
+    for unit, written in units.items():
+        for path in written:
+            _detail(f"  {shown}/{unit}/{path}")
     for unit, result in results:
         count = len(result.files)
-        click.echo(f"{printable(result.display)} -> {shown}/{unit}/ ({count} files)", err=True)
+        _info(f"{printable(result.display)} -> {shown}/{unit}/ ({count} files)")
     for unit, written in units.items():
         if unit.endswith(f"/{CLUSTER_DIR}"):
             environment = unit.split("/")[0]
-            click.echo(
-                f"environment {environment} -> {shown}/{unit}/ ({len(written)} files)", err=True
-            )
+            _info(f"environment {environment} -> {shown}/{unit}/ ({len(written)} files)")
     for name in removed:
-        click.echo(
-            f"removed {printable(out_dir.as_posix())}/{name}/ (no spec produces it any more)",
-            err=True,
-        )
+        _info(f"removed {printable(out_dir.as_posix())}/{name}/ (no spec produces it any more)")
 
 
 @cli.command()
@@ -352,13 +394,9 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
         for name in stale:
             click.echo(f"{shown}/{name}/ was generated from a spec that no longer exists")
         if drifted:
-            click.echo(
-                f"drift: {shown}/ is not what the specs compile to; run `rlmgen build`", err=True
-            )
+            _info(f"drift: {shown}/ is not what the specs compile to; run `rlmgen build`")
         else:
-            click.echo(
-                f"ok: {shown}/ matches {len({r.display for _, r in results})} spec(s)", err=True
-            )
+            _info(f"ok: {shown}/ matches {len({r.display for _, r in results})} spec(s)")
     sys.exit(EXIT_INVALID if drifted else EXIT_OK)
 
 
@@ -473,7 +511,7 @@ def _live_units(files: list[Path], environment: str | None) -> list[Compiled]:
     if errors:
         for diagnostic in errors:
             _say(diagnostic, err=True)
-        click.echo(f"invalid: {_summary(len(errors), 0, _spec_count(results))}", err=True)
+        _info(f"invalid: {_summary(len(errors), 0, _spec_count(results))}")
         sys.exit(EXIT_INVALID)
     units: list[Compiled] = []
     for display in dict.fromkeys(r.display for r in results):
@@ -602,10 +640,7 @@ def verify(
         series = sum(v.series for v in verified)
         warnings = len(diagnostics) - errors
         said = f"{series} series of {_spec_count(units)} spec(s) looked up in {url}"
-        click.echo(
-            f"{'missing' if errors else 'ok'}: {said}: {errors} problems, {warnings} warnings",
-            err=True,
-        )
+        _info(f"{'missing' if errors else 'ok'}: {said}: {errors} problems, {warnings} warnings")
     sys.exit(EXIT_INVALID if errors else EXIT_OK)
 
 
@@ -643,9 +678,9 @@ def test_command(specs: tuple[Path, ...], jobs: int | None) -> None:
     routes = sum(o.routes for o in outcomes)
     counts = f"{groups} promtool test groups and {routes} amtool routes of {_spec_count(results)}"
     if failures:
-        click.echo(f"failed: {len(failures)} failures in {counts} specs", err=True)
+        _info(f"failed: {len(failures)} failures in {counts} specs")
         sys.exit(EXIT_INVALID)
-    click.echo(f"ok: {counts} specs pass", err=True)
+    _info(f"ok: {counts} specs pass")
 
 
 def _judged(outcomes: Sequence[Any]) -> list[Diagnostic]:

@@ -305,3 +305,21 @@ def test_colour_only_at_a_terminal_and_never_with_no_color(monkeypatch: pytest.M
     honoured = CliRunner().invoke(cli, ["validate", spec], color=True)
     assert "\x1b[" not in honoured.output
     assert honoured.output.replace("\n", "") == plain.output.replace("\n", "")
+
+
+def test_quiet_and_verbose(tmp_path: Path) -> None:
+    spec = "tests/cases/invalid/bad-duration.yaml"
+    quiet = CliRunner().invoke(cli, ["-q", "validate", spec])
+    normal = CliRunner().invoke(cli, ["validate", spec])
+    assert quiet.exit_code == normal.exit_code == 1
+    assert quiet.stdout == normal.stdout  # the problems, always
+    assert normal.stderr == "invalid: 1 error, 0 warnings in 1 spec\n" and quiet.stderr == ""
+    out = tmp_path / "out"
+    built = CliRunner().invoke(cli, ["-q", "build", "-o", str(out), str(SEED_SPEC)])
+    assert (built.exit_code, built.stdout, built.stderr) == (0, "", "")
+    verbose = CliRunner().invoke(cli, ["-v", "check", "-o", str(out), str(SEED_SPEC)])
+    assert verbose.exit_code == 0
+    assert verbose.stderr.splitlines()[-1].startswith("rlmgen: ")
+    assert verbose.stderr.splitlines()[-1].endswith(" s")
+    both = CliRunner().invoke(cli, ["-q", "-v", "validate", spec])
+    assert both.exit_code == 2 and "give --quiet or --verbose, not both" in both.stderr
