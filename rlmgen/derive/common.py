@@ -50,6 +50,22 @@ class AlertRule:
     def anchor(self) -> str:
         return alert_anchor(self.name)
 
+    @property
+    def pointer(self) -> str:
+        """Where the spec writes what this rule comes from: the hand-written alert, the
+        SLO, or the metric's level of this severity."""
+        if self.alert is not None:
+            return self.alert.pointer
+        if self.slo is not None:
+            return self.slo.pointer
+        metric = self.metric
+        if metric is None:
+            return ""
+        for level in metric.alert.levels if metric.alert else ():
+            if level.severity == self.severity:
+                return level.pointer or metric.pointer
+        return metric.pointer
+
 
 @dataclasses.dataclass(frozen=True)
 class RuleGroup:

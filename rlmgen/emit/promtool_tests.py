@@ -62,17 +62,8 @@ def _level_tests(spec: m.Spec, rules: Rules) -> list[TestGroup]:
             )
             level = rule.level.text if rule.level else ""
             name = f"{rule.name} {rule.severity}: {level}" + (f" ({edge} edge)" if edge else "")
-            tests.append(TestGroup(name, _level_pointer(rule), _scenario_test(case), "level"))
+            tests.append(TestGroup(name, rule.pointer, _scenario_test(case), "level"))
     return tests
-
-
-def _level_pointer(rule: AlertRule) -> str:
-    metric = rule.metric
-    alert = metric.alert if metric else None
-    for level in alert.levels if alert else ():
-        if level.severity == rule.severity:
-            return level.pointer or (metric.pointer if metric else "")
-    return metric.pointer if metric else ""
 
 
 def _scenario_test(case: Scenario) -> dict[str, Any]:

@@ -195,7 +195,7 @@ def _route_job(
         return [
             _at(
                 result,
-                _alert_pointer(rule),
+                rule.pointer,
                 f"amtool routes {rule.name} ({rule.severity}) to {routed}; "
                 f"the spec sends it to {', '.join(expected)}",
                 "check the receivers' severities and match labels, and the alert's route",
@@ -203,20 +203,6 @@ def _route_job(
         ]
 
     return job
-
-
-def _alert_pointer(rule: AlertRule) -> str:
-    if rule.alert is not None:
-        return rule.alert.pointer
-    if rule.slo is not None:
-        return rule.slo.pointer
-    metric = rule.metric
-    if metric is None:
-        return ""
-    for level in metric.alert.levels if metric.alert else ():
-        if level.severity == rule.severity:
-            return level.pointer or metric.pointer
-    return metric.pointer
 
 
 def _at(result: Compiled, pointer: str, message: str, hint: str) -> Diagnostic:

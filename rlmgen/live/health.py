@@ -14,7 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from rlmgen.lang.display import format_change, format_value
 from rlmgen.lang.levels import Level, is_past, is_within
 from rlmgen.lang.units import format_duration
-from rlmgen.live.prometheus import Prometheus, QueryFailed, Sample, Unreachable
+from rlmgen.live.prometheus import (
+    PARALLEL_QUERIES,
+    Prometheus,
+    QueryFailed,
+    Sample,
+    Unreachable,
+)
 from rlmgen.model import types as m
 from rlmgen.model.conventions import NAMESPACE_LABEL, SERVICE_LABEL, SEVERITY_LABEL
 
@@ -38,7 +44,6 @@ SYMBOL = {
     "critical": "✗",
 }
 HEALTHY_RANK = RANK["info"]  # an info level or alert is news, not a problem
-_PARALLEL_QUERIES = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,7 +260,7 @@ def check_health(prometheus: Prometheus, specs: Sequence[m.Spec]) -> Report:
     except QueryFailed as exc:  # every Prometheus answers this: it is not one
         raise Unreachable(f"{prometheus.url} refuses a query of ALERTS: {exc}") from None
     jobs = [(spec, check) for spec in specs for check in spec.health.checks]
-    with ThreadPoolExecutor(max_workers=_PARALLEL_QUERIES) as pool:
+    with ThreadPoolExecutor(max_workers=PARALLEL_QUERIES) as pool:
         results = list(pool.map(lambda job: _run(prometheus, job[1]), jobs))
     services = []
     for spec in specs:

@@ -16,6 +16,7 @@ from typing import Any
 
 DEFAULT_TIMEOUT = 10.0
 RETRIES = 2  # after the first try: connection failures and 5xx are retried
+PARALLEL_QUERIES = 8  # requests in flight at once: a handful of checks, a gentle load
 _BACKOFF = 0.5  # seconds before the first retry, doubled after each
 
 

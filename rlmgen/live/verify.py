@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rlmgen.lang import promql
-from rlmgen.live.prometheus import Prometheus
+from rlmgen.live.prometheus import PARALLEL_QUERIES, Prometheus
 from rlmgen.model import types as m
 from rlmgen.model.compile.references import BUILTIN_SERIES
 from rlmgen.pipeline import Compiled
@@ -19,7 +19,6 @@ from rlmgen.spec.diagnostics import Diagnostic, join_pointer, sort_key
 
 LOOKBACK = 3600.0  # a series counts as present when it had a sample in the last hour
 _QUERY_KEYS = ("expr", "query", "limit")
-_PARALLEL_QUERIES = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +41,7 @@ def verify(prometheus: Prometheus, results: Sequence[Compiled]) -> list[Verified
     names = sorted({lookup.series for _, lookups, _ in plans for lookup in lookups})
     since = time.time() - LOOKBACK
     prometheus.label_names(names[0] if names else "up", since)  # unreachable: say so once
-    with ThreadPoolExecutor(max_workers=_PARALLEL_QUERIES) as pool:
+    with ThreadPoolExecutor(max_workers=PARALLEL_QUERIES) as pool:
         found = dict(
             zip(
                 names, pool.map(lambda n: set(prometheus.label_names(n, since)), names), strict=True
@@ -67,9 +66,13 @@ def _lookups(spec: m.Spec | None) -> list[_Lookup]:
             lookups.append(_Lookup(metric.record, join_pointer(metric.pointer, "record"), True))
         if metric.expr:
             continue  # computed from other series, under its record name if any
-        exported = f"{metric.name}_bucket" if metric.type == "histogram" else metric.name
-        lookups.append(_Lookup(exported, pointer, False))
+        lookups.append(_Lookup(_exported(metric), pointer, False))
     return lookups
+
+
+def _exported(metric: m.Metric) -> str:
+    """The series a declared metric is scraped as (a histogram's by its buckets)."""
+    return f"{metric.name}_bucket" if metric.type == "histogram" else metric.name
 
 
 def _queries(result: Compiled) -> list[tuple[str, dict[str, set[str]]]]:
@@ -121,7 +124,7 @@ def _findings(
                 else "is its exporter scraped, and is the name spelled as it exports it?",
             )
     for metric in spec.metrics:
-        exported = f"{metric.name}_bucket" if metric.type == "histogram" else metric.name
+        exported = _exported(metric)
         present = found.get(exported)
         for label in metric.labels or ():
             if present and label not in present:
