@@ -15,12 +15,14 @@ from pathlib import Path
 
 from rlmgen.model import types as m
 from rlmgen.model.compile import compile_spec
+from rlmgen.model.compile.walk import STRICT_ONLY_CHECKS
 from rlmgen.model.conventions import CLUSTER_DIR
 from rlmgen.output.writer import MANIFEST
 from rlmgen.spec.compose import Reader, compose
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
 from rlmgen.spec.suggest import did_you_mean
+from rlmgen.spec.suppressions import Suppressor
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -218,25 +220,78 @@ def check_spec(path: Path, *, strict: bool = False, source: str | None = None) -
     return compile_file(path, strict=strict, source=source)[0]
 
 
+def _silent(_step: str) -> None:
+    pass
+
+
 def compile_specs(
-    paths: Sequence[Path], out_dir: Path, *, generate: bool = True, strict: bool = False
+    paths: Sequence[Path],
+    out_dir: Path,
+    *,
+    generate: bool = True,
+    strict: bool = False,
+    on_step: Callable[[str], None] = _silent,
 ) -> list[Compiled]:
     """Compile every spec into its units; when all are valid and `generate`, render
-    their files. A file another spec includes is a fragment, not a spec of its own."""
-    results = [
-        unit
-        for path in paths
-        for unit in compile_file(path, strict=strict, source=header_source(path, out_dir))
-    ]
+    their files. A file another spec includes is a fragment, not a spec of its own.
+    `on_step` hears what is being done (a progress display)."""
+    results = []
+    for index, path in enumerate(paths, 1):
+        on_step(f"compiling {display_path(path)} ({index}/{len(paths)})")
+        results.extend(compile_file(path, strict=strict, source=header_source(path, out_dir)))
     results = _without_fragments(results)
     check_services_unique(results)
     check_environments(results)
     check_overlays_apply(results)
+    apply_suppressions(results, strict=strict, read_text=_read_text)
     if generate and not any(r.errors for r in results):
-        for result in results:
+        for index, result in enumerate(results, 1):
             if result.model is not None:
+                on_step(f"generating {result.unit} ({index}/{len(results)})")
                 result.files = artifacts(result.model)
     return results
+
+
+def _read_text(shown: str) -> str | None:
+    try:
+        return Path(shown).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None  # reported by the load already
+
+
+def apply_suppressions(
+    results: list[Compiled], *, strict: bool, read_text: Callable[[str], str | None]
+) -> None:
+    """Drop the warnings that `# rlmgen: disable=` comments silence, and report the
+    comments that silence nothing (not those for checks only --strict makes, without it)."""
+    files = {r.display for r in results} | {f for r in results for f in r.included}
+    suppressor = Suppressor(read_text, files)
+    if not suppressor.suppressions:
+        return
+    for result in results:
+        result.diagnostics = suppressor.filter(result.diagnostics)
+    unfinished = {f for r in results if r.errors for f in (r.display, *r.included)}
+    leftovers = suppressor.leftovers(
+        quiet_checks=() if strict else STRICT_ONLY_CHECKS,
+        unfinished=unfinished,
+        pointer_at=lambda file, line: _pointer_at(read_text(file) or "", file, line),
+    )
+    for diagnostic in leftovers:
+        owner = next(
+            (r for r in results if diagnostic.file in (r.display, *r.included)), results[0]
+        )
+        owner.diagnostics.append(diagnostic)
+
+
+def _pointer_at(text: str, shown: str, line: int) -> str:
+    """The deepest value or key that starts on `line` of a spec file ("" when none)."""
+    try:
+        source_map = load_text(text, shown).source_map
+    except SpecLoadError:
+        return ""
+    starts = [*source_map.keys.items(), *source_map.values.items()]
+    found = [pointer for pointer, (at, _) in starts if at == line]
+    return max(found, key=lambda p: p.count("/"), default="")
 
 
 def outputs(results: Sequence[Compiled], *, cluster: bool = True) -> dict[str, dict[str, bytes]]:
@@ -292,7 +347,14 @@ def check_environments(results: list[Compiled]) -> None:
             result.model = None
         spec = reported[0].spec
         if spec is not None:
-            reported[0].diagnostics.append(spec.diagnostic(pointer, where + message, hint))
+            check = (
+                "dashboards/duplicate-uid"
+                if pointer.startswith("/dashboards/")
+                else ("platform/mismatch")
+            )
+            reported[0].diagnostics.append(
+                spec.diagnostic(pointer, where + message, hint, check=check)
+            )
 
 
 def _environment_names(names: list[str]) -> str:
@@ -366,6 +428,7 @@ def check_overlays_apply(results: list[Compiled]) -> None:
                     or "declare the environment in a spec's environments, or remove this",
                     at_key=True,
                     severity="warning",
+                    check="environment/unused-overlay",
                 )
             )
 
@@ -402,6 +465,7 @@ def compile_texts(
         results.extend(compile_loaded(loaded, Path(shown), shown, strict=False, read=read))
     results = _without_fragments(results)
     check_services_unique(results)
+    apply_suppressions(results, strict=False, read_text=lambda shown: texts.get(shown))
     return results
 
 
@@ -431,6 +495,7 @@ def check_services_unique(results: list[Compiled]) -> None:
                     "/service/name",
                     f"service '{result.service}' is also defined by {other}{where}",
                     "each service compiles into out/<service>: give every spec its own name",
+                    check="service/duplicate",
                 )
             )
             result.model = None
@@ -443,6 +508,7 @@ def check_services_unique(results: list[Compiled]) -> None:
                     f"environment '{result.environment}' has the name of the service of "
                     f"{plain[result.environment].display}; both would be out/{result.environment}/",
                     "rename the environment or the service",
+                    check="service/duplicate",
                 )
             )
             result.model = None

@@ -59,6 +59,7 @@ def test_validate_json(monkeypatch) -> None:
             "message": "expected a whole number, got the string 'ten'",
             "hint": "",
             "severity": "error",
+            "check": "schema/type",
         }
     ]
 
@@ -182,7 +183,7 @@ def test_strict_reports_untested_alerts(monkeypatch) -> None:
     assert result.stdout == (
         "tests/cases/valid/minimal.yaml:26:9: /alertGroups/0/alerts/0: warning: alert "
         "'ShopHighErrorRate' has no example, so no promtool test proves it fires (hint: add "
-        "examples: input series, the time 'at', and whether it fires)\n"
+        "examples: input series, the time 'at', and whether it fires) [alerts/untested]\n"
     )
     assert run("validate", "tests/cases/valid/minimal.yaml").exit_code == 0
 
@@ -252,7 +253,8 @@ def test_diff_refuses_a_fifo_instead_of_blocking(tmp_path: Path, monkeypatch) ->
     result = run("diff", "old.yaml", "new.yaml")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        "new.yaml:1:1: /: cannot read: not a regular file (hint: give a .yaml file)"
+        "new.yaml:1:1: /: cannot read: not a regular file (hint: give a .yaml file) "
+        "[file/unreadable]"
     )
 
 

@@ -299,17 +299,18 @@ def test_verify_looks_up_every_declared_series_and_the_labels_queries_need(
     assert result.stdout.splitlines() == [
         f"{shown}:12:13: /metrics/0/labels: payments_queue_depth carries no label 'queue' in "
         f"{url}, which the spec declares (hint: drop it from labels, or find where the scrape "
-        "loses it)",
+        "loses it) [verify/missing-series]",
         f"{shown}:16:11: /metrics/2/name: payments_retries has no series in {url} in the last "
-        "hour (hint: is its exporter scraped, and is the name spelled as it exports it?)",
+        "hour (hint: is its exporter scraped, and is the name spelled as it exports it?) "
+        "[verify/missing-series]",
         f"{shown}:16:11: /metrics/2/name: warning: payments_retries is declared, but no alert, "
-        "rule, panel or autoscaler reads it (hint: remove it, or use it)",
+        "rule, panel or autoscaler reads it (hint: remove it, or use it) [verify/unread-metric]",
         f"{shown}:23:23: /alertGroups/0/alerts/0/expr: payments_inflight carries no label "
         f"'shard' in {url}; this query matches or groups by it (hint: the series as scraped "
-        "lacks it: relabelled away, or named otherwise)",
+        "lacks it: relabelled away, or named otherwise) [verify/missing-series]",
         f"{shown}:26:36: /alertGroups/0/alerts/1/expr: payments_queue_depth carries no label "
         f"'queue' in {url}; this query matches or groups by it (hint: the series as scraped "
-        "lacks it: relabelled away, or named otherwise)",
+        "lacks it: relabelled away, or named otherwise) [verify/missing-series]",
     ]
     assert result.stderr == (
         f"missing: 3 series of 1 spec(s) looked up in {url}: 4 problems, 1 warnings\n"

@@ -104,7 +104,8 @@ def test_fragments_are_not_specs_and_errors_point_into_them(tmp_path: Path) -> N
     # in the fragment that holds it; found by each spec, not once per environment
     line = (
         f"{fragment}:12:16: /platform/prometheusAdapter/namespace: 'Mon': use lowercase "
-        "letters, digits and '-' (at most 63, no leading or trailing '-')"
+        "letters, digits and '-' (at most 63, no leading or trailing '-') "
+        "[schema/pattern]"
     )
     assert errors == [line] * 2
     shown = CliRunner().invoke(cli, ["validate", str(specs)])
@@ -128,7 +129,8 @@ def test_specs_of_an_environment_must_agree_on_the_platform(tmp_path: Path) -> N
     assert errors == [
         f"{spec}:8:34: /platform/prometheusAdapter/namespace: 'adapter' here, 'monitoring' "
         f"in {reference}; the cluster of an environment runs one of it (hint: give every "
-        "spec of the environment the same settings (include one shared fragment))"
+        "spec of the environment the same settings (include one shared fragment)) "
+        "[platform/mismatch]"
     ]
     # only staging disagrees: named
     staging = "  staging:\n    service:\n      namespace: rlm-staging\n"
@@ -257,7 +259,8 @@ def test_a_misspelt_environment_in_a_fragment_is_reported(tmp_path: Path) -> Non
     warnings = {d.format() for r in results for d in r.diagnostics}
     assert warnings == {
         f"{fragment}:23:3: /environments/stagin: warning: no spec declares environment "
-        "'stagin': this overlay applies nowhere (hint: did you mean 'staging'?)"
+        "'stagin': this overlay applies nowhere (hint: did you mean 'staging'?) "
+        "[environment/unused-overlay]"
     }
 
 

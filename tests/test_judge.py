@@ -100,7 +100,7 @@ def test_a_wrong_example_value_is_said_at_its_line_with_the_exact_value(tmp_path
         "'shop:cart_value:gross: example 1': promtool computes 3.3000000000000003 for "
         "shop:cart_value:gross at 5m; the example expects 3.3 (hint: promtool compares "
         "values exactly and floating point arithmetic gives 3.3000000000000003: write value: "
-        "3.3000000000000003)\n"
+        "3.3000000000000003) [judge/promtool-failed]\n"
     )
     assert code == 1
     assert err.startswith("failed: 1 failures in 2 promtool test groups")
@@ -115,7 +115,8 @@ def test_an_example_that_expects_no_alert_is_said_at_fires(tmp_path: Path) -> No
         f"{spec.as_posix()}:{line}:20: /alertGroups/0/alerts/0/examples/0/fires: test "
         "'CartErrors: example 1': CartErrors fires at 10m (namespace=\"shop\", "
         'route="shop-slack", service="cart", severity="warning", team="shop"); the test '
-        "expects it not to (hint: fix the example (its series, labels or value), or the alert)\n"
+        "expects it not to (hint: fix the example (its series, labels or value), or the alert) "
+        "[judge/promtool-failed]\n"
     )
     assert code == 1
 
@@ -134,7 +135,7 @@ def test_a_route_amtool_disagrees_with_is_said_at_the_alert(tmp_path: Path) -> N
     assert [d.format() for d in outcome.diagnostics] == [
         f"{spec.as_posix()}:{line}:9: /alertGroups/0/alerts/0: amtool routes CartErrors "
         "(warning) to shop-pager; the spec sends it to shop-slack (hint: check the "
-        "receivers' severities and match labels, and the alert's route)"
+        "receivers' severities and match labels, and the alert's route) [judge/route-failed]"
     ]
 
 

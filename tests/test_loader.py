@@ -33,7 +33,8 @@ def test_position_inside_a_quoted_scalar() -> None:
 def test_duplicate_keys_are_located_errors() -> None:
     assert errors_of("a: 1\nb: 2\na: 3\n") == [
         "spec.yaml:3:1: /a: duplicate key 'a' (first defined at line 1, column 1) "
-        "(hint: YAML would silently keep only the last value: remove one of them)"
+        "(hint: YAML would silently keep only the last value: remove one of them) "
+        "[yaml/duplicate-key]"
     ]
 
 
@@ -60,15 +61,15 @@ def test_syntax_error_hints_at_quoting_a_level() -> None:
     assert errors_of("levels:\n  warning: > 200ms\n") == [
         "spec.yaml:2:12: /: YAML syntax error: while scanning a block scalar: did not find "
         "expected comment or line break (hint: a level such as > 200ms must be quoted: warning: "
-        '"> 200ms")'
+        '"> 200ms") [yaml/syntax]'
     ]
 
 
 def test_empty_and_multi_document_files() -> None:
-    assert errors_of("") == ["spec.yaml:1:1: /: the spec is empty"]
+    assert errors_of("") == ["spec.yaml:1:1: /: the spec is empty [file/unreadable]"]
     assert errors_of("a: 1\n---\nb: 2\n") == [
         "spec.yaml:3:1: /: a spec file holds one YAML document; found a second one "
-        "(hint: put each service in its own file)"
+        "(hint: put each service in its own file) [yaml/unsupported]"
     ]
 
 
@@ -82,7 +83,9 @@ def test_non_utf8_and_missing_files(tmp_path) -> None:
     bad.write_bytes(b"a: 1\nb: \xff\n")
     with pytest.raises(SpecLoadError) as caught:
         load_file(bad, "bad.yaml")
-    assert caught.value.diagnostics[0].format() == "bad.yaml:2:1: /: the file is not valid UTF-8"
+    assert caught.value.diagnostics[0].format() == (
+        "bad.yaml:2:1: /: the file is not valid UTF-8 [file/unreadable]"
+    )
     with pytest.raises(SpecLoadError) as caught:
         load_file(tmp_path / "missing.yaml", "missing.yaml")
     assert "cannot read" in caught.value.diagnostics[0].message
@@ -104,7 +107,8 @@ def test_an_alias_bomb_is_refused_quickly_and_located() -> None:
     assert errors[0].startswith("spec.yaml:1:10: /a5/")
     assert errors[0].endswith(
         "YAML aliases expand this document past 100,000 more values than its text holds "
-        "(an alias bomb?) (hint: write the repeated parts out, or alias them less deeply)"
+        "(an alias bomb?) (hint: write the repeated parts out, or alias them less deeply) "
+        "[yaml/unsupported]"
     )
 
 
@@ -134,7 +138,7 @@ def test_only_regular_files_are_read(tmp_path, kind: str) -> None:
         load_file(path, "spec.yaml")
     what = "a directory" if kind == "directory" else "not a regular file"
     assert [d.format() for d in caught.value.diagnostics] == [
-        f"spec.yaml:1:1: /: cannot read: {what} (hint: give a .yaml file)"
+        f"spec.yaml:1:1: /: cannot read: {what} (hint: give a .yaml file) [file/unreadable]"
     ]
 
 
@@ -148,7 +152,7 @@ def test_a_spec_larger_than_the_limit_is_refused(tmp_path, monkeypatch) -> None:
         load_file(big, "big.yaml")
     assert caught.value.diagnostics[0].format() == (
         "big.yaml:1:1: /: the spec is larger than 1 MiB "
-        "(hint: split the service into several specs)"
+        "(hint: split the service into several specs) [file/unreadable]"
     )
     with pytest.raises(SpecLoadError):  # diff --git reads text: the same limit
         load_text(big.read_text(), "big.yaml")

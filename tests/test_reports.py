@@ -21,25 +21,38 @@ from tests.conftest import REPO
 def test_github_annotations_are_one_escaped_line_each() -> None:
     output = github(
         [
-            Diagnostic("specs/a.yaml", 3, 5, "/metrics/0", "bad: 100%\nvalue", "hint, here"),
+            Diagnostic(
+                "specs/a.yaml",
+                3,
+                5,
+                "/metrics/0",
+                "bad: 100%\nvalue",
+                "hint, here",
+                check="units/invalid",
+            ),
             Diagnostic("specs/a,b.yaml", 1, 1, "", "careful", severity="warning"),
         ]
     )
     assert output == (
-        "::error file=specs/a.yaml,line=3,col=5,title=rlmgen error::/metrics/0: bad: 100%25%0A"
-        "value (hint: hint, here)\n"
+        "::error file=specs/a.yaml,line=3,col=5,title=rlmgen error [units/invalid]::/metrics/0: "
+        "bad: 100%25%0Avalue (hint: hint, here)\n"
         "::warning file=specs/a%2Cb.yaml,line=1,col=1,title=rlmgen warning::/: careful\n"
     )
 
 
 def test_sarif_results_carry_locations() -> None:
-    document = json.loads(sarif([Diagnostic("specs/a.yaml", 3, 5, "/x", "broken", "fix it")]))
+    document = json.loads(
+        sarif([Diagnostic("specs/a.yaml", 3, 5, "/x", "broken", "fix it", check="levels/order")])
+    )
     assert document["version"] == "2.1.0"
     [run] = document["runs"]
     assert run["tool"]["driver"]["name"] == "rlmgen"
     [result] = run["results"]
+    rules = run["tool"]["driver"]["rules"]
+    assert rules[result["ruleIndex"]]["id"] == "levels/order"
     assert result == {
-        "ruleId": "rlmgen/spec",
+        "ruleId": "levels/order",
+        "ruleIndex": result["ruleIndex"],
         "level": "error",
         "message": {"text": "broken (hint: fix it)"},
         "locations": [
@@ -78,7 +91,8 @@ def test_validate_formats_from_the_cli(monkeypatch) -> None:
     result = runner.invoke(cli, ["validate", "--format", "github", case])
     assert result.exit_code == 1
     assert result.stdout == (
-        "::error file=tests/cases/invalid/wrong-type.yaml,line=46,col=18,title=rlmgen error::"
+        "::error file=tests/cases/invalid/wrong-type.yaml,line=46,col=18,"
+        "title=rlmgen error [schema/type]::"
         "/autoscaling/0/maxReplicas: expected a whole number, got the string 'ten'\n"
     )
     result = runner.invoke(cli, ["validate", "--format", "sarif", case])

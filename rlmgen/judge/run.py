@@ -199,12 +199,19 @@ def _route_job(
                 f"amtool routes {rule.name} ({rule.severity}) to {routed}; "
                 f"the spec sends it to {', '.join(expected)}",
                 "check the receivers' severities and match labels, and the alert's route",
+                check="judge/route-failed",
             )
         ]
 
     return job
 
 
-def _at(result: Compiled, pointer: str, message: str, hint: str) -> Diagnostic:
+def _at(
+    result: Compiled,
+    pointer: str,
+    message: str,
+    hint: str,
+    check: str = "judge/promtool-failed",
+) -> Diagnostic:
     assert result.spec is not None
-    return result.spec.diagnostic(pointer, message, hint)
+    return result.spec.diagnostic(pointer, message, hint, check=check)

@@ -45,6 +45,7 @@ class LabelProblem:
     hint: str
     fragment: str  # the text to point at inside the expression
     occurrence: int  # which occurrence of `fragment`
+    check: str = "labels/no-match"  # the id of the check (rlmgen.spec.checks)
 
 
 # Functions that take an instant vector's labels from an argument other than the first,
@@ -139,6 +140,7 @@ class _Inference:
                             "group by a label they carry, or declare it in the metric's labels",
                             label,
                             0,
+                            check="labels/never-carried",
                         )
                     )
                 names = grouping & inner.labels.names
@@ -198,6 +200,7 @@ class _Inference:
                     else "write a fraction, such as 0.99 for the 99th percentile",
                     "histogram_quantile",
                     occurrence,
+                    check="promql/quantile-range",
                 )
             )
         # only where classic buckets are read: a histogram selected by its own name is
@@ -213,6 +216,7 @@ class _Inference:
                     "(rate(<name>_bucket[5m]))",
                     "histogram_quantile",
                     occurrence,
+                    check="labels/never-carried",
                 )
             )
 

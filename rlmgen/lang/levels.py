@@ -77,18 +77,25 @@ def _quantity(text: str, unit: SeriesUnit | None, of_limit: bool) -> float:
     quantity: Quantity = parse_quantity(text)
     if of_limit:
         if quantity.dimension not in ("fraction", None):
-            raise UnitError(f"{text!r}: a level of the limit is a percentage or a ratio")
+            raise UnitError(
+                f"{text!r}: a level of the limit is a percentage or a ratio", check="levels/limit"
+            )
         if quantity.dimension is None and quantity.base > 1:
             raise UnitError(
                 f"{text!r}: the levels of a metric with a limit are shares of the limit, "
                 f"and a bare {text} is {text} times it",
                 "write a percentage of the limit, such as 80%",
+                check="levels/limit",
             )
         return quantity.base
     check_dimension(quantity, unit, text)
     value = quantity.in_unit(unit)
     if not math.isfinite(value):
-        raise UnitError(f"{text!r} is too large in the metric's unit", "write a smaller level")
+        raise UnitError(
+            f"{text!r} is too large in the metric's unit",
+            "write a smaller level",
+            check="levels/out-of-range",
+        )
     return value
 
 
@@ -104,14 +111,22 @@ def parse_level(
     `has_limit` None checks the shape only (the metric is not known yet).
     """
     if isinstance(raw, bool):
-        raise UnitError(f"{raw!r} is not a level", 'write it like "> 200ms" or "< 99.9%"')
+        raise UnitError(
+            f"{raw!r} is not a level",
+            'write it like "> 200ms" or "< 99.9%"',
+            check="levels/invalid",
+        )
     if isinstance(raw, int | float):
         try:
             value = float(raw)
         except OverflowError:  # an integer of hundreds of digits
             value = math.inf
         if not math.isfinite(value):
-            raise UnitError(f"{_short(str(raw))} is not a level", "a level is a finite number")
+            raise UnitError(
+                f"{_short(str(raw))} is not a level",
+                "a level is a finite number",
+                check="levels/invalid",
+            )
         return Level(str(raw), "exact", value)
     text = " ".join(raw.split())
     if match := _RELATIVE_AFTER.match(text) or _RELATIVE_BEFORE.match(text):
@@ -140,6 +155,7 @@ def parse_level(
         f"{text!r} is not a level",
         'write "> 200ms", "< 99.9%", a band "40-60%" (a target) or "outside 30-70%", or a '
         'change "> 20% increase" / "drop > 50%"',
+        check="levels/invalid",
     )
 
 
@@ -154,6 +170,7 @@ def _check_limit(match: re.Match[str], text: str, has_limit: bool | None) -> boo
         raise UnitError(
             f"{text!r} refers to a limit, but the metric declares no 'limit'",
             "add limit: <PromQL of the capacity> to the metric",
+            check="levels/limit",
         )
     return bool(match["limit"]) or has_limit
 
@@ -176,6 +193,7 @@ def _band_of_limit(written: bool, text: str, has_limit: bool | None) -> bool:
         raise UnitError(
             f"{text!r} refers to a limit, but the metric declares no 'limit'",
             "add limit: <PromQL of the capacity> to the metric",
+            check="levels/limit",
         )
     return written or has_limit
 
@@ -191,9 +209,15 @@ def _band_bounds(
         check_dimension(q, unit, t)
     low, high = low_q.in_unit(unit), high_q.in_unit(unit)
     if not (math.isfinite(low) and math.isfinite(high)):
-        raise UnitError(f"{text!r} is too large in the metric's unit", "write a smaller band")
+        raise UnitError(
+            f"{text!r} is too large in the metric's unit",
+            "write a smaller band",
+            check="levels/out-of-range",
+        )
     if low >= high:
-        raise UnitError(f"{text!r}: the low end of a band must be below the high end")
+        raise UnitError(
+            f"{text!r}: the low end of a band must be below the high end", check="levels/invalid"
+        )
     return low, high
 
 

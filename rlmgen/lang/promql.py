@@ -176,6 +176,7 @@ class PromQLProblem:
     offset: int  # where in the expression (0-based)
     fragment: str  # the source text found at `offset`, to locate it in the file
     hint: str = ""
+    check: str = "promql/syntax"  # the id of the check (rlmgen.spec.checks)
 
 
 def tokenize(expr: str) -> list[Token]:
@@ -236,6 +237,7 @@ def analyse(expr: str, target: Version = DEFAULT_PROMETHEUS) -> Query | PromQLPr
             deep.offset,
             deep.text,
             "record the inner part as a metric of its own (expr and record)",
+            check="promql/too-deep",
         )
     try:
         ast = parse(_renamed_for_the_parser(expr, tokens, target))
@@ -307,12 +309,19 @@ def _explain(error: str, expr: str, tokens: list[Token], target: Version) -> Pro
                 offset,
                 fragment,
                 f"write {successor} (the target is {shown(target)})",
+                check="promql/renamed-function",
             )
         token = _call_token(tokens, name)
         real, how = suggest_function(name)
         offset, fragment = _at(token, expr)
         hint = ask([real]) + (f" {how}" if how else "") if real else ""
-        return PromQLProblem(f"unknown PromQL function '{name}'", offset, fragment, hint)
+        return PromQLProblem(
+            f"unknown PromQL function '{name}'",
+            offset,
+            fragment,
+            hint,
+            check="promql/unknown-function",
+        )
     if "expected type vector in aggregation expression, got matrix" in error:
         token = _aggregation_over_range(tokens)
         offset, fragment = _at(token, expr)
@@ -326,6 +335,7 @@ def _explain(error: str, expr: str, tokens: list[Token], target: Version) -> Pro
             offset,
             fragment,
             hint,
+            check="promql/range-vector",
         )
     if match := re.match(r"expected type matrix in call to function '([^']+)', got vector", error):
         token = _call_token(tokens, match[1])
@@ -335,6 +345,7 @@ def _explain(error: str, expr: str, tokens: list[Token], target: Version) -> Pro
             offset,
             fragment,
             f"give it a range: {match[1]}(v[5m])",
+            check="promql/instant-vector",
         )
     if error == "unclosed left parenthesis":
         offset, fragment = _at(_unclosed_paren(tokens), expr)
@@ -348,6 +359,7 @@ def _explain(error: str, expr: str, tokens: list[Token], target: Version) -> Pro
             offset,
             fragment,
             f"aggregate the result: {rewrite}",
+            check="promql/misplaced-grouping",
         )
     offset, fragment = _at(tokens[0] if tokens else None, expr)
     if error == "invalid promql query":
@@ -382,7 +394,10 @@ def _compatibility(tokens: list[Token], target: Version) -> PromQLProblem | None
                 opened.pop()
         elif token.kind == "number" and not math.isfinite(float(token.text.replace("_", ""))):
             return PromQLProblem(
-                f"the number '{token.text}' is out of range", token.offset, token.text
+                f"the number '{token.text}' is out of range",
+                token.offset,
+                token.text,
+                check="promql/number-range",
             )
         elif (
             old
@@ -398,6 +413,7 @@ def _compatibility(tokens: list[Token], target: Version) -> PromQLProblem | None
                 token.offset,
                 token.text,
                 f"write the number of seconds: {int(seconds) if seconds.is_integer() else seconds}",
+                check="promql/target-version",
             )
         elif old and token.kind == "number" and previous is not None and previous.text == "[":
             return PromQLProblem(
@@ -406,6 +422,7 @@ def _compatibility(tokens: list[Token], target: Version) -> PromQLProblem | None
                 token.offset,
                 token.text,
                 f"write a duration: {token.text}s",
+                check="promql/target-version",
             )
         elif (
             target < versions.QUOTED_NAMES
@@ -419,6 +436,7 @@ def _compatibility(tokens: list[Token], target: Version) -> PromQLProblem | None
                 token.offset,
                 token.text,
                 "use a name of letters, digits, _ and :, or set targets.prometheus",
+                check="promql/target-version",
             )
         previous = token
     return None
@@ -444,6 +462,7 @@ def _function_version(token: Token, target: Version) -> PromQLProblem | None:
             token.offset,
             name,
             hint,
+            check="promql/target-version",
         )
     return None
 

@@ -16,10 +16,14 @@ Dimension = Literal["time", "fraction", "data", "currency", "rate", "count"]
 
 
 class UnitError(ValueError):
-    def __init__(self, message: str, hint: str = ""):
+    """A value that is not what its field reads; `check` is the id of the check
+    (rlmgen.spec.checks) that reports it."""
+
+    def __init__(self, message: str, hint: str = "", *, check: str = "units/invalid"):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.check = check
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +129,9 @@ def _quantity(number: float, unit: str, currency: bool, text: str) -> Quantity:
     if unit in ("/s", "rps", "ops"):
         return Quantity(number, "rate")
     known = ", ".join(["%", *_TIME, *_DATA, "/s"])
-    raise UnitError(f"unknown unit {unit!r} in {text!r}", f"known units: {known}")
+    raise UnitError(
+        f"unknown unit {unit!r} in {text!r}", f"known units: {known}", check="units/unknown"
+    )
 
 
 def check_dimension(quantity: Quantity, unit: SeriesUnit | None, text: str) -> None:
@@ -135,6 +141,7 @@ def check_dimension(quantity: Quantity, unit: SeriesUnit | None, text: str) -> N
         raise UnitError(
             f"{text!r} is a {quantity.dimension} value but the metric's unit is {unit.name!r}",
             f"write the level in {unit.dimension} units, or fix the metric's unit",
+            check="units/mismatch",
         )
 
 
@@ -158,7 +165,11 @@ _DURATION_ORDER = list(_DURATION_UNITS)
 def parse_duration(text: str) -> float:
     """A Prometheus duration (`30s`, `5m`, `1h30m`) in seconds."""
     if not isinstance(text, str) or not text:
-        raise UnitError(f"{text!r} is not a duration", "write it like 30s, 5m or 1h30m")
+        raise UnitError(
+            f"{text!r} is not a duration",
+            "write it like 30s, 5m or 1h30m",
+            check="durations/invalid",
+        )
     position = 0
     millis = 0  # exact, whatever the number of digits
     last_rank = -1
@@ -170,6 +181,7 @@ def parse_duration(text: str) -> float:
             raise UnitError(
                 f"{text!r} is not a duration: units must go from largest to smallest, each once",
                 "write it like 1h30m",
+                check="durations/invalid",
             )
         last_rank = rank
         millis += int(match[1]) * round(_DURATION_UNITS[match[2]] * 1000)
@@ -178,11 +190,12 @@ def parse_duration(text: str) -> float:
         hint = "write it like 30s, 5m or 1h30m (units ms, s, m, h, d, w, y; whole numbers only)"
         if re.fullmatch(r"\d+", text):
             hint = f"add a unit: {text}s or {text}m"
-        raise UnitError(f"{text!r} is not a duration", hint)
+        raise UnitError(f"{text!r} is not a duration", hint, check="durations/invalid")
     if millis > MAX_DURATION * 1000:  # compared as integers: any number of digits is fine
         raise UnitError(
             f"{text!r} is longer than a Prometheus duration can be (292y)",
             "write a shorter duration",
+            check="durations/invalid",
         )
     return millis / 1000
 

@@ -122,6 +122,7 @@ def _findings(
                 "load this spec's prometheus/rules.yaml into that Prometheus"
                 if lookup.recorded
                 else "is its exporter scraped, and is the name spelled as it exports it?",
+                check="verify/missing-series",
             )
     for metric in spec.metrics:
         exported = _exported(metric)
@@ -132,6 +133,7 @@ def _findings(
                     join_pointer(metric.pointer, "labels"),
                     f"{exported} carries no label '{label}' in {url}, which the spec declares",
                     "drop it from labels, or find where the scrape loses it",
+                    check="verify/missing-series",
                 )
     for pointer, needed in queries:
         for series, labels in sorted(needed.items()):
@@ -145,6 +147,7 @@ def _findings(
                     f"{url}; this query matches or groups by it",
                     "the series as scraped lacks it: relabelled away, or named otherwise",
                     occurrence=_word(loaded.written(pointer) or "", missing[0]),
+                    check="verify/missing-series",
                 )
     yield from _unused(spec, loaded, queries)
 
@@ -181,4 +184,5 @@ def _unused(
                 f"{metric.name} is declared, but no alert, rule, panel or autoscaler reads it",
                 "remove it, or use it",
                 severity="warning",
+                check="verify/unread-metric",
             )

@@ -144,14 +144,23 @@ def _environments(
 ) -> list[tuple[str, dict[str, Any]]]:
     pointer = f"/{ENVIRONMENTS_KEY}"
     if not isinstance(environments, dict):
-        state.error(where, pointer, "environments is a mapping of environment name to overlay")
+        state.error(
+            where,
+            pointer,
+            "environments is a mapping of environment name to overlay",
+            check="environment/invalid",
+        )
         return []
     found = []
     for name, overlay in environments.items():
         at = join_pointer(pointer, name)
         if not _is_identifier(name):
             state.error(
-                where, at, f"environment name '{name}': use {_ENVIRONMENT_NAME}", at_key=True
+                where,
+                at,
+                f"environment name '{name}': use {_ENVIRONMENT_NAME}",
+                at_key=True,
+                check="environment/invalid",
             )
             continue
         if overlay is None:
@@ -162,6 +171,7 @@ def _environments(
                 at,
                 "an environment is a mapping: the parts of the spec that differ in it",
                 "write {} for an environment that is the base as it is",
+                check="environment/invalid",
             )
             continue
         if INCLUDE_KEY in overlay or ENVIRONMENTS_KEY in overlay:
@@ -171,6 +181,7 @@ def _environments(
                 join_pointer(at, key),
                 f"'{key}' belongs at the top of the spec, not in an environment",
                 at_key=True,
+                check="environment/invalid",
             )
             continue
         found.append((name, overlay))
@@ -206,13 +217,20 @@ class _State:
         self.removed: list[tuple[str, LoadedSpec, str]] = []
 
     def error(
-        self, where: Where, pointer: str, message: str, hint: str = "", *, at_key: bool = False
+        self,
+        where: Where,
+        pointer: str,
+        message: str,
+        hint: str = "",
+        *,
+        check: str,
+        at_key: bool = False,
     ) -> None:
         doc, there = where(pointer)
         line, col = doc.source_map.key(there) if at_key else doc.source_map.value(there)
         if self.environment is not None:
             message = f"in environment '{self.environment}': {message}"
-        self.diagnostics.append(Diagnostic(doc.path, line, col, there, message, hint))
+        self.diagnostics.append(Diagnostic(doc.path, line, col, there, message, hint, check=check))
 
     # --- includes -----------------------------------------------------------------------
 
@@ -229,7 +247,12 @@ class _State:
         if isinstance(paths, str):
             paths = [paths]
         if not isinstance(paths, list):
-            self.error(own, f"/{INCLUDE_KEY}", "include is a list of relative paths")
+            self.error(
+                own,
+                f"/{INCLUDE_KEY}",
+                "include is a list of relative paths",
+                check="include/invalid",
+            )
             return data, own
         acc: Any = None
         acc_where: Where = own
@@ -240,7 +263,9 @@ class _State:
                 continue
             layer, layer_where = fragment
             if not isinstance(layer, dict):
-                self.error(own, at, "an included file is a mapping of spec keys")
+                self.error(
+                    own, at, "an included file is a mapping of spec keys", check="include/invalid"
+                )
                 continue
             if acc is None:
                 acc, acc_where = layer, layer_where
@@ -257,7 +282,9 @@ class _State:
     ) -> tuple[Any, Where] | None:
         own = _owner(loaded)
         if not isinstance(written, str) or not written.strip():
-            self.error(own, at, "an include is a path relative to this file")
+            self.error(
+                own, at, "an include is a path relative to this file", check="include/invalid"
+            )
             return None
         if written.startswith("/"):
             self.error(
@@ -265,6 +292,7 @@ class _State:
                 at,
                 f"include '{written}' is an absolute path",
                 "write it relative to this file, so the specs work in any checkout",
+                check="include/invalid",
             )
             return None
         path = included_path(loaded.path, written)
@@ -276,12 +304,15 @@ class _State:
                 f"include cycle: {chain}",
                 "a file cannot include itself, directly or through others: remove one of "
                 "these includes",
+                check="include/invalid",
             )
             return None
         try:
             fragment = self.read(path)
         except FileNotFoundError:
-            self.error(own, at, f"include '{written}': no such file ({path})")
+            self.error(
+                own, at, f"include '{written}': no such file ({path})", check="include/invalid"
+            )
             return None
         except SpecLoadError as exc:
             self.diagnostics.extend(exc.diagnostics)
@@ -365,6 +396,7 @@ class _State:
                             join_pointer(tp, key),
                             f"'{key}: null' removes '{key}', which the base does not set",
                             at_key=True,
+                            check="merge/conflict",
                         )
                     continue
                 result[key] = value
@@ -385,6 +417,7 @@ class _State:
                     if isinstance(base, list)
                     else "write a single value"
                 ),
+                check="merge/conflict",
             )
             origins[mp] = (bw, bp)
             return base
@@ -420,6 +453,7 @@ class _State:
                     tw,
                     at,
                     f"the items of {field} are matched by their {key}; this one has none",
+                    check="merge/conflict",
                 )
                 continue
             name = item[key]
@@ -433,6 +467,7 @@ class _State:
                     f"{len(found)} {field} of the base have the {key} '{name}'; "
                     "this cannot say which one it changes",
                     f"give them different {key}s",
+                    check="merge/conflict",
                 )
                 continue
             if not found:
@@ -444,6 +479,7 @@ class _State:
                         did_you_mean(name, positions)
                         or f"an environment changes the base's {field}: declare it in the base "
                         f"and switch it off with {DISABLED_KEY}: true where it does not belong",
+                        check="merge/conflict",
                     )
                     continue
                 entries.append((changes, tw, at, None, ""))

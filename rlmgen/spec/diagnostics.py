@@ -33,6 +33,8 @@ class Diagnostic:
     # the pointer in the composed document (a spec with includes or environments), where
     # `pointer` is the one in `file`
     subject: str = dataclasses.field(default="", compare=False, repr=False)
+    # the stable id of the check that found it (rlmgen.spec.checks)
+    check: str = dataclasses.field(default="", compare=False)
 
     def format(self) -> str:
         where = self.pointer or "/"
@@ -41,6 +43,8 @@ class Diagnostic:
             text = f"{self.file}:{self.line}:{self.col}: {where}: warning: {self.message}"
         if self.hint:
             text += f" (hint: {self.hint})"
+        if self.check:
+            text += f" [{self.check}]"
         return one_line(text)
 
     def as_json(self) -> dict[str, object]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from rlmgen.spec.diagnostics import Diagnostic, join_pointer
+from rlmgen.spec.diagnostics import Diagnostic, Severity, join_pointer
 
 try:  # libyaml is an order of magnitude faster; fall back to pure Python.
     from yaml import CSafeLoader as _Loader
@@ -102,19 +102,35 @@ class LoadedSpec:
         return pointer in self.source_map.values
 
     def diagnostic(
-        self, pointer: str, message: str, hint: str = "", *, at_key: bool = False, **kw: Any
+        self,
+        pointer: str,
+        message: str,
+        hint: str = "",
+        *,
+        check: str,
+        at_key: bool = False,
+        severity: Severity = "error",
     ) -> Diagnostic:
         doc, there = self.origin(pointer)
         line, col = doc.source_map.key(there) if at_key else doc.source_map.value(there)
-        return Diagnostic(doc.path, line, col, there, message, hint, subject=pointer, **kw)
+        return Diagnostic(
+            doc.path, line, col, there, message, hint, severity, subject=pointer, check=check
+        )
 
     def diagnostic_in_value(
-        self, pointer: str, fragment: str, message: str, hint: str = "", occurrence: int = 0
+        self,
+        pointer: str,
+        fragment: str,
+        message: str,
+        hint: str = "",
+        occurrence: int = 0,
+        *,
+        check: str,
     ) -> Diagnostic:
         """A diagnostic located at `fragment` inside the scalar at `pointer`."""
         doc, there = self.origin(pointer)
         line, col = doc.position_in_value(there, fragment, occurrence)
-        return Diagnostic(doc.path, line, col, there, message, hint, subject=pointer)
+        return Diagnostic(doc.path, line, col, there, message, hint, subject=pointer, check=check)
 
     def written(self, pointer: str) -> str | None:
         """The scalar at `pointer` as its file spells it."""
@@ -181,9 +197,19 @@ class _Builder:
             )
         return True
 
-    def error(self, mark: yaml.Mark, pointer: str, message: str, hint: str = "") -> None:
+    def error(
+        self,
+        mark: yaml.Mark,
+        pointer: str,
+        message: str,
+        hint: str = "",
+        *,
+        check: str = "yaml/unsupported",
+    ) -> None:
         self.errors.append(
-            Diagnostic(self.path, mark.line + 1, mark.column + 1, pointer, message, hint)
+            Diagnostic(
+                self.path, mark.line + 1, mark.column + 1, pointer, message, hint, check=check
+            )
         )
 
     def build(self, node: yaml.Node, pointer: str, depth: int = 0) -> Any:
@@ -209,7 +235,7 @@ class _Builder:
             try:
                 return self._constructor.construct_object(node, deep=True)
             except (yaml.YAMLError, ValueError, OverflowError) as exc:
-                self.error(mark, pointer, f"invalid scalar: {exc}")
+                self.error(mark, pointer, f"invalid scalar: {exc}", check="yaml/syntax")
                 return None
         if isinstance(node, yaml.SequenceNode):
             return [
@@ -238,6 +264,7 @@ class _Builder:
                     f"duplicate key {key!r} (first defined at line {first_line}, "
                     f"column {first_col})",
                     "YAML would silently keep only the last value: remove one of them",
+                    check="yaml/duplicate-key",
                 )
                 continue
             mark = key_node.start_mark
@@ -300,7 +327,9 @@ def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic
         hint = 'a level such as > 200ms must be quoted: warning: "> 200ms"'
         mark = exc.context_mark or mark  # the '>' that YAML took for a block scalar
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    return Diagnostic(path, line, col, "", f"YAML syntax error: {problem}", hint)
+    return Diagnostic(
+        path, line, col, "", f"YAML syntax error: {problem}", hint, check="yaml/syntax"
+    )
 
 
 def load_text(text: str, display_path: str) -> LoadedSpec:
@@ -313,14 +342,25 @@ def load_text(text: str, display_path: str) -> LoadedSpec:
         raise SpecLoadError([_syntax_error(display_path, text, exc)]) from None
     except yaml.YAMLError as exc:  # reader errors: control characters and the like
         raise SpecLoadError(
-            [Diagnostic(display_path, 1, 1, "", f"unreadable YAML: {exc}")]
+            [Diagnostic(display_path, 1, 1, "", f"unreadable YAML: {exc}", check="yaml/syntax")]
         ) from None
     except RecursionError:
         raise SpecLoadError(
-            [Diagnostic(display_path, 1, 1, "", f"nesting deeper than {MAX_DEPTH} levels")]
+            [
+                Diagnostic(
+                    display_path,
+                    1,
+                    1,
+                    "",
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    check="yaml/unsupported",
+                )
+            ]
         ) from None
     if not nodes:
-        raise SpecLoadError([Diagnostic(display_path, 1, 1, "", "the spec is empty")])
+        raise SpecLoadError(
+            [Diagnostic(display_path, 1, 1, "", "the spec is empty", check="file/unreadable")]
+        )
     if len(nodes) > 1:
         mark = nodes[1].start_mark
         raise SpecLoadError(
@@ -332,6 +372,7 @@ def load_text(text: str, display_path: str) -> LoadedSpec:
                     "",
                     "a spec file holds one YAML document; found a second one",
                     "put each service in its own file",
+                    check="yaml/unsupported",
                 )
             ]
         )
@@ -350,6 +391,7 @@ def _too_large(shown: str) -> Diagnostic:
         "",
         f"the spec is larger than {MAX_BYTES // (1024 * 1024)} MiB",
         "split the service into several specs",
+        check="file/unreadable",
     )
 
 
@@ -361,18 +403,39 @@ def read_spec_bytes(path: Path, shown: str) -> bytes:
         if not stat.S_ISREG(kind):
             what = "a directory" if stat.S_ISDIR(kind) else "not a regular file"
             raise SpecLoadError(
-                [Diagnostic(shown, 1, 1, "", f"cannot read: {what}", "give a .yaml file")]
+                [
+                    Diagnostic(
+                        shown,
+                        1,
+                        1,
+                        "",
+                        f"cannot read: {what}",
+                        "give a .yaml file",
+                        check="file/unreadable",
+                    )
+                ]
             )
         # O_NONBLOCK: a file swapped for a FIFO after the check still cannot block the open
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(descriptor, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 raise SpecLoadError(
-                    [Diagnostic(shown, 1, 1, "", "cannot read: not a regular file")]
+                    [
+                        Diagnostic(
+                            shown,
+                            1,
+                            1,
+                            "",
+                            "cannot read: not a regular file",
+                            check="file/unreadable",
+                        )
+                    ]
                 )
             raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise SpecLoadError([Diagnostic(shown, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+        raise SpecLoadError(
+            [Diagnostic(shown, 1, 1, "", f"cannot read: {exc.strerror}", check="file/unreadable")]
+        ) from None
     if len(raw) > MAX_BYTES:
         raise SpecLoadError([_too_large(shown)])
     return raw
@@ -389,5 +452,5 @@ def decode_spec(raw: bytes, shown: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SpecLoadError(
-            [Diagnostic(shown, line, 1, "", "the file is not valid UTF-8")]
+            [Diagnostic(shown, line, 1, "", "the file is not valid UTF-8", check="file/unreadable")]
         ) from None

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 
 from rlmgen import __version__
+from rlmgen.spec.checks import CHECKS, docs_url
 from rlmgen.spec.diagnostics import Diagnostic
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -28,19 +29,28 @@ def github(diagnostics: Sequence[Diagnostic]) -> str:
         message = f"{d.pointer or '/'}: {d.message}" + (f" (hint: {d.hint})" if d.hint else "")
         properties = (
             f"file={_escape_property(d.file)},line={d.line},col={d.col},"
-            f"title={_escape_property('rlmgen ' + d.severity)}"
+            f"title={_escape_property(_title(d))}"
         )
         lines.append(f"::{d.severity} {properties}::{_escape_data(message)}")
     return "".join(line + "\n" for line in lines)
 
 
+def _title(d: Diagnostic) -> str:
+    return f"rlmgen {d.severity}" + (f" [{d.check}]" if d.check else "")
+
+
 def sarif(diagnostics: Sequence[Diagnostic]) -> str:
+    """SARIF 2.1.0 with one rule per check id (every check rlmgen has, so rule indices are
+    stable across runs), each linking its docs/checks.md entry."""
+    rule_ids = list(CHECKS)
+    index = {check_id: i for i, check_id in enumerate(rule_ids)}
     results = []
     for d in diagnostics:
         text = d.message + (f" (hint: {d.hint})" if d.hint else "")
         results.append(
             {
-                "ruleId": "rlmgen/spec",
+                "ruleId": d.check,
+                "ruleIndex": index[d.check],
                 "level": _LEVELS[d.severity],
                 "message": {"text": text},
                 "locations": [
@@ -54,6 +64,16 @@ def sarif(diagnostics: Sequence[Diagnostic]) -> str:
                 ],
             }
         )
+    rules = [
+        {
+            "id": check.id,
+            "name": _rule_name(check.id),
+            "shortDescription": {"text": check.summary},
+            "helpUri": check.help_uri,
+            "help": {"text": f"{check.summary} See {check.help_uri}"},
+        }
+        for check in (CHECKS[i] for i in rule_ids)
+    ]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -63,14 +83,8 @@ def sarif(diagnostics: Sequence[Diagnostic]) -> str:
                     "driver": {
                         "name": "rlmgen",
                         "version": __version__,
-                        "informationUri": "https://pypi.org/project/rlmgen/",
-                        "rules": [
-                            {
-                                "id": "rlmgen/spec",
-                                "name": "SpecProblem",
-                                "shortDescription": {"text": "A problem in a monitoring spec"},
-                            }
-                        ],
+                        "informationUri": docs_url(),
+                        "rules": rules,
                     }
                 },
                 "results": results,
@@ -78,3 +92,8 @@ def sarif(diagnostics: Sequence[Diagnostic]) -> str:
         ],
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _rule_name(check_id: str) -> str:
+    """SARIF's `name` is an identifier: promql/unknown-function -> PromqlUnknownFunction."""
+    return "".join(part.capitalize() for part in check_id.replace("/", "-").split("-"))

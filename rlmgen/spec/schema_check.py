@@ -120,18 +120,33 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
             hint = did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}"
             out.append(
                 spec.diagnostic(
-                    join_pointer(pointer, key), f"unknown key '{key}'", hint, at_key=True
+                    join_pointer(pointer, key),
+                    f"unknown key '{key}'",
+                    hint,
+                    at_key=True,
+                    check="schema/unknown-key",
                 )
             )
         return out
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return [spec.diagnostic(pointer, f"missing required key '{missing}'", at_key=True)]
+        return [
+            spec.diagnostic(
+                pointer,
+                f"missing required key '{missing}'",
+                at_key=True,
+                check="schema/required",
+            )
+        ]
     if kind == "dependentRequired":
         for (have, need), message in _DEPENDENCY_MESSAGES.items():
             if have in error.instance and need not in error.instance:
-                return [spec.diagnostic(join_pointer(pointer, have), message, at_key=True)]
-        return [spec.diagnostic(pointer, error.message)]
+                return [
+                    spec.diagnostic(
+                        join_pointer(pointer, have), message, at_key=True, check="schema/required"
+                    )
+                ]
+        return [spec.diagnostic(pointer, error.message, check="schema/required")]
     if kind == "type" and rule.get("format") == "duration" and _is_number(error.instance):
         number = error.instance
         return [
@@ -141,6 +156,7 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
                 f"write {number}s or {number}m"
                 if isinstance(number, int) or float(number).is_integer()
                 else "write whole numbers with units, such as 90s or 1m30s",
+                check="schema/type",
             )
         ]
     if kind == "type":
@@ -154,6 +170,7 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
                 pointer,
                 f"expected {' or '.join(names)}, got {_describe(error.instance)}",
                 _quote_hint(spec, pointer, error.instance) if "string" in expected else "",
+                check="schema/type",
             )
         ]
     if kind == "const" and pointer == "/apiVersion":
@@ -162,6 +179,7 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
                 pointer,
                 f"unsupported apiVersion {error.instance!r}",
                 f"this rlmgen reads apiVersion: {API_VERSION}",
+                check="schema/api-version",
             )
         ]
     if kind == "enum":
@@ -175,19 +193,27 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
                 hint = did_you_mean(error.instance, choices) or ""
         return [
             spec.diagnostic(
-                pointer, f"{_quote(error.instance)} is not one of: {', '.join(choices)}", hint
+                pointer,
+                f"{_quote(error.instance)} is not one of: {', '.join(choices)}",
+                hint,
+                check="schema/enum",
             )
         ]
     if error.validator == "pattern" and error.schema_path and "propertyNames" in error.schema_path:
         key = str(error.instance)
         return [
             spec.diagnostic(
-                join_pointer(pointer, key), f"'{key}': {custom or error.message}", at_key=True
+                join_pointer(pointer, key),
+                f"'{key}': {custom or error.message}",
+                at_key=True,
+                check="schema/pattern",
             )
         ]
     if custom:
-        return [spec.diagnostic(pointer, f"{_quote(error.instance)}: {custom}")]
-    return [spec.diagnostic(pointer, _generic_message(error))]
+        return [
+            spec.diagnostic(pointer, f"{_quote(error.instance)}: {custom}", check=_check_of(kind))
+        ]
+    return [spec.diagnostic(pointer, _generic_message(error), check=_check_of(kind))]
 
 
 def _convert_alternatives(
@@ -214,7 +240,22 @@ def _convert_alternatives(
     present = [k for k in keys if isinstance(error.instance, dict) and k in error.instance]
     hint = f"found {', '.join(present)}" if present else "found none"
     message = custom or f"must match exactly one form: {', '.join(keys)}"
-    return [spec.diagnostic(pointer, message, hint, at_key=True)]
+    return [spec.diagnostic(pointer, message, hint, at_key=True, check="schema/one-of")]
+
+
+def _check_of(keyword: str) -> str:
+    """The check id of a schema keyword's failure."""
+    if keyword in ("pattern", "format"):
+        return "schema/pattern"
+    if keyword in ("enum", "const"):
+        return "schema/enum"
+    if keyword in ("oneOf", "anyOf", "not"):
+        return "schema/one-of"
+    if keyword in ("required", "dependentRequired"):
+        return "schema/required"
+    if keyword == "type":
+        return "schema/type"
+    return "schema/range"  # minimum, maximum, minItems, minLength, uniqueItems...
 
 
 def _is_number(value: Any) -> bool:

@@ -55,7 +55,7 @@ def compile_spec(loaded: LoadedSpec, source: str, *, strict: bool = False) -> Co
             if loaded.data is not None
             else "the spec is empty"
         )
-        return Compilation(None, (loaded.diagnostic("", message),))
+        return Compilation(None, (loaded.diagnostic("", message, check="schema/type"),))
     walk = Walk(loaded, strict=strict)
     spec = _walk(walk, source)
     found = sorted({*schema_diagnostics(loaded), *walk.diagnostics}, key=sort_key)

@@ -81,6 +81,7 @@ def _alert(
             "alert has no severity",
             "set severity on the alert or on its group",
             at_key=True,
+            check="alerts/no-severity",
         )
     route = node.text("route")
     if route:
@@ -113,6 +114,7 @@ def _alert(
                 "the value the expression has at 'at'",
                 "add value: <number>",
                 at_key=True,
+                check="examples/missing-value",
             )
         examples.append(example)
     name = node.text("name")
@@ -121,6 +123,7 @@ def _alert(
             node.pointer,
             f"alert '{name}' has no example, so no promtool test proves it fires",
             "add examples: input series, the time 'at', and whether it fires",
+            check="alerts/untested",
         )
     hold = node.duration("for")
     check_hold(walk, node, "for", hold, service)
@@ -133,6 +136,7 @@ def _alert(
                 f"{format_duration(hold)} at the earliest",
                 f"check it at {format_duration(hold)} or later (with inputs that run that "
                 "long), or shorten 'for'",
+                check="examples/fires-before-for",
             )
     summary = node.text("summary")
     group_name = group.text("name")
@@ -178,6 +182,7 @@ def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bo
             node.at(key),
             "unbalanced '{{' and '}}' in the template",
             "Prometheus would refuse the rule",
+            check="templates/invalid",
         )
         return False
     if (problem := gotemplate.check(value)) is not None:
@@ -186,6 +191,7 @@ def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bo
             problem.fragment,
             f"{problem.message}: Prometheus refuses the rule",
             problem.hint,
+            check="templates/invalid",
         )
         return False
     try:
@@ -197,6 +203,7 @@ def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bo
                 str(exc),
                 f"rlmgen cannot predict '{{{{ {exc} }}}}' for this alert's promtool test",
                 _PREDICTABLE_HINT,
+                check="templates/unpredictable",
             )
         return False
     return True
@@ -241,4 +248,5 @@ def check_severity_routed(
         f"receiver, '{default_receiver(routing)}', the first one",
         "add the severity to a receiver's severities"
         + (f", set routing.default, or {other_fix}" if other_fix else ", or set routing.default"),
+        check="routing/unrouted-severity",
     )

@@ -40,7 +40,11 @@ def _workload(
     low = node.integer("minReplicas") if "minReplicas" in node else DEFAULT_MIN_REPLICAS
     high = node.integer("maxReplicas")
     if low is not None and high is not None and low > high:
-        walk.error(node.at("minReplicas"), f"minReplicas ({low}) is above maxReplicas ({high})")
+        walk.error(
+            node.at("minReplicas"),
+            f"minReplicas ({low}) is above maxReplicas ({high})",
+            check="autoscaling/replica-bounds",
+        )
     scaling = [_scaling_metric(walk, item, metrics, declared) for item in node.items("metrics")]
     behavior = node.mapping("behavior")
     up, down = (_rules(walk, behavior.get(key)) for key in ("scaleUp", "scaleDown"))
@@ -111,6 +115,7 @@ def _scaling_metric(
         walk.error(
             node.at("scaleDownBelow"),
             f"scaleDownBelow must be below the scale-up target ({node.value[target_key]})",
+            check="autoscaling/invalid-target",
         )
     if name is None or target is None or ("scaleDownBelow" in node and scale_down is None):
         return None
@@ -149,6 +154,7 @@ def _check_served(
         "would never get a value",
         "a Kubernetes scrape adds namespace and pod: list them in service.scrapeLabels"
         + (", and keep them in the metric's expr" if metric.record else ""),
+        check="autoscaling/unserved-metric",
     )
 
 
@@ -159,7 +165,7 @@ def _quantity(walk: Walk, node: Node, key: str) -> Quantity | None:
     try:
         return parse_quantity(str(raw))
     except UnitError as exc:
-        walk.error(node.at(key), exc.message, exc.hint)
+        walk.error(node.at(key), exc.message, exc.hint, check=exc.check)
         return None
 
 
@@ -187,6 +193,7 @@ def _target(
                 pointer,
                 f"utilization {raw!r} must be a percentage in (0, 100]",
                 "write it like 70%",
+                check="autoscaling/invalid-target",
             )
             return None
         if key == "averageUtilization" and abs(percent - round(percent)) > 1e-9:
@@ -194,24 +201,38 @@ def _target(
                 pointer,
                 f"Kubernetes takes a utilization in whole percent, not {raw!r}",
                 f"write {math.floor(percent)}% or {math.ceil(percent)}%",
+                check="autoscaling/invalid-target",
             )
             return None
     else:
         if quantity.base > _MAX_QUANTITY:
-            walk.error(pointer, f"{raw!r} is larger than a Kubernetes quantity can be (2^63-1)")
+            walk.error(
+                pointer,
+                f"{raw!r} is larger than a Kubernetes quantity can be (2^63-1)",
+                check="autoscaling/invalid-target",
+            )
             return None
         if quantity.base <= 0 and key != "scaleDownBelow":
-            walk.error(pointer, f"{key} must be above zero, got {raw!r}")
+            walk.error(
+                pointer,
+                f"{key} must be above zero, got {raw!r}",
+                check="autoscaling/invalid-target",
+            )
             return None
         if unit is not None:
             try:
                 check_dimension(quantity, unit, str(raw))
             except UnitError as exc:
-                walk.error(pointer, exc.message, exc.hint)
+                walk.error(pointer, exc.message, exc.hint, check=exc.check)
                 return None
     value = percent if kind == "Utilization" else quantity.in_unit(unit)
     if not math.isfinite(value):
-        walk.error(pointer, f"{raw!r} is too large in the metric's unit", "write a smaller target")
+        walk.error(
+            pointer,
+            f"{raw!r} is too large in the metric's unit",
+            "write a smaller target",
+            check="autoscaling/invalid-target",
+        )
         return None
     return m.ScalingTarget(kind, value, str(raw))  # type: ignore[arg-type]
 
@@ -224,22 +245,37 @@ def _rules(walk: Walk, node: Node) -> m.ScalingRules | None:
         walk.error(
             node.at("stabilizationWindow"),
             "Kubernetes allows a stabilization window of at most 1h",
+            check="autoscaling/invalid-behavior",
         )
     elif window is not None and window != int(window):
-        walk.error(node.at("stabilizationWindow"), "a stabilization window is whole seconds")
+        walk.error(
+            node.at("stabilizationWindow"),
+            "a stabilization window is whole seconds",
+            check="autoscaling/invalid-behavior",
+        )
     policies = []
     for policy in node.items("policies"):
         period = policy.duration("period")
         if period is None:
             continue
         if period < 1:
-            walk.error(policy.at("period"), "a scaling policy's period must be at least 1s")
+            walk.error(
+                policy.at("period"),
+                "a scaling policy's period must be at least 1s",
+                check="autoscaling/invalid-behavior",
+            )
         elif period > _MAX_PERIOD:
             walk.error(
-                policy.at("period"), "Kubernetes allows a scaling policy period of at most 30m"
+                policy.at("period"),
+                "Kubernetes allows a scaling policy period of at most 30m",
+                check="autoscaling/invalid-behavior",
             )
         elif period != int(period):
-            walk.error(policy.at("period"), "a period is whole seconds")
+            walk.error(
+                policy.at("period"),
+                "a period is whole seconds",
+                check="autoscaling/invalid-behavior",
+            )
         kind, value = policy.text("type"), policy.integer("value")
         if kind in ("Percent", "Pods") and value is not None:
             policies.append(m.ScalingPolicy(kind, value, int(period)))  # type: ignore[arg-type]

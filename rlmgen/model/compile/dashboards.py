@@ -22,7 +22,7 @@ def compile_dashboards(
     walk: Walk, root: Node, metrics: dict[str, m.Metric], declared: Declared
 ) -> tuple[m.Dashboard, ...]:
     nodes = root.items("dashboards")
-    references.unique(walk, nodes, "uid", "dashboard uid")
+    references.unique(walk, nodes, "uid", "dashboard uid", check="dashboards/duplicate-uid")
     references.unique(walk, nodes, "title", "dashboard title")
     dashboards = (_dashboard(walk, node, metrics, declared) for node in nodes)
     return tuple(d for d in dashboards if d is not None)
@@ -54,6 +54,7 @@ def _dashboard(
             f"default min_refresh_interval): a refresh of {node.value['refresh']} is raised "
             "to it",
             f"write {format_duration(GRAFANA_MIN_REFRESH)} or more",
+            check="dashboards/refresh-too-fast",
         )
     uid, title = node.text("uid"), node.text("title")
     if uid is None or title is None:
@@ -97,6 +98,7 @@ def _panel(
             node.at("query"),
             "a heatmap of a histogram reads its buckets summed by le",
             "write it like sum by (le) (rate(x_bucket[5m]))",
+            check="dashboards/heatmap-not-by-le",
         )
     if queries is None:
         return None
@@ -126,16 +128,41 @@ def _check_form(walk: Walk, node: Node) -> None:
     if node.value.get("type") == "text":
         for key in ("query", "queries", "metric"):
             if key in node:
-                walk.error(node.at(key), f"a text panel shows 'content', not '{key}'", at_key=True)
+                walk.error(
+                    node.at(key),
+                    f"a text panel shows 'content', not '{key}'",
+                    at_key=True,
+                    check="dashboards/panel-form",
+                )
         if "content" not in node:
-            walk.error(node.pointer, "a text panel needs 'content' (markdown)", at_key=True)
+            walk.error(
+                node.pointer,
+                "a text panel needs 'content' (markdown)",
+                at_key=True,
+                check="dashboards/panel-form",
+            )
     else:
         if "content" in node:
-            walk.error(node.at("content"), "'content' is only for text panels", at_key=True)
+            walk.error(
+                node.at("content"),
+                "'content' is only for text panels",
+                at_key=True,
+                check="dashboards/panel-form",
+            )
         if not ("query" in node or "queries" in node or "metric" in node):
-            walk.error(node.pointer, "a panel needs 'query', 'queries' or 'metric'", at_key=True)
+            walk.error(
+                node.pointer,
+                "a panel needs 'query', 'queries' or 'metric'",
+                at_key=True,
+                check="dashboards/panel-form",
+            )
     if "query" in node and "queries" in node:
-        walk.error(node.at("queries"), "give either 'query' or 'queries', not both", at_key=True)
+        walk.error(
+            node.at("queries"),
+            "give either 'query' or 'queries', not both",
+            at_key=True,
+            check="dashboards/panel-form",
+        )
 
 
 def _queries(walk: Walk, node: Node, declared: Declared) -> list[m.Query] | None:
@@ -174,4 +201,4 @@ def _check_unit(walk: Walk, pointer: str, unit: str) -> None:
         hint = did_you_mean(unit, known, n=3) or (
             "use a Grafana unit id such as s, ms, percentunit, reqps, bytes, short"
         )
-    walk.error(pointer, f"'{unit}' is not a Grafana unit id", hint)
+    walk.error(pointer, f"'{unit}' is not a Grafana unit id", hint, check="dashboards/unknown-unit")

@@ -19,12 +19,18 @@ def compile_series(walk: Walk, example: Node) -> tuple[m.ExampleSeries, ...] | N
         query = node.promql("series")
         if query is not None and not promql.is_plain_selector(query.ast):
             walk.error(
-                node.at("series"), 'an input series is a plain selector such as name{label="value"}'
+                node.at("series"),
+                'an input series is a plain selector such as name{label="value"}',
+                check="examples/invalid-series",
             )
             query = None
         values = node.value.get("values")
         if isinstance(values, str) and "\n" in values.strip():
-            walk.error(node.at("values"), "promtool reads a series' values from one line")
+            walk.error(
+                node.at("values"),
+                "promtool reads a series' values from one line",
+                check="examples/invalid-series",
+            )
             values = None
         elif isinstance(values, str) and (bad := promtool.bad_values_token(values)) is not None:
             walk.error_in_value(
@@ -32,6 +38,7 @@ def compile_series(walk: Walk, example: Node) -> tuple[m.ExampleSeries, ...] | N
                 bad,
                 f"'{bad}' is not promtool series notation",
                 "write values like 1 2 3, 0+60x20 (start+step x count), _ or stale",
+                check="examples/invalid-series",
             )
             values = None
         if query is None or not isinstance(values, str) or not values.strip():
@@ -45,7 +52,11 @@ def sample_interval(walk: Walk, example: Node) -> tuple[bool, float | None]:
     """(valid, seconds) of an example's own sample interval (None: promtool's default)."""
     interval = example.duration("interval")
     if interval == 0:
-        walk.error(example.at("interval"), "an example's sample interval must be longer than 0s")
+        walk.error(
+            example.at("interval"),
+            "an example's sample interval must be longer than 0s",
+            check="durations/zero",
+        )
     return interval != 0 and not (interval is None and "interval" in example), interval
 
 
@@ -61,6 +72,7 @@ def example_time(walk: Walk, example: Node, evaluation: float) -> float | None:
             f"at {format_duration(grid)}",
             f"check at a multiple of {format_duration(evaluation)}, such as "
             f"{format_duration(grid + evaluation)}",
+            check="examples/off-grid",
         )
         return None
     if at is not None and at / evaluation > promtool.MAX_TEST_EVALUATIONS:
@@ -70,6 +82,7 @@ def example_time(walk: Walk, example: Node, evaluation: float) -> float | None:
             f"{at / evaluation:,.0f} times (at the {format_duration(evaluation)} evaluation "
             f"interval); rlmgen writes tests of at most {promtool.MAX_TEST_EVALUATIONS:,}",
             "check the example at an earlier time",
+            check="tests/too-large",
         )
         return None
     return at
@@ -100,5 +113,6 @@ def check_at_within_inputs(
         + (f"the last is at {format_duration(end)}" if last is not None else "none has any")
         + f", and Prometheus looks back {format_duration(promtool.LOOKBACK)}",
         "check the example while its inputs run, or extend them",
+        check="examples/after-inputs" if expects_output else "examples/vacuous",
     )
     return not expects_output

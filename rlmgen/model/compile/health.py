@@ -36,6 +36,7 @@ def compile_health(
                 "metric: judges a metric by its levels; alerts: judges the value hand-written "
                 "alerts compare by their thresholds",
                 at_key=True,
+                check="health/invalid-check",
             )
             continue
         check = (
@@ -87,6 +88,7 @@ def _of_metric(walk: Walk, item: Node, by_name: dict[str, m.Metric]) -> m.Health
             item.at("metric"),
             f"'{name}' is not a declared metric",
             did_you_mean(name, by_name) or "declare it under metrics",
+            check="references/unknown-metric",
         )
         return None
     if "unit" in item:
@@ -95,6 +97,7 @@ def _of_metric(walk: Walk, item: Node, by_name: dict[str, m.Metric]) -> m.Health
             "a metric's check reads the metric's own unit",
             f"remove unit, or set unit on the metric {name}",
             at_key=True,
+            check="health/invalid-check",
         )
     check = metric_check(metric, item.text("label"), item.pointer)
     if check is None:
@@ -102,6 +105,7 @@ def _of_metric(walk: Walk, item: Node, by_name: dict[str, m.Metric]) -> m.Health
             item.at("metric"),
             f"the metric {name} has no level with a number to judge its value by",
             "give it levels (target, warning, critical), or check the alerts that watch it",
+            check="health/invalid-check",
         )
     return check
 
@@ -111,7 +115,12 @@ def _of_alerts(
 ) -> m.HealthCheck | None:
     label = item.text("label")
     if label is None:
-        walk.error(item.pointer, "a check of alerts needs a label: what the value is", at_key=True)
+        walk.error(
+            item.pointer,
+            "a check of alerts needs a label: what the value is",
+            at_key=True,
+            check="health/invalid-check",
+        )
     unit = SERIES_UNITS.get(item.text("unit") or "")
     display, decimals = written_display((), unit)
     levels: dict[str, Level] = {}
@@ -133,6 +142,7 @@ def _of_alerts(
                 f"its levels belong to the metric {raised_by}: check `metric: {raised_by}`"
                 if raised_by
                 else did_you_mean(name, by_alert) or "name alerts of alertGroups",
+                check="references/unknown-alert",
             )
             continue
         side = _compared(alert, unit, display)
@@ -141,17 +151,24 @@ def _of_alerts(
                 pointer,
                 f"the alert {name} does not compare a value with a number (`expr > 0.05`)",
                 "name alerts whose expression ends in a comparison with a number",
+                check="health/unusable-alerts",
             )
             continue
         query, level = side
         if alert.severity not in _SEVERITIES:
-            walk.error(pointer, f"the alert {name} has severity '{alert.severity}'", "")
+            walk.error(
+                pointer,
+                f"the alert {name} has severity '{alert.severity}'",
+                "",
+                check="health/unusable-alerts",
+            )
             continue
         if alert.severity in levels:
             walk.error(
                 pointer,
                 f"two alerts of severity {alert.severity} in one check",
                 "name one alert per severity: the check's levels are their thresholds",
+                check="health/unusable-alerts",
             )
             continue
         if measured and query not in measured:
@@ -160,6 +177,7 @@ def _of_alerts(
                 pointer,
                 f"the alert {name} compares `{query}`, the alert {other} `{next(iter(measured))}`",
                 "a check judges one value: name alerts that compare the same expression",
+                check="health/unusable-alerts",
             )
             continue
         levels[alert.severity] = level

@@ -19,6 +19,7 @@ def check_alert_identities(walk: Walk, spec: m.Spec) -> None:
                 f"alert '{name}' is defined twice with the same labels",
                 f"first at line {walk.line_of(first[identity])}; give them different "
                 "severities or labels",
+                check="alerts/duplicate",
             )
         else:
             first[identity] = pointer
@@ -61,4 +62,5 @@ def check_runbook_anchors(walk: Walk, spec: m.Spec) -> None:
             f"alert '{heading.key}' needs the runbook anchor #{wanted}, which the runbook "
             f"heading {taken.text!r} has already: its runbook_url would open that section",
             "give the metric an alert.name" if derived else "rename the alert",
+            check="runbook/anchor-taken",
         )

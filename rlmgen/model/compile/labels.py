@@ -108,9 +108,15 @@ def check_label_value(walk: Walk, pointer: str, value: str) -> None:
             "{{" if "{{" in value else "}}",
             "Prometheus expands label values as templates: this one would run as template code",
             "labels here are plain text: remove the braces",
+            check="labels/invalid-value",
         )
     elif any(c in value for c in "\n\r\x0b\x0c\x85\u2028\u2029"):
-        walk.error(pointer, "a label value is one line", "write it without line breaks")
+        walk.error(
+            pointer,
+            "a label value is one line",
+            "write it without line breaks",
+            check="labels/invalid-value",
+        )
 
 
 def rule_labels(walk: Walk, node: Node, key: str = "labels") -> m.Labels:
@@ -126,6 +132,7 @@ def rule_labels(walk: Walk, node: Node, key: str = "labels") -> m.Labels:
                 f"the label '{name}' is set from {source}: this value would be overwritten",
                 hint,
                 at_key=True,
+                check="labels/reserved",
             )
         elif name == "__name__":
             walk.error(
@@ -133,6 +140,7 @@ def rule_labels(walk: Walk, node: Node, key: str = "labels") -> m.Labels:
                 "'__name__' is the series' name: promtool refuses it as a rule's label",
                 "choose another label name",
                 at_key=True,
+                check="labels/reserved",
             )
     return MappingProxyType({k: v for k, v in labels.items() if k not in _SET_BY_RLMGEN})
 
@@ -157,9 +165,11 @@ def check_overwritten(
         )
         hint = f"name the label differently, or aggregate '{name}' away: sum without ({name}) (...)"
         if name in scrape:  # the scrape's labels are often one value per service
-            walk.warning(pointer_of(name), message, hint)
+            walk.warning(pointer_of(name), message, hint, check="labels/overwrites-scrape-label")
         else:
-            walk.error(pointer_of(name), message, hint, at_key=True)
+            walk.error(
+                pointer_of(name), message, hint, at_key=True, check="labels/overwrites-series-label"
+            )
 
 
 def limit_input(walk: Walk, pointer: str, query: promql.Query) -> m.InputSeries | None:
@@ -177,6 +187,7 @@ def limit_input(walk: Walk, pointer: str, query: promql.Query) -> m.InputSeries 
         pointer,
         "a limit is a series, or the sum, max, min or avg of one: rlmgen's tests feed it",
         "record anything else as a metric of its own (expr and record) and name that",
+        check="metrics/limit-not-a-series",
     )
     return None
 
@@ -224,6 +235,7 @@ def _matching(
                 "series for each",
                 "aggregate the limit to the labels the metric keeps, such as "
                 f"sum by ({', '.join(sorted(common))}) (limit)",
+                check="metrics/limit-labels",
             )
         return f" on({', '.join(sorted(common))}) group_left"
     recorded = series.names & rule_labels
@@ -244,7 +256,12 @@ def check_queries(
         result, problems = index.infer(query)
         for problem in problems:
             walk.error_in_value(
-                pointer, problem.fragment, problem.message, problem.hint, problem.occurrence
+                pointer,
+                problem.fragment,
+                problem.message,
+                problem.hint,
+                problem.occurrence,
+                check=problem.check,
             )
         results[pointer] = result.labels
     return results
@@ -261,6 +278,7 @@ def check_legend(walk: Walk, pointer: str, legend: str, labels: LabelSet) -> Non
                 f"the legend shows '{{{{{name}}}}}', a label the query's series never carry "
                 f"(they carry {labels.shown()})",
                 "show a label the query keeps (a `by` aggregation keeps only its labels)",
+                check="labels/legend-never-carried",
             )
 
 
@@ -280,6 +298,7 @@ def check_annotation_labels(
                     f"'$labels.{name}' is empty: this alert's series never carry '{name}' "
                     f"(they carry {LabelSet(carried, True).shown()})",
                     f"print a label the expression keeps, or keep it: sum by ({name}) (...)",
+                    check="labels/never-carried",
                 )
 
 
@@ -303,6 +322,7 @@ def check_example_labels(
             f"the rule's series carry {', '.join(missing)}, which this example's labels do "
             "not name: its test would prove series production never has",
             "name them in the example's labels, and give its input series those labels",
+            check="examples/labels",
         )
     if extra:
         walk.error(
@@ -311,6 +331,7 @@ def check_example_labels(
             f"{LabelSet(carried, True).shown()}): promtool would expect "
             f"{'it' if len(extra) == 1 else 'them'} and fail",
             f"remove {', '.join(extra)} from the example's labels",
+            check="examples/labels",
         )
 
 
@@ -337,4 +358,5 @@ def check_grouping(
             "series of such an alert arrive in one notification",
             f"keep '{label}' in their expressions (sum by ({label}) (...)), or group by "
             "labels every alert carries",
+            check="labels/group-by-dropped",
         )

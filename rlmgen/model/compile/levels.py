@@ -37,7 +37,7 @@ def compile_levels(
                 raw, unit, has_limit=has_limit, allow_qualitative=key == "target"
             )
         except UnitError as exc:
-            walk.error(node.at(key), exc.message, exc.hint)
+            walk.error(node.at(key), exc.message, exc.hint, check=exc.check)
             continue
         if _testable(walk, node.at(key), key, level) and _in_range(
             walk, node.at(key), key, level, unit
@@ -78,12 +78,14 @@ def _testable(walk: Walk, pointer: str, key: str, level: Level) -> bool:
             pointer,
             f"{key} level {level.text!r} is more than a million times the limit",
             "a level of the limit is a fraction of it, such as 95% or 0.95",
+            check="levels/out-of-range",
         )
     else:
         walk.error(
             pointer,
             f"{key} level {level.text!r} is too large for a test to go past it",
             "levels go up to 1e300 in the metric's unit",
+            check="levels/out-of-range",
         )
     return False
 
@@ -120,6 +122,7 @@ def _in_range(walk: Walk, pointer: str, key: str, level: Level, unit: SeriesUnit
         pointer,
         f"{key} level {level.text!r} {'always fires' if always else 'can never fire'}: {what}",
         hint,
+        check="levels/out-of-range",
     )
     return False
 
@@ -131,24 +134,28 @@ def _check_has_direction(walk: Walk, pointer: str, key: str, level: Level) -> No
             f"{key} level {level.text!r} is a band, which is a target, not an alert level",
             f'alert outside it with "outside {level.text}", or on one side with '
             f'"> {_band_high_text(level.text)}"',
+            check="levels/not-alertable",
         )
     elif level.kind == "exact":
         walk.error(
             pointer,
             f"{key} level {level.text!r} has no direction",
             f'write "> {level.text}" or "< {level.text}"',
+            check="levels/not-alertable",
         )
     elif level.kind in _RELATIVE and level.value == 0:
         walk.error(
             pointer,
             f"{key} level {level.text!r} is no change at all",
             'write the change to alert on, such as "> 20% increase" or "drop > 50%"',
+            check="levels/not-alertable",
         )
     elif level.kind == "decrease" and level.value is not None and level.value >= 1:
         walk.error(
             pointer,
             f"{key} level {level.text!r}: a value cannot drop by 100% or more of its average",
             'a drop to zero is "drop > 99%"; to alert on a value below zero write "< 0"',
+            check="levels/not-alertable",
         )
 
 
@@ -167,6 +174,7 @@ def _check_same_direction(walk: Walk, node: Node, levels: dict[str, Level]) -> N
                 f"{key} level {level.text!r} does not go the same way as "
                 f"{first_key} level {first.text!r}",
                 "all alert levels of a metric compare in one direction",
+                check="levels/mixed-direction",
             )
 
 
@@ -183,6 +191,7 @@ def _check_order(walk: Walk, node: Node, levels: dict[str, Level]) -> None:
                 f"{high_key} level {high.text!r} is too close to {low_key} level "
                 f"{low.text!r} for any value to lie between them",
                 "a test needs a value past one level and short of the other: set them apart",
+                check="levels/order",
             )
         elif low.kind == "outside":
             _check_bands_widen(walk, node, (low_key, low), (high_key, high))
@@ -194,6 +203,7 @@ def _check_order(walk: Walk, node: Node, levels: dict[str, Level]) -> None:
                     f"{high_key} level {high.text!r} must be a larger {word} than {low_key} "
                     f"level {low.text!r}",
                     f"the more severe level is the larger {word}",
+                    check="levels/order",
                 )
         else:
             rising = low.kind == "above"
@@ -204,6 +214,7 @@ def _check_order(walk: Walk, node: Node, levels: dict[str, Level]) -> None:
                     f"{low_key} level {low.text!r}",
                     f"the metric alerts when it goes {'up' if rising else 'down'}: the more "
                     "severe level is further that way",
+                    check="levels/order",
                 )
 
 
@@ -230,6 +241,7 @@ def _check_bands_widen(
             f"{outer_key} band {outer_level.text!r} must be wider than {inner_key} band "
             f"{inner_level.text!r} on both sides",
             "the more severe level fires further from the target",
+            check="levels/order",
         )
 
 
@@ -244,6 +256,7 @@ def _check_target_side(walk: Walk, node: Node, target: Level, levels: dict[str, 
                 node.at("target"),
                 f"target {target.text!r} lies outside the {key} band {nearest.text!r}",
                 "the target is the healthy side of every alert level",
+                check="levels/target-past-alert",
             )
         return
     if nearest.kind not in ("above", "below") or nearest.value is None:
@@ -258,6 +271,7 @@ def _check_target_side(walk: Walk, node: Node, target: Level, levels: dict[str, 
             node.at("target"),
             f"target {target.text!r} lies past the {key} level {nearest.text!r}",
             "the target is the healthy side of every alert level",
+            check="levels/target-past-alert",
         )
 
 
@@ -270,17 +284,21 @@ def _check_baseline(
             node.at(relative[0]),
             "a relative level needs a 'baseline' window to compare against",
             "add baseline: 7d (or the window that fits) to the levels",
+            check="levels/baseline",
         )
     if not relative and "baseline" in node:
         walk.error(
             node.at("baseline"),
             "'baseline' is only used by relative levels such as \"> 20% increase\"",
             at_key=True,
+            check="levels/baseline",
         )
     if not relative or baseline is None:
         return
     if baseline <= 0:
-        walk.error(node.at("baseline"), "a baseline window must be longer than 0s")
+        walk.error(
+            node.at("baseline"), "a baseline window must be longer than 0s", check="durations/zero"
+        )
     elif baseline > promtool.LONGEST_WINDOW:
         walk.error(
             node.at("baseline"),
@@ -289,6 +307,7 @@ def _check_baseline(
             f"{promtool.MAX_WINDOW_SAMPLES} samples at most {promtool.MAX_SAMPLE_INTERVAL:.0f}s "
             "apart)",
             f"use a baseline of at most {format_duration(promtool.LONGEST_WINDOW)}",
+            check="tests/too-large",
         )
 
 
@@ -313,6 +332,7 @@ def check_level_tests(
             f"{promtool.MAX_TEST_EVALUATIONS:,}",
             "shorten the baseline or alert.for, or lengthen service.evaluationInterval",
             at_key=not baseline,
+            check="tests/too-large",
         )
         return
     for level in alert.levels:
@@ -351,4 +371,5 @@ def _check_relative_fires(
         f"{catch_up}, and the alert must hold for "
         f"{format_duration(hold)} (plus {format_duration(slack)} of evaluations and samples)",
         f"lengthen the baseline to at least {format_duration(needed * 60)}, or shorten alert.for",
+        check="levels/relative-never-fires",
     )

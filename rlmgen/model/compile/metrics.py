@@ -60,6 +60,7 @@ def _metric(
             f"recording rule of '{node.value.get('name')}' has no example, so no promtool "
             "test proves what it computes",
             "add examples: input series, at, value",
+            check="metrics/untested",
         )
     record = node.text("record")
     if record and record in declared.metrics:
@@ -67,6 +68,7 @@ def _metric(
             node.at("record"),
             f"recording rule '{record}' has the name of a declared metric",
             "record under a level:metric:operations name",
+            check="names/duplicate",
         )
     levels_node = node.mapping("levels")
     levels = compile_levels(walk, levels_node, unit, has_limit=node.text("limit") is not None)
@@ -120,9 +122,18 @@ def _buckets(walk: Walk, node: Node) -> tuple[float, ...]:
         return ()
     bounds = tuple(float(b) for b in raw if isinstance(b, int | float) and not isinstance(b, bool))
     if node.text("type") != "histogram":
-        walk.error(node.at("buckets"), "only a histogram has buckets", "add type: histogram")
+        walk.error(
+            node.at("buckets"),
+            "only a histogram has buckets",
+            "add type: histogram",
+            check="metrics/invalid-buckets",
+        )
     elif list(bounds) != sorted(bounds):
-        walk.error(node.at("buckets"), "bucket bounds go in ascending order, as le does")
+        walk.error(
+            node.at("buckets"),
+            "bucket bounds go in ascending order, as le does",
+            check="metrics/invalid-buckets",
+        )
     return bounds
 
 
@@ -167,6 +178,7 @@ def _level_alerts(
                 f"alert.{severity} sets the {severity} level's alert, but levels has no {severity}",
                 f"add levels.{severity}, or remove alert.{severity}",
                 at_key=True,
+                check="levels/alert-without-level",
             )
     return m.LevelAlerts(
         name=level_alert_name(name, alerting[0][1].kind, explicit),
@@ -211,6 +223,7 @@ def _check_levelled_series(walk: Walk, node: Node, name: str) -> None:
             "put the levels on a metric computed from it, such as expr: histogram_quantile("
             f"0.99, sum by (le) (rate({name}_bucket[5m]))) with a record",
             at_key=True,
+            check="levels/on-histogram",
         )
     elif kind == "counter":
         walk.warning(
@@ -218,4 +231,5 @@ def _check_levelled_series(walk: Walk, node: Node, name: str) -> None:
             f"'{name}' is a counter: it only grows, so once past a level its alert fires "
             "until the counter resets",
             f"alert on its rate: a metric with expr: rate({name}[5m]) and a record",
+            check="levels/on-counter",
         )

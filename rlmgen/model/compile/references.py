@@ -93,6 +93,7 @@ def check_series(walk: Walk, declared: Declared, pointer: str, query: promql.Que
                 f"read its buckets, such as histogram_quantile(0.99, sum by (le) "
                 f"(rate({name}_bucket[5m]))); native histograms are selected by their name "
                 f"when targets.features lists {NATIVE_HISTOGRAMS}",
+                check="references/histogram-series",
             )
             continue
         if name in declared.series or name in BUILTIN_SERIES:
@@ -104,6 +105,7 @@ def check_series(walk: Walk, declared: Declared, pointer: str, query: promql.Que
                 name,
                 f"'{summary}' is a summary: it has no buckets, so '{name}' is no series",
                 f'read the quantiles it exports: {summary}{{quantile="0.99"}}',
+                check="references/histogram-series",
             )
             continue
         hint = did_you_mean(name, declared.series, cutoff=0.75)
@@ -112,6 +114,7 @@ def check_series(walk: Walk, declared: Declared, pointer: str, query: promql.Que
             name,
             f"'{name}' is not a declared metric",
             hint or f"declare it under metrics: - name: {name}",
+            check="references/unknown-metric",
         )
 
 
@@ -127,6 +130,7 @@ def check_counter_functions(
                 f"'{name}' is a gauge, and {function}() reads counters: each fall of a "
                 "gauge counts as a counter reset",
                 f"for a gauge's change, use deriv({name}[5m]) (per second) or delta({name}[5m])",
+                check="promql/rate-of-gauge",
             )
 
 
@@ -139,6 +143,7 @@ def check_rule_expression(walk: Walk, pointer: str, query: promql.Query, what: s
         pointer,
         f"{what} must give an instant vector or a scalar, not a range vector or a string",
         "aggregate a range over time, such as rate(x[5m]) or avg_over_time(x[1h])",
+        check="promql/rule-result",
     )
     return False
 
@@ -153,6 +158,7 @@ def check_metric(walk: Walk, declared: Declared, pointer: str, name: str) -> boo
             pointer,
             f"'{name}' is the series the metric '{metric}' records: name the metric",
             f"write {metric}",
+            check="references/unknown-metric",
         )
         return False
     hint = did_you_mean(name, declared.metrics, cutoff=0.75)
@@ -160,6 +166,7 @@ def check_metric(walk: Walk, declared: Declared, pointer: str, name: str) -> boo
         pointer,
         f"'{name}' is not a declared metric",
         hint or f"declare it under metrics: - name: {name}",
+        check="references/unknown-metric",
     )
     return False
 
@@ -172,6 +179,7 @@ def check_receiver(walk: Walk, declared: Declared, pointer: str, name: str) -> N
             pointer,
             f"route '{name}' refers to a receiver, but the spec declares none",
             "declare it under routing.receivers",
+            check="references/unknown-receiver",
         )
         return
     hint = did_you_mean(name, declared.receivers)
@@ -179,6 +187,7 @@ def check_receiver(walk: Walk, declared: Declared, pointer: str, name: str) -> N
         pointer,
         f"'{name}' is not a declared receiver",
         hint or f"declared receivers: {', '.join(sorted(declared.receivers))}",
+        check="references/unknown-receiver",
     )
 
 
@@ -190,12 +199,14 @@ def check_playbook(
     hint = did_you_mean(name, declared.playbooks) or "declare it under runbook.playbooks"
     message = f"'{name}' is not a declared playbook"
     if warn:
-        walk.warning(pointer, message, hint)
+        walk.warning(pointer, message, hint, check="references/unknown-playbook")
     else:
-        walk.error(pointer, message, hint)
+        walk.error(pointer, message, hint, check="references/unknown-playbook")
 
 
-def unique(walk: Walk, entries: list[Node], key: str, what: str) -> None:
+def unique(
+    walk: Walk, entries: list[Node], key: str, what: str, *, check: str = "names/duplicate"
+) -> None:
     """Report every entry whose `key` repeats an earlier one's."""
     seen: dict[str, Node] = {}
     for entry in entries:
@@ -207,6 +218,7 @@ def unique(walk: Walk, entries: list[Node], key: str, what: str) -> None:
                 entry.at(key),
                 f"duplicate {what} '{value}'",
                 f"first used at line {walk.line_of(seen[value].at(key))}",
+                check=check,
             )
         else:
             seen[value] = entry

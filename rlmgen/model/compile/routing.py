@@ -49,6 +49,7 @@ def compile_routing(
                         f"to notify both, set continue: true on '{name}' (it then gets a copy "
                         f"of each alert it takes); to split them, give one a match; "
                         "or use 'route' on an alert to override",
+                        check="routing/severity-taken",
                     )
                 taken.setdefault(taker, name or "?")
         for key in ("activeTimeIntervals", "muteTimeIntervals"):
@@ -59,6 +60,7 @@ def compile_routing(
                         f"'{written}' is not a time interval of routing.timeIntervals",
                         did_you_mean(written, intervals)
                         or "declare it under routing.timeIntervals",
+                        check="references/unknown-time-interval",
                     )
         if (receiver := _receiver(entry)) is not None:
             receivers.append(receiver)
@@ -89,6 +91,7 @@ def _time_intervals(walk: Walk, node: Node) -> dict[str, m.TimeInterval]:
                         f"the range ends at {end}, not after its start {start}",
                         "a range is within one day; split one across midnight in two "
                         "(22:00-24:00 and 00:00-06:00)",
+                        check="routing/invalid-time-range",
                     )
             if isinstance(item.value, dict):
                 ranges.append(MappingProxyType(dict(item.value)))
@@ -105,7 +108,9 @@ def _receiver(entry: Node) -> m.Receiver | None:
     )
     for key, seconds in (("groupInterval", interval), ("repeatInterval", repeat)):
         if seconds == 0:  # Alertmanager refuses a zero interval
-            entry.walk.error(entry.at(key), f"'{key}' must be longer than 0s")
+            entry.walk.error(
+                entry.at(key), f"'{key}' must be longer than 0s", check="durations/zero"
+            )
     if name is None or len(kinds) != 1:
         return None  # the schema pass reported the form
     kind = cast(Literal["pagerduty", "slack", "email", "webhook"], kinds[0])
@@ -140,4 +145,5 @@ def _check_version(walk: Walk, entry: Node, receiver: m.Receiver, targets: m.Tar
             "secrets out of what it writes",
             f"set targets.alertmanager to {shown(WEBHOOK_URL_FILE)} or later; or, if the URL "
             "holds no secret, write url: instead of urlFile",
+            check="routing/webhook-url-file",
         )

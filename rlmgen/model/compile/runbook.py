@@ -26,6 +26,7 @@ def compile_runbook(walk: Walk, root: Node, declared: Declared) -> m.Runbook:
                 f"'{severity}' is not a declared severity level",
                 did_you_mean(severity, declared.severity_levels)
                 or "declare it under runbook.severityLevels",
+                check="references/unknown-severity-level",
             )
     checks = node.items("scheduledChecks")
     references.unique(walk, checks, "id", "scheduled check id")
@@ -35,6 +36,7 @@ def compile_runbook(walk: Walk, root: Node, declared: Declared) -> m.Runbook:
                 check.pointer,
                 "a scheduled check needs 'run' (a command), 'script', or 'health: true'",
                 at_key=True,
+                check="runbook/empty-check",
             )
     checklists = node.items("checklists")
     references.unique(walk, checklists, "title", "checklist")

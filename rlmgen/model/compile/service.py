@@ -25,7 +25,7 @@ def compile_service(walk: Walk, node: Node) -> m.Service:
     ):
         seconds = node.duration(key)
         if seconds == 0:
-            walk.error(node.at(key), f"'{key}' must be longer than 0s")
+            walk.error(node.at(key), f"'{key}' must be longer than 0s", check="durations/zero")
             seconds = None
         intervals[key] = seconds if seconds is not None else default
     if (team := node.text("team")) is not None:
@@ -61,10 +61,20 @@ def _base_url(walk: Walk, node: Node, key: str) -> str | None:
         ("}}", "Prometheus would read it as a template in every runbook_url"),
     ):
         if bad in url:
-            walk.error_in_value(node.at(key), bad, f"a {key} cannot hold '{bad}': {why}")
+            walk.error_in_value(
+                node.at(key),
+                bad,
+                f"a {key} cannot hold '{bad}': {why}",
+                check="service/invalid-url",
+            )
             return None
     if any(c.isspace() for c in url):
-        walk.error(node.at(key), f"a {key} cannot hold spaces or line breaks", "write %20")
+        walk.error(
+            node.at(key),
+            f"a {key} cannot hold spaces or line breaks",
+            "write %20",
+            check="service/invalid-url",
+        )
         return None
     return url
 
@@ -84,6 +94,7 @@ def check_hold(walk: Walk, node: Node, key: str, hold: float | None, service: m.
             f"'for: {node.value[key]}' is shorter than the {which} interval "
             f"({format_duration(minimum)}), so it cannot hold the alert back",
             f"use at least {format_duration(minimum)}, or 0s to fire at once",
+            check="alerts/for-too-short",
         )
 
 
@@ -114,6 +125,7 @@ def compile_platform(walk: Walk, node: Node) -> m.Platform:
                 f"'{value}' is not a Kubernetes label value",
                 "at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
                 "letter or digit",
+                check="labels/invalid-value",
             )
     adapter = node.mapping("prometheusAdapter")
     grafana = node.mapping("grafana")

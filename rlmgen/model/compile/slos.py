@@ -48,6 +48,7 @@ def compile_slos(
                     board.at("uid"),
                     f"'{uid}' is the uid of the SLO dashboard rlmgen writes for the SLOs",
                     "give this dashboard another uid",
+                    check="dashboards/duplicate-uid",
                 )
     for node in root.items("slos"):
         name = node.text("name")
@@ -56,6 +57,7 @@ def compile_slos(
                 node.at("name"),
                 f"SLO '{name}' is defined twice",
                 f"first at line {walk.line_of(seen[name])}",
+                check="names/duplicate",
             )
             continue
         if name:
@@ -70,6 +72,7 @@ def compile_slos(
                 f"the SLOs '{clash.name}' and '{result.name}' would both alert as "
                 f"'{result.alert_name}': their alerts and tests would mix",
                 "give this SLO its own alerts.name",
+                check="names/duplicate",
             )
             continue
         compiled.append(result)
@@ -112,6 +115,7 @@ def _slo(
             node.at("sli"),
             f"no generated test proves the alerts of SLO '{name}': {why}",
             "write the SLI as events or latency with plain matchers",
+            check="slo/untested",
         )
     return m.SLO(
         name=name,
@@ -146,6 +150,7 @@ def _check_pairs(
                     f"{pair.factor(period):.4g}x a budget of {budget:.4g} is an error ratio "
                     f"of {limit:.4g}, above 100%",
                     "alert a low objective by its ticket, or over a shorter period",
+                    check="slo/pair-never-fires",
                 )
 
 
@@ -160,6 +165,7 @@ def _own_labels(walk: Walk, node: Node) -> m.Labels:
                 f"the label '{name}' is set from the SLO: this value would be overwritten",
                 "choose another label name",
                 at_key=True,
+                check="labels/reserved",
             )
     return labels
 
@@ -178,6 +184,7 @@ def _objective(walk: Walk, node: Node) -> Decimal | None:
             node.at("objective"),
             f"an objective is above 0% and below 100%, got {text}",
             "100% leaves no error budget to alert on: write 99.9%, 99.99%, ...",
+            check="slo/invalid-objective",
         )
         return None
     return share
@@ -194,6 +201,7 @@ def _period(walk: Walk, node: Node) -> float | None:
             node.at("period"),
             f"an SLO period is whole days, got {node.value['period']}",
             f"write {max(round(period / slo.DAY), round(slo.LONGEST_WINDOW / slo.DAY))}d",
+            check="slo/invalid-period",
         )
         return None
     if period < slo.LONGEST_WINDOW:
@@ -203,6 +211,7 @@ def _period(walk: Walk, node: Node) -> float | None:
             f"window ({format_duration(slo.LONGEST_WINDOW)}): the ticket alert would "
             "read more than the whole period",
             f"use a period of at least {format_duration(slo.LONGEST_WINDOW)}",
+            check="slo/invalid-period",
         )
         return None
     return period
@@ -237,6 +246,7 @@ def _counter(walk: Walk, node: Node, key: str, declared: Declared) -> Counted | 
             "events are counted by a counter: give its series selector, such as "
             'http_requests_total{code=~"5.."}',
             "rlmgen writes sum(rate(...[window])) around it",
+            check="slo/invalid-sli",
         )
         return None
     references.check_series(walk, declared, node.at(key), query)
@@ -248,6 +258,7 @@ def _counter(walk: Walk, node: Node, key: str, declared: Declared) -> Counted | 
             f"'{name}' is a gauge: events are counted by a counter, whose rate is events "
             "per second",
             "count the events with a counter (type: counter)",
+            check="slo/invalid-sli",
         )
         return None
     if name in declared.histograms or name in declared.summaries:
@@ -255,6 +266,7 @@ def _counter(walk: Walk, node: Node, key: str, declared: Declared) -> Counted | 
             node.at(key),
             f"'{name}' is a {'histogram' if name in declared.histograms else 'summary'}: "
             f"count its events with {name}_count",
+            check="slo/invalid-sli",
         )
         return None
     return query.text.strip(), (key, *selector)
@@ -271,6 +283,7 @@ def _events(walk: Walk, node: Node, declared: Declared) -> m.SLI | None:
                 node.at("bad"),
                 "bad and total select the same series: the error ratio is always 1",
                 'select the failures, such as requests_total{code=~"5.."}',
+                check="slo/invalid-sli",
             )
             return None
         return m.SLI(
@@ -305,6 +318,7 @@ def _latency(
             node.at("histogram"),
             f"'{name}' is {what}: a latency SLI counts a histogram's buckets",
             "declare it under metrics with type: histogram and its buckets",
+            check="slo/invalid-sli",
         )
         return None
     if not metric.buckets:
@@ -312,13 +326,14 @@ def _latency(
             node.at("threshold"),
             f"'{name}' declares no buckets: rlmgen cannot tell which le holds {threshold}",
             "add buckets: [...] (its le bounds, in its unit) to the metric",
+            check="slo/latency-threshold",
         )
         return None
     unit = metric.unit or SERIES_UNITS["seconds"]
     try:
         quantity = parse_quantity(threshold)
     except UnitError as exc:
-        walk.error(node.at("threshold"), exc.message, exc.hint)
+        walk.error(node.at("threshold"), exc.message, exc.hint, check=exc.check)
         return None
     bound = quantity.in_unit(unit)
     if bound not in metric.buckets:
@@ -331,6 +346,7 @@ def _latency(
             node.at("threshold"),
             f"{threshold} is not one of {name}'s buckets ({unit.name}): the nearest are {nearest}",
             "use a bucket bound as the threshold, or add the bucket to the histogram",
+            check="slo/latency-threshold",
         )
         return None
     selector = node.labels("selector")
@@ -340,6 +356,7 @@ def _latency(
             "the threshold sets le: a selector on le would select no bucket or the wrong one",
             "remove le from the selector",
             at_key=True,
+            check="slo/latency-threshold",
         )
         return None
     labels = tuple((k, "=", v) for k, v in selector.items())
@@ -372,11 +389,14 @@ def _raw(walk: Walk, node: Node, declared: Declared) -> m.SLI | None:
             f"the error ratio has no {WINDOW_PLACEHOLDER}: every alert window would read "
             "the same range",
             f"write the range as [{WINDOW_PLACEHOLDER}], as in rate(x[{WINDOW_PLACEHOLDER}])",
+            check="slo/invalid-sli",
         )
         return None
     query = promql.analyse(text.replace(WINDOW_PLACEHOLDER, "5m"), walk.targets.prometheus)
     if isinstance(query, promql.PromQLProblem):
-        walk.error_in_value(node.at("errorRatio"), query.fragment, query.message, query.hint)
+        walk.error_in_value(
+            node.at("errorRatio"), query.fragment, query.message, query.hint, check=query.check
+        )
         return None
     references.check_series(walk, declared, node.at("errorRatio"), query)
     return m.SLI("raw", text.strip().replace(WINDOW_PLACEHOLDER, "{window}"))

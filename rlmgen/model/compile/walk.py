@@ -24,6 +24,11 @@ Labels = Mapping[str, str]
 EMPTY_LABELS: Labels = MappingProxyType({})
 
 
+# The checks a walk makes only when strict (what no test proves): a run without --strict
+# does not report a suppression of one of them as unused.
+STRICT_ONLY_CHECKS = frozenset({"alerts/untested", "metrics/untested", "slo/untested"})
+
+
 class Walk:
     """Where diagnostics go, and how they are located."""
 
@@ -41,25 +46,37 @@ class Walk:
         message: str,
         hint: str = "",
         *,
+        check: str,
         at_key: bool = False,
         severity: Severity = "error",
     ) -> None:
         self.diagnostics.append(
-            self.spec.diagnostic(pointer, message, hint, at_key=at_key, severity=severity)
+            self.spec.diagnostic(
+                pointer, message, hint, check=check, at_key=at_key, severity=severity
+            )
         )
 
-    def error(self, pointer: str, message: str, hint: str = "", *, at_key: bool = False) -> None:
-        self.report(pointer, message, hint, at_key=at_key)
+    def error(
+        self, pointer: str, message: str, hint: str = "", *, check: str, at_key: bool = False
+    ) -> None:
+        self.report(pointer, message, hint, check=check, at_key=at_key)
 
-    def warning(self, pointer: str, message: str, hint: str = "") -> None:
-        self.report(pointer, message, hint, severity="warning")
+    def warning(self, pointer: str, message: str, hint: str = "", *, check: str) -> None:
+        self.report(pointer, message, hint, check=check, severity="warning")
 
     def error_in_value(
-        self, pointer: str, fragment: str, message: str, hint: str = "", occurrence: int = 0
+        self,
+        pointer: str,
+        fragment: str,
+        message: str,
+        hint: str = "",
+        occurrence: int = 0,
+        *,
+        check: str,
     ) -> None:
         """An error located at `fragment` inside the scalar at `pointer`."""
         self.diagnostics.append(
-            self.spec.diagnostic_in_value(pointer, fragment, message, hint, occurrence)
+            self.spec.diagnostic_in_value(pointer, fragment, message, hint, occurrence, check=check)
         )
 
     def line_of(self, pointer: str) -> int:
@@ -161,7 +178,7 @@ class Node:
         try:
             return parse_duration(value)
         except UnitError as exc:
-            self.walk.error(self.at(key), exc.message, exc.hint)
+            self.walk.error(self.at(key), exc.message, exc.hint, check=exc.check)
             return None
 
     def promql(self, key: str, *, dashboard: bool = False) -> promql.Query | None:
@@ -176,6 +193,7 @@ class Node:
                 macro.group(),
                 f"'{macro.group()}' is Grafana's: it works in dashboards, never in rules",
                 "write a duration, such as [5m]",
+                check="promql/grafana-macro",
             )
             return None
         text = promql.for_dashboards(value) if dashboard else value
@@ -186,7 +204,12 @@ class Node:
         if isinstance(result, promql.PromQLProblem):
             occurrence = value[: result.offset].count(result.fragment)
             self.walk.error_in_value(
-                self.at(key), result.fragment, result.message, result.hint, occurrence
+                self.at(key),
+                result.fragment,
+                result.message,
+                result.hint,
+                occurrence,
+                check=result.check,
             )
             return None
         if result.experimental and EXPERIMENTAL_FUNCTIONS not in targets.features:
@@ -196,6 +219,7 @@ class Node:
                 f"'{result.experimental[0]}' is experimental: Prometheus refuses it unless "
                 f"started with --enable-feature={EXPERIMENTAL_FUNCTIONS}",
                 f"if yours is, list {EXPERIMENTAL_FUNCTIONS} in targets.features",
+                check="promql/experimental",
             )
             return None
         self.walk.queries[self.at(key)] = result
@@ -205,5 +229,6 @@ class Node:
                 f"'{result.experimental[0]}' is experimental: promtool check rules rejects "
                 f"it before Prometheus {shown(PROMTOOL_EXPERIMENTAL)}, whatever the flags",
                 "so the rules and their tests cannot be checked by the target's promtool",
+                check="promql/experimental",
             )
         return result
