@@ -7,6 +7,7 @@ import gc
 import inspect
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -22,6 +23,7 @@ from rlmgen import __version__
 if TYPE_CHECKING:
     from rlmgen.model import types as m
     from rlmgen.pipeline import Compiled
+    from rlmgen.progress import Progress
     from rlmgen.spec.diagnostics import Diagnostic
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -113,6 +115,11 @@ def _info(text: str) -> None:
     """A progress or summary line on stderr; not with --quiet."""
     if _verbosity() >= 0:
         click.echo(text, err=True)
+
+
+def _warn(text: str) -> None:
+    """A warning about what a command did (not a spec's): always shown."""
+    click.echo(f"rlmgen: warning: {text}", err=True)
 
 
 def _detail(text: str) -> None:
@@ -232,7 +239,10 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
     from rlmgen.pipeline import compile_specs
 
     files, _ = _resolve_specs(specs)
-    results = compile_specs(files, DEFAULT_OUT, generate=False, strict=strict)
+    with _progress() as progress:
+        results = compile_specs(
+            files, DEFAULT_OUT, generate=False, strict=strict, on_step=progress.update
+        )
     diagnostics = _reported(results)
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
@@ -275,11 +285,27 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
     sys.exit(EXIT_INVALID if failed else EXIT_OK)
 
 
-def _compile_or_exit(files: list[Path], out_dir: Path) -> list[tuple[str, Compiled]]:
-    """(service, result) of every spec, or exit 1 with every problem when one is invalid."""
+def _progress() -> Progress:
+    """The progress line of a long command: at a terminal, and not with --quiet."""
+    from rlmgen import progress
+
+    stream = sys.stderr
+    return progress.Progress(stream, enabled=_verbosity() >= 0 and stream.isatty())
+
+
+def _compile_or_exit(
+    files: list[Path], out_dir: Path, progress: Progress | None = None
+) -> list[tuple[str, Compiled]]:
+    """(service, result) of every spec, or exit 1 with every problem when one is invalid.
+    Without `progress`, a progress line of its own shows the compile."""
     from rlmgen.pipeline import compile_specs
 
-    results = compile_specs(files, out_dir)
+    if progress is None:
+        with _progress() as own:
+            results = compile_specs(files, out_dir, on_step=own.update)
+    else:
+        results = compile_specs(files, out_dir, on_step=progress.update)
+        progress.pause()
     diagnostics = _reported(results)
     for diagnostic in diagnostics:
         _say(diagnostic, err=True)
@@ -309,20 +335,22 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
     from rlmgen.pipeline import outputs
 
     files, everything = _resolve_specs(specs)
-    results = _compile_or_exit(files, out_dir)
-    units = outputs([r for _, r in results], cluster=everything)
+    with _progress() as progress:
+        results = _compile_or_exit(files, out_dir, progress)
+        units = outputs([r for _, r in results], cluster=everything)
+        progress.update(f"writing {printable(out_dir.as_posix())}/")
+        try:
+            removed = write_services(
+                out_dir,
+                units,
+                remove_stale=everything,
+                lock_timeout=lock_timeout,
+                on_wait=_waiting(out_dir),
+            )
+        except WriteError as exc:
+            click.echo(f"rlmgen: {exc}", err=True)
+            sys.exit(EXIT_INVALID)
     _note_partial(results, everything)
-    try:
-        removed = write_services(
-            out_dir,
-            units,
-            remove_stale=everything,
-            lock_timeout=lock_timeout,
-            on_wait=_waiting(out_dir),
-        )
-    except WriteError as exc:
-        click.echo(f"rlmgen: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
     shown = printable(out_dir.as_posix())
     for unit, written in units.items():
         for path in written:
@@ -712,14 +740,122 @@ def _judged(outcomes: Sequence[Any]) -> list[Diagnostic]:
 
 
 @cli.command()
-def schema() -> None:
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write it to this file (as `rlmgen init` placed it) instead of printing it.",
+)
+def schema(output: Path | None) -> None:
     """Print the spec language's JSON Schema (for editors and other tools).
 
-    Exit 0.
+    After an upgrade, `rlmgen schema --output specs/spec-v1.schema.json` refreshes the
+    copy your specs' modeline names. Exit 0, 1 when the file cannot be written.
     """
     from rlmgen.spec.schema import schema_text
 
-    click.echo(schema_text(), nl=False)
+    if output is None:
+        click.echo(schema_text(), nl=False)
+        return
+    try:
+        output.write_text(schema_text(), encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"rlmgen: cannot write {output.as_posix()}: {exc.strerror}", err=True)
+        sys.exit(EXIT_INVALID)
+    _info(f"wrote {output.as_posix()}")
+
+
+@cli.command()
+@click.argument(
+    "directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option(
+    "--service",
+    help="The service the first spec describes (default: the directory's name).",
+)
+@click.option(
+    "--ci",
+    type=click.Choice(["github", "gitlab", "none"]),
+    default="github",
+    show_default=True,
+    help="The CI workflow to write.",
+)
+@click.option(
+    "--requirement",
+    help="The pip requirement CI installs rlmgen with, such as "
+    "'rlmgen @ git+https://git.example.com/tools/rlmgen@v0.1.0' (default: how this rlmgen "
+    "was installed).",
+)
+@click.option("--no-build", is_flag=True, help="Do not compile the new spec into out/.")
+@click.pass_context
+def init(
+    ctx: click.Context,
+    directory: Path,
+    service: str | None,
+    ci: str,
+    requirement: str | None,
+    no_build: bool,
+) -> None:
+    """Start a repository of specs in DIRECTORY (default: here).
+
+    Writes specs/<service>.yaml (a small, commented, valid spec), the schema beside it for
+    editors, .pre-commit-config.yaml, a CI workflow (GitHub Actions or GitLab CI),
+    requirements-rlmgen.txt (how CI installs rlmgen), .gitignore and .gitattributes, then
+    builds out/. Never overwrites a file. Exit 0 written, 1 a file exists or cannot be
+    written, 2 bad usage.
+    """
+    from rlmgen import scaffold
+
+    name = service or _service_from(directory)
+    requirement = requirement or scaffold.installed_requirement()
+    if requirement is None:
+        raise click.UsageError(
+            "this rlmgen was installed from a package index, so CI cannot install it the same "
+            "way: give --requirement (a git URL, a path or a wheel)"
+        )
+    try:
+        planned = scaffold.files(name, requirement, ci)
+        directory.mkdir(parents=True, exist_ok=True)
+        written = scaffold.write(directory, planned)
+    except scaffold.ScaffoldError as exc:
+        click.echo(f"rlmgen: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    except OSError as exc:
+        click.echo(f"rlmgen: cannot write in {directory.as_posix()}: {exc.strerror}", err=True)
+        sys.exit(EXIT_INVALID)
+    for path in written:
+        _info(f"wrote {(directory / path).as_posix()}")
+    gitignore = directory / ".gitignore"
+    for line, pattern, needed in scaffold.ignored_by(gitignore.read_text(encoding="utf-8")):
+        why = "rlmgen check compares it" if needed == "out/" else "editors read it"
+        _warn(
+            f"{gitignore.as_posix()}:{line}: '{pattern}' ignores {needed}, which must be "
+            f"committed ({why}): remove that line"
+        )
+    if scaffold.local_requirement(requirement):
+        source = requirement.split("@", 1)[-1].strip()
+        _warn(
+            f"{scaffold.REQUIREMENTS_FILE} installs rlmgen from '{source}' on this machine, "
+            "which CI cannot reach: put a git URL with a tag there "
+            "(rlmgen @ git+https://<git-host>/<org>/rlmgen@<tag>) or rerun with --requirement"
+        )
+    if not no_build:
+        here = Path.cwd()
+        os.chdir(directory)  # out/'s headers name specs/ as `rlmgen check` there will
+        try:
+            ctx.invoke(build, specs=(), out_dir=DEFAULT_OUT, lock_timeout=120.0)
+        finally:
+            os.chdir(here)
+    _info(
+        f"next: edit specs/{name}.yaml, `rlmgen build`, commit everything (out/ included); "
+        "`pre-commit install` runs validate and check on each commit"
+    )
+
+
+def _service_from(directory: Path) -> str:
+    """A service name from a directory name: `Payments_API` -> `payments-api`."""
+    name = re.sub(r"[^a-z0-9]+", "-", directory.resolve().name.lower()).strip("-")[:63]
+    return name.strip("-") or "my-service"
 
 
 def tune_garbage_collector() -> None:
