@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 
+from rlmgen.cli import cli
 from rlmgen.lang.levels import parse_level
 from rlmgen.lang.units import UnitError, parse_duration, parse_quantity
 from rlmgen.pipeline import compile_file
@@ -594,27 +596,36 @@ def _position(text: str, line_text: str, column_after: str) -> dict[str, int]:
 
 def test_yaml_language_server_completes_hovers_and_flags(tmp_path: Path) -> None:
     modules = npm_package(YAML_LANGUAGE_SERVER)
-    # the layout `rlmgen init` writes: the schema beside the spec, named by the modeline
-    (tmp_path / "spec-v1.schema.json").write_text(schema_text())
+    # a repository made by `rlmgen init`: the schema beside the spec, named by its modeline
+    result = CliRunner().invoke(
+        cli, ["init", str(tmp_path), "--service", "orders-api", "--ci", "none", "--no-build"]
+    )
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "specs"
     modeline = "# yaml-language-server: $schema=spec-v1.schema.json\n"
+    initialised = (folder / "orders-api.yaml").read_text()
+    assert initialised.startswith(modeline) and "        for: 2m\n" in initialised
+    edited = initialised.replace("        for: 2m\n", "        for: 2 minutes\n")
     minimal = modeline + MODELINE.sub("", MINIMAL.read_text())
-    assert "for: 2m\n" in minimal
-    edited = minimal.replace("for: 2m\n", "for: 2 minutes\n")
     # a key the schema does not know, flagged whatever the patterns: the schema is loaded
-    documents = {"edited.yaml": edited, "sentinel.yaml": minimal + "unknownKey: 1\n"}
+    documents = {
+        "edited.yaml": edited,
+        "initialised.yaml": initialised,
+        "sentinel.yaml": minimal + "unknownKey: 1\n",
+    }
     for path in VALID_SPECS:  # whole, real specs: the editor must find nothing wrong
         documents[f"valid-{path.name}"] = modeline + MODELINE.sub("", path.read_text())
     server_js = modules / "yaml-language-server" / "bin" / "yaml-language-server"
     server = LanguageServer(
-        [node_binary(), str(server_js), "--stdio"], tmp_path, tmp_path / "server.log", deadline=60
+        [node_binary(), str(server_js), "--stdio"], folder, tmp_path / "server.log", deadline=60
     )
     try:
         server.request(
             "initialize",
             {
                 "processId": os.getpid(),
-                "rootUri": tmp_path.as_uri(),
-                "workspaceFolders": [{"uri": tmp_path.as_uri(), "name": "specs"}],
+                "rootUri": folder.as_uri(),
+                "workspaceFolders": [{"uri": folder.as_uri(), "name": "specs"}],
                 "capabilities": {
                     "workspace": {"configuration": True},
                     "textDocument": {
@@ -629,8 +640,8 @@ def test_yaml_language_server_completes_hovers_and_flags(tmp_path: Path) -> None
         server.notify("workspace/didChangeConfiguration", {"settings": _SETTINGS})
         uris = {}
         for name, text in documents.items():
-            (tmp_path / name).write_text(text)
-            uris[name] = (tmp_path / name).as_uri()
+            (folder / name).write_text(text)
+            uris[name] = (folder / name).as_uri()
             document = {"uri": uris[name], "languageId": "yaml", "version": 1, "text": text}
             server.notify("textDocument/didOpen", {"textDocument": document})
         # every document validated, and with the schema (the sentinel says it is loaded)
