@@ -11,7 +11,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,6 +140,16 @@ def _say(diagnostic: Diagnostic, *, err: bool = False) -> None:
         colour = _SEVERITY_COLOUR.get(diagnostic.severity)
         text = f"{click.style(location, bold=True)}: {click.style(rest, fg=colour)}"
     click.echo(text, err=err)
+
+
+def _unsuppressed(units: Sequence[Compiled], found: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics of a live check, once each, without the warnings the specs' suppression
+    comments silence (unused ones are the compile's to report)."""
+    from rlmgen.pipeline import read_spec_text
+    from rlmgen.spec.suppressions import Suppressor
+
+    files = {f for u in units for f in (u.display, *u.included)}
+    return Suppressor(read_spec_text, files).filter(dict.fromkeys(found))
 
 
 def _reported(results: Sequence[Compiled]) -> list[Diagnostic]:
@@ -648,7 +658,7 @@ def verify(
     except Unreachable as exc:
         click.echo(f"rlmgen: Prometheus unreachable: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    diagnostics = list(dict.fromkeys(d for v in verified for d in v.diagnostics))
+    diagnostics = _unsuppressed(units, (d for v in verified for d in v.diagnostics))
     errors = sum(d.severity == "error" for d in diagnostics)
     if fmt == "json":
         click.echo(

@@ -18,6 +18,7 @@ from rlmgen.model.compile import compile_spec
 from rlmgen.model.compile.walk import STRICT_ONLY_CHECKS
 from rlmgen.model.conventions import CLUSTER_DIR
 from rlmgen.output.writer import MANIFEST
+from rlmgen.spec.checks import CHECKS
 from rlmgen.spec.compose import Reader, compose
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
@@ -243,7 +244,7 @@ def compile_specs(
     check_services_unique(results)
     check_environments(results)
     check_overlays_apply(results)
-    apply_suppressions(results, strict=strict, read_text=_read_text)
+    apply_suppressions(results, strict=strict, read_text=read_spec_text)
     if generate and not any(r.errors for r in results):
         for index, result in enumerate(results, 1):
             if result.model is not None:
@@ -252,7 +253,7 @@ def compile_specs(
     return results
 
 
-def _read_text(shown: str) -> str | None:
+def read_spec_text(shown: str) -> str | None:
     try:
         return Path(shown).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
@@ -272,7 +273,7 @@ def apply_suppressions(
         result.diagnostics = suppressor.filter(result.diagnostics)
     unfinished = {f for r in results if r.errors for f in (r.display, *r.included)}
     leftovers = suppressor.leftovers(
-        quiet_checks=() if strict else STRICT_ONLY_CHECKS,
+        quiet_checks=_LIVE_CHECKS | (frozenset() if strict else STRICT_ONLY_CHECKS),
         unfinished=unfinished,
         pointer_at=lambda file, line: _pointer_at(read_text(file) or "", file, line),
     )
@@ -281,6 +282,11 @@ def apply_suppressions(
             (r for r in results if diagnostic.file in (r.display, *r.included)), results[0]
         )
         owner.diagnostics.append(diagnostic)
+
+
+# Checks `rlmgen verify` and `rlmgen test` make, never a compile: their suppressions are
+# theirs to use.
+_LIVE_CHECKS = frozenset(c for c in CHECKS if c.startswith(("verify/", "judge/")))
 
 
 def _pointer_at(text: str, shown: str, line: int) -> str:

@@ -316,6 +316,17 @@ def test_verify_looks_up_every_declared_series_and_the_labels_queries_need(
         f"missing: 3 series of 1 spec(s) looked up in {url}: 4 problems, 1 warnings\n"
     )
     assert result.exit_code == 1
+    # a declared metric kept on purpose: its warning suppressed, for verify and not unused
+    spec.write_text(
+        VERIFIED.replace(
+            "  - name: payments_retries\n",
+            "  - name: payments_retries  # rlmgen: disable=verify/unread-metric\n",
+        )
+    )
+    result = CliRunner().invoke(cli, ["verify", "--prometheus", stack.prometheus.url, str(spec)])
+    assert [line for line in result.stdout.splitlines() if "warning" in line] == []
+    assert len(result.stdout.splitlines()) == 4
+    assert CliRunner().invoke(cli, ["validate", str(spec)]).stdout == ""
     # the shipped payments spec: everything it declares is there
     result = CliRunner().invoke(
         cli, ["verify", "--prometheus", stack.prometheus.url, str(stack.payments)]
