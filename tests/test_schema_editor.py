@@ -171,7 +171,7 @@ _FORMATS = {
 # duration longer than Prometheus' 292 years (300y, 99999999999s), a band whose low end
 # is not below its high end (60-40%, 1s-500ms), a number too large for a float (1e999).
 # Anything else one accepts and the other refuses fails the test. Beyond ASCII (never in
-# this corpus): rlmgen's Python \d reads other scripts' digits (see below), Python's \s
+# this corpus): Python's \s
 # and str.split() take \x1c-\x1f and \x85 as spaces where JavaScript's \s takes \ufeff,
 # and re.IGNORECASE lets a band's unit letters match the Kelvin sign (then refused).
 _ARITHMETIC = {
@@ -343,12 +343,18 @@ def test_values_the_specs_write_are_in_the_corpus(corpus: dict[str, list[str]]) 
     assert len(_written_in_specs()["duration"]) > 20
 
 
-def test_the_patterns_take_ascii_digits_only() -> None:
-    """Prometheus' durations are ASCII; rlmgen's parsers use Python's \\d, which also
-    reads other scripts' digits (٥m is 5m to parse_duration). No one writes those: an
-    editor flagging them is no false alarm worth a non-portable pattern."""
+def test_patterns_and_parsers_take_ascii_digits_only() -> None:
+    """Prometheus reads ASCII digits only: `٥m` (an Arabic-Indic five) is no duration to
+    it, nor to rlmgen's parsers, nor to an editor."""
     for kind, text in (("duration", "٥m"), ("level", "> ٥ms"), ("quantity", "٥")):
         assert _ecma(_PATTERNS[kind]).search(text) is None
+    for text in ("٥m", "1٥s"):
+        with pytest.raises(UnitError):
+            parse_duration(text)
+    with pytest.raises(UnitError):
+        parse_quantity("٥")
+    with pytest.raises(UnitError):
+        parse_level("> ٥ms", None)
 
 
 def test_editors_flag_the_usual_mistakes() -> None:

@@ -25,13 +25,13 @@ _OPERATORS: dict[str, LevelKind] = {
     "under": "below",
 }
 _OP = r"(?P<op>>=|<=|>|<|above|below|over|under)"
-_QTY = r"(?P<qty>\$?[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*[A-Za-zµ%/]*)"
+_QTY = r"(?P<qty>\$?[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*[A-Za-zµ%/]*)"
 _OF_LIMIT = r"(?P<limit>\s+(?:of\s+)?limit)?"
 _ONE_SIDED = re.compile(rf"^{_OP}\s*{_QTY}{_OF_LIMIT}$", re.IGNORECASE)
 _EXACT = re.compile(rf"^{_QTY}{_OF_LIMIT}$")
 _BAND = re.compile(
-    r"^(?P<low>\$?(?:\d+(?:\.\d*)?|\.\d+)\s*[A-Za-zµ%/]*)\s*(?:-|–|\.\.|to)\s*"
-    r"(?P<high>\$?(?:\d+(?:\.\d*)?|\.\d+)\s*[A-Za-zµ%/]*)$",
+    r"^(?P<low>\$?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*[A-Za-zµ%/]*)\s*(?:-|–|\.\.|to)\s*"
+    r"(?P<high>\$?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*[A-Za-zµ%/]*)$",
     re.IGNORECASE,
 )
 _OUTSIDE = re.compile(r"^(?:outside|not in)\s+(?P<band>.+)$", re.IGNORECASE)
@@ -44,12 +44,12 @@ _CHANGE_WORDS: dict[str, LevelKind] = {
     "fall": "decrease",
 }
 _CHANGE = r"(?P<change>increase|rise|spike|drop|decrease|fall)"
-_PCT = r"(?P<pct>(?:\d+(?:\.\d*)?|\.\d+))\s*%"
+_PCT = r"(?P<pct>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*%"
 _RELATIVE_AFTER = re.compile(rf"^(?:>|>=|above|over)?\s*{_PCT}\s+{_CHANGE}$", re.IGNORECASE)
 _RELATIVE_BEFORE = re.compile(
     rf"^(?:sudden\s+)?{_CHANGE}\s*(?:of\s+|>=|>|above|over)?\s*{_PCT}$", re.IGNORECASE
 )
-_COMPARISON_LIKE = re.compile(r"^\s*([<>=!]|\d|\$|above|below|over|under)", re.IGNORECASE)
+_COMPARISON_LIKE = re.compile(r"^\s*([<>=!]|[0-9]|\$|above|below|over|under)", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)

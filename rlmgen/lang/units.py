@@ -76,7 +76,7 @@ _DATA = {
     "TiB": 1024.0**4,
 }
 _QUANTITY = re.compile(
-    r"^(?P<cur>\$)?(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[A-Za-zµ%/]*)$"
+    r"^(?P<cur>\$)?(?P<num>[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*(?P<unit>[A-Za-zµ%/]*)$"
 )
 
 
@@ -156,7 +156,7 @@ _DURATION_UNITS = {
     "s": 1.0,
     "ms": 0.001,
 }
-_DURATION_PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
+_DURATION_PART = re.compile(r"([0-9]+)(ms|y|w|d|h|m|s)")
 # Prometheus holds a duration as int64 nanoseconds: about 292 years.
 MAX_DURATION = (2**63 - 1) / 1e9
 _DURATION_ORDER = list(_DURATION_UNITS)
@@ -188,7 +188,7 @@ def parse_duration(text: str) -> float:
         position = match.end()
     if position != len(text) or position == 0:
         hint = "write it like 30s, 5m or 1h30m (units ms, s, m, h, d, w, y; whole numbers only)"
-        if re.fullmatch(r"\d+", text):
+        if re.fullmatch(r"[0-9]+", text):
             hint = f"add a unit: {text}s or {text}m"
         raise UnitError(f"{text!r} is not a duration", hint, check="durations/invalid")
     if millis > MAX_DURATION * 1000:  # compared as integers: any number of digits is fine
