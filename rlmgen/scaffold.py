@@ -7,11 +7,12 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 
 import jinja2
 
+from rlmgen.output.templating import template_directory
 from rlmgen.spec.schema import SCHEMA_FILE, schema_text
 
 SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -74,7 +75,7 @@ def files(service: str, requirement: str, ci: str) -> dict[str, str]:
             f"service name {service!r}: use lowercase letters, digits and '-' "
             "(at most 63, no leading or trailing '-')"
         )
-    templates = resources.files("rlmgen.templates").joinpath("init")
+    templates = Path(template_directory()) / "init"
     environment = jinja2.Environment(
         keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False
     )

@@ -53,6 +53,8 @@ results = compile_specs([Path("specs/rlm-hypervisor.yaml")], Path("out"))
 for result in results:
     for name, data in result.files.items():
         assert (Path("out") / result.unit / name).read_bytes() == data, name
+from rlmgen.scaffold import files  # rlmgen init's templates are in the wheel too
+assert len(files("shop", "rlmgen @ file:///x", "gitlab")) == 7
 print(min(len(result.files) for result in results))
 """
     run = subprocess.run(
