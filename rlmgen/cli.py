@@ -63,6 +63,32 @@ _lock_timeout_option = click.option(
 )
 
 
+JOBS = "rlmgen.jobs"  # in the root context's meta: processes compiling specs at once
+
+
+def _remember_jobs(ctx: click.Context, _param: click.Parameter, value: int | None) -> int | None:
+    ctx.find_root().meta[JOBS] = value
+    return value
+
+
+_jobs_option = click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    envvar="RLMGEN_JOBS",
+    callback=_remember_jobs,
+    expose_value=False,
+    help="Spec files compiled at once, each in its own process (default: the CPU count; "
+    "the output is the same).",
+)
+
+
+def _jobs() -> int | None:
+    context = click.get_current_context(silent=True)
+    value = context.find_root().meta.get(JOBS) if context else None
+    return int(value) if value is not None else None
+
+
 def _waiting(out_dir: Path) -> Callable[[], None]:
     from rlmgen.output.writer import printable
 
@@ -236,6 +262,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
 @cli.command()
 @_spec_args
 @_format_option("text", "json", "github", "sarif")
+@_jobs_option
 @click.option(
     "--strict",
     is_flag=True,
@@ -251,7 +278,12 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
     files, _ = _resolve_specs(specs)
     with _progress() as progress:
         results = compile_specs(
-            files, DEFAULT_OUT, generate=False, strict=strict, on_step=progress.update
+            files,
+            DEFAULT_OUT,
+            generate=False,
+            strict=strict,
+            on_step=progress.update,
+            jobs=_jobs(),
         )
     diagnostics = _reported(results)
     errors = sum(d.severity == "error" for d in diagnostics)
@@ -312,9 +344,9 @@ def _compile_or_exit(
 
     if progress is None:
         with _progress() as own:
-            results = compile_specs(files, out_dir, on_step=own.update)
+            results = compile_specs(files, out_dir, on_step=own.update, jobs=_jobs())
     else:
-        results = compile_specs(files, out_dir, on_step=progress.update)
+        results = compile_specs(files, out_dir, on_step=progress.update, jobs=_jobs())
         progress.pause()
     diagnostics = _reported(results)
     for diagnostic in diagnostics:
@@ -333,6 +365,7 @@ def _compile_or_exit(
 @_spec_args
 @_out_option
 @_lock_timeout_option
+@_jobs_option
 def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
     """Compile specs into OUT/<service>/, replacing what was there atomically.
 
@@ -380,6 +413,7 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
 @_spec_args
 @_out_option
 @_lock_timeout_option
+@_jobs_option
 @_format_option("text", "json")
 def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str) -> None:
     """Exit 1 with a diff when OUT differs from what the specs compile to.
@@ -689,7 +723,8 @@ def verify(
     "--jobs",
     type=click.IntRange(min=1),
     envvar="RLMGEN_JOBS",
-    help="Judges run at once (default: the CPU count).",
+    callback=_remember_jobs,
+    help="Spec files compiled, and judges run, at once (default: the CPU count).",
 )
 def test_command(specs: tuple[Path, ...], jobs: int | None) -> None:
     """Run the generated tests with their real judges, failures located in the spec.

@@ -232,25 +232,60 @@ def compile_specs(
     generate: bool = True,
     strict: bool = False,
     on_step: Callable[[str], None] = _silent,
+    jobs: int | None = None,
 ) -> list[Compiled]:
     """Compile every spec into its units; when all are valid and `generate`, render
     their files. A file another spec includes is a fragment, not a spec of its own.
-    `on_step` hears what is being done (a progress display)."""
-    results = []
-    for index, path in enumerate(paths, 1):
-        on_step(f"compiling {display_path(path)} ({index}/{len(paths)})")
-        results.extend(compile_file(path, strict=strict, source=header_source(path, out_dir)))
-    results = _without_fragments(results)
+    `on_step` hears what is being done (a progress display). Spec files are compiled by
+    `jobs` processes (default: one per CPU), with the same result as one."""
+    from rlmgen import cache
+    from rlmgen import jobs as pieces
+
+    work = [(path, header_source(path, out_dir), strict, generate) for path in paths]
+    compiled: list[list[Compiled] | None] = [
+        cache.load(path, args[1:]) if cache.enabled() else None
+        for path, args in zip(paths, work, strict=True)
+    ]
+    todo = [index for index, units in enumerate(compiled) if units is None]
+    hashes = {index: cache.spec_hash(paths[index]) for index in todo if cache.enabled()}
+
+    def started(position: int) -> None:
+        path = paths[todo[position]]
+        on_step(f"compiling {display_path(path)} ({position + 1}/{len(todo)})")
+
+    fresh = pieces.run_ordered(
+        compile_and_generate,
+        [work[index] for index in todo],
+        jobs if jobs is not None else pieces.default_jobs(),
+        started,
+        preload=[__name__],
+    )
+    for index, units in zip(todo, fresh, strict=True):
+        compiled[index] = units
+        if cache.enabled():
+            included = {name for unit in units for name in unit.included}
+            cache.store(paths[index], work[index][1:], hashes[index], included, units)
+    results = _without_fragments([unit for units in compiled if units for unit in units])
     check_services_unique(results)
     check_environments(results)
     check_overlays_apply(results)
     apply_suppressions(results, strict=strict, read_text=read_spec_text)
-    if generate and not any(r.errors for r in results):
-        for index, result in enumerate(results, 1):
-            if result.model is not None:
-                on_step(f"generating {result.unit} ({index}/{len(results)})")
-                result.files = artifacts(result.model)
+    if any(r.errors for r in results):  # nothing is built when any spec is invalid
+        for result in results:
+            result.files = {}
     return results
+
+
+def compile_and_generate(path: Path, source: str, strict: bool, generate: bool) -> list[Compiled]:
+    """One spec file's units, with their files when `generate` and the unit is valid
+    (another spec's error can still keep them from being written). One piece of work of
+    a parallel build: a top-level function, so that a worker process can run it."""
+    units = compile_file(path, strict=strict, source=source)
+    if generate:
+        for unit in units:
+            if unit.model is not None and not unit.errors:
+                unit.files = artifacts(unit.model)
+    return units
 
 
 def read_spec_text(shown: str) -> str | None:

@@ -25,7 +25,9 @@ CI_FILES = {
 
 _GITIGNORE = """\
 # out/ is committed on purpose: it is what specs/ compile to, reviewed in every diff and
-# proven current by `rlmgen check` in CI. Only reports of CI runs are ignored.
+# proven current by `rlmgen check` in CI. Ignored: rlmgen's build cache (safe to delete)
+# and the reports of CI runs.
+.rlmgen-cache/
 rlmgen.sarif
 rlmgen-diff.md
 rlmgen-diff.json

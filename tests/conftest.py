@@ -21,6 +21,12 @@ def _leave_unrewritten(package: str) -> None:
 
 _leave_unrewritten("hypothesis")
 
+# Tests replace functions of rlmgen (a failing emitter, a sabotaged writer): a build must
+# run them, not take its result from the cache or from a worker process that does not see
+# the replacement. The cache and parallel tests turn both on themselves.
+os.environ["RLMGEN_CACHE"] = "0"
+os.environ["RLMGEN_JOBS"] = "1"
+
 REPO = Path(__file__).resolve().parent.parent
 SEED_SPEC = REPO / "specs" / "rlm-hypervisor.yaml"
 MINIMAL_SPEC = REPO / "tests" / "cases" / "valid" / "minimal.yaml"

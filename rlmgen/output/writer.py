@@ -246,7 +246,8 @@ def write_services(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_wait: Callable[[], None] | None = None,
 ) -> list[str]:
-    """Replace each `out_dir/<service>` with its files; returns removed stale services.
+    """Replace each `out_dir/<service>` with its files (one that holds them already is
+    left alone); returns removed stale services.
 
     One build at a time holds `out_dir`. Every tree is staged before any is swapped in,
     so a failure while writing leaves all of `out_dir` as it was; each swap is atomic.
@@ -259,6 +260,8 @@ def write_services(
         try:
             for service, files in services.items():
                 target = out_dir / service
+                if _read_tree(target) == files:
+                    continue  # already exactly this: a rebuild of what did not change
                 try:
                     target.parent.mkdir(exist_ok=True)
                     staging = Path(

@@ -1,0 +1,123 @@
+"""The build cache: a spec file's compiled units (diagnostics, model and files), kept
+until one of its inputs changes, so that a rebuild compiles only the specs that did.
+
+An entry is found by the spec's path and how it is compiled (header source, strict,
+generate), and used only when its inputs are byte-identical: the spec, every file it
+includes, and rlmgen itself (its code, templates and schema, the Python and the
+versions of the libraries that shape the output). Anything else is a miss, so a cached
+build is a clean build's bytes. Entries live in `.rlmgen-cache/` of the working
+directory (RLMGEN_CACHE_DIR elsewhere; RLMGEN_CACHE=0 turns the cache off); deleting
+the directory is always safe."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import pickle
+import sys
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+DIRECTORY_ENV = "RLMGEN_CACHE_DIR"
+SWITCH_ENV = "RLMGEN_CACHE"
+DEFAULT_DIRECTORY = Path(".rlmgen-cache")
+# The libraries whose versions change what rlmgen writes.
+_SHAPING = ("pyyaml", "jinja2", "jsonschema", "promql-parser", "grafana-foundation-sdk")
+_FORMAT = 1  # of an entry; bump when its layout changes
+
+
+def enabled() -> bool:
+    return os.environ.get(SWITCH_ENV, "1") not in ("0", "off", "no", "false")
+
+
+def directory() -> Path:
+    return Path(os.environ.get(DIRECTORY_ENV) or DEFAULT_DIRECTORY)
+
+
+@functools.cache
+def fingerprint() -> str:
+    """rlmgen as it runs: every file of the package and its templates, the Python
+    version and the libraries that shape output."""
+    import rlmgen
+    from rlmgen.output.templating import template_directory
+
+    digest = hashlib.sha256(f"{_FORMAT} {sys.version}".encode())
+    for library in _SHAPING:
+        try:
+            digest.update(f"{library}={metadata.version(library)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{library} missing\n".encode())
+    for root in (Path(rlmgen.__file__).parent, Path(template_directory())):
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".j2", ".json", ".yaml", ".yml"):
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _hash_file(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _entry_path(spec: Path, variant: tuple[Any, ...]) -> Path:
+    name = hashlib.sha256(repr((str(spec), variant)).encode()).hexdigest()[:32]
+    return directory() / f"{name}.pickle"
+
+
+def load(spec: Path, variant: tuple[Any, ...]) -> Any | None:
+    """The units cached for `spec` compiled as `variant`, when all its inputs are as
+    they were; else None."""
+    try:
+        with open(_entry_path(spec, variant), "rb") as handle:
+            header = pickle.load(handle)
+            if header.get("rlmgen") != fingerprint():
+                return None
+            if header.get("spec") != spec_hash(spec):
+                return None
+            if any(_hash_file(name) != known for name, known in header["included"].items()):
+                return None
+            return pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError):
+        return None  # absent, from another rlmgen, or damaged: compile instead
+
+
+def spec_hash(spec: Path) -> str | None:
+    """The spec's hash, taken before it is compiled (an edit during the compile is then a
+    miss next time, never units filed under the new text)."""
+    return _hash_file(str(spec))
+
+
+def store(
+    spec: Path,
+    variant: tuple[Any, ...],
+    compiled_hash: str | None,
+    included: Iterable[str],
+    units: Any,
+) -> None:
+    """Keep `units` for `spec`, compiled from the text of `compiled_hash`. A cache that
+    cannot be written is no error: the next build compiles again."""
+    if compiled_hash is None:
+        return
+    header = {
+        "rlmgen": fingerprint(),
+        "spec": compiled_hash,
+        "included": {name: _hash_file(name) for name in sorted(included)},
+    }
+    target = _entry_path(spec, variant)
+    staged = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(staged, "wb") as handle:
+            pickle.dump(header, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(units, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(staged, target)  # readers see the old entry or the new one, whole
+    except OSError:
+        with contextlib.suppress(OSError):
+            staged.unlink()

@@ -1,0 +1,155 @@
+"""The build cache never changes what a build writes or says: after any sequence of edits
+(levels, an included fragment, a broken spec and its fix, a file that did not change), a
+cached build's out/ and diagnostics are a clean build's."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rlmgen import cache
+from rlmgen.cli import cli
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import synth_platform
+
+FRAGMENT = "specs/shared/receivers.yaml"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _build(out: str, *, cached: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    monkeypatch.setenv(cache.SWITCH_ENV, "1" if cached else "0")
+    result = CliRunner().invoke(cli, ["-q", "build", "-j", "1", "-o", out])
+    return result.exit_code, result.output
+
+
+def _edit(root: Path, rng: random.Random) -> str:
+    """One random edit of the kind commits make; says which."""
+    specs = sorted((root / "specs").glob("svc-*.yaml"))
+    spec = rng.choice(specs)
+    text = spec.read_text()
+    kind = rng.choice(["level", "fragment", "break", "fix", "touch", "remove-metric"])
+    if kind == "level":
+        old = rng.choice([v for v in ("> 90%", "> 95%", "> 80%") if v in text] or ["x"])
+        text = text.replace(old, f"> {rng.randint(81, 99)}%", 1) if old != "x" else text
+    elif kind == "fragment":
+        fragment = root / FRAGMENT
+        fragment.write_text(fragment.read_text().replace("#", f"#c{rng.randint(0, 9)}", 1))
+        return kind
+    elif kind == "break":
+        text = text.replace("rate(", "rat(", 1)
+    elif kind == "fix":
+        for spec in specs:
+            spec.write_text(spec.read_text().replace("rat(", "rate("))
+        return kind
+    elif kind == "remove-metric":
+        start = text.find("\n- name:", text.find("metrics:"))
+        end = text.find("\n- name:", start + 1)
+        if start > 0 and end > 0 and "levels" in text[start:end]:
+            text = text[:start] + text[end:]
+    spec.write_text(text)  # "touch" writes the same bytes
+    return kind
+
+
+@pytest.fixture
+def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    synth_platform.write(tmp_path, services=4, metrics=6)
+    (tmp_path / "specs" / "shared").mkdir()
+    (tmp_path / FRAGMENT).write_text(
+        "routing:\n  receivers:\n    - name: audit\n      severities: [info]\n"
+        "      continue: true\n"
+        '      webhook: {url: "https://audit.example.com/#hook"}\n'
+    )
+    for spec in sorted((tmp_path / "specs").glob("svc-*.yaml")):
+        spec.write_text("include: [shared/receivers.yaml]\n" + spec.read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(cache.DIRECTORY_ENV, str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_cached_builds_are_clean_builds_after_random_edits(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(20261201)
+    kinds = []
+    for _ in range(12):
+        kinds.append(_edit(platform, rng))
+        cached = _build("out-cached", cached=True, monkeypatch=monkeypatch)
+        clean = _build("out-clean", cached=False, monkeypatch=monkeypatch)
+        assert cached == clean, kinds
+        assert _tree(platform / "out-cached") == _tree(platform / "out-clean"), kinds
+    assert {"level", "fragment", "break", "fix"} <= set(kinds)
+    assert any((platform / "cache").iterdir())
+
+
+def test_an_unchanged_spec_is_not_compiled_again(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rlmgen.pipeline
+
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    compiled: list[str] = []
+    original = rlmgen.pipeline.compile_and_generate
+
+    def counted(path: Path, *args: object) -> object:
+        compiled.append(path.name)
+        return original(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rlmgen.pipeline, "compile_and_generate", counted)
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    assert compiled == []
+    spec = platform / "specs" / "svc-002.yaml"
+    spec.write_text(spec.read_text() + "# a comment changes its bytes, so it is compiled\n")
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    assert compiled == ["svc-002.yaml"]
+    (platform / FRAGMENT).write_text((platform / FRAGMENT).read_text() + "\n")
+    compiled.clear()
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    # the fragment itself, and every spec that includes it
+    assert sorted(compiled) == ["receivers.yaml", *(f"svc-00{i}.yaml" for i in range(4))]
+
+
+def test_a_damaged_or_deleted_cache_is_a_miss(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, output = _build("out", cached=True, monkeypatch=monkeypatch)
+    assert code == 0, output
+    before = _tree(platform / "out")
+    for entry in (platform / "cache").iterdir():
+        entry.write_bytes(entry.read_bytes()[:100])
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    assert _tree(platform / "out") == before
+    for entry in (platform / "cache").iterdir():
+        entry.unlink()
+    (platform / "cache").rmdir()
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    assert _tree(platform / "out") == before
+
+
+def test_another_rlmgen_does_not_use_the_entries(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An entry made by other rlmgen code (or another Python or library version) is a
+    miss: its fingerprint differs."""
+    import rlmgen.pipeline
+
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    compiled: list[str] = []
+    original = rlmgen.pipeline.compile_and_generate
+
+    def counted(path: Path, *args: object) -> object:
+        compiled.append(path.name)
+        return original(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rlmgen.pipeline, "compile_and_generate", counted)
+    monkeypatch.setattr(cache, "fingerprint", lambda: "another rlmgen")
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    assert len(compiled) == 5  # every spec and the fragment, compiled again
