@@ -1,12 +1,23 @@
 """A synthetic platform: S services, each a spec of M metrics deployed to two environments
-(production and staging), as a platform team keeps them in one repository.
+(production and staging), as a platform team keeps them in one repository; and its
+benchmark: a cold build with 1 and 2 jobs, a rebuild with nothing changed, a rebuild with
+one spec changed, each a whole `rlmgen build` process, against the floor (every spec read
+with rlmgen's YAML loader, and as many bytes serialised as the build writes).
 
     python benchmarks/synth_platform.py write /tmp/platform 200 50   # specs/ of 200 services
+    python benchmarks/synth_platform.py measure 200 50 [--output benchmarks/platform.json]
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +62,77 @@ def write(directory: Path, services: int, metrics: int) -> list[Path]:
 
 
 def change_one(directory: Path) -> Path:
-    """Edit one spec the way a commit does: a warning level moves."""
+    """Edit one spec the way a commit does: a warning level moves by a point."""
     path = directory / "specs" / "svc-000.yaml"
     text = path.read_text()
-    for old, new in (("> 95%", "> 96%"), ("> 96%", "> 95%")):
-        if old in text:
-            path.write_text(text.replace(old, new, 1))
-            return path
-    raise ValueError("no level to change")
+    level = re.search(r"> ([0-9]+)%", text)
+    if level is None:
+        raise ValueError(f"{path}: no percentage level to change")
+    moved = int(level[1]) + (1 if int(level[1]) < 90 else -1)
+    path.write_text(text[: level.start(1)] + str(moved) + text[level.end(1) :])
+    return path
+
+
+def _rlmgen(root: Path, *arguments: str, cache: bool) -> float:
+    """Wall seconds of one whole `rlmgen -q build` process in `root`."""
+    beside = Path(sys.executable).parent / "rlmgen"
+    program = [str(beside)] if beside.is_file() else [sys.executable, "-m", "rlmgen"]
+    environment = {**os.environ, "RLMGEN_CACHE": "1" if cache else "0"}
+    environment.pop("RLMGEN_JOBS", None)
+    start = time.perf_counter()
+    subprocess.run([*program, "-q", "build", *arguments], cwd=root, env=environment, check=True)
+    return time.perf_counter() - start
+
+
+def _floor(root: Path) -> float:
+    """Read every spec with rlmgen's loader settings (C loader), serialise as many bytes
+    as the build wrote: in a fresh process, as the build runs."""
+    written = sum(p.stat().st_size for p in (root / "out").rglob("*") if p.is_file())
+    program = f"""
+import json, time, yaml
+from pathlib import Path
+from rlmgen.cli import tune_garbage_collector
+tune_garbage_collector()
+start = time.perf_counter()
+for path in sorted(Path("specs").glob("*.yaml")):
+    yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+json.dumps(["x" * 1000] * ({written} // 1000 + 1))
+print(time.perf_counter() - start)
+"""
+    run = subprocess.run([sys.executable, "-c", program], cwd=root, capture_output=True)
+    return float(run.stdout)
+
+
+def measure(services: int, metrics: int) -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(prefix="rlmgen-platform-"))
+    try:
+        write(root, services, metrics)
+        found: dict[str, Any] = {"services": services, "metrics": metrics}
+        found["cold_1_job_seconds"] = _rlmgen(root, "-j", "1", cache=False)
+        shutil.rmtree(root / "out")
+        found["cold_2_jobs_seconds"] = _rlmgen(root, "-j", "2", cache=False)
+        shutil.rmtree(root / "out")
+        found["cold_cached_seconds"] = _rlmgen(root, cache=True)
+        found["no_change_seconds"] = _rlmgen(root, cache=True)
+        change_one(root)
+        found["one_changed_seconds"] = _rlmgen(root, cache=True)
+        found["floor_seconds"] = _floor(root)
+        found["output_bytes"] = sum(
+            p.stat().st_size for p in (root / "out").rglob("*") if p.is_file()
+        )
+        return found
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["write"]:
         write(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1:2] == ["measure"]:
+        report = measure(int(sys.argv[2]), int(sys.argv[3]))
+        text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+        if "--output" in sys.argv:
+            Path(sys.argv[sys.argv.index("--output") + 1]).write_text(text)
+        sys.stdout.write(text)
     else:
         sys.exit(__doc__)

@@ -54,3 +54,24 @@ def test_rss_report_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr.splitlines()[-1].startswith("build process ")
+
+
+def test_platform_benchmark_runs(tmp_path: Path) -> None:
+    output = tmp_path / "platform.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "synth_platform.py"),
+            "measure",
+            "2",
+            "4",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(output.read_text())
+    assert report["services"] == 2 and report["output_bytes"] > 0
+    assert {"cold_1_job_seconds", "no_change_seconds", "one_changed_seconds"} <= set(report)
