@@ -373,8 +373,9 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
     OUT/<environment>/_cluster/. Nothing is written when any spec is invalid.
     Exit 0 written, 1 invalid spec, a file-system fault or the lock not obtained.
     """
+    from rlmgen import cache
     from rlmgen.model.conventions import CLUSTER_DIR
-    from rlmgen.output.writer import WriteError, printable, write_services
+    from rlmgen.output.writer import WriteError, files_digest, printable, write_services
     from rlmgen.pipeline import outputs
 
     files, everything = _resolve_specs(specs)
@@ -382,6 +383,11 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
         results = _compile_or_exit(files, out_dir, progress)
         units = outputs([r for _, r in results], cluster=everything)
         progress.update(f"writing {printable(out_dir.as_posix())}/")
+        digests = {r.unit: r.digest for _, r in results if r.digest}
+        digests.update(
+            {unit: files_digest(files) for unit, files in units.items() if unit not in digests}
+        )
+        stamps = cache.load_stamps(out_dir) if cache.enabled() else None
         try:
             removed = write_services(
                 out_dir,
@@ -389,10 +395,14 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
                 remove_stale=everything,
                 lock_timeout=lock_timeout,
                 on_wait=_waiting(out_dir),
+                stamps=stamps,
+                digests=digests,
             )
         except WriteError as exc:
             click.echo(f"rlmgen: {exc}", err=True)
             sys.exit(EXIT_INVALID)
+        if stamps is not None:
+            cache.save_stamps(out_dir, {unit: stamps[unit] for unit in units if unit in stamps})
     _note_partial(results, everything)
     shown = printable(out_dir.as_posix())
     for unit, written in units.items():

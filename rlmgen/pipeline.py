@@ -17,7 +17,7 @@ from rlmgen.model import types as m
 from rlmgen.model.compile import compile_spec
 from rlmgen.model.compile.walk import STRICT_ONLY_CHECKS
 from rlmgen.model.conventions import CLUSTER_DIR
-from rlmgen.output.writer import MANIFEST
+from rlmgen.output.writer import MANIFEST, files_digest
 from rlmgen.spec.checks import CHECKS
 from rlmgen.spec.compose import Reader, compose
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
@@ -40,6 +40,7 @@ class Compiled:
     model: m.Spec | None = None
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
     files: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    digest: str = ""  # of `files` (rlmgen.output.writer.files_digest), made with them
     environment: str | None = None
     # the fragments the spec includes (display paths): they are not specs themselves
     included: frozenset[str] = frozenset()
@@ -242,10 +243,11 @@ def compile_specs(
     from rlmgen import jobs as pieces
 
     work = [(path, header_source(path, out_dir), strict, generate) for path in paths]
-    compiled: list[list[Compiled] | None] = [
-        cache.load(path, args[1:]) if cache.enabled() else None
-        for path, args in zip(paths, work, strict=True)
-    ]
+    with cache.collecting_nothing():
+        compiled: list[list[Compiled] | None] = [
+            cache.load(path, args[1:]) if cache.enabled() else None
+            for path, args in zip(paths, work, strict=True)
+        ]
     todo = [index for index, units in enumerate(compiled) if units is None]
     hashes = {index: cache.spec_hash(paths[index]) for index in todo if cache.enabled()}
 
@@ -285,6 +287,7 @@ def compile_and_generate(path: Path, source: str, strict: bool, generate: bool) 
         for unit in units:
             if unit.model is not None and not unit.errors:
                 unit.files = artifacts(unit.model)
+                unit.digest = files_digest(unit.files)
     return units
 
 

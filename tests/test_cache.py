@@ -153,3 +153,20 @@ def test_another_rlmgen_does_not_use_the_entries(
     monkeypatch.setattr(cache, "fingerprint", lambda: "another rlmgen")
     assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
     assert len(compiled) == 5  # every spec and the fragment, compiled again
+
+
+def test_hand_edits_of_out_are_undone_by_a_cached_build(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit the stamps say is unchanged is not read back; one edited, extended or cut
+    by hand since is rebuilt, as a clean build would."""
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0  # stamps taken
+    clean = _tree(platform / "out")
+    unit = platform / "out" / "production" / "svc-001"
+    runbook = next(unit.rglob("README.md"))
+    runbook.write_bytes(runbook.read_bytes().replace(b"Service", b"Servic", 1))
+    (unit / "notes.txt").write_text("mine\n")
+    next(unit.rglob("*.json")).unlink()
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    assert _tree(platform / "out") == clean

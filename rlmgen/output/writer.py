@@ -10,13 +10,15 @@ with the old tree. Whatever an interrupted build left is recovered by the next.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from rlmgen.output import atomic
 
@@ -239,15 +241,78 @@ def _swap_in(out_dir: Path, service: str, staging: Path) -> None:
         shutil.rmtree(backup, ignore_errors=True)
 
 
+# What a service directory held when rlmgen last wrote or checked it: the digest of its
+# files, and each file's (size, mtime, ctime, inode). When both still hold, the directory
+# is what it was and need not be read back to know it (any write changes ctime).
+Stamp = dict[str, Any]
+
+
+def files_digest(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.encode() + b"\0" + len(files[path]).to_bytes(8, "big"))
+        digest.update(files[path])
+    return digest.hexdigest()
+
+
+def _stat_tree(root: Path) -> dict[str, list[int]] | None:
+    """Each regular file's (size, mtime_ns, ctime_ns, inode); None when the directory
+    holds anything else (a link, an empty directory, a special file) or is not one."""
+    found: dict[str, list[int]] = {}
+
+    def walk(directory: str, prefix: str) -> bool:
+        with os.scandir(directory) as entries:
+            empty = True
+            for entry in entries:
+                empty = False
+                if entry.is_symlink():
+                    return False
+                if entry.is_dir():
+                    if not walk(entry.path, f"{prefix}{entry.name}/"):
+                        return False
+                elif entry.is_file():
+                    info = entry.stat()
+                    found[prefix + entry.name] = [
+                        info.st_size,
+                        info.st_mtime_ns,
+                        info.st_ctime_ns,
+                        info.st_ino,
+                    ]
+                else:
+                    return False
+            return not empty or not prefix
+
+    try:
+        complete = walk(str(root), "")
+    except OSError:
+        return None
+    return found if complete and found else None
+
+
+def _unchanged(
+    target: Path, files: Mapping[str, bytes], digest: str | None, stamp: Stamp | None
+) -> tuple[bool, dict[str, list[int]] | None]:
+    """Whether `target` holds exactly `files` (by its stamp when it has one that still
+    holds, else by reading it back), and its stat tree when that was taken."""
+    if digest is not None and stamp is not None and stamp.get("digest") == digest:
+        tree = _stat_tree(target)
+        if tree is not None and stamp.get("files") == tree:
+            return True, tree
+    return _read_tree(target) == files, None
+
+
 def write_services(
     out_dir: Path,
     services: Mapping[str, Mapping[str, bytes]],
     remove_stale: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_wait: Callable[[], None] | None = None,
+    stamps: MutableMapping[str, Stamp] | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Replace each `out_dir/<service>` with its files (one that holds them already is
-    left alone); returns removed stale services.
+    left alone: known by `stamps` from the last write and the files' `digests`, else
+    read back); returns removed stale services. `stamps` is updated for the next build.
 
     One build at a time holds `out_dir`. Every tree is staged before any is swapped in,
     so a failure while writing leaves all of `out_dir` as it was; each swap is atomic.
@@ -257,10 +322,15 @@ def write_services(
     with exclusive(out_dir, lock_timeout, on_wait):
         refuse_foreign(out_dir, services)
         staged: dict[str, Path] = {}
+        kept: dict[str, dict[str, list[int]] | None] = {}  # unchanged: their stat trees
         try:
             for service, files in services.items():
                 target = out_dir / service
-                if _read_tree(target) == files:
+                digest = digests.get(service) if digests is not None else None
+                old = stamps.get(service) if stamps is not None else None
+                same, tree = _unchanged(target, files, digest, old)
+                if same:
+                    kept[service] = tree
                     continue  # already exactly this: a rebuild of what did not change
                 try:
                     target.parent.mkdir(exist_ok=True)
@@ -287,6 +357,11 @@ def write_services(
                 swapped.append(service)
             for parent in sorted({(out_dir / service).parent for service in staged}):
                 atomic.sync_directory(parent)
+            if stamps is not None and digests is not None:
+                for service in services:
+                    tree = kept.get(service) or _stat_tree(out_dir / service)
+                    if service in digests and tree is not None:
+                        stamps[service] = {"digest": digests[service], "files": tree}
             removed: list[str] = []
             if remove_stale:
                 for name in stale_services(out_dir, set(services)):
