@@ -12,6 +12,7 @@ the directory is always safe."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import hashlib
@@ -29,7 +30,7 @@ SWITCH_ENV = "RLMGEN_CACHE"
 DEFAULT_DIRECTORY = Path(".rlmgen-cache")
 # The libraries whose versions change what rlmgen writes.
 _SHAPING = ("pyyaml", "jinja2", "jsonschema", "promql-parser", "grafana-foundation-sdk")
-_FORMAT = 1  # of an entry; bump when its layout changes
+_FORMAT = 2  # of an entry; bump when its layout changes
 
 
 def enabled() -> bool:
@@ -88,21 +89,87 @@ def _entry_path(spec: Path, variant: tuple[Any, ...]) -> Path:
     return directory() / f"{name}.pickle"
 
 
+# What reading an entry of another layout, or a damaged one, raises: a miss, never an error.
+_DAMAGED = (
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+    AttributeError,
+    KeyError,
+    TypeError,
+    ValueError,
+    IndexError,
+    OverflowError,
+    MemoryError,
+)
+_MAX_HEADER = 1 << 24  # bytes: a header lists a spec's includes, never this many
+
+
+def _open_valid(spec: Path, variant: tuple[Any, ...]) -> tuple[Any, str] | None:
+    """The entry's file, positioned after its header, and the header's digest (what the
+    entry was made from), when all its inputs are as they were."""
+    try:
+        handle = open(_entry_path(spec, variant), "rb")  # noqa: SIM115 - returned open
+    except OSError:
+        return None
+    try:
+        size = int.from_bytes(handle.read(8), "big")
+        if size > _MAX_HEADER:  # not an entry of this layout
+            raise ValueError(size)
+        raw = handle.read(size)
+        header = pickle.loads(raw)
+        valid = (
+            header.get("rlmgen") == fingerprint()
+            and header.get("spec") == spec_hash(spec)
+            and all(_hash_file(name) == known for name, known in header["included"].items())
+        )
+    except _DAMAGED:
+        valid = False
+    if not valid:
+        handle.close()
+        return None
+    return handle, hashlib.sha256(raw).hexdigest()
+
+
 def load(spec: Path, variant: tuple[Any, ...]) -> Any | None:
     """The units cached for `spec` compiled as `variant`, when all its inputs are as
     they were; else None."""
-    try:
-        with open(_entry_path(spec, variant), "rb") as handle:
-            header = pickle.load(handle)
-            if header.get("rlmgen") != fingerprint():
-                return None
-            if header.get("spec") != spec_hash(spec):
-                return None
-            if any(_hash_file(name) != known for name, known in header["included"].items()):
-                return None
-            return pickle.load(handle)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError):
-        return None  # absent, from another rlmgen, or damaged: compile instead
+    opened = _open_valid(spec, variant)
+    if opened is None:
+        return None
+    handle, _ = opened
+    with handle:
+        try:
+            files = pickle.load(handle)
+            units = pickle.load(handle)
+        except _DAMAGED:
+            return None  # damaged: compile instead
+    for unit, (unit_files, digest) in zip(units, files, strict=True):
+        unit.files, unit.digest = unit_files, digest
+    return units
+
+
+def header_key(spec: Path, variant: tuple[Any, ...]) -> str | None:
+    """What the valid entry of `spec` was made from (None: no valid entry)."""
+    opened = _open_valid(spec, variant)
+    if opened is None:
+        return None
+    opened[0].close()
+    return opened[1]
+
+
+def load_files(spec: Path, variant: tuple[Any, ...]) -> tuple[str, list[Any]] | None:
+    """The header key and each unit's (files, digest) of a valid entry, without
+    unpickling its models."""
+    opened = _open_valid(spec, variant)
+    if opened is None:
+        return None
+    handle, key = opened
+    with handle:
+        try:
+            return key, pickle.load(handle)
+        except _DAMAGED:
+            return None
 
 
 def spec_hash(spec: Path) -> str | None:
@@ -131,9 +198,13 @@ def store(
     staged = target.with_name(f".{target.name}.{os.getpid()}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        raw = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
+        files = [(unit.files, unit.digest) for unit in units]
+        bare = [dataclasses.replace(unit, files={}) for unit in units]
         with open(staged, "wb") as handle:
-            pickle.dump(header, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(units, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.write(len(raw).to_bytes(8, "big") + raw)
+            pickle.dump(files, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(bare, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(staged, target)  # readers see the old entry or the new one, whole
     except OSError:
         with contextlib.suppress(OSError):
@@ -160,6 +231,35 @@ def save_stamps(out_dir: Path, stamps: dict[str, Any]) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staged.write_text(json.dumps(stamps, sort_keys=True), encoding="utf-8")
+        os.replace(staged, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            staged.unlink()
+
+
+def _run_path(out_dir: Path) -> Path:
+    name = hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()[:32]
+    return directory() / f"run-{name}.pickle"
+
+
+def load_run(out_dir: Path, key: str) -> Any | None:
+    """What the last complete build into `out_dir` recorded, when it was made from the
+    inputs `key` names."""
+    try:
+        with open(_run_path(out_dir), "rb") as handle:
+            stored_key, record = pickle.load(handle)
+    except _DAMAGED:
+        return None
+    return record if stored_key == key else None
+
+
+def store_run(out_dir: Path, key: str, record: Any) -> None:
+    target = _run_path(out_dir)
+    staged = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(staged, "wb") as handle:
+            pickle.dump((key, record), handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(staged, target)
     except OSError:
         with contextlib.suppress(OSError):

@@ -184,9 +184,9 @@ def _reported(results: Sequence[Compiled]) -> list[Diagnostic]:
     return list(dict.fromkeys(d for r in results for d in r.diagnostics))
 
 
-def _note_partial(results: Sequence[tuple[str, Compiled]], everything: bool) -> None:
+def _note_partial(environments: Sequence[str | None], everything: bool) -> None:
     """Cluster outputs are made of every service of an environment: not from a few."""
-    if not everything and any(r.environment for _, r in results):
+    if not everything and any(environments):
         _info(
             "rlmgen: SPECs given: out/<environment>/_cluster/ is left as it is (it is built "
             "from every spec; run without SPEC to update it)"
@@ -376,17 +376,25 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
     from rlmgen import cache
     from rlmgen.model.conventions import CLUSTER_DIR
     from rlmgen.output.writer import WriteError, files_digest, printable, write_services
-    from rlmgen.pipeline import outputs
+    from rlmgen.pipeline import cached_build, outputs, record_build
 
     files, everything = _resolve_specs(specs)
     with _progress() as progress:
-        results = _compile_or_exit(files, out_dir, progress)
-        units = outputs([r for _, r in results], cluster=everything)
+        # nothing changed since the last complete build: its record, no model loaded
+        built = cached_build(files, out_dir, everything) if cache.enabled() else None
+        if built is not None:
+            for diagnostic in built.diagnostics:
+                _say(diagnostic, err=True)
+            units, digests, rows = built.units, built.digests, built.rows
+        else:
+            results = _compile_or_exit(files, out_dir, progress)
+            units = outputs([r for _, r in results], cluster=everything)
+            digests = {r.unit: r.digest for _, r in results if r.digest}
+            digests.update(
+                {unit: files_digest(data) for unit, data in units.items() if unit not in digests}
+            )
+            rows = [(r.display, r.unit, len(r.files), r.environment) for _, r in results]
         progress.update(f"writing {printable(out_dir.as_posix())}/")
-        digests = {r.unit: r.digest for _, r in results if r.digest}
-        digests.update(
-            {unit: files_digest(files) for unit, files in units.items() if unit not in digests}
-        )
         stamps = cache.load_stamps(out_dir) if cache.enabled() else None
         try:
             removed = write_services(
@@ -403,14 +411,15 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
             sys.exit(EXIT_INVALID)
         if stamps is not None:
             cache.save_stamps(out_dir, {unit: stamps[unit] for unit in units if unit in stamps})
-    _note_partial(results, everything)
+            if built is None:
+                record_build(files, out_dir, everything, [r for _, r in results], units, digests)
+    _note_partial([row[3] for row in rows], everything)
     shown = printable(out_dir.as_posix())
     for unit, written in units.items():
         for path in written:
             _detail(f"  {shown}/{unit}/{path}")
-    for unit, result in results:
-        count = len(result.files)
-        _info(f"{printable(result.display)} -> {shown}/{unit}/ ({count} files)")
+    for display, unit, count, _ in rows:
+        _info(f"{printable(display)} -> {shown}/{unit}/ ({count} files)")
     for unit, written in units.items():
         if unit.endswith(f"/{CLUSTER_DIR}"):
             environment = unit.split("/")[0]
@@ -430,6 +439,7 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
 
     Exit 0 OUT matches, 1 drift (or an invalid spec).
     """
+    from rlmgen import cache
     from rlmgen.output.writer import (
         WriteError,
         drift,
@@ -437,13 +447,28 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
         printable,
         refuse_foreign,
         stale_services,
+        stamped,
     )
-    from rlmgen.pipeline import outputs
+    from rlmgen.pipeline import cached_build, outputs
 
     files, everything = _resolve_specs(specs)
-    results = _compile_or_exit(files, out_dir)
-    units = outputs([r for _, r in results], cluster=everything)
-    _note_partial(results, everything)
+    # nothing changed since the last complete build: its record, and the directories its
+    # stamps show untouched are not read back
+    built = cached_build(files, out_dir, everything) if cache.enabled() else None
+    if built is not None:
+        for diagnostic in built.diagnostics:
+            _say(diagnostic, err=True)
+        units, digests = built.units, built.digests
+        environments = [row[3] for row in built.rows]
+        checked = len({row[0] for row in built.rows})
+        stamps = cache.load_stamps(out_dir)
+    else:
+        results = _compile_or_exit(files, out_dir)
+        units = outputs([r for _, r in results], cluster=everything)
+        environments = [r.environment for _, r in results]
+        checked = len({r.display for _, r in results})
+        digests, stamps = {}, {}
+    _note_partial(environments, everything)
     shown = printable(out_dir.as_posix().rstrip("/"))
     try:
         # under the build lock, after recovering what an interrupted build left
@@ -453,7 +478,12 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
             else nullcontext()
         ):
             refuse_foreign(out_dir, units)  # as build would
-            diffs = {unit: drift(out_dir, unit, written, shown) for unit, written in units.items()}
+            diffs = {
+                unit: []
+                if stamped(out_dir / unit, digests.get(unit), stamps.get(unit)) is not None
+                else drift(out_dir, unit, written, shown)
+                for unit, written in units.items()
+            }
             stale = stale_services(out_dir, set(units)) if everything else []
     except WriteError as exc:
         click.echo(f"rlmgen: {exc}", err=True)
@@ -478,7 +508,7 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
         if drifted:
             _info(f"drift: {shown}/ is not what the specs compile to; run `rlmgen build`")
         else:
-            _info(f"ok: {shown}/ matches {len({r.display for _, r in results})} spec(s)")
+            _info(f"ok: {shown}/ matches {checked} spec(s)")
     sys.exit(EXIT_INVALID if drifted else EXIT_OK)
 
 

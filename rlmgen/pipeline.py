@@ -9,6 +9,7 @@ render their bytes. No printing and no writing: the CLI and library callers deci
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -41,6 +42,8 @@ class Compiled:
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
     files: dict[str, bytes] = dataclasses.field(default_factory=dict)
     digest: str = ""  # of `files` (rlmgen.output.writer.files_digest), made with them
+    # (which spec file of the run, which of its units): where a cached run finds its files
+    position: tuple[int, int] = (-1, -1)
     environment: str | None = None
     # the fragments the spec includes (display paths): they are not specs themselves
     included: frozenset[str] = frozenset()
@@ -267,6 +270,9 @@ def compile_specs(
         if cache.enabled():
             included = {name for unit in units for name in unit.included}
             cache.store(paths[index], work[index][1:], hashes[index], included, units)
+    for index, found in enumerate(compiled):
+        for place, unit in enumerate(found or ()):
+            unit.position = (index, place)
     results = _without_fragments([unit for units in compiled if units for unit in units])
     check_services_unique(results)
     check_environments(results)
@@ -276,6 +282,84 @@ def compile_specs(
         for result in results:
             result.files = {}
     return results
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    """What a build writes and says, without the models: a build with every input as the
+    last complete build had them is this record, read back."""
+
+    diagnostics: list[Diagnostic]
+    rows: list[tuple[str, str, int, str | None]]  # display, unit, files, environment
+    units: dict[str, dict[str, bytes]]
+    digests: dict[str, str]
+
+
+def run_key(paths: Sequence[Path], out_dir: Path, cluster: bool) -> str | None:
+    """The inputs of a build of `paths` into `out_dir`, when every spec has a valid cache
+    entry (None otherwise): the entries' own keys name the specs, their includes and
+    rlmgen."""
+    from rlmgen import cache
+
+    keys = []
+    for path in paths:
+        key = cache.header_key(path, (header_source(path, out_dir), False, True))
+        if key is None:
+            return None
+        keys.append((str(path), key))
+    return hashlib.sha256(repr((str(out_dir), cluster, keys)).encode()).hexdigest()
+
+
+def cached_build(paths: Sequence[Path], out_dir: Path, cluster: bool) -> Built | None:
+    """The last complete build's record, when nothing it was made from changed: its
+    diagnostics (warnings), and its files read from the specs' cache entries."""
+    from rlmgen import cache
+
+    key = run_key(paths, out_dir, cluster)
+    record = cache.load_run(out_dir, key) if key is not None else None
+    if record is None:
+        return None
+    diagnostics, rows, order, cluster_units = record
+    with cache.collecting_nothing():
+        entries = [
+            cache.load_files(path, (header_source(path, out_dir), False, True)) for path in paths
+        ]
+    units: dict[str, dict[str, bytes]] = {}
+    digests: dict[str, str] = {}
+    for unit, (index, place) in order:
+        entry = entries[index]
+        if entry is None:
+            return None  # replaced since the key was read: build as usual
+        units[unit], digests[unit] = entry[1][place]
+    for unit, (files, digest) in cluster_units.items():
+        units[unit], digests[unit] = files, digest
+    return Built(diagnostics, rows, units, digests)
+
+
+def record_build(
+    paths: Sequence[Path],
+    out_dir: Path,
+    cluster: bool,
+    results: Sequence[Compiled],
+    units: Mapping[str, Mapping[str, bytes]],
+    digests: Mapping[str, str],
+) -> None:
+    """Keep what a complete build wrote and said, for the next one to reuse."""
+    from rlmgen import cache
+
+    key = run_key(paths, out_dir, cluster)
+    if key is None:
+        return
+    diagnostics = list(dict.fromkeys(d for r in results for d in r.diagnostics))
+    valid = [r for r in results if r.model is not None]
+    rows = [(r.display, r.unit, len(r.files), r.environment) for r in valid]
+    order = [(r.unit, r.position) for r in valid]
+    cluster_units = {
+        unit: (dict(files), digests[unit])
+        for unit, files in units.items()
+        if unit not in {r.unit for r in valid}
+    }
+    cache.store_run(out_dir, key, (diagnostics, rows, order, cluster_units))
 
 
 def compile_and_generate(path: Path, source: str, strict: bool, generate: bool) -> list[Compiled]:

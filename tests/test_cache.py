@@ -4,6 +4,7 @@ cached build's out/ and diagnostics are a clean build's."""
 
 from __future__ import annotations
 
+import pickle
 import random
 import sys
 from pathlib import Path
@@ -127,6 +128,10 @@ def test_a_damaged_or_deleted_cache_is_a_miss(
         entry.write_bytes(entry.read_bytes()[:100])
     assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
     assert _tree(platform / "out") == before
+    for entry in (platform / "cache").iterdir():  # entries of another layout
+        entry.write_bytes(pickle.dumps({"an": "older rlmgen's entry"}) * 3)
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    assert _tree(platform / "out") == before
     for entry in (platform / "cache").iterdir():
         entry.unlink()
     (platform / "cache").rmdir()
@@ -170,3 +175,24 @@ def test_hand_edits_of_out_are_undone_by_a_cached_build(
     next(unit.rglob("*.json")).unlink()
     assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
     assert _tree(platform / "out") == clean
+
+
+def test_check_takes_the_fast_path_and_still_sees_drift(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rlmgen.pipeline
+
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
+    monkeypatch.setenv(cache.SWITCH_ENV, "0")
+    clean = CliRunner().invoke(cli, ["check", "-o", "out"])
+    assert (clean.exit_code, clean.stderr) == (0, "ok: out/ matches 4 spec(s)\n")
+    monkeypatch.setenv(cache.SWITCH_ENV, "1")
+    monkeypatch.setattr(rlmgen.pipeline, "compile_and_generate", None)  # must not be needed
+    result = CliRunner().invoke(cli, ["check", "-o", "out"])
+    assert (result.exit_code, result.output) == (clean.exit_code, clean.output)
+    runbook = next((platform / "out" / "staging" / "svc-003").rglob("README.md"))
+    runbook.write_bytes(runbook.read_bytes() + b"\n")
+    result = CliRunner().invoke(cli, ["check", "-o", "out"])
+    assert result.exit_code == 1
+    assert "out/staging/svc-003/runbook/README.md" in result.stdout

@@ -289,15 +289,24 @@ def _stat_tree(root: Path) -> dict[str, list[int]] | None:
     return found if complete and found else None
 
 
+def stamped(target: Path, digest: str | None, stamp: Stamp | None) -> dict[str, list[int]] | None:
+    """`target`'s stat tree when its stamp says it holds the files of `digest` (as rlmgen
+    wrote them, untouched since); None when that is not known."""
+    if digest is not None and stamp is not None and stamp.get("digest") == digest:
+        tree = _stat_tree(target)
+        if tree is not None and stamp.get("files") == tree:
+            return tree
+    return None
+
+
 def _unchanged(
     target: Path, files: Mapping[str, bytes], digest: str | None, stamp: Stamp | None
 ) -> tuple[bool, dict[str, list[int]] | None]:
     """Whether `target` holds exactly `files` (by its stamp when it has one that still
     holds, else by reading it back), and its stat tree when that was taken."""
-    if digest is not None and stamp is not None and stamp.get("digest") == digest:
-        tree = _stat_tree(target)
-        if tree is not None and stamp.get("files") == tree:
-            return True, tree
+    tree = stamped(target, digest, stamp)
+    if tree is not None:
+        return True, tree
     return _read_tree(target) == files, None
 
 
