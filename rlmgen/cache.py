@@ -84,9 +84,9 @@ def _hash_file(path: str) -> str | None:
         return None
 
 
-def _entry_path(spec: Path, variant: tuple[Any, ...]) -> Path:
+def _entry_path(spec: Path, variant: tuple[Any, ...], where: Path | None = None) -> Path:
     name = hashlib.sha256(repr((str(spec), variant)).encode()).hexdigest()[:32]
-    return directory() / f"{name}.pickle"
+    return (where or directory()) / f"{name}.pickle"
 
 
 # What reading an entry of another layout, or a damaged one, raises: a miss, never an error.
@@ -184,6 +184,8 @@ def store(
     compiled_hash: str | None,
     included: Iterable[str],
     units: Any,
+    *,
+    directory: Path | None = None,
 ) -> None:
     """Keep `units` for `spec`, compiled from the text of `compiled_hash`. A cache that
     cannot be written is no error: the next build compiles again."""
@@ -194,7 +196,7 @@ def store(
         "spec": compiled_hash,
         "included": {name: _hash_file(name) for name in sorted(included)},
     }
-    target = _entry_path(spec, variant)
+    target = _entry_path(spec, variant, directory)
     staged = target.with_name(f".{target.name}.{os.getpid()}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -252,7 +252,9 @@ def compile_specs(
             for path, args in zip(paths, work, strict=True)
         ]
     todo = [index for index, units in enumerate(compiled) if units is None]
-    hashes = {index: cache.spec_hash(paths[index]) for index in todo if cache.enabled()}
+    # each piece stores its own entry: in parallel, and into the directory of this process
+    # (a worker's environment is its fork server's)
+    store_in = str(cache.directory()) if cache.enabled() else None
 
     def started(position: int) -> None:
         path = paths[todo[position]]
@@ -260,16 +262,13 @@ def compile_specs(
 
     fresh = pieces.run_ordered(
         compile_and_generate,
-        [work[index] for index in todo],
+        [(*work[index], store_in) for index in todo],
         jobs if jobs is not None else pieces.default_jobs(),
         started,
         preload=[__name__],
     )
     for index, units in zip(todo, fresh, strict=True):
         compiled[index] = units
-        if cache.enabled():
-            included = {name for unit in units for name in unit.included}
-            cache.store(paths[index], work[index][1:], hashes[index], included, units)
     for index, found in enumerate(compiled):
         for place, unit in enumerate(found or ()):
             unit.position = (index, place)
@@ -362,16 +361,26 @@ def record_build(
     cache.store_run(out_dir, key, (diagnostics, rows, order, cluster_units))
 
 
-def compile_and_generate(path: Path, source: str, strict: bool, generate: bool) -> list[Compiled]:
+def compile_and_generate(
+    path: Path, source: str, strict: bool, generate: bool, store_in: str | None = None
+) -> list[Compiled]:
     """One spec file's units, with their files when `generate` and the unit is valid
-    (another spec's error can still keep them from being written). One piece of work of
-    a parallel build: a top-level function, so that a worker process can run it."""
+    (another spec's error can still keep them from being written), kept in the cache
+    directory `store_in` when given. One piece of work of a parallel build: a top-level
+    function, so that a worker process can run it."""
+    from rlmgen import cache
+
+    compiled_hash = cache.spec_hash(path) if store_in is not None else None
     units = compile_file(path, strict=strict, source=source)
     if generate:
         for unit in units:
             if unit.model is not None and not unit.errors:
                 unit.files = artifacts(unit.model)
                 unit.digest = files_digest(unit.files)
+    if store_in is not None:
+        included = {name for unit in units for name in unit.included}
+        variant = (source, strict, generate)
+        cache.store(path, variant, compiled_hash, included, units, directory=Path(store_in))
     return units
 
 
