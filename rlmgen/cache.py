@@ -20,10 +20,10 @@ import json
 import os
 import pickle
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 DIRECTORY_ENV = "RLMGEN_CACHE_DIR"
 SWITCH_ENV = "RLMGEN_CACHE"
@@ -196,26 +196,40 @@ def store(
         "spec": compiled_hash,
         "included": {name: _hash_file(name) for name in sorted(included)},
     }
-    target = _entry_path(spec, variant, directory)
+    raw = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
+    files = [(unit.files, unit.digest) for unit in units]
+    bare = [dataclasses.replace(unit, files={}) for unit in units]
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(len(raw).to_bytes(8, "big") + raw)
+        pickle.dump(files, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(bare, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+    _replace(_entry_path(spec, variant, directory), write)
+
+
+def _replace(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write `target` whole or not at all: readers see the old file or the new one. A
+    cache that cannot be written is no error (the next build computes again)."""
     staged = target.with_name(f".{target.name}.{os.getpid()}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        raw = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
-        files = [(unit.files, unit.digest) for unit in units]
-        bare = [dataclasses.replace(unit, files={}) for unit in units]
         with open(staged, "wb") as handle:
-            handle.write(len(raw).to_bytes(8, "big") + raw)
-            pickle.dump(files, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(bare, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(staged, target)  # readers see the old entry or the new one, whole
+            write(handle)
+        os.replace(staged, target)
     except OSError:
         with contextlib.suppress(OSError):
             staged.unlink()
 
 
-def _stamps_path(out_dir: Path) -> Path:
+def _per_out_dir(out_dir: Path, kind: str, suffix: str) -> Path:
+    """The cache file of `kind` for the output directory `out_dir`."""
     name = hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()[:32]
-    return directory() / f"stamps-{name}.json"
+    return directory() / f"{kind}-{name}{suffix}"
+
+
+def _stamps_path(out_dir: Path) -> Path:
+    return _per_out_dir(out_dir, "stamps", ".json")
 
 
 def load_stamps(out_dir: Path) -> dict[str, Any]:
@@ -228,20 +242,12 @@ def load_stamps(out_dir: Path) -> dict[str, Any]:
 
 
 def save_stamps(out_dir: Path, stamps: dict[str, Any]) -> None:
-    target = _stamps_path(out_dir)
-    staged = target.with_name(f".{target.name}.{os.getpid()}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged.write_text(json.dumps(stamps, sort_keys=True), encoding="utf-8")
-        os.replace(staged, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            staged.unlink()
+    text = json.dumps(stamps, sort_keys=True).encode("utf-8")
+    _replace(_stamps_path(out_dir), lambda handle: handle.write(text))
 
 
 def _run_path(out_dir: Path) -> Path:
-    name = hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()[:32]
-    return directory() / f"run-{name}.pickle"
+    return _per_out_dir(out_dir, "run", ".pickle")
 
 
 def load_run(out_dir: Path, key: str) -> Any | None:
@@ -256,13 +262,7 @@ def load_run(out_dir: Path, key: str) -> Any | None:
 
 
 def store_run(out_dir: Path, key: str, record: Any) -> None:
-    target = _run_path(out_dir)
-    staged = target.with_name(f".{target.name}.{os.getpid()}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(staged, "wb") as handle:
-            pickle.dump((key, record), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(staged, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            staged.unlink()
+    _replace(
+        _run_path(out_dir),
+        lambda handle: pickle.dump((key, record), handle, protocol=pickle.HIGHEST_PROTOCOL),
+    )

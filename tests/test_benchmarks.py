@@ -6,28 +6,22 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import REPO
 
 
-def test_benchmark_smoke(tmp_path: Path) -> None:
+def _report(tmp_path: Path, script: str, *arguments: str) -> dict[str, Any]:
+    """The JSON a benchmark script writes with --output, run as anyone would."""
     output = tmp_path / "results.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "run.py"),
-            "--sizes",
-            "10",
-            "--repeat",
-            "1",
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    command = [sys.executable, str(REPO / "benchmarks" / script), *arguments]
+    result = subprocess.run([*command, "--output", str(output)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    report = json.loads(output.read_text())
+    return dict(json.loads(output.read_text()))
+
+
+def test_benchmark_smoke(tmp_path: Path) -> None:
+    report = _report(tmp_path, "run.py", "--sizes", "10", "--repeat", "1")
     [size] = report["sizes"]
     assert size["size"] == 10 and size["output_bytes"] > 0
     assert {"load", "schema validation", "write"} <= set(size["stages"])
@@ -57,21 +51,6 @@ def test_rss_report_runs(tmp_path: Path) -> None:
 
 
 def test_platform_benchmark_runs(tmp_path: Path) -> None:
-    output = tmp_path / "platform.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "synth_platform.py"),
-            "measure",
-            "2",
-            "4",
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    report = json.loads(output.read_text())
+    report = _report(tmp_path, "synth_platform.py", "measure", "2", "4")
     assert report["services"] == 2 and report["output_bytes"] > 0
     assert {"cold_1_job_seconds", "no_change_seconds", "one_changed_seconds"} <= set(report)

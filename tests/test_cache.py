@@ -60,6 +60,21 @@ def _edit(root: Path, rng: random.Random) -> str:
     return kind
 
 
+def _count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the spec files compiled from now on (the cache's misses)."""
+    import rlmgen.pipeline
+
+    compiled: list[str] = []
+    original = rlmgen.pipeline.compile_and_generate
+
+    def counted(path: Path, *args: object) -> object:
+        compiled.append(path.name)
+        return original(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rlmgen.pipeline, "compile_and_generate", counted)
+    return compiled
+
+
 @pytest.fixture
 def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     synth_platform.write(tmp_path, services=4, metrics=6)
@@ -94,17 +109,8 @@ def test_cached_builds_are_clean_builds_after_random_edits(
 def test_an_unchanged_spec_is_not_compiled_again(
     platform: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rlmgen.pipeline
-
     assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
-    compiled: list[str] = []
-    original = rlmgen.pipeline.compile_and_generate
-
-    def counted(path: Path, *args: object) -> object:
-        compiled.append(path.name)
-        return original(path, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(rlmgen.pipeline, "compile_and_generate", counted)
+    compiled = _count_compiles(monkeypatch)
     assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
     assert compiled == []
     spec = platform / "specs" / "svc-002.yaml"
@@ -144,17 +150,8 @@ def test_another_rlmgen_does_not_use_the_entries(
 ) -> None:
     """An entry made by other rlmgen code (or another Python or library version) is a
     miss: its fingerprint differs."""
-    import rlmgen.pipeline
-
     assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
-    compiled: list[str] = []
-    original = rlmgen.pipeline.compile_and_generate
-
-    def counted(path: Path, *args: object) -> object:
-        compiled.append(path.name)
-        return original(path, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(rlmgen.pipeline, "compile_and_generate", counted)
+    compiled = _count_compiles(monkeypatch)
     monkeypatch.setattr(cache, "fingerprint", lambda: "another rlmgen")
     assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
     assert len(compiled) == 5  # every spec and the fragment, compiled again
