@@ -609,10 +609,11 @@ def compile_texts(
 def artifacts(model: m.Spec) -> dict[str, bytes]:
     """The exact bytes of every file a compiled spec produces."""
     from rlmgen.derive.rules import derive_rules
-    from rlmgen.emit import emit_all
-    from rlmgen.output.writer import render
+    from rlmgen.emit import emit_finished
+    from rlmgen.output.writer import encode, with_manifest
 
-    return render(emit_all(model, derive_rules(model)), model.source)
+    files = emit_finished(model, derive_rules(model), lambda texts: encode(texts, model.source))
+    return with_manifest(files, model.source)
 
 
 def check_services_unique(results: list[Compiled]) -> None:

@@ -166,6 +166,27 @@ def _same_as_libyaml(data: Any) -> bool:
     return True
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(texts, documents, max_size=3),
+    st.sampled_from(["tests", "groups", "a: b", "x" * 130]),
+    st.lists(documents, max_size=5),
+)
+def test_a_listing_is_the_document_written_whole(
+    head: dict[str, Any], key: str, items: list[Any]
+) -> None:
+    """dump_listing writes items one at a time (a fallback to libyaml for one item only)
+    and must give the same bytes as dumping the whole document."""
+    head.pop(key, None)
+    listed = yamlout.dump_listing(head, key, iter(items))
+    if not items:
+        assert listed is None
+        return
+    whole = yamlout.dump({**head, key: items})
+    if listed != whole:
+        pytest.fail(f"listing:\n{listed}\nwhole:\n{whole}")
+
+
 def test_each_tricky_string_in_each_position() -> None:
     written = 0
     for text in TRICKY:
@@ -191,7 +212,16 @@ def test_generated_files_never_fall_back_to_libyaml(monkeypatch: pytest.MonkeyPa
             fallbacks.append(error)
             raise
 
+    def recording_item(self: yamlout._Emitter, data: Any) -> str:
+        try:
+            return item(self, data)
+        except yamlout._Unsupported as error:
+            fallbacks.append(error)
+            raise
+
+    item = yamlout._Emitter.item
     monkeypatch.setattr(yamlout._Emitter, "document", recording)
+    monkeypatch.setattr(yamlout._Emitter, "item", recording_item)
     model = seed_model()
     written = emit_all(model, derive_rules(model))
     assert sum(path.endswith(".yaml") for path in written) >= 5

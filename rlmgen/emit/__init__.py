@@ -5,7 +5,8 @@ depend on dict/set order, and none imports another: what two of them share is de
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from rlmgen.derive.rules import Rules
 from rlmgen.emit import (
@@ -70,26 +71,43 @@ class PathClash(RuntimeError):
 
 def emit_all(spec: Spec, rules: Rules) -> dict[str, str]:
     """Every artifact of `spec`, in EMITTERS order whichever process made it."""
+    return emit_finished(spec, rules, dict)
+
+
+Finished = TypeVar("Finished")
+
+
+def emit_finished(
+    spec: Spec, rules: Rules, finish: Callable[[dict[str, str]], Mapping[str, Finished]]
+) -> dict[str, Finished]:
+    """emit_all, each emitter's files passed through `finish` (rendering them to bytes)
+    as soon as they are made, in the process that made them: a large spec's texts are
+    hundreds of MB, and holding them beside their bytes would double that."""
     if len(spec.metrics) >= PARALLEL_MIN_METRICS and parallel.available():
-        child = parallel.start(lambda: _run(FORKED, spec, rules))
+        child = parallel.start(lambda: _run(FORKED, spec, rules, finish))
         here = tuple(name for name, _ in EMITTERS if name not in FORKED)
         try:
-            produced = _run(here, spec, rules)
+            produced = _run(here, spec, rules, finish)
         except BaseException:
             child.cancel()
             raise
         produced.update(child.result())
     else:
-        produced = _run(tuple(name for name, _ in EMITTERS), spec, rules)
-    artifacts: dict[str, str] = {}
+        produced = _run(tuple(name for name, _ in EMITTERS), spec, rules, finish)
+    artifacts: dict[str, Finished] = {}
     for name, _ in EMITTERS:
-        for path, text in produced[name].items():
+        for path, text in produced.pop(name).items():
             if path in artifacts:
                 raise PathClash(f"emitters {name!r} and another both write {path!r}")
             artifacts[path] = text
     return artifacts
 
 
-def _run(names: tuple[str, ...], spec: Spec, rules: Rules) -> dict[str, dict[str, str]]:
+def _run(
+    names: tuple[str, ...],
+    spec: Spec,
+    rules: Rules,
+    finish: Callable[[dict[str, str]], Mapping[str, Finished]],
+) -> dict[str, Mapping[str, Finished]]:
     registry = dict(EMITTERS)
-    return {name: registry[name](spec, rules) for name in names}
+    return {name: finish(registry[name](spec, rules)) for name in names}

@@ -4,40 +4,46 @@ alerts and recording rules are tested with the examples the spec gives."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from rlmgen.derive.rules import AlertRule, Rules
 from rlmgen.derive.scenarios import Scenario, edges, scenario, selector
 from rlmgen.lang import promtool
 from rlmgen.lang.promtemplate import render
-from rlmgen.lang.promtool import TestGroup, unique_names
+from rlmgen.lang.promtool import TestGroup, uniquely_named
 from rlmgen.lang.units import format_duration
 from rlmgen.model import types as m
 from rlmgen.model.conventions import RULES_PATH, TESTS_PATH
-from rlmgen.output.yamlout import dump
+from rlmgen.output.yamlout import dump_listing
 
 
 def test_groups(spec: m.Spec, rules: Rules) -> list[TestGroup]:
     """The groups of `prometheus/tests.yaml`, named uniquely."""
-    return unique_names(
-        [*_level_tests(spec, rules), *_alert_example_tests(rules), *_recording_tests(rules)]
+    return list(_groups(spec, rules))
+
+
+def _groups(spec: m.Spec, rules: Rules) -> Iterator[TestGroup]:
+    return uniquely_named(
+        itertools.chain(
+            _level_tests(spec, rules), _alert_example_tests(rules), _recording_tests(rules)
+        )
     )
 
 
 def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
-    tests = [group.body for group in test_groups(spec, rules)]
-    if not tests:
-        return {}
-    return {
-        TESTS_PATH: dump(
-            {
-                "rule_files": [RULES_PATH.rsplit("/", 1)[1]],
-                "evaluation_interval": format_duration(spec.service.evaluation_interval),
-                "tests": tests,
-            }
-        )
-    }
+    # each group is written as it is made: a large spec's groups as data would be
+    # several times the size of the text
+    text = dump_listing(
+        {
+            "rule_files": [RULES_PATH.rsplit("/", 1)[1]],
+            "evaluation_interval": format_duration(spec.service.evaluation_interval),
+        },
+        "tests",
+        (group.body for group in _groups(spec, rules)),
+    )
+    return {} if text is None else {TESTS_PATH: text}
 
 
 def _expected_alert(
@@ -48,12 +54,11 @@ def _expected_alert(
     return {"exp_labels": labels, "exp_annotations": annotations}
 
 
-def _level_tests(spec: m.Spec, rules: Rules) -> list[TestGroup]:
+def _level_tests(spec: m.Spec, rules: Rules) -> Iterator[TestGroup]:
     alerts = [r for r in rules.alerts if r.origin == "levels"]
     by_metric: dict[int, list[AlertRule]] = {}
     for rule in alerts:  # one pass: looking siblings up per alert would be quadratic
         by_metric.setdefault(id(rule.metric), []).append(rule)
-    tests = []
     for rule in alerts:
         siblings = tuple(by_metric[id(rule.metric)])
         for edge in edges(rule):
@@ -62,8 +67,7 @@ def _level_tests(spec: m.Spec, rules: Rules) -> list[TestGroup]:
             )
             level = rule.level.text if rule.level else ""
             name = f"{rule.name} {rule.severity}: {level}" + (f" ({edge} edge)" if edge else "")
-            tests.append(TestGroup(name, rule.pointer, _scenario_test(case), "level"))
-    return tests
+            yield TestGroup(name, rule.pointer, _scenario_test(case), "level")
 
 
 def _scenario_test(case: Scenario) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 # Input samples every minute: well inside the 5m lookback of instant selectors.
@@ -100,12 +101,15 @@ class TestGroup:
     kind: str  # "level", "alert example", "recording example" or "slo"
 
 
-def unique_names(groups: list[TestGroup]) -> list[TestGroup]:
+def unique_names(groups: Iterable[TestGroup]) -> list[TestGroup]:
     """A name given twice gets its count: `(2)`, `(3)`."""
+    return list(uniquely_named(groups))
+
+
+def uniquely_named(groups: Iterable[TestGroup]) -> Iterator[TestGroup]:
+    """unique_names, one group at a time (a name depends only on the names before it)."""
     seen: dict[str, int] = {}
-    named = []
     for group in groups:
         count = seen[group.name] = seen.get(group.name, 0) + 1
         name = group.name if count == 1 else f"{group.name} ({count})"
-        named.append(dataclasses.replace(group, name=name, body={"name": name, **group.body}))
-    return named
+        yield dataclasses.replace(group, name=name, body={"name": name, **group.body})

@@ -39,11 +39,13 @@ class Child:
     def result(self) -> Any:
         """Wait for the function; its result, or its exception raised here."""
         with os.fdopen(self._read_end, "rb") as pipe:
-            payload = pipe.read()
+            try:  # read as it is unpickled: the payload is never held whole beside it
+                outcome, value = pickle.load(pipe)
+            except (EOFError, pickle.UnpicklingError):  # the child died writing it
+                outcome = None
         _, status = os.waitpid(self._pid, 0)
-        if not payload:
+        if outcome is None:
             raise RuntimeError(f"a generator process died (wait status {status})")
-        outcome, value = pickle.loads(payload)
         if outcome == "error":
             raise value
         return value
@@ -70,11 +72,11 @@ def _run_child(function: Callable[[], Any], write_end: int) -> None:  # pragma: 
     status = 0
     try:
         try:
-            payload = pickle.dumps(("ok", function()), protocol=pickle.HIGHEST_PROTOCOL)
+            outcome = ("ok", function())
         except BaseException as exc:
-            payload = pickle.dumps(("error", _portable(exc)), protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(payload)
+            outcome = ("error", _portable(exc))
+        with os.fdopen(write_end, "wb") as pipe:  # written as it is pickled
+            pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException:
         status = 1
     finally:

@@ -74,6 +74,11 @@ def with_header(path: str, text: str, source: str) -> str:
 
 def render(artifacts: Mapping[str, str], source: str) -> dict[str, bytes]:
     """The exact bytes of every file of a service, manifest included, sorted by path."""
+    return with_manifest(encode(artifacts, source), source)
+
+
+def encode(artifacts: Mapping[str, str], source: str) -> dict[str, bytes]:
+    """The exact bytes of each file (its header added), without the manifest."""
     files: dict[str, bytes] = {}
     for path in sorted(artifacts):
         _check_relative(path)
@@ -81,9 +86,14 @@ def render(artifacts: Mapping[str, str], source: str) -> dict[str, bytes]:
         if not text.endswith("\n"):
             text += "\n"
         files[path] = with_header(path, text, source).encode("utf-8")
-    manifest = "".join(f"{path}\n" for path in files)
-    files[MANIFEST] = f"# {header_line(source)}\n# rlmgen owns this directory.\n{manifest}".encode()
-    return dict(sorted(files.items()))
+    return files
+
+
+def with_manifest(files: Mapping[str, bytes], source: str) -> dict[str, bytes]:
+    """The files and the manifest listing them, sorted by path."""
+    manifest = "".join(f"{path}\n" for path in sorted(files))
+    owned = f"# {header_line(source)}\n# rlmgen owns this directory.\n{manifest}".encode()
+    return dict(sorted({**files, MANIFEST: owned}.items()))
 
 
 def _check_relative(path: str) -> None:

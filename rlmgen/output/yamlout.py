@@ -12,7 +12,9 @@ tests/test_yamlout.py holds both paths to the same bytes."""
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import yaml
@@ -73,6 +75,44 @@ def dump(data: Any) -> str:
         return _Emitter().document(data)
     except _Unsupported:
         return _libyaml_dump(data)
+
+
+def dump_listing(head: dict[str, Any], key: str, items: Iterable[Any]) -> str | None:
+    """`dump({**head, key: list(items)})`, byte for byte, without holding the items: each
+    is written as it comes and can be freed (a large spec's promtool tests are hundreds
+    of MB as Python data). None when there are no items."""
+    try:
+        _Emitter()._key(key)
+    except _Unsupported:  # a complex `? key`: its items are not flush with it
+        listed = list(items)
+        return dump({**head, key: listed}) if listed else None
+    chunks = _listing_chunks(head, key, iter(items))
+    first = next(chunks, None)
+    if first is None:
+        return None
+    return first + "".join(chunks)
+
+
+def _listing_chunks(head: dict[str, Any], key: str, items: Iterator[Any]) -> Iterator[str]:
+    first = next(items, _NOTHING)
+    if first is _NOTHING:
+        return
+    emitter = _Emitter()
+    try:
+        yield emitter.document({**head, key: []})[: -len(" []\n")] + "\n"
+    except _Unsupported:
+        yield _libyaml_dump({**head, key: []})[: -len(" []\n")] + "\n"
+    heading = len(_libyaml_dump({key: []})) - len(" []\n") + 1  # `key:\n`
+    for one in itertools.chain((first,), items):
+        # an item is written the same whatever its neighbours (block style, no aliases):
+        # libyaml writes only the one the fast path gives up on
+        try:
+            yield emitter.item(one)
+        except _Unsupported:
+            yield _libyaml_dump({key: [one]})[heading:]
+
+
+_NOTHING = object()
 
 
 class _Unsupported(Exception):
@@ -146,6 +186,12 @@ class _Emitter:
             return "[]\n"
         else:
             raise _Unsupported
+        return "".join(self._out)
+
+    def item(self, data: Any) -> str:
+        """One item of a top-level mapping's list (written flush with its key)."""
+        self._out = []
+        self._sequence([data], 0, "")
         return "".join(self._out)
 
     def _mapping(self, mapping: dict[Any, Any], indent: int, first_prefix: str) -> None:
