@@ -7,12 +7,16 @@ includes, and rlmgen itself (its code, templates and schema, the Python and the
 versions of the libraries that shape the output). Anything else is a miss, so a cached
 build is a clean build's bytes. Entries live in `.rlmgen-cache/` of the working
 directory (RLMGEN_CACHE_DIR elsewhere; RLMGEN_CACHE=0 turns the cache off); deleting
-the directory is always safe."""
+the directory is always safe.
+
+An entry is its header (what it was made from), then each unit's files, then the units
+without their specs and models (what the checks across specs and the cluster-level files
+need is kept on the unit), then the specs and models, unpickled only when first used: a
+rebuild with one spec changed reads no other spec's model."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import gc
 import hashlib
@@ -30,7 +34,7 @@ SWITCH_ENV = "RLMGEN_CACHE"
 DEFAULT_DIRECTORY = Path(".rlmgen-cache")
 # The libraries whose versions change what rlmgen writes.
 _SHAPING = ("pyyaml", "jinja2", "jsonschema", "promql-parser", "grafana-foundation-sdk")
-_FORMAT = 2  # of an entry; bump when its layout changes
+_FORMAT = 3  # of an entry; bump when its layout changes
 
 
 def enabled() -> bool:
@@ -142,10 +146,15 @@ def load(spec: Path, variant: tuple[Any, ...]) -> Any | None:
         try:
             files = pickle.load(handle)
             units = pickle.load(handle)
+            # their specs and models, as one pickled bytes object (a truncated entry is a
+            # miss here, not an error later): unpickled when first used
+            deferred: bytes = pickle.load(handle)
         except _DAMAGED:
             return None  # damaged: compile instead
-    for unit, (unit_files, digest) in zip(units, files, strict=True):
+    read = functools.cache(lambda: pickle.loads(deferred))
+    for place, (unit, (unit_files, digest)) in enumerate(zip(units, files, strict=True)):
         unit.files, unit.digest = unit_files, digest
+        unit.deferring(lambda place=place: read()[place])
     return units
 
 
@@ -198,12 +207,14 @@ def store(
     }
     raw = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
     files = [(unit.files, unit.digest) for unit in units]
-    bare = [dataclasses.replace(unit, files={}) for unit in units]
+    light, heavy = zip(*(unit.without_model() for unit in units), strict=True)
 
     def write(handle: BinaryIO) -> None:
         handle.write(len(raw).to_bytes(8, "big") + raw)
         pickle.dump(files, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(bare, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(list(light), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        deferred = pickle.dumps(list(heavy), protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(deferred, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
     _replace(_entry_path(spec, variant, directory), write)
 

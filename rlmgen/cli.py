@@ -358,7 +358,7 @@ def _compile_or_exit(
             "nothing written"
         )
         sys.exit(EXIT_INVALID)
-    return [(r.unit, r) for r in results if r.model is not None]
+    return [(r.unit, r) for r in results if r.has_model]
 
 
 @cli.command()

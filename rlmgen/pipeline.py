@@ -8,11 +8,13 @@ render their bytes. No printing and no writing: the CLI and library callers deci
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rlmgen.model import types as m
 from rlmgen.model.compile import compile_spec
@@ -27,6 +29,22 @@ from rlmgen.spec.suggest import did_you_mean
 from rlmgen.spec.suppressions import Suppressor
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+ClusterParts = dict[str, Any]  # rlmgen.emit.ClusterParts (not imported: validate needs no emit)
+
+
+@dataclasses.dataclass(frozen=True)
+class Shared:
+    """What the checks across the specs of an environment compare of a valid unit."""
+
+    dashboard_uids: tuple[str, ...]
+    platform: tuple[object, ...]  # the settings of _SHARED_PLATFORM, in its order
+
+    @classmethod
+    def of(cls, model: m.Spec) -> Shared:
+        return cls(
+            tuple(board.uid for board in model.dashboards),
+            tuple(setting(model.platform) for _, setting in _SHARED_PLATFORM),
+        )
 
 
 @dataclasses.dataclass
@@ -37,8 +55,10 @@ class Compiled:
     path: Path
     display: str
     service: str | None = None
-    spec: LoadedSpec | None = None
-    model: m.Spec | None = None
+    # (default factories: a plain default would be a class attribute, which a unit that
+    # defers these two would find instead of reading them: see __getattr__)
+    spec: LoadedSpec | None = dataclasses.field(default_factory=lambda: None)
+    model: m.Spec | None = dataclasses.field(default_factory=lambda: None)
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
     files: dict[str, bytes] = dataclasses.field(default_factory=dict)
     digest: str = ""  # of `files` (rlmgen.output.writer.files_digest), made with them
@@ -49,10 +69,52 @@ class Compiled:
     included: frozenset[str] = frozenset()
     # overlays its fragments hold for environments the spec does not declare
     elsewhere: dict[str, tuple[LoadedSpec, str]] = dataclasses.field(default_factory=dict)
+    # what the checks across specs and the cluster-level files need of a valid unit, kept
+    # apart from its model so that a rebuild need not read the models it did not compile
+    shared: Shared | None = None
+    cluster: ClusterParts | None = None
+    # a unit read from the cache has its spec and model read only when first used
+    model_deferred: bool = False
+    _deferred: Callable[[], tuple[LoadedSpec | None, m.Spec | None]] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def has_model(self) -> bool:
+        """Whether the unit compiled, without reading a deferred model."""
+        if "model" in self.__dict__:
+            return self.__dict__["model"] is not None
+        return self.model_deferred
+
+    def without_model(self) -> tuple[Compiled, tuple[LoadedSpec | None, m.Spec | None]]:
+        """The unit without its files, spec and model (what every rebuild reads), and its
+        spec and model (what few read): see deferring."""
+        light = copy.copy(self)
+        light.files = {}
+        light.model_deferred = self.model is not None
+        del light.spec, light.model
+        return light, (self.spec, self.model)
+
+    def deferring(self, read: Callable[[], tuple[LoadedSpec | None, m.Spec | None]]) -> None:
+        """A unit of without_model reads its spec and model with `read` when first used."""
+        self._deferred = read
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:  # only called for a missing attribute
+            read = self.__dict__.get("_deferred")
+            if name not in ("spec", "model") or read is None:
+                raise AttributeError(name)
+            spec, model = read()
+            self._deferred = None
+            self.__dict__.setdefault("spec", spec)  # unless a check invalidated it since
+            self.__dict__.setdefault("model", model)
+            self.model_deferred = False
+            return self.__dict__[name]
 
     @property
     def unit(self) -> str:
@@ -350,7 +412,7 @@ def record_build(
     if key is None:
         return
     diagnostics = list(dict.fromkeys(d for r in results for d in r.diagnostics))
-    valid = [r for r in results if r.model is not None]
+    valid = [r for r in results if r.has_model]
     rows = [(r.display, r.unit, len(r.files), r.environment) for r in valid]
     order = [(r.unit, r.position) for r in valid]
     cluster_units = {
@@ -372,11 +434,16 @@ def compile_and_generate(
 
     compiled_hash = cache.spec_hash(path) if store_in is not None else None
     units = compile_file(path, strict=strict, source=source)
-    if generate:
-        for unit in units:
-            if unit.model is not None and not unit.errors:
-                unit.files = artifacts(unit.model)
-                unit.digest = files_digest(unit.files)
+    for unit in units:
+        if unit.model is None:
+            continue
+        unit.shared = Shared.of(unit.model)
+        if generate and not unit.errors:
+            from rlmgen.emit import cluster_parts
+
+            unit.files = artifacts(unit.model)
+            unit.digest = files_digest(unit.files)
+            unit.cluster = cluster_parts(unit.model)
     if store_in is not None:
         included = {name for unit in units for name in unit.included}
         variant = (source, strict, generate)
@@ -435,17 +502,28 @@ def outputs(results: Sequence[Compiled], *, cluster: bool = True) -> dict[str, d
     """Every directory a build writes, with its files: each unit's, and (with `cluster`:
     a build of every spec, since they are made of all of an environment's services) each
     environment's cluster-level outputs (`<environment>/_cluster`)."""
-    from rlmgen.emit import emit_cluster
+    from rlmgen.emit import emit_cluster_parts
     from rlmgen.output.writer import render
 
-    found = {r.unit: r.files for r in results if r.model is not None}
+    found = {r.unit: r.files for r in results if r.has_model}
     for environment, members in sorted(environments(results).items() if cluster else ()):
-        files = emit_cluster([r.model for r in members if r.model is not None])
+        files = emit_cluster_parts([(r.service or "", _cluster(r)) for r in members if r.has_model])
         if files:
             found[f"{environment}/{CLUSTER_DIR}"] = render(
                 files, f"every spec of environment {environment}"
             )
     return found
+
+
+def _cluster(result: Compiled) -> ClusterParts:
+    """The unit's parts of the cluster-level files (made here for a unit that was not
+    generated by compile_and_generate)."""
+    from rlmgen.emit import cluster_parts
+
+    if result.cluster is None:
+        assert result.model is not None
+        result.cluster = cluster_parts(result.model)
+    return result.cluster
 
 
 def environments(results: Sequence[Compiled]) -> dict[str, list[Compiled]]:
@@ -502,25 +580,24 @@ def _environment_names(names: list[str]) -> str:
 def _clashes(members: list[Compiled]) -> list[tuple[Compiled, str, str, str]]:
     """(the spec, pointer, message, hint) of each clash within one environment."""
     found = []
-    valid = [r for r in members if r.model is not None and r.spec is not None]
+    valid = [r for r in members if r.has_model]
+    shared = [_shared(r) for r in valid]
     uids: dict[str, Compiled] = {}
-    for result in valid:
-        assert result.model is not None
-        for index, board in enumerate(result.model.dashboards):
-            other = uids.setdefault(board.uid, result)
+    for result, summary in zip(valid, shared, strict=True):
+        for index, uid in enumerate(summary.dashboard_uids):
+            other = uids.setdefault(uid, result)
             if other is not result:
                 found.append(
                     (
                         result,
                         f"/dashboards/{index}/uid",
-                        f"dashboard uid '{board.uid}' is also used by {other.display}",
+                        f"dashboard uid '{uid}' is also used by {other.display}",
                         "one Grafana shows every service of an environment: give each "
                         "dashboard a uid of its own (prefix it with the service)",
                     )
                 )
-    platforms = [r.model.platform for r in valid if r.model is not None]
-    for pointer, setting in _SHARED_PLATFORM:
-        values = [setting(platform) for platform in platforms]
+    for place, (pointer, _) in enumerate(_SHARED_PLATFORM):
+        values = [summary.platform[place] for summary in shared]
         common = max(values, key=values.count, default=None)  # ties: the first spec's
         reference = next((r for r, v in zip(valid, values, strict=True) if v == common), None)
         for result, value in zip(valid, values, strict=True):
@@ -537,6 +614,13 @@ def _clashes(members: list[Compiled]) -> list[tuple[Compiled, str, str, str]]:
                 )
             )
     return found
+
+
+def _shared(result: Compiled) -> Shared:
+    if result.shared is None:  # a unit compiled without compile_and_generate
+        assert result.model is not None
+        result.shared = Shared.of(result.model)
+    return result.shared
 
 
 def _shown(value: object) -> str:
@@ -622,14 +706,14 @@ def check_services_unique(results: list[Compiled]) -> None:
     first: dict[tuple[str | None, str], Compiled] = {}
     plain = {r.service: r for r in results if r.environment is None and r.service}
     for result in results:
-        if result.service is None or result.errors or result.spec is None:
+        if result.service is None or result.errors:
             continue
         key = (result.environment, result.service)
         if key in first and first[key].display != result.display:
             other = first[key].display
             where = f" in environment '{result.environment}'" if result.environment else ""
             result.diagnostics.append(
-                result.spec.diagnostic(
+                _spec(result).diagnostic(
                     "/service/name",
                     f"service '{result.service}' is also defined by {other}{where}",
                     "each service compiles into out/<service>: give every spec its own name",
@@ -641,7 +725,7 @@ def check_services_unique(results: list[Compiled]) -> None:
             first.setdefault(key, result)
         if result.environment in plain:
             result.diagnostics.append(
-                result.spec.diagnostic(
+                _spec(result).diagnostic(
                     "/service/name",
                     f"environment '{result.environment}' has the name of the service of "
                     f"{plain[result.environment].display}; both would be out/{result.environment}/",
@@ -650,3 +734,9 @@ def check_services_unique(results: list[Compiled]) -> None:
                 )
             )
             result.model = None
+
+
+def _spec(result: Compiled) -> LoadedSpec:
+    """The spec of a unit without errors (read from the cache only when reported)."""
+    assert result.spec is not None
+    return result.spec

@@ -124,9 +124,39 @@ def test_an_unchanged_spec_is_not_compiled_again(
     assert sorted(compiled) == ["receivers.yaml", *(f"svc-00{i}.yaml" for i in range(4))]
 
 
+def test_a_rebuild_reads_only_the_models_it_uses(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The specs and models of cached units are read when first used, and then are what a
+    compile makes; a rebuild with one spec changed reads none of the others' (the checks
+    across specs and the cluster files use what each unit shares)."""
+    from rlmgen.pipeline import compile_specs, discover, outputs
+
+    monkeypatch.setenv(cache.SWITCH_ENV, "1")
+    paths = discover(Path("specs"))
+    compile_specs(paths, Path("out"), jobs=1)
+    spec = platform / "specs" / "svc-002.yaml"
+    spec.write_text(spec.read_text() + "# changed\n")
+    results = compile_specs(paths, Path("out"), jobs=1)
+    built = outputs(results)
+    deferred = [r.unit for r in results if "model" not in r.__dict__]
+    assert sorted(deferred) == sorted(
+        f"{env}/svc-00{i}" for env in ("production", "staging") for i in (0, 1, 3)
+    )
+    monkeypatch.setenv(cache.SWITCH_ENV, "0")
+    fresh = {r.unit: r for r in compile_specs(paths, Path("out"), jobs=1)}
+    assert outputs(list(fresh.values())) == built
+    for result in results:
+        assert result.has_model
+        assert result.model == fresh[result.unit].model
+        assert result.spec is not None and result.spec.data == fresh[result.unit].spec.data  # type: ignore[union-attr]
+
+
 def test_a_damaged_or_deleted_cache_is_a_miss(
     platform: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from rlmgen.pipeline import compile_specs, discover
+
     code, output = _build("out", cached=True, monkeypatch=monkeypatch)
     assert code == 0, output
     before = _tree(platform / "out")
@@ -134,6 +164,14 @@ def test_a_damaged_or_deleted_cache_is_a_miss(
         entry.write_bytes(entry.read_bytes()[:100])
     assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0
     assert _tree(platform / "out") == before
+    for entry in (platform / "cache").iterdir():  # cut in the deferred specs and models
+        if not entry.name.startswith(("run-", "stamps-")):
+            entry.write_bytes(entry.read_bytes()[:-100])
+    with monkeypatch.context() as patched:
+        compiled = _count_compiles(patched)
+        results = compile_specs(discover(Path("specs")), Path("out"), jobs=1)
+    assert len(compiled) == 5  # every spec and the fragment: no entry was used
+    assert all(r.model is not None for r in results)
     for entry in (platform / "cache").iterdir():  # entries of another layout
         entry.write_bytes(pickle.dumps({"an": "older rlmgen's entry"}) * 3)
     assert _build("out", cached=True, monkeypatch=monkeypatch)[0] == 0

@@ -6,7 +6,7 @@ depend on dict/set order, and none imports another: what two of them share is de
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rlmgen.derive.rules import Rules
 from rlmgen.emit import (
@@ -36,22 +36,35 @@ EMITTERS: tuple[tuple[str, Emitter], ...] = (
     ("runbook", runbook.emit),
 )
 
-ClusterEmitter = Callable[[list[Spec]], dict[str, str]]
-
-# What an environment's services share (out/<environment>/_cluster/), from all its specs.
+# What an environment's services share (out/<environment>/_cluster/): each service's part,
+# made from its spec alone (and cached with it), and the files made of all the parts.
+ClusterEmitter = tuple[Callable[[Spec], Any], Callable[[list[Any]], dict[str, str]]]
 CLUSTER_EMITTERS: tuple[tuple[str, ClusterEmitter], ...] = (
-    ("alertmanager", alertmanager.emit_cluster),
-    ("prometheus_adapter", prometheus_adapter.emit_cluster),
-    ("grafana", grafana.emit_cluster),
+    ("alertmanager", (alertmanager.cluster_part, alertmanager.emit_cluster)),
+    ("prometheus_adapter", (prometheus_adapter.cluster_part, prometheus_adapter.emit_cluster)),
+    ("grafana", (grafana.cluster_part, grafana.emit_cluster)),
 )
+
+ClusterParts = dict[str, Any]  # emitter name: the service's part
+
+
+def cluster_parts(spec: Spec) -> ClusterParts:
+    """What `spec` adds to its environment's cluster-level files."""
+    return {name: part(spec) for name, (part, _) in CLUSTER_EMITTERS}
 
 
 def emit_cluster(specs: list[Spec]) -> dict[str, str]:
-    """The cluster-level files of one environment, its specs in service order."""
-    ordered = sorted(specs, key=lambda spec: spec.service.name)
+    """The cluster-level files of one environment, from all its specs."""
+    return emit_cluster_parts([(spec.service.name, cluster_parts(spec)) for spec in specs])
+
+
+def emit_cluster_parts(services: list[tuple[str, ClusterParts]]) -> dict[str, str]:
+    """The cluster-level files of one environment, from its services' parts (put in
+    service order here)."""
+    ordered = [parts for _, parts in sorted(services, key=lambda service: service[0])]
     artifacts: dict[str, str] = {}
-    for name, emitter in CLUSTER_EMITTERS:
-        for path, text in emitter(ordered).items():
+    for name, (_, combine) in CLUSTER_EMITTERS:
+        for path, text in combine([parts[name] for parts in ordered]).items():
             if path in artifacts:
                 raise PathClash(f"cluster emitters {name!r} and another both write {path!r}")
             artifacts[path] = text

@@ -8,6 +8,7 @@ Operator variant from a Secret, keyed by those files' names)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -299,39 +300,57 @@ def receiver_name(service: str, receiver: str) -> str:
     return f"{service}/{receiver}"
 
 
-def emit_cluster(specs: list[m.Spec]) -> dict[str, str]:
-    """One Alertmanager configuration for every service of an environment: a sub-route per
-    service (matched by its `service` label) holding that service's route tree, receivers
-    and time intervals named `<service>/<name>`, and each service's inhibition limited to
-    its own alerts. What matches no service reaches `unrouted`, which notifies nobody."""
-    routed = [spec for spec in specs if spec.routing is not None]
-    if not routed:
-        return {}
-    sub_routes, inhibitions, receivers, intervals = [], [], [{"name": UNROUTED}], []
-    for spec in routed:
-        routing = spec.routing
-        assert routing is not None
-        prefix = receiver_name(spec.service.name, "")
-        own = f'{SERVICE_LABEL}="{spec.service.name}"'
-        sub_routes.append(
-            {
-                "receiver": prefix + default_receiver(routing),
-                "matchers": [own],
-                "group_by": group_by(routing),
-                **_timing(None, _TIMING_KEYS),
-                "routes": [_route(r, prefix) for r in routes(routing)],
-            }
-        )
-        inhibitions += [
+@dataclasses.dataclass(frozen=True)
+class ClusterPart:
+    """What one service adds to its environment's Alertmanager."""
+
+    sub_route: dict[str, Any]
+    inhibitions: list[dict[str, Any]]
+    receivers: list[dict[str, Any]]
+    intervals: list[dict[str, Any]]
+
+
+def cluster_part(spec: m.Spec) -> ClusterPart | None:
+    """A sub-route (matched by the service's `service` label) holding its route tree,
+    its receivers and time intervals named `<service>/<name>`, and its inhibition
+    limited to its own alerts; None for a service without routing."""
+    routing = spec.routing
+    if routing is None:
+        return None
+    prefix = receiver_name(spec.service.name, "")
+    own = f'{SERVICE_LABEL}="{spec.service.name}"'
+    return ClusterPart(
+        sub_route={
+            "receiver": prefix + default_receiver(routing),
+            "matchers": [own],
+            "group_by": group_by(routing),
+            **_timing(None, _TIMING_KEYS),
+            "routes": [_route(r, prefix) for r in routes(routing)],
+        },
+        inhibitions=[
             {
                 "source_matchers": [f'{SEVERITY_LABEL}="{stronger}"', own],
                 "target_matchers": [f'{SEVERITY_LABEL}="{weaker}"', own],
                 "equal": list(routing.inhibit_equal),
             }
             for stronger, weaker in _inhibitions()
-        ]
-        receivers += [{**_receiver(r), "name": prefix + r.name} for r in routing.receivers]
-        intervals += time_intervals(routing, prefix)
+        ],
+        receivers=[{**_receiver(r), "name": prefix + r.name} for r in routing.receivers],
+        intervals=time_intervals(routing, prefix),
+    )
+
+
+def emit_cluster(parts: list[ClusterPart | None]) -> dict[str, str]:
+    """One Alertmanager configuration for every service of an environment (their parts,
+    in service order). What matches no service reaches `unrouted`, which notifies
+    nobody."""
+    routed = [part for part in parts if part is not None]
+    if not routed:
+        return {}
+    sub_routes = [part.sub_route for part in routed]
+    inhibitions = [rule for part in routed for rule in part.inhibitions]
+    receivers = [{"name": UNROUTED}, *(r for part in routed for r in part.receivers)]
+    intervals = [interval for part in routed for interval in part.intervals]
     config: dict[str, Any] = {
         "route": {
             "receiver": UNROUTED,

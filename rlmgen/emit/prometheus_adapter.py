@@ -4,6 +4,7 @@ external metric the HPAs read, as a ConfigMap holding the adapter's config file.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from rlmgen.derive.kubernetes import metadata
@@ -33,19 +34,34 @@ def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
     return {ADAPTER_PATH: dump(configmap)}
 
 
-def emit_cluster(specs: list[m.Spec]) -> dict[str, str]:
-    """An environment's one prometheus-adapter configuration: the rules of every service,
-    as the ConfigMap the adapter reads (in its own namespace) and as values for its Helm
-    chart (`rules.custom`, `rules.external`)."""
+@dataclasses.dataclass(frozen=True)
+class ClusterPart:
+    """What one service adds to its environment's prometheus-adapter."""
+
+    config: dict[str, Any]
+    config_map: str  # the platform's, of the first service: the environment's
+    namespace: str
+
+
+def cluster_part(spec: m.Spec) -> ClusterPart:
+    platform = spec.platform
+    return ClusterPart(
+        adapter_config(spec), platform.adapter_config_map, platform.adapter_namespace
+    )
+
+
+def emit_cluster(parts: list[ClusterPart]) -> dict[str, str]:
+    """An environment's one prometheus-adapter configuration: the rules of every service
+    (their parts, in service order), as the ConfigMap the adapter reads (in its own
+    namespace) and as values for its Helm chart (`rules.custom`, `rules.external`)."""
     rules: list[dict[str, Any]] = []
     external: list[dict[str, Any]] = []
-    for spec in specs:
-        config = adapter_config(spec)
-        rules += [r for r in config.get("rules", []) if r not in rules]
-        external += [r for r in config.get("externalRules", []) if r not in external]
+    for part in parts:
+        rules += [r for r in part.config.get("rules", []) if r not in rules]
+        external += [r for r in part.config.get("externalRules", []) if r not in external]
     if not rules and not external:
         return {}
-    platform = specs[0].platform
+    platform = parts[0]
     combined: dict[str, Any] = {}
     if rules:
         combined["rules"] = rules
@@ -55,8 +71,8 @@ def emit_cluster(specs: list[m.Spec]) -> dict[str, str]:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
-            "name": platform.adapter_config_map,
-            "namespace": platform.adapter_namespace,
+            "name": platform.config_map,
+            "namespace": platform.namespace,
             "labels": {
                 "app.kubernetes.io/name": "prometheus-adapter",
                 "app.kubernetes.io/managed-by": "rlmgen",

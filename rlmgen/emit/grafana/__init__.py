@@ -4,6 +4,7 @@ dashboard provider, `grafana/provisioning.yaml`, so the folder can be mounted as
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -146,25 +147,41 @@ def boards(spec: m.Spec) -> list[m.Dashboard]:
     return [*spec.dashboards, *([slos] if slos else [])]
 
 
-def emit_cluster(specs: list[m.Spec]) -> dict[str, str]:
-    """An environment's Grafana: one provider per service folder and, when the platform
-    asks, each dashboard as a ConfigMap labelled for Grafana's dashboard sidecar."""
-    with_boards = [spec for spec in specs if boards(spec)]
+@dataclasses.dataclass(frozen=True)
+class ClusterPart:
+    """What one service with dashboards adds to its environment's Grafana."""
+
+    provider: dict[str, Any]
+    config_maps: dict[str, str]  # path: text, when the platform asks for the sidecar
+
+
+def cluster_part(spec: m.Spec) -> ClusterPart | None:
+    found = boards(spec)
+    if not found:
+        return None
+    sidecar = spec.platform.sidecar
+    config_maps = {}
+    if sidecar is not None:
+        for board in found:
+            path = sidecar_config_map_path(spec.service.name, board.uid)
+            config_maps[path] = dump(_config_map(spec, sidecar, board))
+    return ClusterPart(_provider(spec), config_maps)
+
+
+def emit_cluster(parts: list[ClusterPart | None]) -> dict[str, str]:
+    """An environment's Grafana (its services' parts, in service order): one provider per
+    service folder and, when the platform asks, each dashboard as a ConfigMap labelled
+    for Grafana's dashboard sidecar."""
+    with_boards = [part for part in parts if part is not None]
     if not with_boards:
         return {}
     files = {
         PROVISIONING_PATH: dump(
-            {"apiVersion": 1, "providers": [_provider(spec) for spec in with_boards]}
+            {"apiVersion": 1, "providers": [part.provider for part in with_boards]}
         )
     }
-    for spec in with_boards:
-        sidecar = spec.platform.sidecar
-        if sidecar is None:
-            continue
-        for board in boards(spec):
-            files[sidecar_config_map_path(spec.service.name, board.uid)] = dump(
-                _config_map(spec, sidecar, board)
-            )
+    for part in with_boards:
+        files.update(part.config_maps)
     return files
 
 
