@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import shutil
 import sys
 from pathlib import Path
 
@@ -231,3 +232,33 @@ def test_check_takes_the_fast_path_and_still_sees_drift(
     result = CliRunner().invoke(cli, ["check", "-o", "out"])
     assert result.exit_code == 1
     assert "out/staging/svc-003/runbook/README.md" in result.stdout
+
+
+def test_a_cache_that_cannot_be_written_or_read_is_no_error(
+    platform: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache directory that is a file (nothing can be stored), then compiled templates
+    that are garbage: builds succeed with a clean build's bytes."""
+    from rlmgen.output import templating
+
+    def build(out: str, *, cached: bool) -> tuple[int, str]:
+        templating.environment.cache_clear()  # as in a new process
+        return _build(out, cached=cached, monkeypatch=monkeypatch)
+
+    clean = build("out-clean", cached=False)
+    blocked = platform / "blocked"
+    blocked.write_text("not a directory\n")
+    monkeypatch.setenv(cache.DIRECTORY_ENV, str(blocked))
+    assert build("out", cached=True) == clean
+    assert _tree(platform / "out") == _tree(platform / "out-clean")
+    monkeypatch.setenv(cache.DIRECTORY_ENV, str(platform / "cache"))
+    assert build("out", cached=True) == clean
+    templates = list((platform / "cache").glob("jinja-*/*"))
+    assert templates  # the runbook's template, compiled once
+    for compiled in templates:
+        compiled.write_bytes(b"garbage")
+    for entry in (platform / "cache").glob("*.pickle"):  # so that runbooks are rendered
+        entry.unlink()
+    shutil.rmtree(platform / "out")
+    assert build("out", cached=True) == clean
+    assert _tree(platform / "out") == _tree(platform / "out-clean")

@@ -93,18 +93,24 @@ class _Fed:
     counters: dict[str, slo.Counter]
 
     def ratio(self, at: float, window: float) -> float | None:
-        rates = {role: c.rate(at - window, at) for role, c in self.counters.items()}
-        if any(r is None for r in rates.values()):
-            return None
-        if "total" in rates:
-            total = rates["total"]
-        else:  # one counter: its two series summed
-            total = rates["rest"] + (rates.get("bad") or rates.get("good") or 0.0)  # type: ignore[operator]
+        # called for every evaluation of every window of a scenario (tens of thousands of
+        # times per SLO): the roles are read without building a dict of their rates
+        start, counters = at - window, self.counters
+        rates = []
+        for role in ("total", "rest", "bad", "good"):
+            counter = counters.get(role)
+            rate = None if counter is None else counter.rate(start, at)
+            if counter is not None and rate is None:
+                return None
+            rates.append(rate)
+        total, rest, bad, good = rates
+        if total is None:  # one counter: its two series summed
+            total = rest + (bad or good or 0.0)  # type: ignore[operator]
         if not total:
             return None
-        if "bad" in rates:
-            return rates["bad"] / total  # type: ignore[operator]
-        return 1 - rates["good"] / total  # type: ignore[operator]
+        if bad is not None:
+            return bad / total
+        return 1 - good / total  # type: ignore[operator]
 
 
 def _feed(roles: tuple[tuple[str, str], ...], schedule: Schedule, interval: float) -> _Fed:
