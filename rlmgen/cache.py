@@ -50,7 +50,7 @@ def fingerprint() -> str:
     """rlmgen as it runs: every file of the package and its templates, the Python
     version and the libraries that shape output."""
     import rlmgen
-    from rlmgen.output.templating import template_directory
+    from rlmgen.output import template_directory
 
     digest = hashlib.sha256(f"{_FORMAT} {sys.version}".encode())
     for library in _SHAPING:

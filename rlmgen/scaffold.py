@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from rlmgen.output.templating import template_directory
+from rlmgen.output import template_directory
 from rlmgen.spec.schema import SCHEMA_FILE, schema_text
 
 SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")

@@ -6,22 +6,12 @@ never template code (an annotation's `{{ $value }}` stays as written)."""
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from rlmgen.lang.units import format_duration
 from rlmgen.output import markdown as md
-
-TEMPLATE_NAMES = ("runbook.md.j2", "review.md.j2")
-
-
-def template_directory() -> str:
-    """The top-level templates/ of a source checkout, or the installed rlmgen.templates."""
-    checkout = Path(__file__).resolve().parents[2] / "templates"  # rlmgen/output/ -> root
-    if all((checkout / name).is_file() for name in TEMPLATE_NAMES):
-        return str(checkout)
-    return str(resources.files("rlmgen.templates"))
+from rlmgen.output import template_directory
 
 
 def _bytecode_cache() -> Any:
