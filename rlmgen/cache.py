@@ -25,7 +25,6 @@ import os
 import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -49,6 +48,8 @@ def directory() -> Path:
 def fingerprint() -> str:
     """rlmgen as it runs: every file of the package and its templates, the Python
     version and the libraries that shape output."""
+    from importlib import metadata  # here: 25 ms of imports, for a run that uses the cache
+
     import rlmgen
     from rlmgen.output import template_directory
 

@@ -9,11 +9,9 @@ so that they can travel."""
 from __future__ import annotations
 
 import copyreg
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -62,6 +60,9 @@ def run_ordered(
             on_start(index)
             results.append(function(*args))
         return results
+    import multiprocessing  # here: a run of one piece need not import them (15 ms)
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(preload))
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_started)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 TEMPLATE_NAMES = ("runbook.md.j2", "review.md.j2")
@@ -13,4 +12,6 @@ def template_directory() -> str:
     checkout = Path(__file__).resolve().parents[2] / "templates"  # rlmgen/output/ -> root
     if all((checkout / name).is_file() for name in TEMPLATE_NAMES):
         return str(checkout)
+    from importlib import resources  # only installed copies need it (9 ms of imports)
+
     return str(resources.files("rlmgen.templates"))
