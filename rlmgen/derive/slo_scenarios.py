@@ -11,6 +11,7 @@ same values exactly."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 
@@ -141,11 +142,34 @@ def thresholds(target: m.SLO, kind: str) -> list[tuple[slo.BurnWindow, float]]:
 State = tuple[float, tuple[tuple[str, float], ...]]
 
 
-def _states(target: m.SLO, fed: _Fed, evaluation: float, horizon: float) -> list[State]:
+Limits = tuple[tuple[str, tuple[tuple[slo.BurnWindow, float], ...]], ...]  # per alert kind
+
+
+@functools.lru_cache(maxsize=1024)
+def _played(
+    limits: Limits,
+    holds: tuple[tuple[str, float], ...],
+    roles: tuple[tuple[str, str], ...],
+    schedule: Schedule,
+    interval: float,
+    evaluation: float,
+    horizon: float,
+) -> tuple[Checkpoint, ...]:
+    """A scenario's checkpoints: the same numbers for every environment (and every SLO of
+    the same objective and alerts) of a build, computed once (tens of thousands of rates)."""
+    fed = _feed(roles, schedule, interval)
+    return _checkpoints(_states(dict(limits), dict(holds), fed, evaluation, horizon))
+
+
+def _states(
+    limits: dict[str, tuple[tuple[slo.BurnWindow, float], ...]],
+    holds: dict[str, float],
+    fed: _Fed,
+    evaluation: float,
+    horizon: float,
+) -> list[State]:
     """(evaluation time, the kinds firing then), as Prometheus' alerting rule decides:
     active at the first evaluation its condition holds, firing once held for `for`."""
-    limits = {burn.kind: thresholds(target, burn.kind) for burn in target.alerts}
-    holds = {burn.kind: burn.for_seconds for burn in target.alerts}
     active_since: dict[str, float | None] = {kind: None for kind in limits}
     states = []
     for step in range(int(horizon // evaluation) + 1):
@@ -263,8 +287,12 @@ def scenarios(target: m.SLO, evaluation: float) -> list[SloScenario]:
                     18 * hour,
                 )
             )
+    limits = tuple((burn.kind, tuple(thresholds(target, burn.kind))) for burn in target.alerts)
+    holds = tuple((burn.kind, burn.for_seconds) for burn in target.alerts)
+    # the checkpoints depend on the roles, not on the series that play them
+    played_roles = tuple(sorted({("", role) for _, role in roles}))
     for title, interval, schedule, horizon in plans:
         fed = _feed(roles, schedule, interval)
-        states = _states(target, fed, evaluation, horizon)
-        found.append(SloScenario(target, title, interval, fed.inputs, _checkpoints(states)))
+        checkpoints = _played(limits, holds, played_roles, schedule, interval, evaluation, horizon)
+        found.append(SloScenario(target, title, interval, fed.inputs, checkpoints))
     return found
