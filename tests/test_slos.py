@@ -123,7 +123,8 @@ def test_the_scenario_simulation_predicts_the_same_minute() -> None:
     assert roles == (("shop_errors", "bad"), ("shop_requests", "total"))
     # every request fails from minute 120: the simulation's own schedule notation
     fed = slo_scenarios._feed(roles, ((120 * 60.0, 0.0), (60 * 60.0, 1.0)), 60.0)
-    states = dict(slo_scenarios._states(target, fed, 30.0, 180 * 60.0))
+    limits, holds = slo_scenarios.alerting(target)
+    states = dict(slo_scenarios._states(dict(limits), dict(holds), fed, 30.0, 180 * 60.0))
     assert [kind for kind, _ in states[FIRES_AT - 30]] == []
     assert "page" in [kind for kind, _ in states[FIRES_AT]]
 

@@ -145,6 +145,12 @@ State = tuple[float, tuple[tuple[str, float], ...]]
 Limits = tuple[tuple[str, tuple[tuple[slo.BurnWindow, float], ...]], ...]  # per alert kind
 
 
+def alerting(target: m.SLO) -> tuple[Limits, tuple[tuple[str, float], ...]]:
+    """Per alert kind of the SLO: its window pairs with their limits, and its `for`."""
+    limits = tuple((burn.kind, tuple(thresholds(target, burn.kind))) for burn in target.alerts)
+    return limits, tuple((burn.kind, burn.for_seconds) for burn in target.alerts)
+
+
 @functools.lru_cache(maxsize=1024)
 def _played(
     limits: Limits,
@@ -287,8 +293,7 @@ def scenarios(target: m.SLO, evaluation: float) -> list[SloScenario]:
                     18 * hour,
                 )
             )
-    limits = tuple((burn.kind, tuple(thresholds(target, burn.kind))) for burn in target.alerts)
-    holds = tuple((burn.kind, burn.for_seconds) for burn in target.alerts)
+    limits, holds = alerting(target)
     # the checkpoints depend on the roles, not on the series that play them
     played_roles = tuple(sorted({("", role) for _, role in roles}))
     for title, interval, schedule, horizon in plans:
