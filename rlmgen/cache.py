@@ -33,7 +33,7 @@ SWITCH_ENV = "RLMGEN_CACHE"
 DEFAULT_DIRECTORY = Path(".rlmgen-cache")
 # The libraries whose versions change what rlmgen writes.
 _SHAPING = ("pyyaml", "jinja2", "jsonschema", "promql-parser", "grafana-foundation-sdk")
-_FORMAT = 3  # of an entry; bump when its layout changes
+_FORMAT = 4  # of an entry; bump when its layout changes
 
 
 def enabled() -> bool:
@@ -147,9 +147,12 @@ def load(spec: Path, variant: tuple[Any, ...]) -> Any | None:
         try:
             files = pickle.load(handle)
             units = pickle.load(handle)
-            # their specs and models, as one pickled bytes object (a truncated entry is a
-            # miss here, not an error later): unpickled when first used
-            deferred: bytes = pickle.load(handle)
+            # their specs and models, after their length (a truncated entry is a miss
+            # here, not an error later): unpickled when first used
+            length = int.from_bytes(handle.read(8), "big")
+            deferred = handle.read(length)
+            if len(deferred) != length or handle.read(1):
+                raise EOFError("cut or extended")
         except _DAMAGED:
             return None  # damaged: compile instead
     read = functools.cache(lambda: pickle.loads(deferred))
@@ -214,8 +217,15 @@ def store(
         handle.write(len(raw).to_bytes(8, "big") + raw)
         pickle.dump(files, handle, protocol=pickle.HIGHEST_PROTOCOL)
         pickle.dump(list(light), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        deferred = pickle.dumps(list(heavy), protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(deferred, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        # pickled straight into the file (a 30,000-metric spec's model is 100 MB of
+        # pickle), its length filled in after
+        start = handle.tell()
+        handle.write(bytes(8))
+        pickle.dump(list(heavy), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        end = handle.tell()
+        handle.seek(start)
+        handle.write((end - start - 8).to_bytes(8, "big"))
+        handle.seek(end)
 
     _replace(_entry_path(spec, variant, directory), write)
 
