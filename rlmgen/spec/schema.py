@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from importlib import resources
 from typing import Any
 
 SCHEMA_FILE = "spec-v1.schema.json"
@@ -22,6 +21,8 @@ API_VERSION = "rlmgen/v1"
 
 
 def _read(name: str) -> str:
+    from importlib import resources  # here: a valid spec's check never reads the schema
+
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
