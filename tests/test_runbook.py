@@ -221,6 +221,26 @@ def test_spec_text_cannot_break_the_markdown(tmp_path: Path) -> None:
     assert "P99 | p95 `latency` # not a heading" in text
 
 
+@pytest.mark.parametrize(
+    ("description", "paragraph"),
+    [
+        ("Is the queue draining?", "Is the queue draining?"),
+        ("Page the owner now!", "Page the owner now!"),
+        ("Golden signals", "Golden signals."),
+        ("Golden signals.", "Golden signals."),
+        ('It says "stop."', 'It says "stop."'),
+    ],
+)
+def test_a_description_ends_one_sentence(tmp_path: Path, description: str, paragraph: str) -> None:
+    """A full stop ends a description that has no mark of its own; a question stays one."""
+    text = MINIMAL_SPEC.read_text().replace(
+        "    title: Shop Operations\n",
+        f"    title: Shop Operations\n    description: {json.dumps(description)}\n",
+    )
+    document = _runbook(_build(tmp_path, text))
+    assert f"\n{paragraph}\n" in markdown_text.plain_text(document)
+
+
 # --- the seed runbook's facts --------------------------------------------------------
 
 

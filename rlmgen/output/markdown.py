@@ -69,6 +69,17 @@ def text(value: object) -> str:
     return _BLOCK_START.sub(_escape_block_start, _escape_specials(str(value)))
 
 
+# Text that already ends a sentence: its mark, then closing quotes, brackets or emphasis.
+_SENTENCE_END = re.compile(r"[.?!…][\"'”’)\]*_`\\]*$")
+
+
+def sentence(value: object) -> str:
+    """Spec text as a paragraph that ends a sentence: a full stop is added, unless the
+    text ends with one already (`Where is the queue?` stays a question)."""
+    rendered = text(value).rstrip()
+    return rendered if _SENTENCE_END.search(rendered) else f"{rendered}."
+
+
 def _escape_block_start(match: re.Match[str]) -> str:
     indent, marker, number = match.groups()
     if number is not None:  # `1. ` starts a list: escape the dot that follows the digits

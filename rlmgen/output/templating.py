@@ -60,6 +60,7 @@ def environment() -> Any:
     )
     env.filters.update(
         md=md.text,
+        sentence=md.sentence,
         inline=md.inline,
         url=md.destination,
         as_written=md.as_written,
