@@ -167,3 +167,59 @@ def test_the_operator_variant(compiled_seed) -> None:
     assert spec["route"]["routes"][0]["matchers"] == [
         {"name": "route", "value": "pagerduty-oncall", "matchType": "="}
     ]
+
+
+def test_each_secret_file_is_read_from_a_secret_key_of_its_own(tmp_path: Path) -> None:
+    """Receivers whose secret files share a name (the Operator's own mount layout, one
+    Secret per directory) read each its own Secret key in the AlertmanagerConfig, and the
+    Secret keys the Operator mounts at those paths are the keys referenced: file and key
+    name the same secret for every receiver."""
+    from rlmgen.pipeline import compile_specs
+    from tests.conftest import MINIMAL_SPEC
+
+    text = MINIMAL_SPEC.read_text().replace(
+        "      pagerduty: {routingKeyFile: /etc/secrets/pagerduty-key}\n",
+        "      pagerduty: {routingKeyFile: /etc/secrets/pagerduty-key}\n"
+        "    - name: slack-a\n      severities: [warning]\n"
+        '      slack: {channel: "#a", apiUrlFile: /etc/alertmanager/secrets/a/api-url}\n'
+        "    - name: slack-b\n      severities: [info]\n"
+        '      slack: {channel: "#b", apiUrlFile: /etc/alertmanager/secrets/b/api-url}\n'
+        "    - name: mail\n      severities: [info]\n      match: {team: x}\n"
+        "      email: {to: a@example.com, from: am@example.com, smarthost: 'smtp:587',\n"
+        "              authUsername: am, authPasswordFile: /etc/alertmanager/secrets/smtp}\n",
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text.replace("severities: [critical, warning]", "severities: [critical]"))
+    [result] = compile_specs([spec], tmp_path / "out")
+    assert not result.errors, [d.format() for d in result.diagnostics]
+    plain = yaml.safe_load(result.files[CONFIG])["receivers"]
+    files = {
+        r["name"]: value
+        for r in plain
+        for kind, configs in r.items()
+        if kind != "name"
+        for key, value in configs[0].items()
+        if key.endswith("_file")
+    }
+    operator = yaml.safe_load(result.files[OPERATOR])["spec"]["receivers"]
+    references = {
+        r["name"]: (value["name"], value["key"])
+        for r in operator
+        for kind, configs in r.items()
+        if kind != "name"
+        for value in configs[0].values()
+        if isinstance(value, dict) and set(value) == {"name", "key"}
+    }
+    assert references == {
+        "pagerduty-oncall": ("shop-alertmanager", "pagerduty-key"),
+        "slack-a": ("a", "api-url"),
+        "slack-b": ("b", "api-url"),
+        "mail": ("shop-alertmanager", "smtp"),
+    }
+    # where the Operator mounts the Secrets it is given, the referenced key is the file
+    for name, (secret, key) in references.items():
+        if secret != "shop-alertmanager":
+            assert files[name] == f"/etc/alertmanager/secrets/{secret}/{key}"
+    read_from = {}
+    for name, reference in references.items():  # one file per Secret key
+        assert read_from.setdefault(reference, files[name]) == files[name]

@@ -4,12 +4,12 @@ Prometheus Operator, `kubernetes/alertmanager-config.yaml`.
 Every rule rlmgen emits carries a `route` label naming its receiver, so the route tree
 matches that label exactly; severity routes follow for alerts from other rule files.
 Secrets are never inline: the config reads them from the files the spec names (the
-Operator variant from a Secret, keyed by those files' names)."""
+Operator variant from Secret keys: a file in the Operator's mount layout is its own Secret
+and key, any other the key of its name in the service's Secret)."""
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import PurePosixPath
 from typing import Any
 
 from rlmgen.derive.kubernetes import metadata
@@ -30,6 +30,7 @@ from rlmgen.model.routing import (
     default_receiver,
     group_by,
     routes,
+    secret_reference,
 )
 from rlmgen.output.yamlout import dump
 
@@ -167,8 +168,9 @@ def secret_name(spec: m.Spec) -> str:
 
 
 def _secret(spec: m.Spec, path: str) -> dict[str, str]:
-    """A file the spec names becomes the key of that name in the service's Secret."""
-    return {"name": secret_name(spec), "key": PurePosixPath(path).name}
+    """The Secret key that holds what the file the spec names holds (secret_reference)."""
+    secret, key = secret_reference(path)
+    return {"name": secret or secret_name(spec), "key": key}
 
 
 def _operator_receiver(spec: m.Spec, receiver: m.Receiver) -> dict[str, Any]:

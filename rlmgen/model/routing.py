@@ -4,7 +4,9 @@ for hand-written alerts and level alerts alike."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 
 from rlmgen.model import types as m
 from rlmgen.model.conventions import (
@@ -25,6 +27,28 @@ TIMING = {
     "info": (300.0, 1800.0, 24 * 3600.0),
 }
 ROOT_TIMING = TIMING["warning"]
+
+# Where the Prometheus Operator mounts an Alertmanager's Secrets: <root>/<secret>/<key>.
+OPERATOR_SECRETS = PurePosixPath("/etc/alertmanager/secrets")
+# A receiver's settings that name a file holding a secret.
+SECRET_FILE_SETTINGS = ("routingKeyFile", "apiUrlFile", "authPasswordFile", "urlFile")
+
+
+def secret_reference(path: str) -> tuple[str | None, str]:
+    """The Secret and key an AlertmanagerConfig reads for the secret file at `path`: a
+    path in the Operator's layout (/etc/alertmanager/secrets/<secret>/<key>) is that key
+    of that Secret; any other file, the key of its name in the service's own Secret
+    (None). Two files of one service may not come to the same Secret and key."""
+    pure = PurePosixPath(path)
+    if pure.parent.parent == OPERATOR_SECRETS and _SECRET_NAME.fullmatch(pure.parent.name):
+        return pure.parent.name, pure.name
+    return None, pure.name
+
+
+# A Secret's name: a DNS subdomain (RFC 1123), at most 253 characters.
+_SECRET_NAME = re.compile(
+    r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+)
 
 
 def receiver_for(

@@ -360,6 +360,10 @@ _ALL = [
         "routing/webhook-url-file",
         "A webhook urlFile on a target Alertmanager that cannot read one.",
     ),
+    Check(
+        "routing/secret-key-clash",
+        "Two different secret files that an AlertmanagerConfig would read from one Secret key.",
+    ),
     # dashboards
     Check(
         "dashboards/panel-form",

@@ -13,6 +13,7 @@ from rlmgen.model.compile import references
 from rlmgen.model.compile.labels import check_label_value
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.routing import OPERATOR_SECRETS, SECRET_FILE_SETTINGS, secret_reference
 from rlmgen.spec.suggest import did_you_mean
 
 KINDS = ("pagerduty", "slack", "email", "webhook")
@@ -28,6 +29,7 @@ def compile_routing(
     references.unique(walk, entries, "name", "receiver")
     intervals = _time_intervals(walk, node)
     taken: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+    secrets: dict[tuple[str | None, str], str] = {}  # (Secret, key): the file read there
     receivers = []
     for entry in entries:
         name = entry.text("name")
@@ -65,6 +67,7 @@ def compile_routing(
         if (receiver := _receiver(entry)) is not None:
             receivers.append(receiver)
             _check_version(walk, entry, receiver, targets)
+            _check_secret_keys(walk, entry, receiver, secrets)
     if default := node.text("default"):
         references.check_receiver(walk, declared, node.at("default"), default)
     return m.Routing(
@@ -129,6 +132,32 @@ def _receiver(entry: Node) -> m.Receiver | None:
         active_intervals=entry.strings("activeTimeIntervals"),
         mute_intervals=entry.strings("muteTimeIntervals"),
     )
+
+
+def _check_secret_keys(
+    walk: Walk, entry: Node, receiver: m.Receiver, secrets: dict[tuple[str | None, str], str]
+) -> None:
+    """Each Secret key an AlertmanagerConfig reads holds one file's secret: two different
+    files that would be read from the same key would send one receiver's secret with
+    another's notifications."""
+    for setting in SECRET_FILE_SETTINGS:
+        path = receiver.settings.get(setting)
+        if path is None:
+            continue
+        reference = secret_reference(path)
+        first = secrets.setdefault(reference, path)
+        if first == path:
+            continue
+        secret, key = reference
+        where = f"Secret '{secret}'" if secret else "the service's Secret"
+        walk.error(
+            f"{entry.at(receiver.kind)}/{setting}",
+            f"'{path}' and '{first}' would both be read from key '{key}' of {where} "
+            "(the Prometheus Operator's AlertmanagerConfig reads secrets from Secret keys)",
+            f"name the files differently, or mount them as the Operator does: "
+            f"{OPERATOR_SECRETS}/<secret>/<key> is key <key> of Secret <secret>",
+            check="routing/secret-key-clash",
+        )
 
 
 def _check_version(walk: Walk, entry: Node, receiver: m.Receiver, targets: m.Targets) -> None:
