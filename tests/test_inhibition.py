@@ -185,3 +185,92 @@ def test_inhibiting_by_name_and_service_alone_would_hold_back_other_series(
         lambda: _states(url).get(("Suggest", "warning")) == "suppressed",
         "the other method's warning to be held back",
     )
+
+
+# The issue's case: a per-pod metric whose labels the spec does not declare (its series
+# come from kube-state-metrics: one instance and job for every pod), at two severities.
+PODS_SPEC = """apiVersion: rlmgen/v1
+service:
+  name: batch
+  title: Batch jobs
+  namespace: batch
+  team: data-platform
+  runbookUrl: https://runbooks.example.com/batch
+metrics:
+  - name: batch_worker_memory_bytes
+    description: Working set of a worker pod
+    type: gauge
+    unit: bytes
+    levels:
+      warning: "> 1GiB"
+      critical: "> 2GiB"
+routing:
+  receivers:
+    - name: oncall
+      severities: [critical]
+      webhook: {url: "http://127.0.0.1:9/oncall"}
+    - name: team
+      severities: [warning]
+      webhook: {url: "http://127.0.0.1:9/team"}
+"""
+# What kube-state-metrics' series carry besides the pod: the same for every pod.
+_KSM = {"instance": "10.0.0.7:8080", "job": "kube-state-metrics", "container": "worker"}
+
+
+@pytest.fixture(scope="module")
+def built_pods(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    root = tmp_path_factory.mktemp("inhibition-pods")
+    spec = root / "batch.yaml"
+    spec.write_text(PODS_SPEC)
+    [result] = compile_specs([spec], root / "out")
+    assert not result.errors, [d.format() for d in result.errors]
+    return result.files
+
+
+def _fire_pods(url: str, built: dict[str, bytes]) -> None:
+    def fired(pod: str) -> dict[str, dict[str, str]]:
+        return {
+            severity: {**labels, **_KSM, "pod": pod}
+            for severity, labels in _alert_labels(built, "unused").items()
+        }
+
+    a, b = fired("worker-a"), fired("worker-b")
+    _post(url, [a["critical"], a["warning"], b["warning"]])
+
+
+def _pod_states(url: str) -> dict[tuple[str, str], str]:
+    alerts = json.loads(_get(f"{url}/api/v2/alerts") or b"[]")
+    return {(a["labels"]["pod"], a["labels"]["severity"]): a["status"]["state"] for a in alerts}
+
+
+def test_a_critical_alert_of_one_pod_holds_back_that_pods_warning_only(
+    built_pods, alertmanager
+) -> None:
+    """The metric's labels are not declared, so rlmgen cannot know its series carry
+    `pod`; inhibition then also compares the labels that usually name an entity."""
+    config = yaml.safe_load(built_pods["alertmanager/alertmanager.yaml"])
+    assert all("pod" in rule["equal"] for rule in config["inhibit_rules"])
+    url = alertmanager(config)
+    _fire_pods(url, built_pods)
+    expected = {
+        ("worker-a", "critical"): "active",
+        ("worker-a", "warning"): "suppressed",
+        ("worker-b", "warning"): "active",
+    }
+    _wait(lambda: _pod_states(url) == expected, f"the alert states {expected}")
+
+
+def test_comparing_only_the_known_labels_would_hold_back_another_pods_warning(
+    built_pods, alertmanager
+) -> None:
+    """The test above can fail: with the labels rlmgen compared before (the name, the
+    service and the scrape's), worker-a's critical holds back worker-b's warning."""
+    config = yaml.safe_load(built_pods["alertmanager/alertmanager.yaml"])
+    for rule in config["inhibit_rules"]:
+        rule["equal"] = ["alertname", "service", "instance", "job"]
+    url = alertmanager(config)
+    _fire_pods(url, built_pods)
+    _wait(
+        lambda: _pod_states(url).get(("worker-b", "warning")) == "suppressed",
+        "the other pod's warning to be held back",
+    )

@@ -103,6 +103,36 @@ def group_by(routing: m.Routing) -> list[str]:
     return list(routing.group_by or DEFAULT_GROUP_BY)
 
 
+# Labels that name what an alert is about in the series of common exporters (Kubernetes'
+# kube-state-metrics and cAdvisor, node, queue and database exporters). When the labels of
+# some alert's series are not all known (a metric without declared labels), inhibition
+# compares these too: a critical alert of pod-a must not hold back the warning of pod-b.
+# A label neither alert carries compares equal, so one more never stops an inhibition
+# that should happen.
+ENTITY_LABELS = frozenset(
+    {
+        "consumergroup",
+        "container",
+        "cronjob",
+        "daemonset",
+        "database",
+        "deployment",
+        "device",
+        "job_name",
+        "mountpoint",
+        "name",
+        "node",
+        "partition",
+        "persistentvolumeclaim",
+        "pod",
+        "pool",
+        "queue",
+        "statefulset",
+        "topic",
+    }
+)
+
+
 def inhibit_equal(carried: frozenset[str]) -> tuple[str, ...]:
     """What a firing alert and the alerts it holds back must share: the alert's name, the
     service, and the labels alert series carry (Alertmanager takes a label absent from

@@ -28,7 +28,7 @@ from rlmgen.model.compile.slos import compile_slos
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import ALERT_LABELS, SERIES_FIRST_LABELS, SLO_IDENTITY_LABELS
 from rlmgen.model.outline import runbook_outline
-from rlmgen.model.routing import inhibit_equal
+from rlmgen.model.routing import ENTITY_LABELS, inhibit_equal
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
 from rlmgen.spec.loader import LoadedSpec
 from rlmgen.spec.schema_check import schema_diagnostics
@@ -146,6 +146,7 @@ def _check_labels(
     service_labels = spec.service.labels
     added_to_all = frozenset(service_labels) | set(ALERT_LABELS)
     carried: set[str] = set()
+    unknown = False  # whether some alert's series may carry labels nobody declared
     grouped: dict[str, LabelSet] = {}  # what each alert's series carry, by alert name
 
     def at_service(name: str) -> str:
@@ -156,6 +157,7 @@ def _check_labels(
         if result is None:
             continue
         carried.update(result.names)
+        unknown = unknown or not result.exact
         added = added_to_all | frozenset(alert.labels)
         labels.check_annotation_labels(walk, alert, result, added)
         _grouped(grouped, alert.name, LabelSet(result.names | added, result.exact))
@@ -197,6 +199,7 @@ def _check_labels(
             continue
         series = metric.series_labels
         carried.update(series.names)
+        unknown = unknown or not series.exact
         if metric.record:  # the recording rule has set the service's labels already
             series = LabelSet(series.names - frozenset(service_labels), series.exact)
         added = added_to_all | frozenset(metric.alert.labels)
@@ -215,6 +218,8 @@ def _check_labels(
         for alert in spec.alerts
         if f"{alert.pointer}/expr" in results
     }
+    if unknown:  # then inhibition also compares the labels that usually name an entity
+        carried.update(ENTITY_LABELS)
     return frozenset(carried | index.scrape), alert_labels
 
 
