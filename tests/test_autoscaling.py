@@ -148,3 +148,67 @@ def test_object_metrics_and_counters(tmp_path: Path) -> None:
 )
 def test_kubernetes_quantities(value: float, text: str) -> None:
     assert quantity(value) == text
+
+
+def _shop_with_metrics(tmp_path: Path, metrics: str) -> tuple[list[str], dict[str, bytes]]:
+    """The minimal spec's workload scaled on `metrics` (YAML list items, indented 6)."""
+    from tests.conftest import MINIMAL_SPEC
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        MINIMAL_SPEC.read_text().replace(
+            "      - resource: cpu\n        averageUtilization: 70%\n", metrics
+        )
+    )
+    [result] = compile_specs([spec], tmp_path / "out")
+    return [d.format().split(": ", 1)[1] for d in result.diagnostics], result.files
+
+
+def test_cpu_and_memory_targets_are_read_as_kubernetes_reads_them(tmp_path: Path) -> None:
+    """`500m` of CPU is half a CPU (not 500 minutes), `512Mi` of memory 512 MiB: what the
+    HPA gets means the same to Kubernetes, and the runbook says what was written."""
+    from rlmgen.lang.units import parse_kubernetes_quantity
+
+    problems, files = _shop_with_metrics(
+        tmp_path,
+        "      - resource: cpu\n        label: CPU\n        averageValue: 500m\n"
+        "      - resource: memory\n        label: Memory\n        averageValue: 512Mi\n"
+        "      - resource: memory\n        label: Memory (rlmgen's unit)\n"
+        "        averageValue: 1GiB\n",
+    )
+    assert problems == []
+    hpa = yaml.safe_load(files["kubernetes/hpa-shop-api.yaml"])
+    for version in VERSIONS:
+        kubernetes_validate.validate(hpa, version, strict=True)
+    targets = [metric["resource"]["target"] for metric in hpa["spec"]["metrics"]]
+    assert [t["type"] for t in targets] == ["AverageValue"] * 3
+    read = [parse_kubernetes_quantity(t["averageValue"]) for t in targets]
+    assert read == [0.5, 512 * 2**20, 2**30]
+    assert targets[0]["averageValue"] == "500m"
+    from tests import markdown_text
+
+    runbook = markdown_text.plain_text(files["runbook/README.md"].decode())
+    assert "CPU > 500m" in runbook and "Memory > 512Mi" in runbook
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        (
+            "      - resource: cpu\n        averageValue: 2 cores\n",
+            "/autoscaling/0/metrics/0/averageValue: '2 cores' is not a Kubernetes cpu quantity "
+            "(hint: write it like 500m (half a CPU), 2 or 1.5) [autoscaling/invalid-target]",
+        ),
+        (
+            "      - resource: memory\n        averageValue: 500m\n",
+            "/autoscaling/0/metrics/0/averageValue: '500m' is 0.5 bytes: memory is whole bytes "
+            "(hint: Kubernetes' m is thousandths: for mebibytes write Mi (512Mi), for megabytes "
+            "M) [autoscaling/invalid-target]",
+        ),
+    ],
+)
+def test_a_resource_target_kubernetes_cannot_mean_is_refused(
+    tmp_path: Path, metric: str, message: str
+) -> None:
+    problems, _ = _shop_with_metrics(tmp_path, metric)
+    assert problems == [message]

@@ -28,7 +28,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from rlmgen.cli import cli
 from rlmgen.lang.levels import parse_level
-from rlmgen.lang.units import UnitError, parse_duration, parse_quantity
+from rlmgen.lang.units import UnitError, parse_duration, parse_kubernetes_quantity, parse_quantity
 from rlmgen.pipeline import compile_file
 from rlmgen.spec.loader import SpecLoadError, load_file
 from rlmgen.spec.schema import (
@@ -157,12 +157,14 @@ def _string_pattern(node: dict[str, Any]) -> str:
 _PATTERNS = {
     "duration": str(_DEFS["duration"]["pattern"]),
     "quantity": _string_pattern(_DEFS["quantity"]),
+    "resource-quantity": _string_pattern(_DEFS["resourceQuantity"]),
     "level": _string_pattern(_DEFS["level"]),
     "target": _string_pattern(_DEFS["levels"]["properties"]["target"]),
 }
 _FORMATS = {
     "duration": "duration",
     "quantity": "quantity",
+    "resource-quantity": "resource-quantity",
     "level": "level",
     "target": "target-level",
 }
@@ -177,6 +179,7 @@ _FORMATS = {
 _ARITHMETIC = {
     "duration": ("longer than a Prometheus duration can be",),
     "quantity": ("too large to be a number",),
+    "resource-quantity": (),
     "level": ("the low end of a band must be below the high end", "too large"),
     "target": ("the low end of a band must be below the high end", "too large"),
 }
@@ -193,6 +196,9 @@ def _parses(kind: str, text: str) -> tuple[bool, str]:
             parse_duration(text)
         elif kind == "quantity":
             parse_quantity(text)
+        elif kind == "resource-quantity":  # what any resource could accept: cores or bytes
+            if parse_kubernetes_quantity(text) is None and parse_quantity(text).dimension != "data":
+                return False, "not a Kubernetes quantity nor bytes"
         else:  # the shape, in no metric's unit: what any metric could accept
             parse_level(text, None, has_limit=None, allow_qualitative=kind == "target")
     except UnitError as exc:
@@ -217,6 +223,11 @@ _WRITTEN_BY_HAND = {
         "100ms", "99.9%", "512MiB", "1KB", "$0.05", "1000", "70%", "10", " 5 ", "5 ms", "1e3",
         "-5", "+.5", "5.", "2/s", "10rps", "3ops", "1µs", "1kB", "1e999", "70 percent",
         "1.5 cores", "$5ms", "$ 5", "5kiB", "5Ms", "", "%", "5%%", "1e", "0x10",
+    ],
+    "resource-quantity": [
+        "500m", "2", "1.5", "512Mi", "1Gi", "1G", "100k", "1e3", "1E", "1E2", "5u", "5n", "-1",
+        "+.5", "5.", "512MiB", "1 GiB", "1KB", "1kB", "512 Mi", "2 cores", "500 m", "1e", "Mi",
+        "1Ki", "1ki", "1mi", "1K", "1b", "", " 2 ", "0x10", "1.5.5", "5ms", "70%", "$5",
     ],
     "level": [
         "> 200ms", "> 30s", "< 99.9%", "< 99%", "> 80%", "above 80%", "99.99%", "40-60%",
@@ -308,6 +319,11 @@ def _generated(kind: str, count: int) -> set[str]:
         words = ("Growth", "Trending down", "overall", "Under control", "not", "x", "!", ".5x")
         return pick(*words) + pick("", " ", " 5", " 40-60%", " parsecs")
 
+    if kind == "resource-quantity":
+        suffixes = ("", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
+                    "n", "u", "ki", "mi", "K", "B", "MiB", "GB", "kB", "e3", "E-2", "e",
+                    "%")  # fmt: skip
+        return {pick(*numbers) + pick(*space) + pick(*suffixes) for _ in range(count)}
     return {quantity() if kind == "quantity" else level() for _ in range(count)}
 
 
@@ -362,12 +378,14 @@ def test_editors_flag_the_usual_mistakes() -> None:
         "duration": ["2 minutes", "5 min", "1.5h", "10", "1m1h", "5M"],
         "level": ["> 200 msec", "> 2 min", "sometimes", "=> 5", "> 80 percent"],
         "quantity": ["70 percent", "1.5 cores", "0x10"],
+        "resource-quantity": ["2 cores", "1ki", "5ms", "70%"],
         "target": ["> 5 parsecs", "< 100 msec", "40-60 percent"],
     }
     fine = {
         "duration": ["5m", "1h30m", "90s", "100ms", "30d"],
         "level": ["> 200ms", "< 99.9%", "outside 30-70%", "> 20% increase", "drop > 50%"],
         "quantity": ["70%", "100ms", "512MiB", "10", "$0.05"],
+        "resource-quantity": ["500m", "2", "512Mi", "1Gi", "512MiB"],
         "target": ["< 100ms", "99.99%", "40-60%", "Trending down", "Growth"],
     }
     for kind, pattern in _PATTERNS.items():

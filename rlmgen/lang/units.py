@@ -99,6 +99,33 @@ def _clean(value: float) -> float:
     return float(f"{value:.12g}")
 
 
+# Kubernetes' resource.Quantity: a number, then a binary (Ki..Ei), decimal (n, u, m, k,
+# M..E) or exponent suffix. `m` is milli here, where rlmgen's own units read minutes.
+_KUBERNETES_QUANTITY = re.compile(
+    r"^(?P<num>[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?:(?P<binary>[KMGTPE]i)|(?P<decimal>[numkMGTPE])|[eE](?P<exp>[-+]?[0-9]+))?$"
+)
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+
+
+def parse_kubernetes_quantity(text: str) -> float | None:
+    """A Kubernetes quantity (`500m`, `2`, `1.5`, `512Mi`, `1G`, `1e3`) as the number it
+    stands for (0.5 for `500m`), or None when `text` is not one."""
+    match = _KUBERNETES_QUANTITY.match(text.strip())
+    if match is None:
+        return None
+    number = float(match["num"])
+    if match["binary"]:
+        return number * _BINARY[match["binary"]]
+    if match["decimal"]:
+        return _clean(number * 10.0 ** _DECIMAL[match["decimal"]])
+    if match["exp"]:
+        exponent = int(match["exp"])
+        return number * 10.0**exponent if abs(exponent) < 300 else math.inf
+    return number
+
+
 def parse_quantity(text: str) -> Quantity:
     match = _QUANTITY.match(text.strip())
     if not match:

@@ -387,6 +387,11 @@ _ALL = [
         "unit, or a scale-down threshold not below the target.",
     ),
     Check(
+        "autoscaling/ambiguous-quantity",
+        "A scaling target ending in m where minutes (rlmgen) and thousandths (Kubernetes) "
+        "both fit the metric.",
+    ),
+    Check(
         "autoscaling/unserved-metric",
         "A scaling metric whose series lack the labels the metrics adapter serves it by.",
     ),

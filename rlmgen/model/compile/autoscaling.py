@@ -7,7 +7,14 @@ from __future__ import annotations
 import math
 from typing import Literal, cast
 
-from rlmgen.lang.units import Quantity, SeriesUnit, UnitError, check_dimension, parse_quantity
+from rlmgen.lang.units import (
+    Quantity,
+    SeriesUnit,
+    UnitError,
+    check_dimension,
+    parse_kubernetes_quantity,
+    parse_quantity,
+)
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.references import Declared
@@ -79,10 +86,10 @@ def _scaling_metric(
 ) -> m.ScalingMetric | None:
     sources = [s for s in SOURCES if s in node]
     targets = [t for t in TARGETS if t in node]
-    quantities = {
-        key: _quantity(walk, node, key) for key in (*TARGETS, "scaleDownBelow") if key in node
-    }
     if len(sources) != 1 or len(targets) != 1:
+        for key in (*TARGETS, "scaleDownBelow"):  # their own problems, reported still
+            if key in node:
+                _quantity(walk, node, key)
         return None  # the schema's oneOf reports the form (source and target) as wrong
     source, target_key = sources[0], targets[0]
     described = None
@@ -105,6 +112,13 @@ def _scaling_metric(
     if metric is not None and source != "resource":
         _check_served(walk, name_pointer, metric, source, described)
     unit = metric.unit if metric else None
+    quantities = {
+        key: _resource_quantity(walk, node, key, node.text("resource"))
+        if source == "resource" and key in ("averageValue", "value")
+        else _quantity(walk, node, key, unit if source != "resource" else None)
+        for key in (*TARGETS, "scaleDownBelow")
+        if key in node
+    }
     target = _target(walk, node, target_key, quantities, source, target_key, unit)
     scale_down = (
         _target(walk, node, "scaleDownBelow", quantities, source, target_key, unit)
@@ -158,15 +172,72 @@ def _check_served(
     )
 
 
-def _quantity(walk: Walk, node: Node, key: str) -> Quantity | None:
+def _quantity(walk: Walk, node: Node, key: str, unit: SeriesUnit | None = None) -> Quantity | None:
+    """A custom metric's target, in rlmgen's units. Kubernetes writes milli as `m`, which
+    rlmgen reads as minutes: where both readings fit the metric (a duration, or no unit),
+    the text is refused with both."""
     raw = node.value.get(key)
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         return None  # the schema pass reported the type
+    text = str(raw)
     try:
-        return parse_quantity(str(raw))
+        quantity = parse_quantity(text)
     except UnitError as exc:
         walk.error(node.at(key), exc.message, exc.hint, check=exc.check)
         return None
+    milli = parse_kubernetes_quantity(text) if text.strip().endswith("m") else None
+    if milli is None or quantity.dimension != "time":
+        return quantity
+    if unit is not None and unit.dimension != "time":  # only Kubernetes' reading fits
+        return Quantity(milli, None)
+    minutes = text.strip()[:-1].strip()
+    thousandths = f"{milli:g} (a plain number, in the metric's unit)"
+    walk.error(
+        node.at(key),
+        f"{text!r} reads two ways: {minutes} minutes (rlmgen's m) or {milli:g} "
+        "(Kubernetes' m, thousandths)",
+        f"write {_clean_number(quantity.base)}s for {minutes} minutes, or {thousandths}",
+        check="autoscaling/ambiguous-quantity",
+    )
+    return None
+
+
+def _clean_number(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def _resource_quantity(walk: Walk, node: Node, key: str, resource: str | None) -> Quantity | None:
+    """A CPU or memory target as Kubernetes reads it: cores (`500m` is half a CPU, `2`
+    two) and bytes (`512Mi`, `1G`; rlmgen's `512MiB` too)."""
+    raw = node.value.get(key)
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        return None  # the schema pass reported the type
+    text = str(raw)
+    value = parse_kubernetes_quantity(text)
+    if resource == "memory" and value is None:
+        try:
+            own = parse_quantity(text)
+        except UnitError:
+            own = None
+        value = own.base if own is not None and own.dimension == "data" else None
+    if value is None:
+        example = "500m (half a CPU), 2 or 1.5" if resource == "cpu" else "512Mi, 1Gi or 512MiB"
+        walk.error(
+            node.at(key),
+            f"{text!r} is not a Kubernetes {resource or 'resource'} quantity",
+            f"write it like {example}",
+            check="autoscaling/invalid-target",
+        )
+        return None
+    if resource == "memory" and value != int(value):
+        walk.error(
+            node.at(key),
+            f"{text!r} is {value:g} bytes: memory is whole bytes",
+            "Kubernetes' m is thousandths: for mebibytes write Mi (512Mi), for megabytes M",
+            check="autoscaling/invalid-target",
+        )
+        return None
+    return Quantity(value, "data" if resource == "memory" else None)
 
 
 def _target(
