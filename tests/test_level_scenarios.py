@@ -281,3 +281,39 @@ def _assert_proves(rule, case) -> None:  # type: ignore[no-untyped-def]
     if rule.for_seconds:
         pending = [p for p in case.checkpoints[1:-1] if went_past <= p.at]
         assert pending and all(rule not in p.firing for p in pending)
+
+
+@pytest.mark.parametrize(
+    ("unit", "levels", "before", "after"),
+    [
+        # Prometheus' durations of several units, in the metric's own unit
+        ("seconds", {"warning": "> 1h30m", "critical": "> 2h30m"}, "app_value > 9000\n",
+         "app_value > 9090\n"),
+        ("milliseconds", {"warning": "> 45m", "critical": "> 1h30m15s"},
+         "app_value > 5415000\n", "app_value > 5469150\n"),
+        ("seconds", {"warning": "> 1d", "critical": "> 1w1d"}, "app_value > 691200\n",
+         "app_value > 698112\n"),
+    ],
+)  # fmt: skip
+def test_a_compound_duration_level_is_the_duration_promtool_reads(
+    unit: str, levels: dict[str, str], before: str, after: str, tmp_path: Path
+) -> None:
+    """`> 2h30m` on a metric of durations is 9000 seconds (or 9000000 in milliseconds),
+    as Prometheus reads the duration: the generated tests pass on the generated rules and
+    fail when the threshold moves."""
+    promtool = require_tool("promtool")
+    spec = tmp_path / "levels.yaml"
+    spec.write_text(_spec(levels, unit=unit))
+    [result] = compile_specs([spec], tmp_path / "out")
+    assert not result.errors, [d.format() for d in result.errors]
+    (tmp_path / "prometheus").mkdir()
+    for path in ("prometheus/rules.yaml", "prometheus/tests.yaml"):
+        (tmp_path / path).write_bytes(result.files[path])
+    tests = str(tmp_path / "prometheus" / "tests.yaml")
+    run = subprocess.run([promtool, "test", "rules", tests], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    rules = tmp_path / "prometheus" / "rules.yaml"
+    assert before in rules.read_text()
+    rules.write_text(rules.read_text().replace(before, after))
+    run = subprocess.run([promtool, "test", "rules", tests], capture_output=True, text=True)
+    assert run.returncode != 0, after

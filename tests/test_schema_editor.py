@@ -237,11 +237,14 @@ _WRITTEN_BY_HAND = {
         "5e-3", "-5e-3", "$5e-3", "5e+3", "outside 30-70", "40..60", "40 to 60", "40–60%",
         "> $5", "> 1e308", "> 1e999", "rise 5%", "spike of 20%", "20%increase", "> 20 %  rise",
         "drop>50%", "NOT IN 1-2", "outside 1-2 of limit", "Growth", "> ", "",
+        "> 2h30m", "> 1y", "< 1d12h", "2h30m", "1h-2h30m", "outside 30m-1h30m", "> 2h 30m",
+        "> 1m1h", "> 1h30", "> 5m5ms", "> 1y2w3d4h5m6s7ms", "> 2h30m limit", "> 1h1h",
+        "> 2h30", "> 1h30m%", "1h30m - 2h", "> 1H30M", "above 1w1d",
     ],
     "target": [
         "< 100ms", "99.99%", "40-60%", "Trending down", "Growth", "overall growth", "Under 5",
         "-5 parsecs", "-5 big parsecs", ".5x", "outside 30-20%", "outside 30-70x", "!", "",
-        "drop > 50x", "5e-3", "= 5", "> 99.5%",
+        "drop > 50x", "5e-3", "= 5", "> 99.5%", "< 2h30m", "1h-2h30m", "< 2h 30m", "< 1y",
     ],
 }  # fmt: skip
 

@@ -8,7 +8,14 @@ import re
 from decimal import Decimal
 from typing import Literal
 
-from rlmgen.lang.units import Quantity, SeriesUnit, UnitError, check_dimension, parse_quantity
+from rlmgen.lang.units import (
+    PROMETHEUS_DURATION,
+    Quantity,
+    SeriesUnit,
+    UnitError,
+    check_dimension,
+    parse_quantity_or_duration,
+)
 
 LevelKind = Literal[
     "above", "below", "exact", "band", "outside", "increase", "decrease", "qualitative"
@@ -25,13 +32,20 @@ _OPERATORS: dict[str, LevelKind] = {
     "under": "below",
 }
 _OP = r"(?P<op>>=|<=|>|<|above|below|over|under)"
-_QTY = r"(?P<qty>\$?[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*[A-Za-zµ%/]*)"
+# a number with a unit, or a Prometheus duration of several units (2h30m)
+_QTY = (
+    rf"(?P<qty>{PROMETHEUS_DURATION}(?![0-9A-Za-z])"
+    r"|\$?[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*[A-Za-zµ%/]*)"
+)
+_BOUND = (
+    rf"(?:{PROMETHEUS_DURATION}(?![0-9A-Za-z])"
+    r"|\$?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*[A-Za-zµ%/]*)"
+)
 _OF_LIMIT = r"(?P<limit>\s+(?:of\s+)?limit)?"
 _ONE_SIDED = re.compile(rf"^{_OP}\s*{_QTY}{_OF_LIMIT}$", re.IGNORECASE)
 _EXACT = re.compile(rf"^{_QTY}{_OF_LIMIT}$")
 _BAND = re.compile(
-    r"^(?P<low>\$?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*[A-Za-zµ%/]*)\s*(?:-|–|\.\.|to)\s*"
-    r"(?P<high>\$?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*[A-Za-zµ%/]*)$",
+    rf"^(?P<low>{_BOUND})\s*(?:-|–|\.\.|to)\s*(?P<high>{_BOUND})$",
     re.IGNORECASE,
 )
 _OUTSIDE = re.compile(r"^(?:outside|not in)\s+(?P<band>.+)$", re.IGNORECASE)
@@ -74,7 +88,7 @@ class Level:
 
 
 def _quantity(text: str, unit: SeriesUnit | None, of_limit: bool) -> float:
-    quantity: Quantity = parse_quantity(text)
+    quantity: Quantity = parse_quantity_or_duration(text)
     if of_limit:
         if quantity.dimension not in ("fraction", None):
             raise UnitError(
@@ -153,10 +167,29 @@ def parse_level(
         return Level(text, "qualitative")
     raise UnitError(
         f"{text!r} is not a level",
-        'write "> 200ms", "< 99.9%", a band "40-60%" (a target) or "outside 30-70%", or a '
-        'change "> 20% increase" / "drop > 50%"',
+        _spaced_duration_hint(text, unit)
+        or 'write "> 200ms", "< 99.9%", a band "40-60%" (a target) or "outside 30-70%", or '
+        'a change "> 20% increase" / "drop > 50%"',
         check="levels/invalid",
     )
+
+
+def _spaced_duration_hint(text: str, unit: SeriesUnit | None) -> str:
+    """For `> 2h 30m`: the duration as Prometheus writes it, and in minutes."""
+    joined = re.sub(r"(?<=[a-z])\s+(?=[0-9])", "", text)
+    if joined == text:
+        return ""
+    try:
+        level = parse_level(joined, unit, has_limit=None)
+    except UnitError:
+        return ""
+    match = _ONE_SIDED.match(joined)
+    if level.value is None or match is None or (unit is not None and unit.dimension != "time"):
+        return f'write "{joined}"'
+    seconds = level.value * (unit.factor if unit is not None else 1.0)
+    if seconds % 60:
+        return f'write "{joined}"'
+    return f'write "{joined}" or "{match["op"]} {seconds / 60:g}m"'
 
 
 def _short(text: str) -> str:
@@ -201,10 +234,10 @@ def _band_of_limit(written: bool, text: str, has_limit: bool | None) -> bool:
 def _band_bounds(
     low_text: str, high_text: str, unit: SeriesUnit | None, text: str
 ) -> tuple[float, float]:
-    low_q, high_q = parse_quantity(low_text), parse_quantity(high_text)
+    low_q, high_q = parse_quantity_or_duration(low_text), parse_quantity_or_duration(high_text)
     if low_q.dimension is None and high_q.dimension is not None:
         # `40-60%`: the unit written once applies to both ends.
-        low_q = parse_quantity(low_text + high_text.lstrip("$0123456789.+-eE "))
+        low_q = parse_quantity_or_duration(low_text + high_text.lstrip("$0123456789.+-eE "))
     for q, t in ((low_q, low_text), (high_q, high_text)):
         check_dimension(q, unit, t)
     low, high = low_q.in_unit(unit), high_q.in_unit(unit)

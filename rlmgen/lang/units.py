@@ -189,6 +189,26 @@ MAX_DURATION = (2**63 - 1) / 1e9
 _DURATION_ORDER = list(_DURATION_UNITS)
 
 
+# A Prometheus duration as a pattern: units from largest to smallest, each at most once.
+PROMETHEUS_DURATION = (
+    r"(?=[0-9])(?:[0-9]+y)?(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m(?!s))?(?:[0-9]+s)?"
+    r"(?:[0-9]+ms)?"
+)
+_WHOLE_DURATION = re.compile(rf"{PROMETHEUS_DURATION}$")
+
+
+def parse_quantity_or_duration(text: str) -> Quantity:
+    """parse_quantity, and where a value may be a duration, every form Prometheus accepts
+    (`2h30m`, `1y`) that rlmgen's single-unit quantities do not."""
+    try:
+        return parse_quantity(text)
+    except UnitError:
+        stripped = text.strip()
+        if stripped and _WHOLE_DURATION.match(stripped):
+            return Quantity(parse_duration(stripped), "time")
+        raise
+
+
 def parse_duration(text: str) -> float:
     """A Prometheus duration (`30s`, `5m`, `1h30m`) in seconds."""
     if not isinstance(text, str) or not text:
