@@ -5,6 +5,7 @@ into memory before the clock starts), each file flushed to disk as rlmgen's writ
 Prints the seconds.
 
     python benchmarks/floor.py SPEC OUT_DIR [--plain-gc]
+    python benchmarks/floor.py SPECS_DIR OUT_DIR [--plain-gc]   # every spec of a platform
 
 By default the garbage collector is set as `rlmgen` sets it (the same policy as the build
 it is compared with); --plain-gc keeps CPython's default, the program as anyone would
@@ -36,8 +37,8 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(dir=out_dir.parent) as scratch:
         start = time.perf_counter()
-        text = spec_path.read_bytes().decode("utf-8-sig")
-        yaml.load(text, Loader=loader._Loader)
+        for spec in sorted(spec_path.rglob("*.yaml")) if spec_path.is_dir() else [spec_path]:
+            yaml.load(spec.read_bytes().decode("utf-8-sig"), Loader=loader._Loader)
         for relative, content in texts.items():
             target = Path(scratch) / relative
             target.parent.mkdir(parents=True, exist_ok=True)

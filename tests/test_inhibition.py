@@ -129,10 +129,10 @@ def _post(url: str, alerts: list[dict[str, str]]) -> None:
         assert response.status == 200
 
 
-def _states(url: str) -> dict[tuple[str, str], str]:
-    """(method, severity) -> active or suppressed."""
+def _states(url: str, by: str = "method") -> dict[tuple[str, str], str]:
+    """(the `by` label's value, severity) -> active or suppressed."""
     alerts = json.loads(_get(f"{url}/api/v2/alerts") or b"[]")
-    return {(a["labels"]["method"], a["labels"]["severity"]): a["status"]["state"] for a in alerts}
+    return {(a["labels"][by], a["labels"]["severity"]): a["status"]["state"] for a in alerts}
 
 
 def _alert_labels(built: dict[str, bytes], method: str) -> dict[str, dict[str, str]]:
@@ -238,11 +238,6 @@ def _fire_pods(url: str, built: dict[str, bytes]) -> None:
     _post(url, [a["critical"], a["warning"], b["warning"]])
 
 
-def _pod_states(url: str) -> dict[tuple[str, str], str]:
-    alerts = json.loads(_get(f"{url}/api/v2/alerts") or b"[]")
-    return {(a["labels"]["pod"], a["labels"]["severity"]): a["status"]["state"] for a in alerts}
-
-
 def test_a_critical_alert_of_one_pod_holds_back_that_pods_warning_only(
     built_pods, alertmanager
 ) -> None:
@@ -257,7 +252,7 @@ def test_a_critical_alert_of_one_pod_holds_back_that_pods_warning_only(
         ("worker-a", "warning"): "suppressed",
         ("worker-b", "warning"): "active",
     }
-    _wait(lambda: _pod_states(url) == expected, f"the alert states {expected}")
+    _wait(lambda: _states(url, "pod") == expected, f"the alert states {expected}")
 
 
 def test_comparing_only_the_known_labels_would_hold_back_another_pods_warning(
@@ -271,6 +266,6 @@ def test_comparing_only_the_known_labels_would_hold_back_another_pods_warning(
     url = alertmanager(config)
     _fire_pods(url, built_pods)
     _wait(
-        lambda: _pod_states(url).get(("worker-b", "warning")) == "suppressed",
+        lambda: _states(url, "pod").get(("worker-b", "warning")) == "suppressed",
         "the other pod's warning to be held back",
     )

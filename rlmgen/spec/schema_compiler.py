@@ -126,9 +126,7 @@ class _Compiler:
             checks.append(f"len(x) < {int(schema['minLength'])}")
         if "maxLength" in schema:
             checks.append(f"len(x) > {int(schema['maxLength'])}")
-        if not checks:
-            return []
-        return [f"if type(x) is str and ({' or '.join(checks)}):", "    return False"]
+        return _refused_when("type(x) is str", checks)
 
     def _number(self, schema: dict[str, Any]) -> list[str]:
         checks = []
@@ -136,9 +134,7 @@ class _Compiler:
             checks.append(f"x < {schema['minimum']!r}")
         if "maximum" in schema:
             checks.append(f"x > {schema['maximum']!r}")
-        if not checks:
-            return []
-        return [f"if type(x) in _NUMBERS and ({' or '.join(checks)}):", "    return False"]
+        return _refused_when("type(x) in _NUMBERS", checks)
 
     def _array(self, schema: dict[str, Any], where: str) -> list[str]:
         lines = []
@@ -191,6 +187,13 @@ class _Compiler:
         if object_lines:
             lines += ["if type(x) is dict:", *(f"    {line}" for line in object_lines)]
         return lines
+
+
+def _refused_when(applies: str, checks: list[str]) -> list[str]:
+    """The lines that refuse an instance of a type (`applies`) failing any of `checks`."""
+    if not checks:
+        return []
+    return [f"if {applies} and ({' or '.join(checks)}):", "    return False"]
 
 
 _KEYWORDS = frozenset(
