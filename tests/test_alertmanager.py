@@ -222,3 +222,47 @@ def test_each_secret_file_is_read_from_a_secret_key_of_its_own(tmp_path: Path) -
     read_from = {}
     for name, reference in references.items():  # one file per Secret key
         assert read_from.setdefault(reference, files[name]) == files[name]
+
+
+def _slack(name: str, severity: str, url_file: str) -> str:
+    return (
+        f"    - name: {name}\n      severities: [{severity}]\n"
+        f'      slack: {{channel: "#{name}", apiUrlFile: {url_file}}}\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "clash"),
+    [
+        # the Operator layout naming the service's own Secret, and a file of the same name
+        ("/etc/alertmanager/secrets/shop-alertmanager/url", "/opt/url", True),
+        ("/etc/secrets/a/url", "/etc/secrets/b/url", True),
+        # one file, written two ways: no clash, and the layout is read through `..`
+        ("/etc/alertmanager/secrets//hooks/url", "/etc/alertmanager/secrets/hooks/url", False),
+        ("/etc/alertmanager/secrets/x/../hooks/url", "/etc/alertmanager/secrets/hooks/url", False),
+    ],
+)
+def test_two_files_are_never_read_from_one_secret_key(
+    tmp_path: Path, first: str, second: str, clash: bool
+) -> None:
+    from rlmgen.pipeline import compile_specs
+    from tests.conftest import MINIMAL_SPEC
+
+    pagerduty = "      pagerduty: {routingKeyFile: /etc/secrets/pagerduty-key}\n"
+    receivers = pagerduty + _slack("a", "warning", first) + _slack("b", "info", second)
+    text = (
+        MINIMAL_SPEC.read_text()
+        .replace(pagerduty, receivers)
+        .replace("severities: [critical, warning]", "severities: [critical]")
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    [result] = compile_specs([spec], tmp_path / "out")
+    clashes = [d for d in result.diagnostics if d.check == "routing/secret-key-clash"]
+    assert [d.pointer for d in clashes] == (
+        ["/routing/receivers/2/slack/apiUrlFile"] if clash else []
+    )
+    if not clash:
+        operator = yaml.safe_load(result.files[OPERATOR])["spec"]["receivers"]
+        urls = [r["slackConfigs"][0]["apiURL"] for r in operator if "slackConfigs" in r]
+        assert urls == [{"name": "hooks", "key": "url"}] * 2

@@ -205,6 +205,22 @@ def test_cpu_and_memory_targets_are_read_as_kubernetes_reads_them(tmp_path: Path
             "(hint: Kubernetes' m is thousandths: for mebibytes write Mi (512Mi), for megabytes "
             "M) [autoscaling/invalid-target]",
         ),
+        (
+            "      - resource: cpu\n        averageValue: 512Mi\n",
+            "/autoscaling/0/metrics/0/averageValue: '512Mi' is an amount of bytes; a CPU target "
+            "is cores (hint: write it like 500m (half a CPU), 2 or 1.5) "
+            "[autoscaling/invalid-target]",
+        ),
+        (
+            "      - resource: cpu\n        averageValue: 1.5m\n",
+            "/autoscaling/0/metrics/0/averageValue: '1.5m' is finer than Kubernetes counts CPU "
+            "(in thousandths: 1m) (hint: write 2m) [autoscaling/invalid-target]",
+        ),
+        (  # a utilization is a percentage, whatever m means
+            "      - resource: cpu\n        averageUtilization: 500m\n",
+            "/autoscaling/0/metrics/0/averageUtilization: utilization '500m' must be a "
+            "percentage in (0, 100] (hint: write it like 70%) [autoscaling/invalid-target]",
+        ),
     ],
 )
 def test_a_resource_target_kubernetes_cannot_mean_is_refused(

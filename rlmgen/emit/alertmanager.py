@@ -31,6 +31,7 @@ from rlmgen.model.routing import (
     group_by,
     routes,
     secret_reference,
+    service_secret,
 )
 from rlmgen.output.yamlout import dump
 
@@ -164,7 +165,7 @@ def _receiver(receiver: m.Receiver) -> dict[str, Any]:
 
 
 def secret_name(spec: m.Spec) -> str:
-    return f"{spec.service.name}-alertmanager"
+    return service_secret(spec.service.name)
 
 
 def _secret(spec: m.Spec, path: str) -> dict[str, str]:

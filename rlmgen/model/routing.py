@@ -4,6 +4,7 @@ for hand-written alerts and level alerts alike."""
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
@@ -39,10 +40,15 @@ def secret_reference(path: str) -> tuple[str | None, str]:
     path in the Operator's layout (/etc/alertmanager/secrets/<secret>/<key>) is that key
     of that Secret; any other file, the key of its name in the service's own Secret
     (None). Two files of one service may not come to the same Secret and key."""
-    pure = PurePosixPath(path)
+    pure = PurePosixPath(posixpath.normpath(path))
     if pure.parent.parent == OPERATOR_SECRETS and _SECRET_NAME.fullmatch(pure.parent.name):
         return pure.parent.name, pure.name
     return None, pure.name
+
+
+def service_secret(service: str) -> str:
+    """The Secret an AlertmanagerConfig reads the secrets of other files from."""
+    return f"{service}-alertmanager"
 
 
 # A Secret's name: a DNS subdomain (RFC 1123), at most 253 characters.

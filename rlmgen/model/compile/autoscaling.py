@@ -30,6 +30,7 @@ TARGETS = {"averageUtilization": "Utilization", "averageValue": "AverageValue", 
 _MAX_PERIOD = 1800.0  # Kubernetes: a policy period is at most 30 minutes
 _MAX_QUANTITY = 2**63 - 1  # Kubernetes: a quantity is an int64 of its base unit
 _MAX_WINDOW = 3600.0  # Kubernetes: a stabilization window is at most one hour
+_BINARY_SUFFIXES = ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei")  # of bytes, not of cores
 
 
 def compile_autoscaling(
@@ -115,7 +116,7 @@ def _scaling_metric(
     quantities = {
         key: _resource_quantity(walk, node, key, node.text("resource"))
         if source == "resource" and key in ("averageValue", "value")
-        else _quantity(walk, node, key, unit if source != "resource" else None)
+        else _quantity(walk, node, key, unit, ambiguous_m=source != "resource")
         for key in (*TARGETS, "scaleDownBelow")
         if key in node
     }
@@ -172,10 +173,17 @@ def _check_served(
     )
 
 
-def _quantity(walk: Walk, node: Node, key: str, unit: SeriesUnit | None = None) -> Quantity | None:
-    """A custom metric's target, in rlmgen's units. Kubernetes writes milli as `m`, which
-    rlmgen reads as minutes: where both readings fit the metric (a duration, or no unit),
-    the text is refused with both."""
+def _quantity(
+    walk: Walk,
+    node: Node,
+    key: str,
+    unit: SeriesUnit | None = None,
+    *,
+    ambiguous_m: bool = False,
+) -> Quantity | None:
+    """A target in rlmgen's units. For a custom metric's value (`ambiguous_m`): Kubernetes
+    writes milli as `m`, which rlmgen reads as minutes; where both readings fit the metric
+    (a duration, or no unit), the text is refused with both."""
     raw = node.value.get(key)
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         return None  # the schema pass reported the type
@@ -185,7 +193,8 @@ def _quantity(walk: Walk, node: Node, key: str, unit: SeriesUnit | None = None) 
     except UnitError as exc:
         walk.error(node.at(key), exc.message, exc.hint, check=exc.check)
         return None
-    milli = parse_kubernetes_quantity(text) if text.strip().endswith("m") else None
+    ends_in_m = ambiguous_m and key != "averageUtilization" and text.strip().endswith("m")
+    milli = parse_kubernetes_quantity(text) if ends_in_m else None
     if milli is None or quantity.dimension != "time":
         return quantity
     if unit is not None and unit.dimension != "time":  # only Kubernetes' reading fits
@@ -226,6 +235,22 @@ def _resource_quantity(walk: Walk, node: Node, key: str, resource: str | None) -
             node.at(key),
             f"{text!r} is not a Kubernetes {resource or 'resource'} quantity",
             f"write it like {example}",
+            check="autoscaling/invalid-target",
+        )
+        return None
+    if resource == "cpu" and any(text.strip().endswith(b) for b in _BINARY_SUFFIXES):
+        walk.error(
+            node.at(key),
+            f"{text!r} is an amount of bytes; a CPU target is cores",
+            "write it like 500m (half a CPU), 2 or 1.5",
+            check="autoscaling/invalid-target",
+        )
+        return None
+    if resource == "cpu" and round(value * 1000, 6) != round(value * 1000):
+        walk.error(
+            node.at(key),
+            f"{text!r} is finer than Kubernetes counts CPU (in thousandths: 1m)",
+            f"write {max(1, round(value * 1000))}m",
             check="autoscaling/invalid-target",
         )
         return None

@@ -4,6 +4,7 @@ that continue take copies), declared time intervals, a declared default.
 
 from __future__ import annotations
 
+import posixpath
 from types import MappingProxyType
 from typing import Literal, cast
 
@@ -13,7 +14,12 @@ from rlmgen.model.compile import references
 from rlmgen.model.compile.labels import check_label_value
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.routing import OPERATOR_SECRETS, SECRET_FILE_SETTINGS, secret_reference
+from rlmgen.model.routing import (
+    OPERATOR_SECRETS,
+    SECRET_FILE_SETTINGS,
+    secret_reference,
+    service_secret,
+)
 from rlmgen.spec.suggest import did_you_mean
 
 KINDS = ("pagerduty", "slack", "email", "webhook")
@@ -29,7 +35,8 @@ def compile_routing(
     references.unique(walk, entries, "name", "receiver")
     intervals = _time_intervals(walk, node)
     taken: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
-    secrets: dict[tuple[str | None, str], str] = {}  # (Secret, key): the file read there
+    secrets: dict[tuple[str, str], str] = {}  # (Secret, key): the file read there
+    service_name = root.mapping("service").text("name") or "?"
     receivers = []
     for entry in entries:
         name = entry.text("name")
@@ -67,7 +74,7 @@ def compile_routing(
         if (receiver := _receiver(entry)) is not None:
             receivers.append(receiver)
             _check_version(walk, entry, receiver, targets)
-            _check_secret_keys(walk, entry, receiver, secrets)
+            _check_secret_keys(walk, entry, receiver, service_secret(service_name), secrets)
     if default := node.text("default"):
         references.check_receiver(walk, declared, node.at("default"), default)
     return m.Routing(
@@ -135,7 +142,11 @@ def _receiver(entry: Node) -> m.Receiver | None:
 
 
 def _check_secret_keys(
-    walk: Walk, entry: Node, receiver: m.Receiver, secrets: dict[tuple[str | None, str], str]
+    walk: Walk,
+    entry: Node,
+    receiver: m.Receiver,
+    own_secret: str,
+    secrets: dict[tuple[str, str], str],
 ) -> None:
     """Each Secret key an AlertmanagerConfig reads holds one file's secret: two different
     files that would be read from the same key would send one receiver's secret with
@@ -144,16 +155,16 @@ def _check_secret_keys(
         path = receiver.settings.get(setting)
         if path is None:
             continue
-        reference = secret_reference(path)
+        secret, key = secret_reference(path)
+        reference = (secret or own_secret, key)
         first = secrets.setdefault(reference, path)
-        if first == path:
+        if posixpath.normpath(first) == posixpath.normpath(path):
             continue
-        secret, key = reference
-        where = f"Secret '{secret}'" if secret else "the service's Secret"
         walk.error(
             f"{entry.at(receiver.kind)}/{setting}",
-            f"'{path}' and '{first}' would both be read from key '{key}' of {where} "
-            "(the Prometheus Operator's AlertmanagerConfig reads secrets from Secret keys)",
+            f"'{path}' and '{first}' would both be read from key '{key}' of Secret "
+            f"'{reference[0]}' (the Prometheus Operator's AlertmanagerConfig reads secrets "
+            "from Secret keys)",
             f"name the files differently, or mount them as the Operator does: "
             f"{OPERATOR_SECRETS}/<secret>/<key> is key <key> of Secret <secret>",
             check="routing/secret-key-clash",
