@@ -198,11 +198,12 @@ def _spec_count(results: Sequence[Compiled]) -> int:
     return len({r.display for r in results})
 
 
-def _summary(errors: int, warnings: int, specs: int) -> str:
-    def plural(n: int, word: str) -> str:
-        return f"{n} {word}{'' if n == 1 else 's'}"
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
-    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {plural(specs, 'spec')}"
+
+def _summary(errors: int, warnings: int, specs: int) -> str:
+    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(specs, 'spec')}"
 
 
 class _Command(click.Command):
@@ -508,7 +509,7 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
         if drifted:
             _info(f"drift: {shown}/ is not what the specs compile to; run `rlmgen build`")
         else:
-            _info(f"ok: {shown}/ matches {checked} spec(s)")
+            _info(f"ok: {shown}/ matches {_plural(checked, 'spec')}")
     sys.exit(EXIT_INVALID if drifted else EXIT_OK)
 
 
@@ -751,8 +752,9 @@ def verify(
             _say(diagnostic)
         series = sum(v.series for v in verified)
         warnings = len(diagnostics) - errors
-        said = f"{series} series of {_spec_count(units)} spec(s) looked up in {url}"
-        _info(f"{'missing' if errors else 'ok'}: {said}: {errors} problems, {warnings} warnings")
+        said = f"{series} series of {_plural(_spec_count(units), 'spec')} looked up in {url}"
+        found = f"{_plural(errors, 'problem')}, {_plural(warnings, 'warning')}"
+        _info(f"{'missing' if errors else 'ok'}: {said}: {found}")
     sys.exit(EXIT_INVALID if errors else EXIT_OK)
 
 
@@ -789,11 +791,14 @@ def test_command(specs: tuple[Path, ...], jobs: int | None) -> None:
         _say(diagnostic)
     groups = sum(o.test_groups for o in outcomes)
     routes = sum(o.routes for o in outcomes)
-    counts = f"{groups} promtool test groups and {routes} amtool routes of {_spec_count(results)}"
+    counts = (
+        f"{_plural(groups, 'promtool test group')} and {_plural(routes, 'amtool route')} of "
+        f"{_plural(_spec_count(results), 'spec')}"
+    )
     if failures:
-        _info(f"failed: {len(failures)} failures in {counts} specs")
+        _info(f"failed: {_plural(len(failures), 'failure')} in {counts}")
         sys.exit(EXIT_INVALID)
-    _info(f"ok: {counts} specs pass")
+    _info(f"ok: {counts} pass")
 
 
 def _judged(outcomes: Sequence[Any]) -> list[Diagnostic]:

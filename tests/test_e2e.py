@@ -313,7 +313,7 @@ def test_verify_looks_up_every_declared_series_and_the_labels_queries_need(
         "lacks it: relabelled away, or named otherwise) [verify/missing-series]",
     ]
     assert result.stderr == (
-        f"missing: 3 series of 1 spec(s) looked up in {url}: 4 problems, 1 warnings\n"
+        f"missing: 3 series of 1 spec looked up in {url}: 4 problems, 1 warning\n"
     )
     assert result.exit_code == 1
     # a declared metric kept on purpose: its warning suppressed, for verify and not unused

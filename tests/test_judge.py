@@ -87,7 +87,7 @@ def test_a_spec_whose_tests_pass(tmp_path: Path) -> None:
     code, out, err = _test(str(_spec(tmp_path)))
     assert (code, out) == (0, "")
     # one level-less recording example and one alert example; two alerts routed
-    assert err == "ok: 2 promtool test groups and 1 amtool routes of 1 specs pass\n"
+    assert err == "ok: 2 promtool test groups and 1 amtool route of 1 spec pass\n"
 
 
 def test_a_wrong_example_value_is_said_at_its_line_with_the_exact_value(tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_a_wrong_example_value_is_said_at_its_line_with_the_exact_value(tmp_path
         "3.3000000000000003) [judge/promtool-failed]\n"
     )
     assert code == 1
-    assert err.startswith("failed: 1 failures in 2 promtool test groups")
+    assert err.startswith("failed: 1 failure in 2 promtool test groups")
 
 
 def test_an_example_that_expects_no_alert_is_said_at_fires(tmp_path: Path) -> None:
