@@ -135,11 +135,11 @@ def _states(url: str, by: str = "method") -> dict[tuple[str, str], str]:
     return {(a["labels"][by], a["labels"]["severity"]): a["status"]["state"] for a in alerts}
 
 
-def _alert_labels(built: dict[str, bytes], method: str) -> dict[str, dict[str, str]]:
-    """The labels the generated level alerts fire with, for one method's series."""
+def _alert_labels(built: dict[str, bytes], series: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The labels the generated level alerts fire with, for a series with `series`."""
     groups = yaml.safe_load(built["prometheus/rules.yaml"])["groups"]
     return {
-        rule["labels"]["severity"]: {"alertname": rule["alert"], **rule["labels"], "method": method}
+        rule["labels"]["severity"]: {"alertname": rule["alert"], **rule["labels"], **series}
         for group in groups
         for rule in group["rules"]
         if "alert" in rule
@@ -147,7 +147,8 @@ def _alert_labels(built: dict[str, bytes], method: str) -> dict[str, dict[str, s
 
 
 def _fire(url: str, built: dict[str, bytes]) -> None:
-    query, suggest = _alert_labels(built, "Query"), _alert_labels(built, "Suggest")
+    query = _alert_labels(built, {"method": "Query"})
+    suggest = _alert_labels(built, {"method": "Suggest"})
     _post(url, [query["critical"], query["warning"], suggest["warning"]])
 
 
@@ -228,13 +229,8 @@ def built_pods(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 
 def _fire_pods(url: str, built: dict[str, bytes]) -> None:
-    def fired(pod: str) -> dict[str, dict[str, str]]:
-        return {
-            severity: {**labels, **_KSM, "pod": pod}
-            for severity, labels in _alert_labels(built, "unused").items()
-        }
-
-    a, b = fired("worker-a"), fired("worker-b")
+    a = _alert_labels(built, {**_KSM, "pod": "worker-a"})
+    b = _alert_labels(built, {**_KSM, "pod": "worker-b"})
     _post(url, [a["critical"], a["warning"], b["warning"]])
 
 

@@ -53,11 +53,6 @@ def cluster_parts(spec: Spec) -> ClusterParts:
     return {name: part(spec) for name, (part, _) in CLUSTER_EMITTERS}
 
 
-def emit_cluster(specs: list[Spec]) -> dict[str, str]:
-    """The cluster-level files of one environment, from all its specs."""
-    return emit_cluster_parts([(spec.service.name, cluster_parts(spec)) for spec in specs])
-
-
 def emit_cluster_parts(services: list[tuple[str, ClusterParts]]) -> dict[str, str]:
     """The cluster-level files of one environment, from its services' parts (put in
     service order here)."""
