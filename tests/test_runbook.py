@@ -392,3 +392,33 @@ def test_a_line_break_in_a_command_description_stays_a_comment(tmp_path: Path) -
     text = markdown_text.plain_text(_runbook(_build(tmp_path, ENTITIES_AND_BREAKS)))
     assert "# Restart rm -rf /\nkubectl rollout restart deploy/shop" in text
     assert "\nrm -rf /" not in text
+
+
+def test_the_template_environment_stays_a_sandbox() -> None:
+    """The attribute fast paths keep Jinja's sandbox: private and internal attributes are
+    refused, a string's format method is wrapped, a dict's method wins over its item of
+    the same name, and its other items are read as Jinja reads them."""
+    from jinja2.exceptions import SecurityError, UndefinedError
+
+    from rlmgen.lang.levels import parse_level
+    from rlmgen.output.templating import environment
+
+    env = environment()
+    level = parse_level("> 80%", None)
+
+    def render(source: str, **values: object) -> str:
+        return env.from_string(source).render(**values)
+
+    assert render("{{ level.text }} {{ level.value }}", level=level) == "> 80% 0.8"
+    for source in ("{{ level.__class__ }}", "{{ f.__globals__ }}", "{{ f.__code__ }}"):
+        with pytest.raises(SecurityError):
+            render(source, level=level, f=parse_level)
+    with pytest.raises(UndefinedError):
+        render("{{ level.missing }}", level=level)
+    with pytest.raises(SecurityError):  # str.format reaches attributes: the sandbox's own
+        render("{{ s.format(level) }}", s="{0.__class__}", level=level)
+    assert render("{{ d.name }} {{ d.items is callable }}", d={"name": "x", "items": 1}) == (
+        "x True"
+    )
+    with pytest.raises(UndefinedError):
+        render("{{ d.missing }}", d={"name": "x"})

@@ -167,18 +167,21 @@ def scenario(
     measured = [samples[int(t // interval)] for t in times]
     averages = _averages(samples, interval, window, times) if relative else []
     holds = {level: _holds(level, edge, measured, averages) for level in siblings}
-    states = _simulate(times, holds)
-    firing_at = [t for t, firing in states if rule in firing]
-    if not firing_at:
+    firing = {level: _firing(times, held, level.for_seconds) for level, held in holds.items()}
+    if True not in firing[rule]:
         raise ScenarioError(f"{rule.name} ({rule.severity}) never fires in its own scenario")
-    fire = firing_at[0]
+    fire = times[firing[rule].index(True)]
     checks = [_last_before(start, evaluation)]  # the value is on the threshold
     if fire - evaluation >= start and rule.for_seconds > 0:
         checks.append(_on_grid(fire - evaluation, evaluation))  # before `for` has elapsed
     checks.append(fire)
-    by_time = dict(states)
+    index_at = {t: index for index, t in enumerate(times)}
     checkpoints = tuple(
-        Checkpoint(t, tuple(s for s in siblings if s in by_time[t]), samples[int(t // interval)])
+        Checkpoint(
+            t,
+            tuple(s for s in siblings if firing[s][index_at[t]]),
+            samples[int(t // interval)],
+        )
         for t in checks
     )
     return Scenario(rule, interval, tuple(series), checkpoints, series_labels)
@@ -237,21 +240,16 @@ def _holds(
     return [now < factor * mean for now, mean in zip(measured, averages, strict=True)]
 
 
-def _simulate(
-    times: list[float], holds: dict[AlertRule, list[bool]]
-) -> list[tuple[float, frozenset[AlertRule]]]:
-    """[(t, {firing levels})] at every evaluation, as Prometheus' rule manager does:
-    a level is active from the first evaluation its condition holds and fires once it
-    has held for `for`; it resets when the condition fails."""
-    firing_at: list[set[AlertRule]] = [set() for _ in times]
-    for level, held in holds.items():
-        since = None
-        for index, (t, holding) in enumerate(zip(times, held, strict=True)):
-            if not holding:
-                since = None
-                continue
-            if since is None:
-                since = t
-            if t - since >= level.for_seconds:
-                firing_at[index].add(level)
-    return [(t, frozenset(firing)) for t, firing in zip(times, firing_at, strict=True)]
+def _firing(times: list[float], held: list[bool], hold: float) -> list[bool]:
+    """Whether a level fires at each evaluation, as Prometheus' rule manager decides: it
+    is active from the first evaluation its condition holds and fires once it has held
+    for `hold`; it resets when the condition fails."""
+    firing = []
+    since = None
+    for t, holding in zip(times, held, strict=True):
+        if not holding:
+            since = None
+        elif since is None:
+            since = t
+        firing.append(since is not None and t - since >= hold)
+    return firing

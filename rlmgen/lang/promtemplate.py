@@ -5,6 +5,7 @@ The number formatting follows Go's fmt and Prometheus' template functions."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -173,7 +174,21 @@ def unbalanced(text: str) -> bool:
 
 
 def render(text: str, value: float, labels: Mapping[str, str]) -> str:
-    parts: list[str] = []
+    if "{{" not in text:  # most annotations: nothing to evaluate
+        return text
+    return "".join(
+        piece if isinstance(piece, str) else piece(value, labels) for piece in _compiled(text)
+    )
+
+
+_Action = Callable[[float, Mapping[str, str]], str]
+
+
+# A large spec renders each annotation for thousands of scenarios: each text is split
+# into its literal parts and actions once (an unsupported action raises every time).
+@functools.lru_cache(maxsize=4096)
+def _compiled(text: str) -> tuple[str | _Action, ...]:
+    pieces: list[str | _Action] = []
     position = 0
     trim_next = False
     for match in _ACTION.finditer(text):
@@ -182,21 +197,24 @@ def render(text: str, value: float, labels: Mapping[str, str]) -> str:
             before = before.lstrip()
         if match["left"]:
             before = before.rstrip()
-        parts += [before, _evaluate(match["body"], value, labels)]
+        pieces += [before, _action(match["body"])]
         position, trim_next = match.end(), bool(match["right"])
     rest = text[position:]
-    parts.append(rest.lstrip() if trim_next else rest)
-    return "".join(parts)
+    pieces.append(rest.lstrip() if trim_next else rest)
+    return tuple(pieces)
 
 
-def _evaluate(body: str, value: float, labels: Mapping[str, str]) -> str:
-    """The text one action prints."""
+def _action(body: str) -> _Action:
+    """What one action prints, as a function of the value and the labels."""
     if string := _STRING.match(body):
-        return _go_string(string.group(1))
+        printed = _go_string(string.group(1))
+        return lambda _value, _labels: printed
     if label := _LABEL.match(body):
-        return labels.get(label.group(1), "")
+        name = label.group(1)
+        return lambda _value, labels: labels.get(name, "")
     if printf := _PRINTF.match(body):
-        return go_printf(printf.group(1), value)
+        verb = printf.group(1)
+        return lambda value, _labels: go_printf(verb, value)
     function = None
     if piped := _PIPED.match(body):
         function = piped.group(1)
@@ -205,10 +223,11 @@ def _evaluate(body: str, value: float, labels: Mapping[str, str]) -> str:
     else:
         raise UnsupportedTemplate(body)
     if function is None:
-        return go_float(value)
+        return lambda value, _labels: go_float(value)
     if function not in FUNCTIONS:
         raise UnsupportedTemplate(body)
-    return FUNCTIONS[function](value)
+    formatter = FUNCTIONS[function]
+    return lambda value, _labels: formatter(value)
 
 
 _GO_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}

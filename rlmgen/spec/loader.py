@@ -180,6 +180,7 @@ class _Builder:
         self.errors: list[Diagnostic] = []
         self._constructor = yaml.constructor.SafeConstructor()
         self._budget = 2 * text_length + ALIAS_ALLOWANCE  # values left to build
+        self._overspent = False
         # merge keys resolved per mapping node (the document holds the nodes alive)
         self._merged: dict[int, list[tuple[yaml.Node, yaml.Node]]] = {}
         self._texts: dict[str, str] = {}
@@ -195,10 +196,11 @@ class _Builder:
         return found
 
     def over_budget(self, node: yaml.Node, pointer: str) -> bool:
-        self._budget -= 1
+        """Whether the budget, already counted down for this value, is spent."""
         if self._budget >= 0:
             return False
-        if self._budget == -1:  # report once, at the value that crossed the line
+        if not self._overspent:  # report once, at the value that crossed the line
+            self._overspent = True
             self.error(
                 node.start_mark,
                 pointer,
@@ -224,48 +226,54 @@ class _Builder:
         )
 
     def build(self, node: yaml.Node, pointer: str, depth: int = 0) -> Any:
-        mark = node.start_mark
-        if self.over_budget(node, pointer):
+        # The hot loop of a load (a value per call): the budget is counted inline and
+        # pointers are joined here, escaped only when a key needs it.
+        self._budget -= 1
+        if self._budget < 0 and self.over_budget(node, pointer):
             return None
+        mark = node.start_mark
         self.source_map.values[pointer] = (mark.line + 1, mark.column + 1)
         if depth > MAX_DEPTH:
             self.error(mark, pointer, f"nesting deeper than {MAX_DEPTH} levels")
             return None
-        if node.tag not in _CORE_TAGS:
+        tag = node.tag
+        if tag not in _CORE_TAGS:
             self.error(
                 mark,
                 pointer,
-                f"unsupported YAML tag {node.tag!r}",
+                f"unsupported YAML tag {tag!r}",
                 "specs use plain YAML: remove the tag",
             )
             return None
-        if isinstance(node, yaml.ScalarNode):
-            self.source_map.spans[pointer] = (node.start_mark.index, node.end_mark.index)
-            if node.tag in _TEXT_TAGS:  # most scalars: no constructor needed
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            self.source_map.spans[pointer] = (mark.index, node.end_mark.index)
+            if tag in _TEXT_TAGS:  # most scalars: no constructor needed
                 return self.text(node.value)  # and a date is text to us, not a datetime
             try:
                 return self._constructor.construct_object(node, deep=True)
             except (yaml.YAMLError, ValueError, OverflowError) as exc:
                 self.error(mark, pointer, f"invalid scalar: {exc}", check="yaml/syntax")
                 return None
-        if isinstance(node, yaml.SequenceNode):
+        if kind is yaml.SequenceNode:
             return [
-                self.build(item, join_pointer(pointer, i), depth + 1)
-                for i, item in enumerate(node.value)
+                self.build(item, f"{pointer}/{index}", depth + 1)
+                for index, item in enumerate(node.value)
             ]
         assert isinstance(node, yaml.MappingNode)  # the three node kinds of YAML
         return self._build_mapping(node, pointer, depth)
 
     def _build_mapping(self, node: yaml.MappingNode, pointer: str, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
+        keys = self.source_map.keys
         for key_node, value_node in self._pairs(node, pointer):
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+            if type(key_node) is not yaml.ScalarNode or key_node.tag == _MERGE_TAG:
                 self.error(key_node.start_mark, pointer, "mapping keys must be plain strings")
                 continue
             key = self.text(str(key_node.value))  # `on: true`: the text as written
-            child = join_pointer(pointer, key)
+            child = join_pointer(pointer, key) if "~" in key or "/" in key else f"{pointer}/{key}"
             if key in result:
-                first_line, first_col = self.source_map.keys[child]
+                first_line, first_col = keys[child]
                 self.error(
                     key_node.start_mark,
                     child,
@@ -276,7 +284,7 @@ class _Builder:
                 )
                 continue
             mark = key_node.start_mark
-            self.source_map.keys[child] = (mark.line + 1, mark.column + 1)
+            keys[child] = (mark.line + 1, mark.column + 1)
             result[key] = self.build(value_node, child, depth + 1)
         return result
 
@@ -289,14 +297,16 @@ class _Builder:
             return cached
         pairs = self._resolve_pairs(node, pointer)
         self._merged[id(node)] = pairs
-        for _ in range(len(pairs)):
-            if self.over_budget(node, pointer):
-                return []
+        self._budget -= len(pairs)
+        if self._budget < 0 and self.over_budget(node, pointer):
+            return []
         return pairs
 
     def _resolve_pairs(
         self, node: yaml.MappingNode, pointer: str
     ) -> list[tuple[yaml.Node, yaml.Node]]:
+        if not any(key_node.tag == _MERGE_TAG for key_node, _ in node.value):
+            return node.value  # no `<<`: the pairs as written
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         own: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
