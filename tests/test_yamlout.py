@@ -226,3 +226,72 @@ def test_generated_files_never_fall_back_to_libyaml(monkeypatch: pytest.MonkeyPa
     written = emit_all(model, derive_rules(model))
     assert sum(path.endswith(".yaml") for path in written) >= 5
     assert fallbacks == []
+
+
+def _promtool_test_models() -> list[Any]:
+    """The seed, every valid case and a synthetic spec (levels in every unit, bands,
+    limits): the level tests of kinds a team writes."""
+    import sys
+
+    from tests.conftest import REPO, model_of
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import synth
+
+    texts = [path.read_text() for path in sorted((REPO / "tests/cases/valid").glob("*.yaml"))]
+    return [seed_model(), *(model_of(text) for text in texts), model_of(synth.text(60))]
+
+
+def test_level_tests_written_by_hand_are_the_emitted_document() -> None:
+    """promtool_tests writes its level groups as text by hand; the file must be, byte for
+    byte, the listing of every group's data through the emitter."""
+    from rlmgen.emit import promtool_tests
+    from rlmgen.model.conventions import RULES_PATH, TESTS_PATH
+
+    written = 0
+    for model in _promtool_test_models():
+        rules = derive_rules(model)
+        head = {
+            "rule_files": [RULES_PATH.rsplit("/", 1)[1]],
+            "evaluation_interval": promtool_tests.format_duration(
+                model.service.evaluation_interval
+            ),
+        }
+        groups = promtool_tests.test_groups(model, rules)
+        reference = yamlout.dump_listing(head, "tests", (group.body for group in groups))
+        emitted = promtool_tests.emit(model, rules).get(TESTS_PATH)
+        if emitted != reference:
+            pytest.fail(f"by hand:\n{emitted}\nemitter:\n{reference}")
+        written += sum(group.kind == "level" for group in groups)
+    assert written > 100
+
+
+def test_a_level_group_by_hand_with_tricky_text() -> None:
+    """Each tricky string as an annotation, a label value and (a line of) a multi-line
+    annotation: the hand-written group is the emitter's text, or the data when the text
+    needs libyaml (which the emitter then hands it to)."""
+    import dataclasses
+
+    from rlmgen.derive.scenarios import scenario
+    from rlmgen.emit import promtool_tests
+
+    model = seed_model()
+    rule = next(r for r in derive_rules(model).alerts if r.origin == "levels")
+    by_hand = 0
+    for text in [*TRICKY, "two\nlines", "  indented\nblock", "trailing\n\n", "tab\there"]:
+        tricky = dataclasses.replace(
+            rule,
+            annotations={"summary": text, "description": f"x\n{text}"},
+            labels={**rule.labels, "extra": text},
+        )
+        case = scenario(tricky, (tricky,), model.service.evaluation_interval)
+        written = promtool_tests._level_text(yamlout.Scalars(), text or "-", case)
+        data = {"name": text or "-", **promtool_tests._scenario_test(case)}
+        if isinstance(written, dict):
+            assert written == data
+            continue
+        by_hand += 1
+        reference = yamlout._Emitter().item(data)
+        if written != reference:
+            pytest.fail(f"by hand:\n{written}\nemitter:\n{reference}")
+    assert by_hand >= 0.7 * len(TRICKY)

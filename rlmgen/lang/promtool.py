@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 # Input samples every minute: well inside the 5m lookback of instant selectors.
@@ -108,8 +108,18 @@ def unique_names(groups: Iterable[TestGroup]) -> list[TestGroup]:
 
 def uniquely_named(groups: Iterable[TestGroup]) -> Iterator[TestGroup]:
     """unique_names, one group at a time (a name depends only on the names before it)."""
-    seen: dict[str, int] = {}
+    unique = unique_namer()
     for group in groups:
-        count = seen[group.name] = seen.get(group.name, 0) + 1
-        name = group.name if count == 1 else f"{group.name} ({count})"
+        name = unique(group.name)
         yield dataclasses.replace(group, name=name, body={"name": name, **group.body})
+
+
+def unique_namer() -> Callable[[str], str]:
+    """A function giving each name in turn as unique_names does."""
+    seen: dict[str, int] = {}
+
+    def unique(name: str) -> str:
+        count = seen[name] = seen.get(name, 0) + 1
+        return name if count == 1 else f"{name} ({count})"
+
+    return unique

@@ -104,6 +104,9 @@ def _listing_chunks(head: dict[str, Any], key: str, items: Iterator[Any]) -> Ite
         yield _libyaml_dump({**head, key: []})[: -len(" []\n")] + "\n"
     heading = len(_libyaml_dump({key: []})) - len(" []\n") + 1  # `key:\n`
     for one in itertools.chain((first,), items):
+        if type(one) is Written:
+            yield one
+            continue
         # an item is written the same whatever its neighbours (block style, no aliases):
         # libyaml writes only the one the fast path gives up on
         try:
@@ -117,6 +120,31 @@ _NOTHING = object()
 
 class _Unsupported(Exception):
     """Input the fast path does not mirror byte for byte; libyaml writes it."""
+
+
+Unsupported = _Unsupported
+
+
+class Written(str):
+    """An item of `dump_listing` already written as `_Emitter.item` would write it (by a
+    caller with a fixed layout, using `Scalars` for every key and value), taken as is."""
+
+
+class Scalars:
+    """Keys and values as the emitter writes them, for text laid out by hand; raises
+    Unsupported where the emitter would hand the document to libyaml (the caller then
+    passes the data instead)."""
+
+    def __init__(self) -> None:
+        self._emitter = _Emitter()
+
+    def key(self, key: str) -> str:
+        return self._emitter._keys.get(key) or self._emitter._key(key)
+
+    def value(self, text: str, block_indent: int) -> str:
+        """A string value; `block_indent` is its key's indent plus two (where a block
+        scalar's lines go)."""
+        return self._emitter._scalars.get(text) or self._emitter._string(text, block_indent)
 
 
 # Printable ASCII: the characters whose plain/quoted choice is decided below without
