@@ -9,6 +9,7 @@ offending token for the common mistakes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import re
@@ -232,6 +233,12 @@ def parse(expr: str) -> promql_parser.Expr:
 
 def analyse(expr: str, target: Version = DEFAULT_PROMETHEUS) -> Query | PromQLProblem:
     """The parsed query, or the problem that makes it invalid for Prometheus `target`."""
+    return _analysed(expr, target)
+
+
+# Each environment of a spec compiles the same expressions: each is analysed once.
+@functools.lru_cache(maxsize=8192)
+def _analysed(expr: str, target: Version) -> Query | PromQLProblem:
     tokens = tokenize(expr)
     if (deep := _too_deep(tokens)) is not None:
         return PromQLProblem(
@@ -247,10 +254,11 @@ def analyse(expr: str, target: Version = DEFAULT_PROMETHEUS) -> Query | PromQLPr
         raise
     except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException
         return _explain(str(exc), expr, tokens, target)
-    problem = _compatibility(tokens, target)
+    calls = _calls(tokens)
+    problem = _compatibility(tokens, calls, target)
     if problem is not None:
         return problem
-    used = {t.text for t in _calls(tokens)}
+    used = {t.text for t in calls}
     return Query(
         expr,
         ast,
@@ -374,11 +382,13 @@ def _explain(error: str, expr: str, tokens: list[Token], target: Version) -> Pro
     return PromQLProblem(f"invalid PromQL: {error}", offset, fragment)
 
 
-def _compatibility(tokens: list[Token], target: Version) -> PromQLProblem | None:
+def _compatibility(
+    tokens: list[Token], calls: list[Token], target: Version
+) -> PromQLProblem | None:
     """What promql-parser (which reads today's PromQL) accepts and Prometheus `target`
     does not: newer functions, durations and numbers used for each other, quoted names;
     and number literals no Prometheus takes."""
-    for token in _calls(tokens):
+    for token in calls:
         if problem := _function_version(token, target):
             return problem
     old = target < versions.DURATIONS_AS_NUMBERS
