@@ -69,7 +69,8 @@ def emit_cluster_parts(services: list[tuple[str, ClusterParts]]) -> dict[str, st
 # The work split in two halves of about equal time on large specs (measured by
 # benchmarks/run.py): the promtool tests in a forked child, the rest here (with the
 # dashboards here too since their JSON is written faster: 4.1-4.5 s against 4.8-5.0 s
-# for 10,000 metrics, where tests and dashboards took 4.3 s against 3.2 s). Below PARALLEL_MIN_METRICS a fork costs more than it saves.
+# for 10,000 metrics, where tests and dashboards took 4.3 s against 3.2 s). Below
+# PARALLEL_MIN_METRICS a fork costs more than it saves.
 FORKED = ("promtool_tests",)
 PARALLEL_MIN_METRICS = 300
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")  # `&`: no entity is decoded
+_BACKSLASHED = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~&"})  # the same, escaped
 # What turns a line of a paragraph into a heading (`# `, `## `), a list item (`- `, `+ `,
 # `1. `, `1) `) or a setext underline (`===`, `---`). `*`, `_`, `>`, `<`, backticks and `~`
 # are escaped wherever they are.
@@ -45,7 +46,7 @@ def _escape_specials(text: str) -> str:
         text = _CONTROL.sub("\ufffd", text)
     if _INLINE_SPECIAL.search(text) is None:  # most text: nothing to escape, no copy
         return text
-    return _INLINE_SPECIAL.sub(r"\\\1", text)
+    return text.translate(_BACKSLASHED)
 
 
 def destination(url: object) -> str:
@@ -99,6 +100,8 @@ def cell(value: object) -> str:
 
 
 def _longest_backticks(value: str) -> int:
+    if "`" not in value:
+        return 0
     return max((len(run) for run in _BACKTICKS.findall(value)), default=0)
 
 

@@ -78,7 +78,8 @@ def _sandbox_class() -> Any:
                     return self.undefined(obj=obj, name=attribute)
             if callable(value):  # a method: the sandbox's own checks (str.format is wrapped)
                 return super().getattr(obj, attribute)
-            if self.is_safe_attribute(obj, attribute, value):
+            verdict = self._verdicts.get((type(obj), attribute))  # is_safe_attribute, inline
+            if verdict or (verdict is None and self.is_safe_attribute(obj, attribute, value)):
                 return value
             return self.unsafe_undefined(obj, attribute)
 

@@ -181,7 +181,18 @@ def _resolves_to_str(text: str) -> bool:
     return True
 
 
+# Plain for sure: no indicator first, no `:` or `#` anywhere (so no `: `, ` #` or trailing
+# `:`), no space last. Plain as written when no implicit resolver starts with its first
+# character (most label values, names and summaries).
+_SURELY_PLAIN = re.compile(
+    r"[A-Za-z_/(](?:[\x20-\x22\x24-\x39\x3b-\x7e]*[\x21-\x22\x24-\x39\x3b-\x7e])?"
+)
+
+
 def _one_line_scalar(text: str) -> str:
+    resolvers = Resolver.yaml_implicit_resolvers
+    if _SURELY_PLAIN.fullmatch(text) and text[0] not in resolvers and None not in resolvers:
+        return text
     if _ASCII_LINE.fullmatch(text):
         if _plain_allowed(text) and _resolves_to_str(text):
             return text
