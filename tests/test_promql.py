@@ -163,3 +163,26 @@ def test_a_dashboard_query_may_use_grafanas_macros_and_variables() -> None:
         'topk($n, rate(x{job="$job"}[$window]))',
     ):
         assert promql.check(promql.for_dashboards(expr)) is None, expr
+
+
+def test_an_equal_text_is_parsed_once_per_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every environment of a spec compiles the same expressions: one parse each, and a
+    target version of its own for another Prometheus."""
+    import promql_parser
+
+    parsed: list[str] = []
+    parse = promql_parser.parse
+
+    def counting(expr: str):  # type: ignore[no-untyped-def]
+        parsed.append(expr)
+        return parse(expr)
+
+    monkeypatch.setattr(promql_parser, "parse", counting)
+    expr = "sum by (job) (rate(cache_test_requests_total[5m]))"
+    first = promql.analyse(expr)
+    assert promql.analyse(expr) is first
+    assert promql.analyse(expr, (2, 30)) is not first
+    assert parsed == [expr, expr]
+    problem = "sum(rate(cache_test_requests_total[5m])"
+    assert isinstance(promql.analyse(problem), promql.PromQLProblem)
+    assert promql.analyse(problem) == promql.analyse(problem)
