@@ -203,25 +203,19 @@ def test_each_tricky_string_in_each_position() -> None:
 
 def test_generated_files_never_fall_back_to_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
     fallbacks: list[Exception] = []
-    document = yamlout._Emitter.document
 
-    def recording(self: yamlout._Emitter, data: Any) -> str:
-        try:
-            return document(self, data)
-        except yamlout._Unsupported as error:
-            fallbacks.append(error)
-            raise
+    def recording(method: Any) -> Any:
+        def recorded(self: yamlout._Emitter, data: Any) -> str:
+            try:
+                return method(self, data)
+            except yamlout._Unsupported as error:
+                fallbacks.append(error)
+                raise
 
-    def recording_item(self: yamlout._Emitter, data: Any) -> str:
-        try:
-            return item(self, data)
-        except yamlout._Unsupported as error:
-            fallbacks.append(error)
-            raise
+        return recorded
 
-    item = yamlout._Emitter.item
-    monkeypatch.setattr(yamlout._Emitter, "document", recording)
-    monkeypatch.setattr(yamlout._Emitter, "item", recording_item)
+    for name in ("document", "item"):
+        monkeypatch.setattr(yamlout._Emitter, name, recording(getattr(yamlout._Emitter, name)))
     model = seed_model()
     written = emit_all(model, derive_rules(model))
     assert sum(path.endswith(".yaml") for path in written) >= 5

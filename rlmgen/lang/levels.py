@@ -132,9 +132,11 @@ def parse_level(
 # Typed: 1 and 1.0 are different texts. Errors are not cached; they are raised again.
 @functools.lru_cache(maxsize=4096, typed=True)
 def _parsed(
-    raw: str | int | float, unit: SeriesUnit | None, has_limit: bool | None, qualitative: bool
+    raw: str | int | float,
+    unit: SeriesUnit | None,
+    has_limit: bool | None,
+    allow_qualitative: bool,
 ) -> Level:
-    allow_qualitative = qualitative
     if isinstance(raw, bool):
         raise UnitError(
             f"{raw!r} is not a level",

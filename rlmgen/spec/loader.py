@@ -226,8 +226,8 @@ class _Builder:
         )
 
     def build(self, node: yaml.Node, pointer: str, depth: int = 0) -> Any:
-        # The hot loop of a load (a value per call): the budget is counted inline and
-        # pointers are joined here, escaped only when a key needs it.
+        # The hot loop of a load (a value per call): the budget is counted inline, and an
+        # item's pointer joined here (an index needs no escaping).
         self._budget -= 1
         if self._budget < 0 and self.over_budget(node, pointer):
             return None
@@ -271,7 +271,7 @@ class _Builder:
                 self.error(key_node.start_mark, pointer, "mapping keys must be plain strings")
                 continue
             key = self.text(str(key_node.value))  # `on: true`: the text as written
-            child = join_pointer(pointer, key) if "~" in key or "/" in key else f"{pointer}/{key}"
+            child = join_pointer(pointer, key)
             if key in result:
                 first_line, first_col = keys[child]
                 self.error(
