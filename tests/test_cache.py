@@ -262,3 +262,35 @@ def test_a_cache_that_cannot_be_written_or_read_is_no_error(
     shutil.rmtree(platform / "out")
     assert build("out", cached=True) == clean
     assert _tree(platform / "out") == _tree(platform / "out-clean")
+
+
+def test_library_versions_are_what_importlib_metadata_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fingerprint reads versions from .dist-info names (no importlib.metadata import):
+    the same answers, the first on sys.path winning, eggs asked of importlib.metadata."""
+    from importlib import metadata
+
+    def reference(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for where, version in ((first, "1.2.3"), (second, "9.9")):
+        info = where / f"Shaping.Lib-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: shaping-lib\nVersion: {version}\n"
+        )
+    egg = tmp_path / "first" / "egged_lib-0.0.egg-info"  # an egg-info name can be stale
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: egged-lib\nVersion: 4.5\n")
+    monkeypatch.setattr(sys, "path", [str(first), str(second), *sys.path])
+    names = [*cache._SHAPING, "click", "shaping-lib", "shaping_lib", "egged-lib", "not-installed"]
+    assert {name: cache.library_version(name) for name in names} == {
+        name: reference(name) for name in names
+    }
+    assert cache.library_version("shaping-lib") == "1.2.3"
+    assert cache.library_version("egged-lib") == "4.5"
