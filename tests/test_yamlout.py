@@ -187,6 +187,23 @@ def test_a_listing_is_the_document_written_whole(
         pytest.fail(f"listing:\n{listed}\nwhole:\n{whole}")
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(documents, min_size=1, max_size=6), st.data())
+def test_the_parts_of_a_listing_make_each_subsets_document(
+    items: list[Any], data: st.DataObject
+) -> None:
+    """The rules emitter writes each group once and lists the same texts in several
+    files: any subset of the parts, after the first line, is that subset's document."""
+    heading, parts = yamlout.listing_parts("groups", items)
+    assert len(parts) == len(items)
+    chosen = data.draw(st.lists(st.sampled_from(range(len(items))), min_size=1, unique=True))
+    chosen.sort()
+    joined = heading + "".join(parts[i] for i in chosen)
+    whole = yamlout.dump({"groups": [items[i] for i in chosen]})
+    if joined != whole:
+        pytest.fail(f"parts:\n{joined}\nwhole:\n{whole}")
+
+
 def test_each_tricky_string_in_each_position() -> None:
     written = 0
     for text in TRICKY:

@@ -93,6 +93,17 @@ def dump_listing(head: dict[str, Any], key: str, items: Iterable[Any]) -> str | 
     return first + "".join(chunks)
 
 
+def listing_parts(key: str, items: Iterable[Any]) -> tuple[str, list[str]]:
+    """`dump({key: items})` in pieces: its first line (`key:`) and each item's text, for
+    documents that list some of the same items (the pieces of any subset that is not
+    empty, joined after the first line, are that subset's document). `key` is a plain
+    one, as `groups`; `items` are not empty."""
+    chunks = list(_listing_chunks({}, key, iter(items)))
+    if not chunks:
+        raise ValueError("listing_parts needs at least one item")
+    return chunks[0], chunks[1:]
+
+
 def _listing_chunks(head: dict[str, Any], key: str, items: Iterator[Any]) -> Iterator[str]:
     first = next(items, _NOTHING)
     if first is _NOTHING:
