@@ -89,13 +89,57 @@ def _sandbox_class() -> Any:
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+def _loader_class() -> Any:
+    import importlib
+
+    import jinja2
+
+    from rlmgen.output.precompile import PACKAGE, module_name, source_digest
+
+    class ShippedFirst(jinja2.FileSystemLoader):
+        """Templates from the directory; one whose source rlmgen ships compiled for this
+        Jinja version is made from that module (no parsing, no compiling), any other as
+        Jinja makes it, through the build cache's compiled templates."""
+
+        def __init__(self, directory: str) -> None:
+            super().__init__(directory)
+            self._cache_set = False
+
+        def load(self, environment: Any, name: str, globals: Any = None) -> jinja2.Template:
+            source, filename, _ = self.get_source(environment, name)
+            module = _shipped(name)
+            # a module's functions read the one environment it was loaded into
+            if (
+                module is not None
+                and source_digest(source) == module.SOURCE_SHA256
+                and module.__dict__.get("environment", environment) is environment
+            ):
+                template = environment.template_class.from_module_dict(
+                    environment, module.__dict__, globals
+                )
+                template.filename = filename  # tracebacks name the template, not the module
+                return template
+            if not self._cache_set:  # only a template compiled here needs the cache
+                self._cache_set = True
+                environment.bytecode_cache = _bytecode_cache()
+            return super().load(environment, name, globals)
+
+    def _shipped(name: str) -> Any:
+        try:
+            module = importlib.import_module(f"{PACKAGE}.{module_name(name)}")
+        except ImportError:
+            return None
+        return module if jinja2.__version__ == module.JINJA_VERSION else None
+
+    return ShippedFirst
+
+
 @functools.cache
 def environment() -> Any:
-    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2 import StrictUndefined
 
     env = _sandbox_class()(
-        loader=FileSystemLoader(template_directory()),
-        bytecode_cache=_bytecode_cache(),
+        loader=_loader_class()(template_directory()),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,

@@ -1,0 +1,1 @@
+"""Templates compiled by rlmgen.output.precompile (generated, do not edit)."""
