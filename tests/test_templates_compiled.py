@@ -15,12 +15,12 @@ import pytest
 from rlmgen.derive.rules import derive_rules
 from rlmgen.emit.runbook import context
 from rlmgen.output import TEMPLATE_NAMES
-from rlmgen.output.precompile import PACKAGE, TARGET, compiled_module, module_name
-from rlmgen.output.templating import environment
+from rlmgen.output.precompile import TARGET, compiled_module
+from rlmgen.output.templating import COMPILED_PACKAGE, environment, module_name
 from tests.conftest import seed_model
 
 RUNBOOK = "runbook.md.j2"
-MODULE = f"{PACKAGE}.{module_name(RUNBOOK)}"
+MODULE = f"{COMPILED_PACKAGE}.{module_name(RUNBOOK)}"
 
 
 def test_the_shipped_modules_are_what_jinja_compiles() -> None:

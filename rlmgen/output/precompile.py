@@ -8,28 +8,19 @@ and the Jinja version that compiled it; any other template compiles as Jinja doe
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
 
 TARGET = Path(__file__).with_name("compiled")
-PACKAGE = "rlmgen.output.compiled"
-
-
-def module_name(template: str) -> str:
-    """The module of a template: `runbook.md.j2` -> `runbook_md_j2`."""
-    return template.replace(".", "_").replace("-", "_")
-
-
-def source_digest(source: str) -> str:
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
 def compiled_module(environment: Any, template: str) -> str:
     """The text of the module `template` compiles to in `environment` (its code generated
     to take the environment when loaded, as Jinja's own precompiled templates do)."""
     import jinja2
+
+    from rlmgen.output.templating import source_digest
 
     source, _, _ = environment.loader.get_source(environment, template)
     code = environment.compile(source, template, raw=True, defer_init=True)
@@ -44,7 +35,7 @@ def compiled_module(environment: Any, template: str) -> str:
 
 def main() -> None:
     from rlmgen.output import TEMPLATE_NAMES
-    from rlmgen.output.templating import environment
+    from rlmgen.output.templating import environment, module_name
 
     TARGET.mkdir(exist_ok=True)
     (TARGET / "__init__.py").write_text(

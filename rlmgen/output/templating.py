@@ -89,12 +89,25 @@ def _sandbox_class() -> Any:
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+# Where the templates compiled ahead live (rlmgen.output.precompile writes them).
+COMPILED_PACKAGE = "rlmgen.output.compiled"
+
+
+def module_name(template: str) -> str:
+    """The module of a template compiled ahead: `runbook.md.j2` -> `runbook_md_j2`."""
+    return template.replace(".", "_").replace("-", "_")
+
+
+def source_digest(source: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
 def _loader_class() -> Any:
     import importlib
 
     import jinja2
-
-    from rlmgen.output.precompile import PACKAGE, module_name, source_digest
 
     class ShippedFirst(jinja2.FileSystemLoader):
         """Templates from the directory; one whose source rlmgen ships compiled for this
@@ -126,7 +139,7 @@ def _loader_class() -> Any:
 
     def _shipped(name: str) -> Any:
         try:
-            module = importlib.import_module(f"{PACKAGE}.{module_name(name)}")
+            module = importlib.import_module(f"{COMPILED_PACKAGE}.{module_name(name)}")
         except ImportError:
             return None
         return module if jinja2.__version__ == module.JINJA_VERSION else None
