@@ -376,7 +376,8 @@ def build(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float) -> None:
     """
     from rlmgen import cache
     from rlmgen.model.conventions import CLUSTER_DIR
-    from rlmgen.output.writer import WriteError, files_digest, printable, write_services
+    from rlmgen.output.digest import files_digest
+    from rlmgen.output.writer import WriteError, printable, write_services
     from rlmgen.pipeline import cached_build, outputs, record_build
 
     files, everything = _resolve_specs(specs)

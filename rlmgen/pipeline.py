@@ -20,7 +20,7 @@ from rlmgen.model import types as m
 from rlmgen.model.compile import compile_spec
 from rlmgen.model.compile.walk import STRICT_ONLY_CHECKS
 from rlmgen.model.conventions import CLUSTER_DIR
-from rlmgen.output.writer import MANIFEST, files_digest
+from rlmgen.output.digest import MANIFEST, files_digest
 from rlmgen.spec.checks import CHECKS
 from rlmgen.spec.compose import Reader, compose
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
@@ -61,7 +61,7 @@ class Compiled:
     model: m.Spec | None = dataclasses.field(default_factory=lambda: None)
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
     files: dict[str, bytes] = dataclasses.field(default_factory=dict)
-    digest: str = ""  # of `files` (rlmgen.output.writer.files_digest), made with them
+    digest: str = ""  # of `files` (rlmgen.output.digest.files_digest), made with them
     # (which spec file of the run, which of its units): where a cached run finds its files
     position: tuple[int, int] = (-1, -1)
     environment: str | None = None

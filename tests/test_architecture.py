@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import promql_parser
@@ -161,3 +164,38 @@ def test_a_build_parses_each_level_and_each_promql_text_once(
     document = yaml.safe_load(SEED_TEXT)
     assert calls == {"levels": _level_values(document), "promql": _promql_values(document)}
     assert calls["levels"] > 20 and calls["promql"] > 30
+
+
+# What `validate` has no use for: writing files, templates, dashboards, processes.
+NOT_FOR_VALIDATE = (
+    "rlmgen.output.writer",
+    "rlmgen.emit",
+    "jinja2",
+    "grafana_foundation_sdk.builders",
+    "multiprocessing",
+    "importlib.metadata",
+)
+
+
+def test_validate_imports_nothing_it_does_not_use() -> None:
+    """Start-up is mostly imports: `rlmgen validate` of a valid spec (cache off) loads no
+    module of the writer, the emitters or the templates."""
+    script = (
+        "import sys\n"
+        "from rlmgen.cli import main\n"
+        "sys.argv = ['rlmgen', '-q', 'validate', sys.argv[1]]\n"
+        "try:\n    main()\n"
+        "finally:\n    print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(REPO / "specs" / "rlm-hypervisor.yaml")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RLMGEN_CACHE": "0"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = done.stderr.split()
+    assert "rlmgen.model.types" in loaded  # what it does use
+    unused = [m for m in loaded if any(m == n or m.startswith(f"{n}.") for n in NOT_FOR_VALIDATE)]
+    assert unused == []

@@ -10,7 +10,6 @@ with the old tree. Whatever an interrupted build left is recovered by the next.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import os
 import re
 import shutil
@@ -21,8 +20,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rlmgen.output import atomic
+from rlmgen.output.digest import MANIFEST
 
-MANIFEST = ".rlmgen-manifest"
 _STAGING_PREFIX = ".rlmgen-"
 _BACKUP_SUFFIX = ".old"
 # How long a build waits for another one writing the same out/ (--lock-timeout).
@@ -255,14 +254,6 @@ def _swap_in(out_dir: Path, service: str, staging: Path) -> None:
 # files, and each file's (size, mtime, ctime, inode). When both still hold, the directory
 # is what it was and need not be read back to know it (any write changes ctime).
 Stamp = dict[str, Any]
-
-
-def files_digest(files: Mapping[str, bytes]) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        digest.update(path.encode() + b"\0" + len(files[path]).to_bytes(8, "big"))
-        digest.update(files[path])
-    return digest.hexdigest()
 
 
 def _stat_tree(root: Path) -> dict[str, list[int]] | None:
