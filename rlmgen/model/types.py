@@ -17,11 +17,12 @@ from rlmgen.lang.labels import UNKNOWN, LabelSet
 from rlmgen.lang.levels import Level
 from rlmgen.lang.units import SeriesUnit
 from rlmgen.lang.versions import DEFAULT_ALERTMANAGER, DEFAULT_PROMETHEUS, Version
+from rlmgen.model.frozen import frozen
 
 Labels = Mapping[str, str]
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Targets:
     """The versions the output is deployed to."""
 
@@ -30,7 +31,7 @@ class Targets:
     features: frozenset[str] = frozenset()  # Prometheus' --enable-feature flags
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Service:
     name: str
     title: str
@@ -46,7 +47,7 @@ class Service:
     scrape_labels_declared: bool = False  # written in the spec, not the default
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Levels:
     target: Level | None
     info: Level | None
@@ -60,7 +61,7 @@ class Levels:
         return tuple((name, level) for name, level in pairs if level is not None)
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class LevelAlert:
     """One alerting level of a metric, as the alert it raises sees it."""
 
@@ -72,7 +73,7 @@ class LevelAlert:
     pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class LevelAlerts:
     """The alert a metric's levels raise: one name, a rule per level told apart by severity."""
 
@@ -92,13 +93,13 @@ class LevelAlerts:
         return max((self.hold(level) for level in self.levels), default=self.for_seconds)
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class ExampleSeries:
     series: str
     values: str  # promtool expanding notation
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class RecordingExample:
     """Input series and the value a recording rule must produce from them."""
 
@@ -111,7 +112,7 @@ class RecordingExample:
     pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class InputSeries:
     """A series a test feeds: its name, what is known of its labels, and the values its
     selector fixes (`pool="main"`)."""
@@ -121,7 +122,7 @@ class InputSeries:
     fixed: Labels
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Metric:
     name: str
     group: str | None
@@ -156,7 +157,7 @@ class Metric:
         return self.measured != self.series
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class AlertExample:
     name: str | None
     interval: float | None
@@ -168,7 +169,7 @@ class AlertExample:
     pointer: str = dataclasses.field(default="", compare=False, repr=False)  # in the spec
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Alert:
     name: str
     group: str
@@ -188,7 +189,7 @@ class Alert:
     series_labels: LabelSet = UNKNOWN  # what is known of the labels of `expr`'s series
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class AlertGroup:
     name: str
     title: str | None
@@ -197,7 +198,7 @@ class AlertGroup:
     alerts: tuple[Alert, ...]
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Receiver:
     name: str
     title: str | None
@@ -220,13 +221,13 @@ class Receiver:
         )
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class TimeRange:
     start: str  # HH:MM
     end: str
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class TimeInterval:
     """Alertmanager's time_interval: one entry per `intervals` item of the spec."""
 
@@ -234,7 +235,7 @@ class TimeInterval:
     intervals: tuple[Mapping[str, object], ...]  # weekdays, times, daysOfMonth, months, location
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Routing:
     default: str | None
     group_by: tuple[str, ...]
@@ -245,14 +246,14 @@ class Routing:
     inhibit_equal: tuple[str, ...] = ("alertname", "service")
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Query:
     expr: str
     legend: str | None
     grouping: tuple[str, ...] | None  # labels of a top-level `by` aggregation
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Panel:
     title: str
     type: str
@@ -271,14 +272,14 @@ class Panel:
     thresholds: tuple[tuple[float | None, str], ...] | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Row:
     title: str | None  # None: the panels before the first row
     collapsed: bool
     panels: tuple[Panel, ...]
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Variable:
     name: str
     label: str | None
@@ -287,7 +288,7 @@ class Variable:
     include_all: bool
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Dashboard:
     uid: str
     title: str
@@ -303,35 +304,35 @@ class Dashboard:
         return tuple(panel for row in self.rows for panel in row.panels)
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class ScalingPolicy:
     type: Literal["Percent", "Pods"]
     value: int
     period_seconds: int
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class ScalingRules:
     stabilization_window_seconds: int | None
     select_policy: str | None
     policies: tuple[ScalingPolicy, ...]
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class ScalingTarget:
     kind: Literal["Utilization", "AverageValue", "Value"]
     value: float  # Utilization: percent; otherwise in the metric's sample unit
     text: str  # as written in the spec
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class ObjectReference:
     kind: str
     name: str
     api_version: str | None
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class ScalingMetric:
     source: Literal["resource", "pods", "external", "object"]
     name: str  # cpu/memory, or the metric name
@@ -343,7 +344,7 @@ class ScalingMetric:
     scale_down_below: ScalingTarget | None
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Workload:
     name: str
     title: str
@@ -355,7 +356,7 @@ class Workload:
     scale_down: ScalingRules | None
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class SeverityLevel:
     name: str
     criteria: str
@@ -363,13 +364,13 @@ class SeverityLevel:
     escalation: str
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class PlaybookStep:
     step: str
     run: str | None
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Playbook:
     id: str
     title: str
@@ -377,19 +378,19 @@ class Playbook:
     steps: tuple[PlaybookStep, ...]
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Command:
     description: str
     run: str
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Checklist:
     title: str
     items: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class ScheduledCheck:
     id: str
     title: str
@@ -401,7 +402,7 @@ class ScheduledCheck:
     health: bool = False  # runs `rlmgen health`: the runbook shows the command and its checks
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class HealthCheck:
     """One line of `rlmgen health`: a query whose value is judged against levels.
 
@@ -421,7 +422,7 @@ class HealthCheck:
     pointer: str = dataclasses.field(default="", compare=False, repr=False)
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Health:
     """What `rlmgen health` checks: the spec's `health.checks`, else every metric with
     levels; `prometheus_url` the server it asks unless the command names one."""
@@ -431,14 +432,14 @@ class Health:
     chosen: bool = False  # the spec lists its checks (else: every metric with levels)
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Contact:
     label: str
     value: str
     url: str | None
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Runbook:
     severity_levels: tuple[SeverityLevel, ...]
     playbooks: tuple[Playbook, ...]
@@ -448,7 +449,7 @@ class Runbook:
     contacts: tuple[Contact, ...]
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Heading:
     level: int  # 1 for the title, 2 for the sections, ...
     text: str
@@ -457,7 +458,7 @@ class Heading:
     key: str  # what it is about: a group, a dashboard uid, a receiver or alert name, an id
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Outline:
     headings: tuple[Heading, ...]
     # receiver ("" for unrouted) -> the alerts whose own section sits under its heading
@@ -470,7 +471,7 @@ class Outline:
 EMPTY_OUTLINE = Outline((), ())
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class SLI:
     """How an SLO's error ratio is read, as PromQL with `{window}` where the range goes:
     `bad` and `total` are rates over the window (both None for a raw ratio)."""
@@ -484,7 +485,7 @@ class SLI:
     inputs: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = ()
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class BurnAlert:
     """The page or the ticket alert of an SLO."""
 
@@ -495,7 +496,7 @@ class BurnAlert:
     pointer: str = dataclasses.field(default="", compare=False, repr=False)
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class SLO:
     name: str
     description: str | None
@@ -516,7 +517,7 @@ class SLO:
         return 1.0 - self.objective
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class GrafanaSidecar:
     namespace: str
     label: str
@@ -524,7 +525,7 @@ class GrafanaSidecar:
     folder_annotation: str
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Platform:
     """How the cluster runs the monitoring stack: what the cluster-level outputs of an
     environment need (the same in every spec of the environment), and the labels the
@@ -537,7 +538,7 @@ class Platform:
     sidecar: GrafanaSidecar | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class Spec:
     source: str  # the spec's path as the generated headers name it
     service: Service
