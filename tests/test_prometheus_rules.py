@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rlmgen.lang import promql
 from rlmgen.pipeline import compile_specs
@@ -335,3 +337,23 @@ def test_template_braces_and_comments_in_spec_text_reach_prometheus_as_text(
             [promtool, command, "rules", str(target)], capture_output=True, text=True
         )
         assert run.returncode == 0, run.stdout + run.stderr
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(" \t\n\r\v\f\x1c\x85\u2028\u3000ab:-#"), max_size=8),
+        max_size=8,
+    ).map("\n".join),
+    st.booleans(),
+)
+def test_the_prometheus_rule_indents_as_line_by_line(text: str, ends_with_newline: bool) -> None:
+    """The PrometheusRule's spec is the rules text indented by replacing line breaks
+    when it can: the same as indenting each non-blank line of str.splitlines."""
+    from rlmgen.emit.prometheus_rules import _indented
+
+    text += "\n" if ends_with_newline else ""
+    reference = "".join(
+        f"  {line}" if line.strip() else line for line in text.splitlines(keepends=True)
+    )
+    assert _indented(text) == reference

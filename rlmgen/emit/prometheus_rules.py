@@ -4,6 +4,7 @@ Thanos and Mimir rulers load it) and the same groups as a Prometheus Operator
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rlmgen.derive.kubernetes import metadata
@@ -40,10 +41,19 @@ def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
             ),
         }
     )
-    indented = "".join(
-        f"  {line}" if line.strip() else line for line in text.splitlines(keepends=True)
-    )
-    return {**files, PROMETHEUS_RULE_PATH: f"{header}spec:\n{indented}"}
+    return {**files, PROMETHEUS_RULE_PATH: f"{header}spec:\n{_indented(text)}"}
+
+
+# A line break other than \n (str.splitlines breaks there too), or a line of whitespace
+# only (left as it is, not indented): text without either is indented by replacing \n.
+_UNUSUAL_LINES = re.compile(r"[\r\v\f\x1c-\x1e\x85\u2028\u2029]|(?:^|\n)[^\S\n]*\n")
+
+
+def _indented(text: str) -> str:
+    """Each line of `text` that is not blank indented by two spaces."""
+    if text.endswith("\n") and _UNUSUAL_LINES.search(text) is None:
+        return "  " + text[:-1].replace("\n", "\n  ") + "\n"
+    return "".join(f"  {line}" if line.strip() else line for line in text.splitlines(keepends=True))
 
 
 def _with_labels(meta: dict[str, Any], extra: m.Labels) -> dict[str, Any]:

@@ -58,9 +58,20 @@ def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
 def _expected_alert(
     rule: AlertRule, value: float, series_labels: Mapping[str, str]
 ) -> dict[str, Any]:
-    annotations = {k: render(v, value, series_labels) for k, v in rule.annotations.items()}
-    labels = dict(sorted({**series_labels, **rule.labels}.items()))
-    return {"exp_labels": labels, "exp_annotations": annotations}
+    return {
+        "exp_labels": _expected_labels(rule, series_labels),
+        "exp_annotations": _expected_annotations(rule, value, series_labels),
+    }
+
+
+def _expected_labels(rule: AlertRule, series_labels: Mapping[str, str]) -> dict[str, str]:
+    return dict(sorted({**series_labels, **rule.labels}.items()))
+
+
+def _expected_annotations(
+    rule: AlertRule, value: float, series_labels: Mapping[str, str]
+) -> dict[str, str]:
+    return {k: render(v, value, series_labels) for k, v in rule.annotations.items()}
 
 
 def _level_cases(spec: m.Spec, rules: Rules) -> Iterator[tuple[str, str, Scenario]]:
@@ -112,13 +123,15 @@ def _level_text(scalars: Scalars, name: str, case: Scenario) -> Written | dict[s
 
 
 def _level_lines(scalars: Scalars, name: str, case: Scenario) -> Iterator[str]:
-    value, key = scalars.value, scalars.key
+    value = scalars.value
     yield f"- name: {value(name, 4)}\n  interval: {value(format_duration(case.interval), 4)}\n"
     yield "  input_series:\n" if case.series else "  input_series: []\n"
     for series, values in case.series:
         yield f"  - series: {value(series, 6)}\n    values: {value(values, 6)}\n"
     yield "  alert_rule_test:\n" if case.checkpoints else "  alert_rule_test: []\n"
     alertname = value(case.alert.name, 6)
+    # an alert's labels are the same at every checkpoint of the case: written once
+    labels_written: dict[int, str] = {}
     for point in case.checkpoints:
         yield f"  - eval_time: {value(format_duration(point.at), 6)}\n"
         yield f"    alertname: {alertname}\n"
@@ -127,15 +140,23 @@ def _level_lines(scalars: Scalars, name: str, case: Scenario) -> Iterator[str]:
             continue
         yield "    exp_alerts:\n"
         for rule in point.firing:
-            expected = _expected_alert(rule, point.value, case.labels)
-            for heading, mapping in expected.items():
-                prefix = "    - " if heading == "exp_labels" else "      "
-                if not mapping:
-                    yield f"{prefix}{heading}: {{}}\n"
-                    continue
-                yield f"{prefix}{heading}:\n"
-                for k, v in mapping.items():
-                    yield f"        {key(k)}: {value(v, 10)}\n"
+            written = labels_written.get(id(rule))
+            if written is None:
+                labels = _expected_labels(rule, case.labels)
+                written = labels_written[id(rule)] = _block(scalars, "    - exp_labels", labels)
+            yield written
+            annotations = _expected_annotations(rule, point.value, case.labels)
+            yield _block(scalars, "      exp_annotations", annotations)
+
+
+def _block(scalars: Scalars, heading: str, mapping: Mapping[str, str]) -> str:
+    """`heading:` and the mapping's lines under it, as the emitter writes them."""
+    if not mapping:
+        return f"{heading}: {{}}\n"
+    key, value = scalars.key, scalars.value
+    return f"{heading}:\n" + "".join(
+        f"        {key(k)}: {value(v, 10)}\n" for k, v in mapping.items()
+    )
 
 
 def _alert_example_tests(rules: Rules) -> list[TestGroup]:
