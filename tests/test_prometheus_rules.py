@@ -350,10 +350,12 @@ def test_template_braces_and_comments_in_spec_text_reach_prometheus_as_text(
 def test_the_prometheus_rule_indents_as_line_by_line(text: str, ends_with_newline: bool) -> None:
     """The PrometheusRule's spec is the rules text indented by replacing line breaks
     when it can: the same as indenting each non-blank line of str.splitlines."""
-    from rlmgen.emit.prometheus_rules import _indented
+    from rlmgen.emit.prometheus_rules import _prometheus_rule
 
     text += "\n" if ends_with_newline else ""
     reference = "".join(
         f"  {line}" if line.strip() else line for line in text.splitlines(keepends=True)
     )
-    assert _indented(text) == reference
+    assert _prometheus_rule("kind: PrometheusRule\n", text) == (
+        f"kind: PrometheusRule\nspec:\n{reference}"
+    )
