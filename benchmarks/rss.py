@@ -10,14 +10,14 @@ import resource
 import sys
 import tempfile
 
-from rlmgen.cli import main as rlmgen_main
+from rlmgen.cli import run as rlmgen_run
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         sys.argv = ["rlmgen", "build", sys.argv[1], "-o", scratch]
         try:
-            rlmgen_main()
+            rlmgen_run()
         except SystemExit as done:
             if done.code:
                 raise

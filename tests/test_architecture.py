@@ -182,9 +182,9 @@ def test_validate_imports_nothing_it_does_not_use() -> None:
     module of the writer, the emitters or the templates."""
     script = (
         "import sys\n"
-        "from rlmgen.cli import main\n"
+        "from rlmgen.cli import run\n"
         "sys.argv = ['rlmgen', '-q', 'validate', sys.argv[1]]\n"
-        "try:\n    main()\n"
+        "try:\n    run()\n"
         "finally:\n    print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
     )
     done = subprocess.run(

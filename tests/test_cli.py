@@ -199,7 +199,7 @@ def test_an_error_inside_rlmgen_is_one_line_and_exit_3(
     monkeypatch.setattr(cli_module, "cli", broken)
     monkeypatch.delenv(cli_module.TRACEBACK_ENV, raising=False)
     with pytest.raises(SystemExit) as exited:
-        cli_module.main()
+        cli_module.run()
     assert exited.value.code == 3
     assert capsys.readouterr().err == (
         "rlmgen: internal error: KeyError: 'runbook section' (this is a bug in rlmgen; "
@@ -207,7 +207,7 @@ def test_an_error_inside_rlmgen_is_one_line_and_exit_3(
     )
     monkeypatch.setenv(cli_module.TRACEBACK_ENV, "1")
     with pytest.raises(KeyError):
-        cli_module.main()
+        cli_module.run()
 
 
 def test_a_spec_named_twice_is_compiled_once(in_repo: Path) -> None:
@@ -325,3 +325,51 @@ def test_quiet_and_verbose(tmp_path: Path) -> None:
     assert verbose.stderr.splitlines()[-1].endswith(" s")
     both = CliRunner().invoke(cli, ["-q", "-v", "validate", spec])
     assert both.exit_code == 2 and "give --quiet or --verbose, not both" in both.stderr
+
+
+# output buffered as it is by default (a pipe is block-buffered), whatever this shell says
+BUFFERED = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def _command(*arguments: str, before: str = "") -> subprocess.CompletedProcess[str]:
+    """`rlmgen ARGUMENTS` as its console script runs it (rlmgen.cli.main), in a process."""
+    script = f"import sys\n{before}\nfrom rlmgen.cli import main\nsys.argv[0] = 'rlmgen'\nmain()\n"
+    return subprocess.run(
+        [sys.executable, "-c", script, *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=REPO,
+        env=BUFFERED,
+    )
+
+
+def test_the_command_ends_without_teardown_yet_as_exit_would() -> None:
+    """main() ends the process without the interpreter's teardown: what is printed is
+    flushed (even unterminated), exit handlers run after the command, codes are kept."""
+    handler = "import atexit\natexit.register(lambda: print('handler ran', end=''))"
+    shown = _command("--version", before=handler)
+    assert shown.returncode == 0
+    assert shown.stdout.startswith("rlmgen, version ") and shown.stdout.endswith("handler ran")
+    invalid = _command("-q", "validate", "tests/cases/invalid/bad-duration.yaml")
+    assert invalid.returncode == 1
+    assert "'2 minutes' is not a duration" in invalid.stdout
+    assert _command("no-such-command").returncode == 2
+
+
+def test_output_that_cannot_be_written_is_a_failure(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-c", "from rlmgen.cli import main; main()", "schema"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=120,
+            env=BUFFERED,
+        )
+    assert done.returncode != 0
+    assert "No space left on device" in done.stderr
