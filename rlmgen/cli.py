@@ -970,8 +970,8 @@ def _interrupted(_signum: int, _frame: object) -> None:
 def main() -> NoReturn:
     """The `rlmgen` command: `run`, then the process ends as SystemExit would end it but
     without the interpreter's teardown (a last full garbage collection and freeing every
-    object one by one: half a second after a 10,000-metric build, a tenth of a small
-    `validate`). Exit handlers still run and output is flushed."""
+    object one by one: half a second after a 10,000-metric build, some 40 ms after the
+    seed's). Exit handlers still run and output is flushed."""
     try:
         run()
     except SystemExit as done:

@@ -27,7 +27,7 @@ MODULE = "rlmgen.model.compiled_methods_{}{}".format(*sys.version_info[:2])
 TARGET = Path(__file__).with_name(f"{MODULE.rsplit('.', 1)[1]}.py")
 T = TypeVar("T")
 
-# The texts dataclasses compiled while `recording` (the generator reads them).
+# The texts dataclasses compiles while generated_module() records them.
 _recorded: list[str] | None = None
 
 
