@@ -95,8 +95,16 @@ class _Fed:
 
     def ratio(self, at: float, window: float) -> float | None:
         # called for every evaluation of every window of a scenario (tens of thousands of
-        # times per SLO): the roles are read without building a dict of their rates
+        # times per SLO): the usual SLI (bad or good events over all) reads its two
+        # counters directly, any other the roles without building a dict of their rates
         start, counters = at - window, self.counters
+        total_counter = counters.get("total")
+        part_counter = counters.get("bad") or counters.get("good")
+        if total_counter is not None and part_counter is not None and len(counters) == 2:
+            part, total = part_counter.rate(start, at), total_counter.rate(start, at)
+            if part is None or not total:
+                return None
+            return part / total if "bad" in counters else 1 - part / total
         rates = []
         for role in ("total", "rest", "bad", "good"):
             counter = counters.get(role)
