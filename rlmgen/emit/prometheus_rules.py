@@ -39,14 +39,14 @@ def _rule_files(rules: Rules) -> tuple[dict[str, str], str]:
     once and listed in every file that holds it (a large spec's groups are most of this
     emitter's work; their pieces are freed once the files are made)."""
     heading, parts = listing_parts("groups", [_group(group) for group in rules.groups])
-    files = {}
-    plain = [part for part, group in zip(parts, rules.groups, strict=True) if group.slo is None]
-    if plain:
-        files[RULES_PATH] = heading + "".join(plain)
+    plain, slos = [], {}
     for part, group in zip(parts, rules.groups, strict=True):
-        if group.slo is not None:
-            files[slo_rules_path(group.slo)] = heading + part
-    return files, heading + "".join(parts)
+        if group.slo is None:
+            plain.append(part)
+        else:
+            slos[slo_rules_path(group.slo)] = heading + part
+    files = {RULES_PATH: heading + "".join(plain)} if plain else {}
+    return {**files, **slos}, heading + "".join(parts)
 
 
 # A line break other than \n (str.splitlines breaks there too), or a line of whitespace
