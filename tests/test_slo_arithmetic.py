@@ -4,11 +4,14 @@ promtool), with one case derived by hand."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rlmgen.lang import slo
 from tests.conftest import require_tool
@@ -89,3 +92,27 @@ def test_predicted_error_ratios_are_promtools_bit_for_bit(window: str, tmp_path:
         [promtool, "test", "rules", str(tmp_path / "tests.yaml")], capture_output=True, text=True
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), min_size=1, max_size=40),
+    interval=st.sampled_from([15.0, 30.0, 60.0]),
+    start=st.integers(-120, 2400),
+    width=st.integers(1, 2400),
+)
+def test_counters_sampled_together_each_rate_as_they_would_alone(
+    steps: list[tuple[int, int]], interval: float, start: int, width: int
+) -> None:
+    """SLO scenarios find a range's samples once for all their counters: each counter's
+    rate must still be its own (its zero point, its increase), as one Counter gives it
+    (which promtool judges above)."""
+    times = [k * interval for k in range(len(steps) + 1)]
+    first = [0.0, *itertools.accumulate(float(a) for a, _ in steps)]
+    second = [3.0, *itertools.accumulate((float(b) for _, b in steps), initial=3.0)][1:]
+    together = slo.Counters(times, [first, second]).rates(float(start), float(start + width))
+    alone = [
+        slo.Counter(list(zip(times, values, strict=True))).rate(float(start), float(start + width))
+        for values in (first, second)
+    ]
+    assert together == (None if alone[0] is None else alone)

@@ -78,41 +78,36 @@ def _notation(steps: list[int]) -> str:
     return " ".join(parts)
 
 
-def _counter(steps: list[int], interval: float) -> slo.Counter:
-    samples, value = [(0.0, 0.0)], 0
-    for k, step in enumerate(steps, start=1):
-        value += step
-        samples.append((k * interval, float(value)))
-    return slo.Counter(samples)
+def _cumulative(steps: list[int]) -> list[float]:
+    """A counter's values from 0, growing by `steps`."""
+    return [0.0, *map(float, itertools.accumulate(steps))]
+
+
+_ROLES = ("total", "rest", "bad", "good")
 
 
 @dataclasses.dataclass(frozen=True)
 class _Fed:
-    """The SLI's roles fed as counters, and how the SLI's ratio reads them."""
+    """The SLI's roles fed as counters (sampled at the same times, in _ROLES order), and
+    how the SLI's ratio reads them."""
 
     inputs: tuple[tuple[str, str], ...]
-    counters: dict[str, slo.Counter]
+    roles: tuple[str, ...]
+    counters: slo.Counters
 
     def ratio(self, at: float, window: float) -> float | None:
         # called for every evaluation of every window of a scenario (tens of thousands of
-        # times per SLO): the usual SLI (bad or good events over all) reads its two
-        # counters directly, any other the roles without building a dict of their rates
-        start, counters = at - window, self.counters
-        total_counter = counters.get("total")
-        part_counter = counters.get("bad") or counters.get("good")
-        if total_counter is not None and part_counter is not None and len(counters) == 2:
-            part, total = part_counter.rate(start, at), total_counter.rate(start, at)
-            if part is None or not total:
+        # times per SLO)
+        rates = self.counters.rates(at - window, at)
+        if rates is None:
+            return None
+        if len(rates) == 2 and self.roles[0] == "total":  # bad or good events over all
+            events, part = rates
+            if not events:
                 return None
-            return part / total if "bad" in counters else 1 - part / total
-        rates = []
-        for role in ("total", "rest", "bad", "good"):
-            counter = counters.get(role)
-            rate = None if counter is None else counter.rate(start, at)
-            if counter is not None and rate is None:
-                return None
-            rates.append(rate)
-        total, rest, bad, good = rates
+            return part / events if self.roles[1] == "bad" else 1 - part / events
+        rate = dict(zip(self.roles, rates, strict=True))
+        total, rest, bad, good = (rate.get(role) for role in _ROLES)
         if total is None:  # one counter: its two series summed
             total = rest + (bad or good or 0.0)  # type: ignore[operator]
         if not total:
@@ -132,8 +127,10 @@ def _feed(roles: tuple[tuple[str, str], ...], schedule: Schedule, interval: floa
     }
     steps["rest"] = steps["good"] if any(r == "bad" for _, r in roles) else failed
     inputs = tuple((series, _notation(steps[role])) for series, role in roles)
-    counters = {role: _counter(steps[role], interval) for _, role in roles}
-    return _Fed(inputs, counters)
+    played = tuple(role for role in _ROLES if any(r == role for _, r in roles))
+    times = [k * interval for k in range(len(failed) + 1)]
+    counters = slo.Counters(times, [_cumulative(steps[role]) for role in played])
+    return _Fed(inputs, played, counters)
 
 
 def thresholds(target: m.SLO, kind: str) -> list[tuple[slo.BurnWindow, float]]:

@@ -65,39 +65,58 @@ def error_ratio(
     return errors / requests
 
 
-class Counter:
-    """A counter's samples (never reset), for rates at many times: each range is found by
-    bisection, and the rate is `rate(counter[end - start])` at `end` as Prometheus 2.x
-    computes it from the samples in [start, end], in the same order of float operations
-    (bit for bit promtool's); None when fewer than two samples fall in the range."""
+class Counters:
+    """Counters sampled at the same times (the inputs of one scenario), for rates at many
+    times: each range's samples are found once, by bisection, for all of them. Each rate
+    is `rate(counter[end - start])` at `end` as Prometheus 2.x computes it from the samples
+    in [start, end], in the same order of float operations (bit for bit promtool's)."""
 
-    def __init__(self, samples: Sequence[Sample]):
-        self.times = [t for t, _ in samples]
-        self.values = [v for _, v in samples]
+    def __init__(self, times: Sequence[float], values: Sequence[Sequence[float]]):
+        self.times = list(times)
+        self.values = [list(series) for series in values]
 
-    def rate(self, start: float, end: float) -> float | None:
-        times, values = self.times, self.values
+    def rates(self, start: float, end: float) -> list[float] | None:
+        """Each counter's rate over [start, end], in order; None when fewer than two
+        samples fall in the range. Inline: SLO scenarios ask for a hundred thousand."""
+        times = self.times
         first = bisect.bisect_left(times, start)
         last = bisect.bisect_right(times, end) - 1
         if last - first < 1:
             return None
-        # Prometheus' extrapolation of the increase toward the range's edges (limited by
-        # the counter's zero point), per second of the range; inline: SLO scenarios ask
-        # for a hundred thousand rates
-        first_t, first_v, last_t = times[first], values[first], times[last]
-        result = values[last] - first_v
-        to_start, to_end = first_t - start, end - last_t
+        first_t, last_t = times[first], times[last]
         sampled = last_t - first_t
         average = sampled / (last - first)
-        if result > 0 and first_v >= 0:
-            to_zero = sampled * (first_v / result)
-            if to_zero < to_start:
-                to_start = to_zero
         threshold = average * 1.1
-        interval = sampled
-        interval += to_start if to_start < threshold else average / 2
-        interval += to_end if to_end < threshold else average / 2
-        return result * (interval / sampled / (end - start))
+        to_end = end - last_t
+        toward_end = to_end if to_end < threshold else average / 2
+        width = end - start
+        rates = []
+        for values in self.values:
+            # Prometheus' extrapolation of the increase toward the range's edges (limited
+            # by the counter's zero point), per second of the range
+            first_v = values[first]
+            result = values[last] - first_v
+            to_start = first_t - start
+            if result > 0 and first_v >= 0:
+                to_zero = sampled * (first_v / result)
+                if to_zero < to_start:
+                    to_start = to_zero
+            interval = sampled
+            interval += to_start if to_start < threshold else average / 2
+            interval += toward_end
+            rates.append(result * (interval / sampled / width))
+        return rates
+
+
+class Counter:
+    """One counter's samples (never reset): Counters of one."""
+
+    def __init__(self, samples: Sequence[Sample]):
+        self._counters = Counters([t for t, _ in samples], [[v for _, v in samples]])
+
+    def rate(self, start: float, end: float) -> float | None:
+        rates = self._counters.rates(start, end)
+        return None if rates is None else rates[0]
 
 
 # --- series that satisfy an SLI's selectors, for tests --------------------------------
