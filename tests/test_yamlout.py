@@ -3,6 +3,7 @@ taken for the files rlmgen generates."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -306,3 +307,17 @@ def test_a_level_group_by_hand_with_tricky_text() -> None:
         if written != reference:
             pytest.fail(f"by hand:\n{written}\nemitter:\n{reference}")
     assert by_hand >= 0.7 * len(TRICKY)
+
+
+def test_the_printable_classes_are_libyamls_character_for_character() -> None:
+    """The two classes are written as what they exclude (cheaper to compile): over every
+    code point they match exactly YAML's printable set (x20-x7e, xa0-xd7ff, xe000-xfffd
+    without the BOM) less every line break but, for block text, \\n."""
+    printable = r"\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+    every = "".join(map(chr, range(0x110000)))
+    for pattern, expected in (
+        (yamlout._LIBYAML_LINE, f"[{printable}]"),
+        (yamlout._BLOCK_TEXT, f"[\\n{printable}]"),
+    ):
+        one = pattern.pattern.removesuffix("*")
+        assert re.findall(one, every) == re.findall(expected, every)
