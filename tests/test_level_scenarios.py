@@ -4,6 +4,7 @@ specs unlike the seed (relative levels, odd evaluation intervals, long `for`).""
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 from decimal import Decimal
@@ -14,6 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rlmgen.derive import scenarios
 from rlmgen.derive.rules import derive_rules
 from rlmgen.derive.scenarios import edges, scenario
 from rlmgen.pipeline import artifacts, compile_specs, compile_texts
@@ -310,3 +312,42 @@ def test_a_compound_duration_level_is_the_duration_promtool_reads(
     as Prometheus reads the duration: the generated tests pass on the generated rules and
     fail when the threshold moves."""
     _assert_promtool_proves(tmp_path, _spec(levels, unit=unit), before, after)
+
+
+def _firing_step_by_step(times: list[float], held: list[bool], hold: float) -> list[bool]:
+    """Prometheus' rule manager, one evaluation at a time: active from the first evaluation
+    the condition holds, firing once held for `hold`, reset when it fails."""
+    firing, since = [], None
+    for t, holding in zip(times, held, strict=True):
+        if not holding:
+            since = None
+        elif since is None:
+            since = t
+        firing.append(since is not None and t - since >= hold)
+    return firing
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    held=st.lists(st.booleans(), max_size=200),
+    evaluation=st.sampled_from([1.0, 15.0, 30.0, 60.0, 0.1]),
+    hold=st.sampled_from([0.0, 15.0, 30.0, 60.0, 90.0, 300.0, 0.3, 1e9]),
+)
+def test_firing_is_found_run_by_run_as_step_by_step(
+    held: list[bool], evaluation: float, hold: float
+) -> None:
+    times = [index * evaluation for index in range(len(held))]
+    assert scenarios._firing(times, held, hold) == _firing_step_by_step(times, held, hold)
+
+
+def test_averages_are_the_prefix_sums_of_the_window() -> None:
+    """Each evaluation (every 30 s) averages the samples (every 90 s) of its window."""
+    samples = [float(v % 7) for v in range(700)]
+    times = [index * 30.0 for index in range(2000)]
+    for window in (90.0, 3600.0, 7 * 86400.0):
+        expected = []
+        for t in times:
+            last = int(t // 90.0)
+            first = max(0, math.ceil((t - window) / 90.0))
+            expected.append(sum(samples[first : last + 1]) / (last + 1 - first))
+        assert scenarios._averages(samples, 90.0, window, times) == pytest.approx(expected)
