@@ -4,9 +4,11 @@ the rules, scenarios, dashboard and runbook section are consistent for the seed.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from rlmgen.derive import slo_scenarios
@@ -135,3 +137,40 @@ def test_a_bucket_bound_is_written_as_go_clients_write_le() -> None:
     assert [go_float(b) for b in (0.3, 1.0, 2.5, 1000.0, 1e6, 0.00005)] == [
         "0.3", "1", "2.5", "1000", "1e+06", "5e-05",
     ]  # fmt: skip
+
+
+ROLE_SETS = [
+    (("errors", "bad"), ("requests", "total")),
+    (("ok", "good"), ("requests", "total")),
+    (("other", "rest"), ("errors", "bad")),
+    (("other", "rest"), ("ok", "good")),
+]
+SCHEDULES = [  # (schedule, horizon)
+    (((3600.0, 0.0), (7200.0, 0.02), (3600.0, 0.0)), 4 * 3600.0),  # a page, then recovery
+    (((6 * 3600.0, 0.0), (6 * 3600.0, 0.001)), 12 * 3600.0),  # under every limit
+    (((3600.0, 0.0), (60.0, 0.5), (3600.0, 0.0)), 2 * 3600.0 + 60),  # a one-minute spike
+    (((0.0, 0.0), (3600.0, 0.3)), 3600.0),  # failing from the first sample
+    (((7200.0, 0.0), (60.0, 0.9)), 7260.0),  # the first failure on the last evaluation
+    (((7200.0, 0.0),), 7200.0),  # never failing
+]
+
+
+@pytest.mark.parametrize("roles", ROLE_SETS, ids=lambda roles: "+".join(r for _, r in roles))
+def test_the_quiet_hours_before_the_first_failure_are_skipped_exactly(
+    roles: tuple[tuple[str, str], ...],
+) -> None:
+    """Evaluations before the first failed event are not computed: the states are those of
+    a simulation that computes every evaluation (with the SLO's `for` and without)."""
+    limits, holds = slo_scenarios.alerting(compiled().slos[0])
+    pages = []
+    for schedule, horizon in SCHEDULES:
+        fed = slo_scenarios._feed(roles, schedule, 60.0)
+        every = dataclasses.replace(fed, first_failure=0.0)
+        for hold in (dict(holds), {kind: 0.0 for kind, _ in holds}):
+            skipped = slo_scenarios._states(dict(limits), hold, fed, 30.0, horizon)
+            computed = slo_scenarios._states(dict(limits), hold, every, 30.0, horizon)
+            assert skipped == computed, schedule
+        pages.append(any("page" in dict(firing) for _, firing in computed))
+    # without `for`; the spike pages through the 30m/6h pair: the counters are an hour
+    # old, so the 6h window's ratio is the hour's (0.82% > 0.6%)
+    assert pages == [True, False, True, True, True, False]

@@ -94,6 +94,9 @@ class _Fed:
     inputs: tuple[tuple[str, str], ...]
     roles: tuple[str, ...]
     counters: slo.Counters
+    # the time of the first sample that counts a failure: before it every window's error
+    # ratio is exactly 0 (or there is no rate yet), whatever the SLI's roles
+    first_failure: float
 
     def ratio(self, at: float, window: float) -> float | None:
         # called for every evaluation of every window of a scenario (tens of thousands of
@@ -130,7 +133,8 @@ def _feed(roles: tuple[tuple[str, str], ...], schedule: Schedule, interval: floa
     played = tuple(role for role in _ROLES if any(r == role for _, r in roles))
     times = [k * interval for k in range(len(failed) + 1)]
     counters = slo.Counters(times, [_cumulative(steps[role]) for role in played])
-    return _Fed(inputs, played, counters)
+    failing = next((k for k, count in enumerate(failed, start=1) if count), None)
+    return _Fed(inputs, played, counters, math.inf if failing is None else times[failing])
 
 
 def thresholds(target: m.SLO, kind: str) -> list[tuple[slo.BurnWindow, float]]:
@@ -182,8 +186,13 @@ def _states(
     """(evaluation time, the kinds firing then), as Prometheus' alerting rule decides:
     active at the first evaluation its condition holds, firing once held for `for`."""
     active_since: dict[str, float | None] = {kind: None for kind in limits}
-    states = []
-    for step in range(int(horizon // evaluation) + 1):
+    steps = int(horizon // evaluation) + 1
+    # no alert is active before the first failure (a scenario's first hours): not computed
+    quiet = steps
+    if fed.first_failure <= horizon:
+        quiet = max(0, math.ceil(fed.first_failure / evaluation) - 1)
+    states: list[State] = [(step * evaluation, ()) for step in range(quiet)]
+    for step in range(quiet, steps):
         at = step * evaluation
         firing = []
         for kind, pairs in limits.items():
