@@ -435,15 +435,24 @@ def compile_and_generate(
     compiled_hash = cache.spec_hash(path) if store_in is not None else None
     units = compile_file(path, strict=strict, source=source)
     for unit in units:
-        if unit.model is None:
-            continue
-        unit.shared = Shared.of(unit.model)
-        if generate and not unit.errors:
-            from rlmgen.emit import cluster_parts
+        if unit.model is not None:
+            unit.shared = Shared.of(unit.model)
+    made = [
+        (unit, unit.model)
+        for unit in units
+        if unit.model is not None and generate and not unit.errors
+    ]
+    if made:
+        from rlmgen.emit import cluster_parts
 
-            unit.files = artifacts(unit.model)
-            unit.digest = files_digest(unit.files)
-            unit.cluster = cluster_parts(unit.model)
+        def parts() -> None:  # the parent's, while the child makes the tests
+            for unit, model in made:
+                unit.cluster = cluster_parts(model)
+
+        produced = artifacts_of([model for _, model in made], parts)
+        for (unit, _), files in zip(made, produced, strict=True):
+            unit.files = files
+            unit.digest = files_digest(files)
     if store_in is not None:
         included = {name for unit in units for name in unit.included}
         variant = (source, strict, generate)
@@ -692,12 +701,25 @@ def compile_texts(
 
 def artifacts(model: m.Spec) -> dict[str, bytes]:
     """The exact bytes of every file a compiled spec produces."""
+    return artifacts_of([model])[0]
+
+
+def artifacts_of(
+    models: Sequence[m.Spec], meanwhile: Callable[[], object] = lambda: None
+) -> list[dict[str, bytes]]:
+    """artifacts() of each compiled spec (a spec file's environments), made together: the
+    work that goes to a second process goes there once for all of them, and `meanwhile()`
+    runs here while it does."""
     from rlmgen.derive.rules import derive_rules
-    from rlmgen.emit import emit_finished
+    from rlmgen.emit import emit_each
     from rlmgen.output.writer import encode, with_manifest
 
-    files = emit_finished(model, derive_rules(model), lambda texts: encode(texts, model.source))
-    return with_manifest(files, model.source)
+    made = emit_each(
+        [(model, derive_rules(model)) for model in models],
+        lambda model, texts: encode(texts, model.source),
+        meanwhile,
+    )
+    return [with_manifest(files, model.source) for files, model in zip(made, models, strict=True)]
 
 
 def check_services_unique(results: list[Compiled]) -> None:

@@ -1,18 +1,23 @@
-"""Large builds run the promtool tests generator in a forked process: same artifacts,
-and a failure there is the same failure as in one process."""
+"""Builds with enough test work run the test generators (promtool's and the SLOs') in a
+forked process, once for all of a spec file's environments: same artifacts, and a
+failure there is the same failure as in one process."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from rlmgen import emit as generators
+from rlmgen import pipeline
 from rlmgen.derive.rules import Rules, derive_rules
 from rlmgen.model.types import Spec
 from rlmgen.output import parallel as forked
+from tests.conftest import MINIMAL_SPEC, REPO
 from tests.conftest import seed_model as compile_seed
 
 pytestmark = pytest.mark.skipif(
@@ -39,7 +44,7 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         started.append(1)
         return start(function)
 
-    monkeypatch.setattr(generators, "PARALLEL_MIN_METRICS", 0)
+    monkeypatch.setattr(generators, "FORK_MIN_WORK", 0)
     monkeypatch.setattr(forked, "start", counting)
     return started
 
@@ -120,3 +125,42 @@ def test_a_failure_in_the_parent_stops_the_child(
 
 def _replaced(name: str, emitter: generators.Emitter) -> tuple[tuple[str, generators.Emitter], ...]:
     return tuple((n, emitter if n == name else e) for n, e in generators.EMITTERS)
+
+
+def test_a_spec_files_environments_fork_once_and_build_as_in_one_process(
+    forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    units = pipeline.compile_file(REPO / "specs" / "rlm-hypervisor.yaml", strict=False)
+    models = [unit.model for unit in units if unit.model is not None]
+    assert len(models) == 2  # production and staging
+    parallel = pipeline.artifacts_of(models)
+    assert forks == [1]
+    monkeypatch.setenv(forked.PARALLEL_ENV, "0")
+    sequential = [pipeline.artifacts(model) for model in models]
+    assert forks == [1]
+    assert [list(files.items()) for files in parallel] == [
+        list(files.items()) for files in sequential
+    ]
+
+
+def test_the_seed_is_worth_a_fork_and_a_spec_with_a_few_levels_is_not(seed_model: Spec) -> None:
+    """Forked work is counted in level alerts and alerting SLOs (about a millisecond and
+    fifty each): the seed's is far above the threshold, one level alert's far below."""
+    assert generators.forked_work([(seed_model, derive_rules(seed_model))]) >= (
+        generators.FORK_MIN_WORK * 3
+    )
+    small = pipeline.compile_texts({"small.yaml": MINIMAL_SPEC.read_text()})[0].model
+    assert small is not None
+    assert generators.forked_work([(small, derive_rules(small))]) < generators.FORK_MIN_WORK
+
+
+def test_importing_the_emitters_registry_imports_no_emitter() -> None:
+    """Each process imports the emitters it runs, when it runs them (the child not Jinja
+    nor the Grafana SDK)."""
+    code = (
+        "import sys, rlmgen.emit; "
+        "print(sorted(m for m in sys.modules if m.startswith(('rlmgen.emit.', 'jinja2', "
+        "'grafana_foundation_sdk'))))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"

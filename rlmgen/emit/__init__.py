@@ -5,44 +5,53 @@ depend on dict/set order, and none imports another: what two of them share is de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from importlib import import_module
 from typing import Any, TypeVar
 
 from rlmgen.derive.rules import Rules
-from rlmgen.emit import (
-    alertmanager,
-    grafana,
-    hpa,
-    prometheus_adapter,
-    prometheus_rules,
-    promtool_tests,
-    runbook,
-    slo_tests,
-)
 from rlmgen.model.types import Spec
 from rlmgen.output import parallel
 
 Emitter = Callable[[Spec, Rules], dict[str, str]]
 
+
+def _imported_when_called(module: str, function: str = "emit") -> Callable[..., Any]:
+    """`rlmgen.emit.<module>.<function>`, its module imported at the first call: a forked
+    child imports only the emitters it runs, while the parent imports the others (Jinja
+    and the Grafana SDK are a fifth of a small build's start)."""
+
+    def call(*args: Any) -> Any:
+        return getattr(import_module(f"{__name__}.{module}"), function)(*args)
+
+    call.__qualname__ = call.__name__ = f"{module}.{function}"
+    return call
+
+
 # Every artifact kind, in the order its files are listed.
-EMITTERS: tuple[tuple[str, Emitter], ...] = (
-    ("prometheus_rules", prometheus_rules.emit),
-    ("promtool_tests", promtool_tests.emit),
-    ("slo_tests", slo_tests.emit),
-    ("grafana", grafana.emit),
-    ("hpa", hpa.emit),
-    ("prometheus_adapter", prometheus_adapter.emit),
-    ("alertmanager", alertmanager.emit),
-    ("runbook", runbook.emit),
+EMITTERS: tuple[tuple[str, Emitter], ...] = tuple(
+    (name, _imported_when_called(name))
+    for name in (
+        "prometheus_rules",
+        "promtool_tests",
+        "slo_tests",
+        "grafana",
+        "hpa",
+        "prometheus_adapter",
+        "alertmanager",
+        "runbook",
+    )
 )
 
 # What an environment's services share (out/<environment>/_cluster/): each service's part,
 # made from its spec alone (and cached with it), and the files made of all the parts.
 ClusterEmitter = tuple[Callable[[Spec], Any], Callable[[list[Any]], dict[str, str]]]
-CLUSTER_EMITTERS: tuple[tuple[str, ClusterEmitter], ...] = (
-    ("alertmanager", (alertmanager.cluster_part, alertmanager.emit_cluster)),
-    ("prometheus_adapter", (prometheus_adapter.cluster_part, prometheus_adapter.emit_cluster)),
-    ("grafana", (grafana.cluster_part, grafana.emit_cluster)),
+CLUSTER_EMITTERS: tuple[tuple[str, ClusterEmitter], ...] = tuple(
+    (
+        name,
+        (_imported_when_called(name, "cluster_part"), _imported_when_called(name, "emit_cluster")),
+    )
+    for name in ("alertmanager", "prometheus_adapter", "grafana")
 )
 
 ClusterParts = dict[str, Any]  # emitter name: the service's part
@@ -66,13 +75,15 @@ def emit_cluster_parts(services: list[tuple[str, ClusterParts]]) -> dict[str, st
     return artifacts
 
 
-# The work split in two halves of about equal time on large specs (measured by
-# benchmarks/run.py): the promtool tests in a forked child, the rest here (with the
-# dashboards here too since their JSON is written faster: 4.1-4.5 s against 4.8-5.0 s
-# for 10,000 metrics, where tests and dashboards took 4.3 s against 3.2 s). Below
-# PARALLEL_MIN_METRICS a fork costs more than it saves.
-FORKED = ("promtool_tests",)
-PARALLEL_MIN_METRICS = 300
+# The work split in two halves: the tests (promtool's and the SLOs') in a forked child,
+# the rest here. For 10,000 metrics the two take about the same time (measured by
+# benchmarks/run.py: tests 4.1-4.5 s, the rest with the dashboards 4.8-5.0 s); for the seed
+# the child computes the SLO scenarios while this process imports Jinja and the Grafana
+# SDK. A fork costs a few milliseconds: below FORK_MIN_WORK (about a millisecond per level
+# alert, fifty per alerting SLO) the work is done here.
+FORKED = ("promtool_tests", "slo_tests")
+FORK_MIN_WORK = 20
+_SLO_WORK = 50
 
 
 class PathClash(RuntimeError):
@@ -81,29 +92,51 @@ class PathClash(RuntimeError):
 
 def emit_all(spec: Spec, rules: Rules) -> dict[str, str]:
     """Every artifact of `spec`, in EMITTERS order whichever process made it."""
-    return emit_finished(spec, rules, dict)
+    return emit_each([(spec, rules)], lambda _spec, texts: texts)[0]
 
 
 Finished = TypeVar("Finished")
+Finish = Callable[[Spec, dict[str, str]], Mapping[str, Finished]]
 
 
-def emit_finished(
-    spec: Spec, rules: Rules, finish: Callable[[dict[str, str]], Mapping[str, Finished]]
-) -> dict[str, Finished]:
-    """emit_all, each emitter's files passed through `finish` (rendering them to bytes)
-    as soon as they are made, in the process that made them: a large spec's texts are
-    hundreds of MB, and holding them beside their bytes would double that."""
-    if len(spec.metrics) >= PARALLEL_MIN_METRICS and parallel.available():
-        child = parallel.start(lambda: _run(FORKED, spec, rules, finish))
-        here = tuple(name for name, _ in EMITTERS if name not in FORKED)
+def emit_each(
+    specs: Sequence[tuple[Spec, Rules]],
+    finish: Finish[Finished],
+    meanwhile: Callable[[], object] = lambda: None,
+) -> list[dict[str, Finished]]:
+    """Every artifact of each spec (a spec file's environments), in EMITTERS order whichever
+    process made it, with one fork for all; `meanwhile()` is called here before the child's
+    results are awaited. Each emitter's files pass through `finish(spec, files)` (rendering
+    them to bytes) as soon as they are made, in the process that made them: a large spec's
+    texts are hundreds of MB, and holding them beside their bytes would double that."""
+    everything = tuple(name for name, _ in EMITTERS)
+    if forked_work(specs) >= FORK_MIN_WORK and parallel.available():
+        child = parallel.start(lambda: [_run(FORKED, *spec, finish) for spec in specs])
+        here = tuple(name for name in everything if name not in FORKED)
         try:
-            produced = _run(here, spec, rules, finish)
+            produced = [_run(here, *spec, finish) for spec in specs]
+            meanwhile()
         except BaseException:
             child.cancel()
             raise
-        produced.update(child.result())
+        for mine, theirs in zip(produced, child.result(), strict=True):
+            mine.update(theirs)
     else:
-        produced = _run(tuple(name for name, _ in EMITTERS), spec, rules, finish)
+        produced = [_run(everything, *spec, finish) for spec in specs]
+        meanwhile()
+    return [_in_order(files) for files in produced]
+
+
+def forked_work(specs: Sequence[tuple[Spec, Rules]]) -> int:
+    """The FORKED emitters' work, roughly in milliseconds: level alerts and alerting SLOs."""
+    return sum(
+        sum(1 for rule in rules.alerts if rule.origin == "levels")
+        + _SLO_WORK * sum(1 for target in spec.slos if target.alerts)
+        for spec, rules in specs
+    )
+
+
+def _in_order(produced: dict[str, Mapping[str, Finished]]) -> dict[str, Finished]:
     artifacts: dict[str, Finished] = {}
     for name, _ in EMITTERS:
         for path, text in produced.pop(name).items():
@@ -114,10 +147,7 @@ def emit_finished(
 
 
 def _run(
-    names: tuple[str, ...],
-    spec: Spec,
-    rules: Rules,
-    finish: Callable[[dict[str, str]], Mapping[str, Finished]],
+    names: tuple[str, ...], spec: Spec, rules: Rules, finish: Finish[Finished]
 ) -> dict[str, Mapping[str, Finished]]:
     registry = dict(EMITTERS)
-    return {name: finish(registry[name](spec, rules)) for name in names}
+    return {name: finish(spec, registry[name](spec, rules)) for name in names}
