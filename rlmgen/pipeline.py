@@ -324,7 +324,7 @@ def compile_specs(
 
     fresh = pieces.run_ordered(
         compile_and_generate,
-        [(*work[index], store_in) for index in todo],
+        [(*work[index], store_in, len(todo) > 1) for index in todo],
         jobs if jobs is not None else pieces.default_jobs(),
         started,
         preload=[__name__],
@@ -424,12 +424,18 @@ def record_build(
 
 
 def compile_and_generate(
-    path: Path, source: str, strict: bool, generate: bool, store_in: str | None = None
+    path: Path,
+    source: str,
+    strict: bool,
+    generate: bool,
+    store_in: str | None = None,
+    among_many: bool = False,
 ) -> list[Compiled]:
     """One spec file's units, with their files when `generate` and the unit is valid
     (another spec's error can still keep them from being written), kept in the cache
-    directory `store_in` when given. One piece of work of a parallel build: a top-level
-    function, so that a worker process can run it."""
+    directory `store_in` when given; `among_many`: one of many spec files this process
+    compiles. One piece of work of a parallel build: a top-level function, so that a
+    worker process can run it."""
     from rlmgen import cache
 
     compiled_hash = cache.spec_hash(path) if store_in is not None else None
@@ -449,7 +455,7 @@ def compile_and_generate(
             for unit, model in made:
                 unit.cluster = cluster_parts(model)
 
-        produced = artifacts_of([model for _, model in made], parts)
+        produced = artifacts_of([model for _, model in made], parts, among_many=among_many)
         for (unit, _), files in zip(made, produced, strict=True):
             unit.files = files
             unit.digest = files_digest(files)
@@ -705,19 +711,24 @@ def artifacts(model: m.Spec) -> dict[str, bytes]:
 
 
 def artifacts_of(
-    models: Sequence[m.Spec], meanwhile: Callable[[], object] = lambda: None
+    models: Sequence[m.Spec],
+    meanwhile: Callable[[], object] = lambda: None,
+    *,
+    among_many: bool = False,
 ) -> list[dict[str, bytes]]:
     """artifacts() of each compiled spec (a spec file's environments), made together: the
     work that goes to a second process goes there once for all of them, and `meanwhile()`
-    runs here while it does."""
+    runs here while it does. `among_many`: this build makes many spec files one after the
+    other (a fork is then worth it only for a large spec)."""
+    from rlmgen import emit
     from rlmgen.derive.rules import derive_rules
-    from rlmgen.emit import emit_each
     from rlmgen.output.writer import encode, with_manifest
 
-    made = emit_each(
+    made = emit.emit_each(
         [(model, derive_rules(model)) for model in models],
         lambda model, texts: encode(texts, model.source),
         meanwhile,
+        fork_from=emit.FORK_MIN_WORK_AMONG_MANY if among_many else emit.FORK_MIN_WORK,
     )
     return [with_manifest(files, model.source) for files, model in zip(made, models, strict=True)]
 

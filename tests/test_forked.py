@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -164,3 +165,19 @@ def test_importing_the_emitters_registry_imports_no_emitter() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
+
+
+def test_a_build_of_one_spec_file_forks_and_a_build_of_many_small_ones_does_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """In a build of many spec files one after the other each fork would cost more (the
+    process holds every file made so far) than the seed's tests save."""
+    started: list[int] = []
+    start = forked.start
+    monkeypatch.setattr(forked, "start", lambda function: started.append(1) or start(function))
+    monkeypatch.setenv("RLMGEN_CACHE", "0")
+    seed, other = REPO / "specs" / "rlm-hypervisor.yaml", REPO / "specs" / "checkout-api.yaml"
+    pipeline.compile_specs([seed], tmp_path / "out", jobs=1)
+    assert started == [1]
+    pipeline.compile_specs([seed, other], tmp_path / "out", jobs=1)
+    assert started == [1]

@@ -79,10 +79,14 @@ def emit_cluster_parts(services: list[tuple[str, ClusterParts]]) -> dict[str, st
 # the rest here. For 10,000 metrics the two take about the same time (measured by
 # benchmarks/run.py: tests 4.1-4.5 s, the rest with the dashboards 4.8-5.0 s); for the seed
 # the child computes the SLO scenarios while this process imports Jinja and the Grafana
-# SDK. A fork costs a few milliseconds: below FORK_MIN_WORK (about a millisecond per level
-# alert, fifty per alerting SLO) the work is done here.
+# SDK. The forked work is counted roughly in milliseconds: one per level alert, fifty per
+# alerting SLO. A build of one spec file forks from FORK_MIN_WORK (a fork of a small
+# process costs a few milliseconds); a build of many, one after the other, only for a
+# large spec (FORK_MIN_WORK_AMONG_MANY): each fork of a process that holds the files made
+# so far costs some 20 ms of system time, measured on a platform of 50 specs.
 FORKED = ("promtool_tests", "slo_tests")
 FORK_MIN_WORK = 20
+FORK_MIN_WORK_AMONG_MANY = 500
 _SLO_WORK = 50
 
 
@@ -103,14 +107,17 @@ def emit_each(
     specs: Sequence[tuple[Spec, Rules]],
     finish: Finish[Finished],
     meanwhile: Callable[[], object] = lambda: None,
+    *,
+    fork_from: int = FORK_MIN_WORK,
 ) -> list[dict[str, Finished]]:
     """Every artifact of each spec (a spec file's environments), in EMITTERS order whichever
-    process made it, with one fork for all; `meanwhile()` is called here before the child's
-    results are awaited. Each emitter's files pass through `finish(spec, files)` (rendering
-    them to bytes) as soon as they are made, in the process that made them: a large spec's
-    texts are hundreds of MB, and holding them beside their bytes would double that."""
+    process made it, with one fork for all when their forked work is `fork_from` or more;
+    `meanwhile()` is called here before the child's results are awaited. Each emitter's
+    files pass through `finish(spec, files)` (rendering them to bytes) as soon as they are
+    made, in the process that made them: a large spec's texts are hundreds of MB, and
+    holding them beside their bytes would double that."""
     everything = tuple(name for name, _ in EMITTERS)
-    if forked_work(specs) >= FORK_MIN_WORK and parallel.available():
+    if forked_work(specs) >= fork_from and parallel.available():
         child = parallel.start(lambda: [_run(FORKED, *spec, finish) for spec in specs])
         here = tuple(name for name in everything if name not in FORKED)
         try:
