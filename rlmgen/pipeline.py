@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.model import types as m
 from rlmgen.model.compile import compile_spec
 from rlmgen.model.compile.walk import STRICT_ONLY_CHECKS
@@ -32,7 +33,7 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 ClusterParts = dict[str, Any]  # rlmgen.emit.ClusterParts (not imported: validate needs no emit)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Shared:
     """What the checks across the specs of an environment compare of a valid unit."""
 
@@ -47,7 +48,7 @@ class Shared:
         )
 
 
-@dataclasses.dataclass
+@dataclass
 class Compiled:
     """One unit's outcome (a spec, or one environment of a spec with environments): its
     diagnostics, its model when it has no error, and its files when they were asked for."""
@@ -345,7 +346,7 @@ def compile_specs(
     return results
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Built:
     """What a build writes and says, without the models: a build with every input as the
     last complete build had them is this record, read back."""

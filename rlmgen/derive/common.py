@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.lang.levels import Level
 from rlmgen.model import types as m
 from rlmgen.model.conventions import (
@@ -21,7 +21,7 @@ from rlmgen.model.conventions import (
 )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class RecordingRule:
     record: str
     expr: str
@@ -30,7 +30,7 @@ class RecordingRule:
     slo: m.SLO | None = None
 
 
-@dataclasses.dataclass(frozen=True, eq=False)  # identity: each rule is one emitted rule
+@dataclass(frozen=True, eq=False)  # identity: each rule is one emitted rule
 class AlertRule:
     name: str
     expr: str
@@ -67,7 +67,7 @@ class AlertRule:
         return metric.pointer
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class RuleGroup:
     name: str
     title: str | None
@@ -76,7 +76,7 @@ class RuleGroup:
     slo: str | None = None  # the SLO whose group this is: in a rules file of its own
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Rules:
     """The spec's rules, grouped as the rules file has them. Rule identity is shared by
     every reader: a test refers to the rule it tests."""

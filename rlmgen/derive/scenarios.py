@@ -11,11 +11,11 @@ own scenario."""
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import itertools
 import math
 from collections.abc import Iterable, Mapping
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.derive.rules import AlertRule
 from rlmgen.lang import levels as level_lang
 from rlmgen.lang.levels import LevelKind
@@ -31,14 +31,14 @@ class ScenarioError(RuntimeError):
     """A level the compile walk accepted does not fire in its scenario: a bug in rlmgen."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Checkpoint:
     at: float
     firing: tuple[AlertRule, ...]
     value: float  # what the alert expression measures at `at` ($value)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Scenario:
     alert: AlertRule
     interval: float  # seconds between input samples

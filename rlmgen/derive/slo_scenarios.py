@@ -10,11 +10,11 @@ same values exactly."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import math
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.derive.common import number
 from rlmgen.derive.slos import budget_text, factor
 from rlmgen.lang import slo
@@ -25,7 +25,7 @@ EVENTS = 1_000_000  # events per sample interval, at least
 _RESOLUTION = 1000
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Checkpoint:
     at: float
     # the alert kinds (page, ticket) firing at `at`, with the value of their expression
@@ -33,7 +33,7 @@ class Checkpoint:
     firing: tuple[tuple[str, float], ...]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class SloScenario:
     slo: m.SLO
     title: str
@@ -86,7 +86,7 @@ def _cumulative(steps: list[int]) -> list[float]:
 _ROLES = ("total", "rest", "bad", "good")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class _Fed:
     """The SLI's roles fed as counters (sampled at the same times, in _ROLES order), and
     how the SLI's ratio reads them."""

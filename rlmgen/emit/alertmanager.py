@@ -9,9 +9,9 @@ and key, any other the key of its name in the service's Secret)."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.derive.kubernetes import metadata
 from rlmgen.derive.rules import Rules
 from rlmgen.lang.units import format_duration
@@ -303,7 +303,7 @@ def receiver_name(service: str, receiver: str) -> str:
     return f"{service}/{receiver}"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class ClusterPart:
     """What one service adds to its environment's Alertmanager."""
 

@@ -4,9 +4,9 @@ external metric the HPAs read, as a ConfigMap holding the adapter's config file.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.derive.kubernetes import metadata
 from rlmgen.derive.rules import Rules
 from rlmgen.model import types as m
@@ -34,7 +34,7 @@ def emit(spec: m.Spec, rules: Rules) -> dict[str, str]:
     return {ADAPTER_PATH: dump(configmap)}
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class ClusterPart:
     """What one service adds to its environment's prometheus-adapter."""
 

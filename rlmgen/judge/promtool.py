@@ -3,7 +3,6 @@ test group, read from its output: the alerts it expected and got, or the samples
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 import subprocess
@@ -11,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.output.yamlout import dump
 
 TIMEOUT = 300.0  # seconds for one test file; a generated test takes well under one
@@ -21,13 +21,13 @@ _ALERT = re.compile(r"^\s*alertname: (?P<name>[^,]+), time: (?P<time>[^,]+),")
 _SAMPLE = re.compile(r"^\s*(?P<which>exp|got): (?P<labels>\{.*\}) (?P<value>\S+)\s*$")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Alert:
     labels: dict[str, str]
     annotations: dict[str, str]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Failure:
     """One failed check of a test group: of an alert at `time`, or of an expression."""
 

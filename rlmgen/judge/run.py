@@ -3,7 +3,6 @@ amtool for the routing), every failure said at the spec line that produced the t
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.derive.rules import AlertRule, Rules, derive_rules
 from rlmgen.emit import promtool_tests, slo_tests
 from rlmgen.judge import promtool
@@ -32,7 +32,7 @@ class ToolMissing(Exception):
     """A judge is not installed: nothing can be said about the tests."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Tools:
     promtool: str
     amtool: str
@@ -51,7 +51,7 @@ class Tools:
         return cls(**found)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Outcome:
     """What the judges said of one unit: its failures located in the spec, and counts."""
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from rlmgen.compiled_dataclasses import dataclass
+
 # Go's builtins and the functions Prometheus adds for templates (docs: template_reference).
 FUNCTIONS = frozenset(
     {
@@ -36,7 +38,7 @@ _TOKEN = re.compile(
 )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class TemplateProblem:
     message: str
     fragment: str  # the text to locate the problem by

@@ -8,16 +8,16 @@ are not exact, and nothing is reported about them: the inference never guesses."
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable
 
 import promql_parser
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.lang.promql import Token, series_names, tokenize
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class LabelSet:
     names: frozenset[str]
     exact: bool  # every series carries exactly these names; False: at least these
@@ -33,13 +33,13 @@ class LabelSet:
 UNKNOWN = LabelSet(frozenset(), False)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Result:
     kind: str  # vector, matrix, scalar or string
     labels: LabelSet
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class LabelProblem:
     message: str
     hint: str

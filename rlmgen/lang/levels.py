@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import re
 from decimal import Decimal
 from typing import Literal
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.lang.units import (
     PROMETHEUS_DURATION,
     Quantity,
@@ -67,7 +67,7 @@ _RELATIVE_BEFORE = re.compile(
 _COMPARISON_LIKE = re.compile(r"^\s*([<>=!]|[0-9]|\$|above|below|over|under)", re.IGNORECASE)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Level:
     """A parsed level. `value`/`high` are in the metric's sample unit.
 

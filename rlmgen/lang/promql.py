@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import promql_parser
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.lang import versions
 from rlmgen.lang.versions import DEFAULT_PROMETHEUS, Version, shown
 from rlmgen.spec.suggest import ask, closest
@@ -171,7 +172,7 @@ class Token(NamedTuple):  # a tuple: an expression has hundreds, made in a hot l
     offset: int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class PromQLProblem:
     message: str
     offset: int  # where in the expression (0-based)
@@ -199,7 +200,7 @@ def without_comments(expr: str) -> str:
     return "".join(m.group() for m in _TOKEN.finditer(expr) if m.lastgroup != "comment")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Query:
     """A valid expression and what rlmgen reads of it, parsed once."""
 

@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from rlmgen.compiled_dataclasses import dataclass
+
 # Input samples every minute: well inside the 5m lookback of instant selectors.
 SAMPLE_INTERVAL = 60.0
 # promtool refuses queries that load more than 10,000 samples; a long window is sampled
@@ -67,7 +69,7 @@ def bad_values_token(values: str) -> str | None:
     return next((t for t in values.split() if not _VALUES_TOKEN.match(t)), None)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class LevelTestSpan:
     """The timeline of a level's promtool test (seconds from the first sample)."""
 
@@ -90,7 +92,7 @@ def level_test_span(window: float, hold: float, evaluation: float) -> LevelTestS
     return LevelTestSpan(interval, start, horizon, hold + 2 * evaluation + 2 * interval)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class TestGroup:
     """One test group of a promtool test file and the spec value it proves: promtool names
     a failing group by its `name`, which `rlmgen test` maps back to `pointer`."""

@@ -14,16 +14,17 @@ at an evaluation time is exactly what promtool will compute from the same sample
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import itertools
 import json
 import re
 from collections.abc import Sequence
 
+from rlmgen.compiled_dataclasses import dataclass
+
 DAY = 86400.0
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class BurnWindow:
     """One multi-window condition: both windows' error ratios over `factor` x budget."""
 

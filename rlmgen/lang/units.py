@@ -6,11 +6,12 @@ Every parser raises `UnitError` with a message fit to show the spec author.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import re
 from typing import Literal
+
+from rlmgen.compiled_dataclasses import dataclass
 
 Dimension = Literal["time", "fraction", "data", "currency", "rate", "count"]
 
@@ -26,7 +27,7 @@ class UnitError(ValueError):
         self.check = check
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class SeriesUnit:
     """The unit a metric's samples are in: `factor` converts one sample to base units."""
 
@@ -80,7 +81,7 @@ _QUANTITY = re.compile(
 )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Quantity:
     """A literal such as `100ms`: `base` is in base units; dimension None means a bare number."""
 

@@ -7,8 +7,9 @@ and Alertmanager 0.28), checked against promtool 2.42 and amtool 0.25."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
+
+from rlmgen.compiled_dataclasses import dataclass
 
 Version = tuple[int, int]
 
@@ -26,7 +27,7 @@ def shown(version: Version) -> str:
     return f"{version[0]}.{version[1]}"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Since:
     version: Version
     experimental: bool = False  # behind --enable-feature=promql-experimental-functions

@@ -4,13 +4,13 @@ SRE team's morning check (`✓ P99 latency: 45ms`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.lang.display import format_change, format_value
 from rlmgen.lang.levels import Level, is_past, is_within
 from rlmgen.lang.units import format_duration
@@ -46,7 +46,7 @@ SYMBOL = {
 HEALTHY_RANK = RANK["info"]  # an info level or alert is news, not a problem
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Reading:
     """One series of a check's query: its value, its ratio to the baseline average when
     the levels are relative, and the state they are in."""
@@ -58,7 +58,7 @@ class Reading:
     level: Level | None  # the level it is past (or the target it misses)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class CheckResult:
     check: m.HealthCheck
     readings: tuple[Reading, ...]  # worst first
@@ -113,7 +113,7 @@ class CheckResult:
         return text
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class ServiceHealth:
     spec: m.Spec
     checks: tuple[CheckResult, ...]
@@ -159,7 +159,7 @@ class ServiceHealth:
         return found
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Report:
     prometheus: str
     services: tuple[ServiceHealth, ...]

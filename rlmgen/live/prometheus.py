@@ -11,8 +11,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from rlmgen.compiled_dataclasses import dataclass
 
 DEFAULT_TIMEOUT = 10.0
 RETRIES = 2  # after the first try: connection failures and 5xx are retried

@@ -4,12 +4,12 @@ series check); every finding located at the declaration or the query in the spec
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.lang import promql
 from rlmgen.live.prometheus import PARALLEL_QUERIES, Prometheus
 from rlmgen.model import types as m
@@ -21,14 +21,14 @@ LOOKBACK = 3600.0  # a series counts as present when it had a sample in the last
 _QUERY_KEYS = ("expr", "query", "limit")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Verified:
     result: Compiled
     diagnostics: tuple[Diagnostic, ...]
     series: int  # how many series were looked up
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class _Lookup:
     series: str
     pointer: str  # where the spec declares it

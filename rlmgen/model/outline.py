@@ -8,9 +8,9 @@ renders exactly these headings (tested)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.model import types as m
 from rlmgen.model.conventions import severity_rank
 from rlmgen.output.markdown import Headings, heading_text
@@ -27,7 +27,7 @@ SECTIONS = (
 UNROUTED = "Unrouted"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class AlertIdentity:
     """What the runbook needs to know of an alert rule to place it."""
 

@@ -3,12 +3,12 @@ for hand-written alerts and level alerts alike."""
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.model import types as m
 from rlmgen.model.conventions import (
     NAMESPACE_LABEL,
@@ -164,7 +164,7 @@ def timing(receiver: m.Receiver) -> tuple[float, float, float]:
     return wait, interval, repeat
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Route:
     receiver: str
     matchers: tuple[tuple[str, str, str], ...]  # (label, operator, value)

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
 
+from rlmgen.compiled_dataclasses import frozen
 from rlmgen.lang.labels import UNKNOWN, LabelSet
 from rlmgen.lang.levels import Level
 from rlmgen.lang.units import SeriesUnit
 from rlmgen.lang.versions import DEFAULT_ALERTMANAGER, DEFAULT_PROMETHEUS, Version
-from rlmgen.model.frozen import frozen
 
 Labels = Mapping[str, str]
 

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Literal
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.derive.rules import AlertRule, derive_rules
 from rlmgen.lang import slo as slo_lang
 from rlmgen.lang.units import format_duration
@@ -16,7 +17,7 @@ from rlmgen.model.conventions import severity_rank
 Kind = Literal["added", "removed", "changed"]
 
 
-@dataclasses.dataclass
+@dataclass
 class Change:
     category: str  # alert, metric, dashboard, panel, autoscaling, receiver, platform, runbook
     subject: str

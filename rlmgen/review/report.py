@@ -3,13 +3,13 @@ checkout) through the pipeline and report their semantic difference as Markdown 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.model import types as m
 from rlmgen.output.templating import environment
 from rlmgen.pipeline import compile_texts, discover, display_path
@@ -24,7 +24,7 @@ class ReviewError(Exception):
         self.diagnostics = diagnostics or []
 
 
-@dataclasses.dataclass
+@dataclass
 class Specs:
     """Spec texts by display path, and how to read a file they include that is not
     among them (a fragment beside a spec given by name)."""

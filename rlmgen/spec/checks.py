@@ -5,15 +5,16 @@ retire it by leaving it here and in the docs."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
+
+from rlmgen.compiled_dataclasses import dataclass
 
 # Where docs/checks.md is published; an organisation serving its own mirror of the docs
 # sets RLMGEN_DOCS_URL (SARIF viewers link each finding there).
 DOCS_URL = "https://github.com/rlmgen/rlmgen/blob/main/docs/checks.md"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Check:
     id: str
     summary: str  # one sentence: what is wrong when it fires

@@ -22,6 +22,7 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.spec.diagnostics import Diagnostic, join_pointer
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError
 from rlmgen.spec.suggest import did_you_mean
@@ -58,7 +59,7 @@ Reader = Callable[[str], LoadedSpec]
 Where = Callable[[str], tuple[LoadedSpec, str]]
 
 
-@dataclasses.dataclass
+@dataclass
 class Composed:
     """A spec file with its includes applied (`base`), each environment's document, the
     files it included, and what went wrong composing them."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from rlmgen.compiled_dataclasses import dataclass
+
 Severity = Literal["error", "warning"]
 
 # Line breaks and other control characters from spec text must not break the
@@ -19,7 +21,7 @@ def one_line(text: str) -> str:
     return text.translate(_UNPRINTABLE)
 
 
-@dataclasses.dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True)
 class Diagnostic:
     """One problem, located by file, 1-based line/column and JSON pointer."""
 

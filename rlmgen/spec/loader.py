@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.spec.diagnostics import Diagnostic, Severity, join_pointer
 
 try:  # libyaml is an order of magnitude faster; fall back to pure Python.
@@ -48,7 +49,7 @@ ALIAS_ALLOWANCE = 100_000
 Position = tuple[int, int]
 
 
-@dataclasses.dataclass
+@dataclass
 class SourceMap:
     """Where each value (and each mapping key) of a document starts, 1-based."""
 
@@ -71,7 +72,7 @@ class SourceMap:
         return self.keys.get(pointer) or self.value(pointer)
 
 
-@dataclasses.dataclass
+@dataclass
 class LoadedSpec:
     path: str  # as displayed in diagnostics
     text: str

@@ -10,6 +10,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.spec.checks import CHECKS
 from rlmgen.spec.diagnostics import Diagnostic
 from rlmgen.spec.suggest import did_you_mean
@@ -18,7 +19,7 @@ _COMMENT = re.compile(r"(?:^|\s)#\s*rlmgen:\s*disable\s*=\s*([^\s#]*)")
 _BLOCK_SCALAR = re.compile(r"(?:^|[\s:-])[|>][-+0-9]*\s*(?:#.*)?$")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Suppression:
     file: str
     line: int  # where the comment is

@@ -4,7 +4,6 @@ dashboard provider, `grafana/provisioning.yaml`, so the folder can be mounted as
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -13,6 +12,7 @@ from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dm
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.derive.rules import Rules
 from rlmgen.derive.slos import slo_dashboard
 from rlmgen.emit.grafana.layout import layout
@@ -148,7 +148,7 @@ def boards(spec: m.Spec) -> list[m.Dashboard]:
     return [*spec.dashboards, *([slos] if slos else [])]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class ClusterPart:
     """What one service with dashboards adds to its environment's Grafana."""
 

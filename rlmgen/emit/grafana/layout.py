@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.model import types as m
 
 GRID_WIDTH = 24
@@ -30,7 +31,7 @@ DEFAULT_HEIGHT = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Box:
     x: int
     y: int

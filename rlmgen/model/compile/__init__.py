@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.lang.labels import UNKNOWN, LabelSet
 from rlmgen.lang.versions import NATIVE_HISTOGRAMS
 from rlmgen.model import types as m
@@ -34,7 +35,7 @@ from rlmgen.spec.loader import LoadedSpec
 from rlmgen.spec.schema_check import schema_diagnostics
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Compilation:
     """The model (None when any diagnostic is an error) and every diagnostic, sorted."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.lang import promql
 from rlmgen.lang.versions import NATIVE_HISTOGRAMS
 from rlmgen.model.compile.walk import Node, Walk
@@ -25,7 +26,7 @@ BUILTIN_SERIES = frozenset(
 _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
-@dataclasses.dataclass
+@dataclass
 class Declared:
     metrics: set[str] = dataclasses.field(default_factory=set)
     series: set[str] = dataclasses.field(default_factory=set)  # what an expression may select
