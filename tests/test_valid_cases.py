@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -70,6 +71,14 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 # it) share its result.
 _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
 _RUNS: dict[str, Future[subprocess.CompletedProcess[str]]] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pool_stopped_after_the_module() -> Iterator[None]:
+    """The pool's threads end with the module: a build forks only where no other thread
+    runs (tests of the fork that run later would find it refused)."""
+    yield
+    _POOL.shutdown(wait=True)
 
 
 def _content_key(tests: Path) -> str:
