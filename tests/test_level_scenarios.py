@@ -19,7 +19,7 @@ from rlmgen.derive import scenarios
 from rlmgen.derive.rules import derive_rules
 from rlmgen.derive.scenarios import edges, scenario
 from rlmgen.pipeline import artifacts, compile_specs, compile_texts
-from tests.conftest import require_tool
+from tests.conftest import REPO, require_tool
 
 SPEC = """apiVersion: rlmgen/v1
 service:
@@ -351,3 +351,38 @@ def test_averages_are_the_prefix_sums_of_the_window() -> None:
             first = max(0, math.ceil((t - window) / 90.0))
             expected.append(sum(samples[first : last + 1]) / (last + 1 - first))
         assert scenarios._averages(samples, 90.0, window, times) == pytest.approx(expected)
+
+
+def _level_scenarios(model) -> list:  # type: ignore[no-untyped-def]
+    rules = derive_rules(model)
+    alerts = [rule for rule in rules.alerts if rule.origin == "levels"]
+    found = []
+    for rule in alerts:
+        siblings = tuple(other for other in alerts if other.metric is rule.metric)
+        for edge in edges(rule):
+            evaluation = model.service.evaluation_interval
+            found.append((rule, siblings, evaluation, edge, model.service.labels))
+    return found
+
+
+def test_a_simulation_shared_by_equal_levels_is_the_one_each_would_compute() -> None:
+    """Simulations are memoised by the levels they depend on, across metrics and
+    environments: each scenario equals the one computed with nothing memoised (the seed's
+    staging changes a level and a `for` of production's; the cases add bands, relative
+    levels and limits)."""
+    paths = [*sorted((REPO / "specs").glob("*.yaml"))]
+    paths += sorted((REPO / "tests" / "cases" / "valid").glob("*.yaml"))
+    cases = [
+        case
+        for path in paths
+        for unit in compile_specs([path], Path("out"), generate=False)
+        if unit.model is not None
+        for case in _level_scenarios(unit.model)
+    ]
+    assert len(cases) > 80
+    scenarios._timeline.cache_clear()
+    shared = [scenario(*case) for case in cases]
+    assert scenarios._timeline.cache_info().hits > 20
+    for case, memoised in zip(cases, shared, strict=True):
+        scenarios._timeline.cache_clear()
+        assert scenario(*case) == memoised, case[0].name

@@ -11,6 +11,7 @@ own scenario."""
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Mapping
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.derive.rules import AlertRule
 from rlmgen.lang import levels as level_lang
-from rlmgen.lang.levels import LevelKind
+from rlmgen.lang.levels import Level, LevelKind
 from rlmgen.lang.promtool import level_test_span
 from rlmgen.model.conventions import severity_rank
 
@@ -52,6 +53,11 @@ def _level(rule: AlertRule, edge: str | None = None) -> tuple[LevelKind, float]:
     level = rule.level
     if level is None or level.value is None:
         raise ScenarioError(f"{rule.name} is not a level alert")
+    return _edge(level, edge)
+
+
+def _edge(level: Level, edge: str | None) -> tuple[LevelKind, float]:
+    assert level.value is not None  # checked by _level
     if level.kind == "outside" and level.high is not None:
         return ("above", level.high) if edge == "high" else ("below", level.value)
     return level.kind, level.value
@@ -129,25 +135,18 @@ def scenario(
     metric = rule.metric
     if metric is None or metric.levels is None:
         raise ScenarioError(f"{rule.name} is not a level alert")
-    kind, threshold = _level(rule, edge)
-    more_severe = [s for s in siblings if severity_rank(s.severity) > severity_rank(rule.severity)]
-    nearest = _level(more_severe[0], edge)[1] if more_severe else None
-    relative = kind in ("increase", "decrease")
-    window = (metric.levels.baseline or 0.0) if relative else 0.0
-    span = level_test_span(window, max(s.for_seconds for s in siblings), evaluation)
-    if relative:
-        safe = BASE_VALUE
-        change = _change(kind, threshold, nearest, span.needed_hold / window)
-        past = BASE_VALUE * (1 + change if kind == "increase" else 1 - change)
-    elif rule.level is not None and rule.level.inclusive:
-        # `>= t` fires on t itself: the value sits just short of it, then on it
-        safe, past = _past("below" if kind == "above" else "above", threshold, None), threshold
-    else:
-        safe = threshold
-        past = _past(kind, threshold, nearest)
-    interval, start, horizon = span.interval, span.start, span.horizon
-    before = int(start // interval)
-    after = math.ceil((horizon - start) / interval) + 1
+    for level in siblings:
+        _level(level, edge)
+    timeline = _timeline(
+        tuple((s.level, severity_rank(s.severity), s.for_seconds) for s in siblings),
+        siblings.index(rule),
+        edge,
+        evaluation,
+        metric.levels.baseline or 0.0,
+    )
+    if timeline is None:
+        raise ScenarioError(f"{rule.name} ({rule.severity}) never fires in its own scenario")
+    safe, past, interval, before, after, checks = timeline
     of_limit = bool(rule.level and rule.level.of_limit and metric.limit_input)
     scale = LIMIT_VALUE if of_limit else 1.0
     series_labels = sample_labels(metric.series_labels.names, rule_labels)
@@ -163,29 +162,75 @@ def scenario(
         series.append(
             (selector(limit.name, limit_labels), _values(LIMIT_VALUE, before, LIMIT_VALUE, after))
         )
+    checkpoints = tuple(
+        Checkpoint(t, tuple(siblings[index] for index in firing), value)
+        for t, firing, value in checks
+    )
+    return Scenario(rule, interval, tuple(series), checkpoints, series_labels)
 
+
+# (safe value, value past the level, sample interval, samples before and from the step,
+# checkpoints as (time, indices of the levels firing, value)); None: it never fires
+Timeline = tuple[float, float, float, int, int, tuple[tuple[float, tuple[int, ...], float], ...]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _timeline(
+    levels: tuple[tuple[Level | None, int, float], ...],
+    index: int,
+    edge: str | None,
+    evaluation: float,
+    window: float,
+) -> Timeline | None:
+    """The simulation behind a scenario, from what it depends on: every level of the
+    metric (with its severity rank and `for`), which of them is tested, the edge, the
+    evaluation interval and a relative level's baseline window. Computed once for every
+    metric (and environment) of a build with the same levels: platforms repeat them."""
+    own, rank, hold = levels[index]
+    assert own is not None  # every level checked by scenario()
+    kind, threshold = _edge(own, edge)
+    more_severe = [level for level, other, _ in levels if other > rank]
+    nearest = _edge(more_severe[0], edge)[1] if more_severe and more_severe[0] else None
+    relative = kind in ("increase", "decrease")
+    window = window if relative else 0.0
+    span = level_test_span(window, max(h for _, _, h in levels), evaluation)
+    if relative:
+        safe = BASE_VALUE
+        change = _change(kind, threshold, nearest, span.needed_hold / window)
+        past = BASE_VALUE * (1 + change if kind == "increase" else 1 - change)
+    elif own.inclusive:
+        # `>= t` fires on t itself: the value sits just short of it, then on it
+        safe, past = _past("below" if kind == "above" else "above", threshold, None), threshold
+    else:
+        safe = threshold
+        past = _past(kind, threshold, nearest)
+    interval, start, horizon = span.interval, span.start, span.horizon
+    before = int(start // interval)
+    after = math.ceil((horizon - start) / interval) + 1
     samples = [safe if j * interval < start else past for j in range(before + after)]
     times = _evaluation_times(evaluation, horizon)
     measured = [samples[int(t // interval)] for t in times]
     averages = _averages(samples, interval, window, times) if relative else []
-    holds = {level: _holds(level, edge, measured, averages) for level in siblings}
-    firing = {level: _firing(times, held, level.for_seconds) for level, held in holds.items()}
-    if True not in firing[rule]:
-        raise ScenarioError(f"{rule.name} ({rule.severity}) never fires in its own scenario")
-    fire = times[firing[rule].index(True)]
+    firing = [
+        _firing(times, _holds(level, measured, averages), level_hold)
+        for level, _, level_hold in levels
+    ]
+    if True not in firing[index]:
+        return None
+    fire = times[firing[index].index(True)]
     checks = [_last_before(start, evaluation)]  # the value is on the threshold
-    if fire - evaluation >= start and rule.for_seconds > 0:
+    if fire - evaluation >= start and hold > 0:
         checks.append(_on_grid(fire - evaluation, evaluation))  # before `for` has elapsed
     checks.append(fire)
     checkpoints = tuple(
-        Checkpoint(
+        (
             t,
-            tuple(s for s in siblings if firing[s][times.index(t)]),
+            tuple(i for i, fires in enumerate(firing) if fires[times.index(t)]),
             samples[int(t // interval)],
         )
         for t in checks
     )
-    return Scenario(rule, interval, tuple(series), checkpoints, series_labels)
+    return safe, past, interval, before, after, checkpoints
 
 
 def _on_grid(t: float, evaluation: float) -> float:
@@ -217,18 +262,15 @@ def _averages(
     ]
 
 
-def _holds(
-    level: AlertRule, edge: str | None, measured: list[float], averages: list[float]
-) -> list[bool]:
+def _holds(level: Level | None, measured: list[float], averages: list[float]) -> list[bool]:
     """Whether the level's condition holds at each evaluation."""
-    if level.level is None or level.level.value is None:
-        raise ScenarioError(f"{level.name} is not a level alert")
-    kind, value, high = level.level.kind, level.level.value, level.level.high
+    assert level is not None and level.value is not None  # every level checked by scenario()
+    kind, value, high = level.kind, level.value, level.high
     if kind == "outside" and high is not None:
         return [now < value or now > high for now in measured]
-    if kind == "above" and level.level.inclusive:
+    if kind == "above" and level.inclusive:
         return [now >= value for now in measured]
-    if kind == "below" and level.level.inclusive:
+    if kind == "below" and level.inclusive:
         return [now <= value for now in measured]
     if kind == "above":
         return [now > value for now in measured]
