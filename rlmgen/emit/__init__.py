@@ -76,8 +76,8 @@ def emit_cluster_parts(services: list[tuple[str, ClusterParts]]) -> dict[str, st
 
 
 # The work split in two halves: the tests (promtool's and the SLOs') in a forked child,
-# the rest here. For 10,000 metrics the two take about the same time (measured by
-# benchmarks/run.py: tests 4.1-4.5 s, the rest with the dashboards 4.8-5.0 s); for the seed
+# the rest here. For 10,000 metrics the two take about the same time (benchmarks/run.py:
+# tests 3.0-3.1 s; rules, runbook and dashboards 3.2 s); for the seed
 # the child computes the SLO scenarios while this process imports Jinja and the Grafana
 # SDK. The forked work is counted roughly in milliseconds: one per level alert, fifty per
 # alerting SLO. A build of one spec file forks from FORK_MIN_WORK (a fork of a small
