@@ -48,15 +48,15 @@ class Scenario:
     labels: Mapping[str, str]  # of the alert's series: what it fires with, besides its own
 
 
-def _level(rule: AlertRule, edge: str | None = None) -> tuple[LevelKind, float]:
-    """(kind, threshold) of a level; an 'outside' band is tested one edge at a time."""
-    level = rule.level
-    if level is None or level.value is None:
+def _level(rule: AlertRule) -> Level:
+    """A level alert's level (with its threshold)."""
+    if rule.level is None or rule.level.value is None:
         raise ScenarioError(f"{rule.name} is not a level alert")
-    return _edge(level, edge)
+    return rule.level
 
 
 def _edge(level: Level, edge: str | None) -> tuple[LevelKind, float]:
+    """(kind, threshold) of a level; an 'outside' band is tested one edge at a time."""
     assert level.value is not None  # checked by _level
     if level.kind == "outside" and level.high is not None:
         return ("above", level.high) if edge == "high" else ("below", level.value)
@@ -135,10 +135,8 @@ def scenario(
     metric = rule.metric
     if metric is None or metric.levels is None:
         raise ScenarioError(f"{rule.name} is not a level alert")
-    for level in siblings:
-        _level(level, edge)
     timeline = _timeline(
-        tuple((s.level, severity_rank(s.severity), s.for_seconds) for s in siblings),
+        tuple((_level(s), severity_rank(s.severity), s.for_seconds) for s in siblings),
         siblings.index(rule),
         edge,
         evaluation,
@@ -176,7 +174,7 @@ Timeline = tuple[float, float, float, int, int, tuple[tuple[float, tuple[int, ..
 
 @functools.lru_cache(maxsize=4096)
 def _timeline(
-    levels: tuple[tuple[Level | None, int, float], ...],
+    levels: tuple[tuple[Level, int, float], ...],
     index: int,
     edge: str | None,
     evaluation: float,
@@ -187,10 +185,9 @@ def _timeline(
     evaluation interval and a relative level's baseline window. Computed once for every
     metric (and environment) of a build with the same levels: platforms repeat them."""
     own, rank, hold = levels[index]
-    assert own is not None  # every level checked by scenario()
     kind, threshold = _edge(own, edge)
     more_severe = [level for level, other, _ in levels if other > rank]
-    nearest = _edge(more_severe[0], edge)[1] if more_severe and more_severe[0] else None
+    nearest = _edge(more_severe[0], edge)[1] if more_severe else None
     relative = kind in ("increase", "decrease")
     window = window if relative else 0.0
     span = level_test_span(window, max(h for _, _, h in levels), evaluation)
@@ -262,10 +259,10 @@ def _averages(
     ]
 
 
-def _holds(level: Level | None, measured: list[float], averages: list[float]) -> list[bool]:
+def _holds(level: Level, measured: list[float], averages: list[float]) -> list[bool]:
     """Whether the level's condition holds at each evaluation."""
-    assert level is not None and level.value is not None  # every level checked by scenario()
     kind, value, high = level.kind, level.value, level.high
+    assert value is not None  # checked by _level
     if kind == "outside" and high is not None:
         return [now < value or now > high for now in measured]
     if kind == "above" and level.inclusive:
