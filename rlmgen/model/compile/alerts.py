@@ -20,6 +20,7 @@ from rlmgen.model.compile.labels import rule_labels
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.service import check_hold
 from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.conventions import SEVERITIES
 from rlmgen.model.routing import default_receiver, receiver_for, service_labels
 
 ANNOTATIONS = ("summary", "description")
@@ -237,8 +238,13 @@ def check_severity_routed(
 ) -> None:
     """An alert without a route reaches the receiver of its severity; when no receiver
     takes it and no default is named, Alertmanager's root route takes it (the first
-    receiver): said, since it is rarely meant."""
+    receiver): said, since it is rarely meant. Not for a misspelt severity, the alert's or
+    a receiver's: the schema's error says what to fix, and this would be a second line
+    about the same typo."""
     if routing is None or not routing.receivers or routing.default:
+        return
+    listed = {s for receiver in routing.receivers for s in receiver.severities}
+    if severity not in SEVERITIES or not listed.issubset(SEVERITIES):
         return
     if any(severity in receiver.severities for receiver in routing.receivers):
         return
