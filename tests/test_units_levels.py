@@ -34,7 +34,12 @@ def test_durations(text: str, seconds: float) -> None:
 @pytest.mark.parametrize(
     ("text", "message", "hint"),
     [
-        ("5 min", "'5 min' is not a duration", "write it like 30s, 5m or 1h30m"),
+        ("5 min", "'5 min' is not a duration", "write 5m"),
+        ("5 minutes", "'5 minutes' is not a duration", "write 5m"),
+        ("2 hours", "'2 hours' is not a duration", "write 2h"),
+        ("5 m", "'5 m' is not a duration", "write 5m"),
+        ("1h 30m", "'1h 30m' is not a duration", "write 1h30m"),
+        ("5 fortnights", "'5 fortnights' is not a duration", "write it like 30s, 5m or 1h30m"),
         (
             "1m1h",
             "'1m1h' is not a duration: units must go from largest to smallest, each once",
@@ -93,6 +98,12 @@ def test_levels_are_converted_to_the_metric_unit() -> None:
         ("> 20% increase", "increase", 0.2, None),
         ("drop > 50%", "decrease", 0.5, None),
         ("Sudden drop > 50%", "decrease", 0.5, None),
+        # a number's exponent is never a unit or a band's dash
+        ("< 1e-3", "below", 0.001, None),
+        ("1e-3", "exact", 0.001, None),
+        ("1e-3 - 2e-3", "band", 0.001, 0.002),
+        ("5e-1-6e-1", "band", 0.5, 0.6),
+        ("outside 1e-3-1e-2", "outside", 0.001, 0.01),
     ],
 )
 def test_level_forms(text: str, kind: str, value: float, high: float | None) -> None:
@@ -134,3 +145,24 @@ def test_level_errors(text: str, unit, message: str) -> None:
     with pytest.raises(UnitError) as caught:
         parse_level(text, unit)
     assert caught.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "hint"),
+    [
+        ("> 2h 30m", SECONDS, 'write "> 2h30m" or "> 150m"'),
+        ("> 2h30", SECONDS, 'write "> 2h30m" or "> 150m"'),
+        ("> 1d12", SECONDS, 'write "> 1d12h" or "> 2160m"'),
+        ("≥ 4h", SECONDS, 'write ">= 4h"'),
+        ("≤ 99.9%", RATIO, 'write "<= 99.9%"'),
+        ("=> 200ms", SECONDS, 'write ">= 200ms"'),
+        ("> 4 hours", SECONDS, "write 4h: rlmgen writes hours as h"),
+        ("< 99.9 percent", RATIO, "write 99.9%: rlmgen writes percent as %"),
+        ("> 2 fortnights", SECONDS, "known units: %, ns, us"),
+        ("> 90s 5", SECONDS, 'write "> 200ms", "< 99.9%"'),
+    ],
+)
+def test_level_error_hints_say_what_was_meant(text: str, unit, hint: str) -> None:
+    with pytest.raises(UnitError) as caught:
+        parse_level(text, unit)
+    assert caught.value.hint.startswith(hint)

@@ -38,9 +38,11 @@ _QTY = (
     rf"(?P<qty>{PROMETHEUS_DURATION}(?![0-9A-Za-z])"
     r"|\$?[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*[A-Za-zµ%/]*)"
 )
+# a band's bound: a number may have an exponent (1e-3), and `e` and digits after a number
+# are that exponent, never a unit (which would read `1e-3` as the band 1e to 3)
 _BOUND = (
     rf"(?:{PROMETHEUS_DURATION}(?![0-9A-Za-z])"
-    r"|\$?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*[A-Za-zµ%/]*)"
+    r"|\$?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*(?![eE][-+]?[0-9])[A-Za-zµ%/]*)"
 )
 _OF_LIMIT = r"(?P<limit>\s+(?:of\s+)?limit)?"
 _ONE_SIDED = re.compile(rf"^{_OP}\s*{_QTY}{_OF_LIMIT}$", re.IGNORECASE)
@@ -188,21 +190,39 @@ def _parsed(
 
 
 def _spaced_duration_hint(text: str, unit: SeriesUnit | None) -> str:
-    """For `> 2h 30m`: the duration as Prometheus writes it, and in minutes."""
-    joined = re.sub(r"(?<=[a-z])\s+(?=[0-9])", "", text)
-    if joined == text:
-        return ""
-    try:
-        level = parse_level(joined, unit, has_limit=None)
-    except UnitError:
-        return ""
-    match = _ONE_SIDED.match(joined)
-    if level.value is None or match is None or (unit is not None and unit.dimension != "time"):
-        return f'write "{joined}"'
-    seconds = level.value * (unit.factor if unit is not None else 1.0)
-    if seconds % 60:
-        return f'write "{joined}"'
-    return f'write "{joined}" or "{match["op"]} {seconds / 60:g}m"'
+    """What was most likely meant, when a small rewrite makes `text` a level: `> 2h 30m`
+    and `> 2h30` as Prometheus writes a duration (and in minutes), `≥ 4h` with `>=`."""
+    for rewritten in _rewrites(text):
+        if rewritten == text:
+            continue
+        try:
+            level = parse_level(rewritten, unit, has_limit=None)
+        except UnitError:
+            continue
+        match = _ONE_SIDED.match(rewritten)
+        if level.value is None or match is None or (unit is not None and unit.dimension != "time"):
+            return f'write "{rewritten}"'
+        seconds = level.value * (unit.factor if unit is not None else 1.0)
+        if seconds % 60 or not re.search(r"[0-9][a-z]+[0-9]", rewritten):
+            return f'write "{rewritten}"'
+        return f'write "{rewritten}" or "{match["op"]} {seconds / 60:g}m"'
+    return ""
+
+
+# A duration's next smaller unit: the one `2h30` leaves out.
+_NEXT_UNIT = {"w": "d", "d": "h", "h": "m", "m": "s"}
+_SIGNS = {"≥": ">=", "≤": "<=", "=>": ">=", "=<": "<=", "⩾": ">=", "⩽": "<="}
+
+
+def _rewrites(text: str) -> list[str]:
+    signed = re.sub("|".join(map(re.escape, _SIGNS)), lambda m: _SIGNS[m.group()], text)
+    joined = re.sub(r"(?<=[a-z])\s+(?=[0-9])", "", signed)
+    completed = re.sub(
+        r"(?<=[0-9])(?P<unit>[wdhm])(?P<rest>[0-9]+)$",
+        lambda m: f"{m['unit']}{m['rest']}{_NEXT_UNIT[m['unit']]}",
+        joined,
+    )
+    return [signed, joined, completed]
 
 
 def _short(text: str) -> str:

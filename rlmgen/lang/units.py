@@ -157,9 +157,30 @@ def _quantity(number: float, unit: str, currency: bool, text: str) -> Quantity:
     if unit in ("/s", "rps", "ops"):
         return Quantity(number, "rate")
     known = ", ".join(["%", *_TIME, *_DATA, "/s"])
+    meant = _UNIT_WORDS.get(unit.lower().rstrip("."))
+    number_text = text.strip()[: -len(unit)].strip()
     raise UnitError(
-        f"unknown unit {unit!r} in {text!r}", f"known units: {known}", check="units/unknown"
+        f"unknown unit {unit!r} in {text!r}",
+        f"write {number_text}{meant}: rlmgen writes {unit} as {meant}"
+        if meant
+        else f"known units: {known}",
+        check="units/unknown",
     )
+
+
+# Unit names as people write them, and rlmgen's (Prometheus') suffix for each.
+_UNIT_WORDS = {
+    **dict.fromkeys(("nanosecond", "nanoseconds", "nsec"), "ns"),
+    **dict.fromkeys(("microsecond", "microseconds", "usec"), "us"),
+    **dict.fromkeys(("millisecond", "milliseconds", "msec", "msecs", "millis"), "ms"),
+    **dict.fromkeys(("sec", "secs", "second", "seconds"), "s"),
+    **dict.fromkeys(("min", "mins", "minute", "minutes"), "m"),
+    **dict.fromkeys(("hr", "hrs", "hour", "hours"), "h"),
+    **dict.fromkeys(("day", "days"), "d"),
+    **dict.fromkeys(("wk", "wks", "week", "weeks"), "w"),
+    **dict.fromkeys(("percent", "pct"), "%"),
+    **dict.fromkeys(("byte", "bytes"), "B"),
+}
 
 
 def check_dimension(quantity: Quantity, unit: SeriesUnit | None, text: str) -> None:
@@ -236,8 +257,15 @@ def parse_duration(text: str) -> float:
         position = match.end()
     if position != len(text) or position == 0:
         hint = "write it like 30s, 5m or 1h30m (units ms, s, m, h, d, w, y; whole numbers only)"
+        # `5 minutes`, `5min`, `5 m`: the unit as a duration writes it
+        worded = re.fullmatch(r"([0-9]+)\s*([A-Za-z]+)\.?", text.strip())
+        unit = worded and _UNIT_WORDS.get(worded[2].lower(), worded[2])
         if re.fullmatch(r"[0-9]+", text):
             hint = f"add a unit: {text}s or {text}m"
+        elif worded and unit in _DURATION_UNITS:
+            hint = f"write {worded[1]}{unit}"
+        elif (compact := re.sub(r"\s+", "", text)) != text and _is_duration(compact):
+            hint = f"write {compact}"
         raise UnitError(f"{text!r} is not a duration", hint, check="durations/invalid")
     if millis > MAX_DURATION * 1000:  # compared as integers: any number of digits is fine
         raise UnitError(
@@ -246,6 +274,14 @@ def parse_duration(text: str) -> float:
             check="durations/invalid",
         )
     return millis / 1000
+
+
+def _is_duration(text: str) -> bool:
+    try:
+        parse_duration(text)
+    except UnitError:
+        return False
+    return True
 
 
 @functools.cache  # a large build formats the same few durations 100,000 times
