@@ -183,8 +183,14 @@ def compile_loaded(
         base.elsewhere = composed.elsewhere
         return [base]
     units = []
+    # an environment's queries are checked against the namespace its base declares
+    declared = composed.base.data if isinstance(composed.base.data, dict) else {}
+    service = declared.get("service")
+    namespace = service.get("namespace") if isinstance(service, dict) else None
     for name, document in composed.environments.items():
-        unit = _compile_document(document, path, source, strict)
+        unit = _compile_document(
+            document, path, source, strict, namespace if isinstance(namespace, str) else None
+        )
         unit.environment = name
         if unit.model is not None:
             unit.model = dataclasses.replace(unit.model, environment=name)
@@ -257,8 +263,10 @@ def _nearest_change(document: LoadedSpec, subject: str, overlay: str) -> str | N
     return best
 
 
-def _compile_document(loaded: LoadedSpec, path: Path, source: str, strict: bool) -> Compiled:
-    compilation = compile_spec(loaded, source, strict=strict)
+def _compile_document(
+    loaded: LoadedSpec, path: Path, source: str, strict: bool, base_namespace: str | None = None
+) -> Compiled:
+    compilation = compile_spec(loaded, source, strict=strict, base_namespace=base_namespace)
     result = Compiled(
         path,
         loaded.path,

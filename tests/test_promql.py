@@ -186,3 +186,14 @@ def test_an_equal_text_is_parsed_once_per_target(monkeypatch: pytest.MonkeyPatch
     problem = "sum(rate(cache_test_requests_total[5m])"
     assert isinstance(promql.analyse(problem), promql.PromQLProblem)
     assert promql.analyse(problem) == promql.analyse(problem)
+
+
+def test_equality_values_are_the_equal_matchers_of_a_label_anywhere() -> None:
+    query = promql.analyse(
+        'sum(rate(a{namespace="one", job!="x"}[5m])) / on() group_left '
+        'sum(b{namespace!="two"}) + c{namespace=~"three"} + d{namespace="four"} offset 5m '
+        '+ max_over_time(e{namespace="five"}[1h:5m]) + f{namespace="one"}'
+    )
+    assert isinstance(query, promql.Query)
+    assert promql.equality_values(query.ast, "namespace") == ("one", "four", "five")
+    assert promql.equality_values(query.ast, "job") == ()

@@ -560,6 +560,22 @@ def series_names(ast: promql_parser.Expr) -> tuple[str, ...]:
     return tuple(names)
 
 
+def equality_values(ast: promql_parser.Expr, label: str) -> tuple[str, ...]:
+    """The values `label` is matched equal to (`label="value"`) by the expression's series
+    selectors, in order of first use."""
+    values: dict[str, None] = {}
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, promql_parser.VectorSelector):
+            for matcher in node.matchers.matchers:
+                if matcher.name == label and str(matcher.op).endswith(".Equal"):
+                    values.setdefault(str(matcher.value))
+            continue
+        stack.extend(reversed(_children(node)))
+    return tuple(values)
+
+
 def needed_labels(ast: promql_parser.Expr) -> dict[str, set[str]]:
     """The labels an expression needs each series it selects to carry: those its
     selectors match on and those the aggregations around it group `by` (unless a

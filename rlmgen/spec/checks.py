@@ -79,6 +79,11 @@ _ALL = [
         "removal of nothing, an item it cannot match in the base.",
     ),
     Check("environment/unused-overlay", "An overlay for an environment that no spec declares."),
+    Check(
+        "environment/base-namespace",
+        "A query selects the base's namespace by name in an environment whose service runs "
+        "in another.",
+    ),
     Check("service/duplicate", "Two specs compile into the same output directory."),
     Check(
         "dashboards/duplicate-uid",

@@ -127,11 +127,14 @@ class LoadedSpec:
         occurrence: int = 0,
         *,
         check: str,
+        severity: Severity = "error",
     ) -> Diagnostic:
         """A diagnostic located at `fragment` inside the scalar at `pointer`."""
         doc, there = self.origin(pointer)
         line, col = doc.position_in_value(there, fragment, occurrence)
-        return Diagnostic(doc.path, line, col, there, message, hint, subject=pointer, check=check)
+        return Diagnostic(
+            doc.path, line, col, there, message, hint, severity, subject=pointer, check=check
+        )
 
     def written(self, pointer: str) -> str | None:
         """The scalar at `pointer` as its file spells it."""

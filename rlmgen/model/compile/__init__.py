@@ -47,9 +47,12 @@ class Compilation:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
-def compile_spec(loaded: LoadedSpec, source: str, *, strict: bool = False) -> Compilation:
+def compile_spec(
+    loaded: LoadedSpec, source: str, *, strict: bool = False, base_namespace: str | None = None
+) -> Compilation:
     """Compile one loaded spec; `source` is its path as generated headers name it, and
-    `strict` adds warnings for what no test proves."""
+    `strict` adds warnings for what no test proves. `base_namespace`: for one environment
+    of a spec, the namespace its base declares."""
     if not isinstance(loaded.data, dict):
         message = (
             f"a spec is a mapping of keys, got {type(loaded.data).__name__}"
@@ -59,6 +62,8 @@ def compile_spec(loaded: LoadedSpec, source: str, *, strict: bool = False) -> Co
         return Compilation(None, (loaded.diagnostic("", message, check="schema/type"),))
     walk = Walk(loaded, strict=strict)
     spec = _walk(walk, source)
+    if base_namespace is not None:
+        invariants.check_base_namespace_selected(walk, spec.service.namespace, base_namespace)
     found = sorted({*schema_diagnostics(loaded), *walk.diagnostics}, key=sort_key)
     failed = any(d.severity == "error" for d in found)
     return Compilation(None if failed else spec, tuple(found))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rlmgen.lang import promql
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Walk
 from rlmgen.model.conventions import SLO_NAME_LABEL, SLO_SEVERITY_LABEL, alert_anchor
@@ -64,3 +65,27 @@ def check_runbook_anchors(walk: Walk, spec: m.Spec) -> None:
             "give the metric an alert.name" if derived else "rename the alert",
             check="runbook/anchor-taken",
         )
+
+
+def check_base_namespace_selected(walk: Walk, namespace: str, base_namespace: str) -> None:
+    """An environment whose service runs in a namespace of its own, with queries that still
+    select the base's namespace by name: they were written for the base and read its
+    series, or none, in this environment (its overlay changed the namespace, not them)."""
+    if not namespace or not base_namespace or namespace == base_namespace:
+        return
+    for pointer, query in walk.queries.items():
+        if "/examples/" in pointer:  # a test's input series, never queried in production
+            continue
+        if base_namespace in promql.equality_values(query.ast, "namespace"):
+            walk.diagnostics.append(
+                walk.spec.diagnostic_in_value(
+                    pointer,
+                    f'"{base_namespace}"',
+                    f'selects namespace="{base_namespace}", the base\'s namespace, but this '
+                    f"environment's service runs in '{namespace}'",
+                    f'give the environment its own expression with namespace="{namespace}" '
+                    "in its overlay, or select the series by labels every environment shares",
+                    check="environment/base-namespace",
+                    severity="warning",
+                )
+            )
