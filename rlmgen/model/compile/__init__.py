@@ -138,6 +138,7 @@ def _check_labels(
     carry (inhibition tells alerts apart by them) and what is known of each hand-written
     alert's, by its pointer."""
     results = labels.check_queries(walk, index, list(walk.queries.items()))
+    by_name = {metric.name: metric for metric in spec.metrics}
     for dashboard in root.items("dashboards"):
         panels = dashboard.items("panels") + [
             p for row in dashboard.items("rows") for p in row.items("panels")
@@ -148,6 +149,11 @@ def _check_labels(
                 legend = node.text("legend")
                 if legend and node.at(key) in results:
                     labels.check_legend(walk, node.at("legend"), legend, results[node.at(key)])
+            # a `metric:` panel shows the metric's own series
+            shown = by_name.get(panel.text("metric") or "")
+            legend = panel.text("legend")
+            if shown is not None and legend and "query" not in panel and not panel.items("queries"):
+                labels.check_legend(walk, panel.at("legend"), legend, shown.series_labels)
     group_by = spec.routing.group_by if spec.routing else ()
     service_labels = spec.service.labels
     added_to_all = frozenset(service_labels) | set(ALERT_LABELS)
