@@ -121,6 +121,34 @@ def test_an_example_that_expects_no_alert_is_said_at_fires(tmp_path: Path) -> No
     assert code == 1
 
 
+def test_an_example_that_fires_a_rule_of_the_same_name_says_which(tmp_path: Path) -> None:
+    """The critical CartErrors (> 0.05, for 5m) fires on the warning example's series too;
+    rlmgen cannot know it (the warning rule waits less), promtool says so."""
+    _tools()
+    spec = _spec(tmp_path)
+    critical = (
+        "      - name: CartErrors\n"
+        "        expr: rate(shop_checkout_errors[5m]) > 0.05\n"
+        "        for: 5m\n"
+        "        severity: critical\n"
+        "        summary: Checkout fails\n"
+    )
+    text = spec.read_text().replace("routing:\n", critical + "routing:\n", 1)
+    spec.write_text(text)
+    code, out, _ = _test(str(spec))
+    line = text.splitlines().index("          - series:") + 1
+    assert out == (
+        f"{spec.as_posix()}:{line}:13: /alertGroups/0/alerts/0/examples/0: test "
+        "'CartErrors: example 1': CartErrors fires 2 times at 10m; the test expects 1 (the "
+        "critical rule of this name fires too) (hint: promtool checks every rule named "
+        "CartErrors together: write the critical rule's condition so that it follows from "
+        "this one's (the same expression compared with a number, a `for` no longer than this "
+        "one's) and the test expects it, or give the example series that do not fire it) "
+        "[judge/promtool-failed]\n"
+    )
+    assert code == 1
+
+
 def test_a_route_amtool_disagrees_with_is_said_at_the_alert(tmp_path: Path) -> None:
     tools = _tools()
     spec = _spec(tmp_path)

@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from rlmgen.derive import alert_examples
 from rlmgen.derive.rules import AlertRule, Rules
 from rlmgen.derive.scenarios import Scenario, edges, scenario, selector
 from rlmgen.lang import promtool
@@ -161,13 +162,18 @@ def _block(scalars: Scalars, heading: str, mapping: Mapping[str, str]) -> str:
 
 def _alert_example_tests(rules: Rules) -> list[TestGroup]:
     tests = []
+    named: dict[
+        str, list[AlertRule]
+    ] = {}  # hand-written rules by name: promtool tests them together
+    for rule in rules.alerts:
+        if rule.alert is not None:
+            named.setdefault(rule.name, []).append(rule)
     for rule in rules.alerts:
         for number, example in enumerate(rule.alert.examples if rule.alert else (), 1):
-            expected = (
-                [_expected_alert(rule, example.value or 0.0, example.labels)]
-                if example.fires
-                else []
-            )
+            expected = [
+                _expected_alert(fired, example.value or 0.0, example.labels)
+                for fired in alert_examples.firing(rule, named[rule.name], example)
+            ]
             body = {
                 **_inputs(example.interval, example.series),
                 "alert_rule_test": [

@@ -55,7 +55,17 @@ def _alerts(group: TestGroup, failure: Failure) -> tuple[str, str]:
     if got and not expected:
         return f"{name} fires at {when} ({_labels(got[0])}); the test expects it not to", hint
     if len(got) != len(expected):
-        return f"{name} fires {len(got)} times at {when}; the test expects {len(expected)}", hint
+        message = f"{name} fires {len(got)} times at {when}; the test expects {len(expected)}"
+        others = _other_severities(expected, got)
+        if others and group.kind == "alert example":
+            shown = ", ".join(others)
+            return message + f" (the {shown} rule of this name fires too)", (
+                f"promtool checks every rule named {name} together: write the {shown} "
+                "rule's condition so that it follows from this one's (the same expression "
+                "compared with a number, a `for` no longer than this one's) and the test "
+                "expects it, or give the example series that do not fire it"
+            )
+        return message, hint
     for want, have in zip(expected, got, strict=True):
         difference = _difference("label", want.labels, have.labels) or _difference(
             "annotation", want.annotations, have.annotations
@@ -63,6 +73,12 @@ def _alerts(group: TestGroup, failure: Failure) -> tuple[str, str]:
         if difference:
             return f"{name} at {when}: {difference}", hint
     return f"{name} at {when}: promtool reports a difference", hint
+
+
+def _other_severities(expected: list[Alert], got: list[Alert]) -> list[str]:
+    """The severities of alerts that fire which the test does not expect (sorted)."""
+    wanted = {alert.labels.get("severity") for alert in expected}
+    return sorted({s for alert in got if (s := alert.labels.get("severity")) and s not in wanted})
 
 
 def _difference(kind: str, want: dict[str, str], have: dict[str, str]) -> str | None:

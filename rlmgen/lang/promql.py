@@ -690,9 +690,12 @@ def grouping(ast: promql_parser.Expr) -> tuple[str, ...] | None:
 
 
 def comparison(ast: promql_parser.Expr) -> tuple[str, float] | None:
-    """(operator, number) when the expression compares with a number at the top."""
-    if isinstance(ast, promql_parser.BinaryExpr) and isinstance(
-        ast.rhs, promql_parser.NumberLiteral
+    """(operator, number) when the expression compares with a number at the top (and
+    filters by it: `> bool 5` gives every series, 0 or 1)."""
+    if (
+        isinstance(ast, promql_parser.BinaryExpr)
+        and isinstance(ast.rhs, promql_parser.NumberLiteral)
+        and not (ast.modifier is not None and ast.modifier.return_bool)
     ):
         operator = str(ast.op).strip()
         if operator in (">", ">=", "<", "<="):
