@@ -4,6 +4,7 @@ example whose value promtool computes otherwise, the level whose generated test 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from rlmgen.judge.promtool import Alert, Failure
 from rlmgen.lang.promtool import TestGroup
@@ -75,7 +76,7 @@ def _alerts(group: TestGroup, failure: Failure) -> tuple[str, str]:
     return f"{name} at {when}: promtool reports a difference", hint
 
 
-def _other_severities(expected: list[Alert], got: list[Alert]) -> list[str]:
+def _other_severities(expected: Sequence[Alert], got: Sequence[Alert]) -> list[str]:
     """The severities of alerts that fire which the test does not expect (sorted)."""
     wanted = {alert.labels.get("severity") for alert in expected}
     return sorted({s for alert in got if (s := alert.labels.get("severity")) and s not in wanted})
