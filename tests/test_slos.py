@@ -139,6 +139,53 @@ def test_a_bucket_bound_is_written_as_go_clients_write_le() -> None:
     ]  # fmt: skip
 
 
+LATENCY_SLO = """
+slos:
+  - name: latency
+    objective: 99%
+    sli:
+      latency:
+        histogram: shop_request_duration_seconds
+        threshold: 1s
+"""
+HISTOGRAM = """  - name: shop_request_duration_seconds
+    type: histogram
+    buckets: [0.25, 0.5, 1, 2.5]
+"""
+
+
+@pytest.mark.parametrize(("target", "le"), [("2.53", "1"), ("3.0", "1.0")])
+def test_a_latency_slo_selects_the_le_its_target_prometheus_stores(
+    tmp_path: Path, target: str, le: str
+) -> None:
+    """Prometheus 3 stores le="1" as le="1.0": the SLO's rules select, and its tests feed,
+    the value the target stores; promtool passes the tests on the rules."""
+    promtool = require_tool("promtool")
+    text = MINIMAL_SPEC.read_text().replace(
+        "apiVersion: rlmgen/v1\n", f'apiVersion: rlmgen/v1\ntargets: {{prometheus: "{target}"}}\n'
+    )
+    text = text.replace("metrics:\n", "metrics:\n" + HISTOGRAM, 1) + LATENCY_SLO
+    [result] = compile_texts({"shop.yaml": text})
+    assert result.model is not None, [d.format() for d in result.diagnostics]
+    files = artifacts(result.model)
+    rules, tests = (
+        files[f"prometheus/slo-latency{suffix}.yaml"].decode() for suffix in ("", ".tests")
+    )
+    assert f'shop_request_duration_seconds_bucket{{le="{le}"}}' in rules
+    assert f'shop_request_duration_seconds_bucket{{le="{le}"}}' in tests
+    other = "1.0" if le == "1" else '1"'
+    assert f'le="{other}' not in rules + tests
+    for name, content in (("slo-latency.yaml", rules), ("slo-latency.tests.yaml", tests)):
+        (tmp_path / name).write_text(content)
+    run = subprocess.run(
+        [promtool, "test", "rules", "slo-latency.tests.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
 ROLE_SETS = [
     (("errors", "bad"), ("requests", "total")),
     (("ok", "good"), ("requests", "total")),

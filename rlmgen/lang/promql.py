@@ -19,6 +19,7 @@ import promql_parser
 
 from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.lang import versions
+from rlmgen.lang.promtemplate import go_float
 from rlmgen.lang.versions import DEFAULT_PROMETHEUS, Version, shown
 from rlmgen.spec.suggest import ask, closest
 
@@ -372,6 +373,10 @@ def _explain(error: str, expr: str, tokens: list[Token], target: Version) -> Pro
             f"aggregate the result: {rewrite}",
             check="promql/misplaced-grouping",
         )
+    if found := _syntax_slip(error, tokens):
+        token, message, hint = found
+        offset, fragment = _at(token, expr)
+        return PromQLProblem(message, offset, fragment, hint)
     offset, fragment = _at(tokens[0] if tokens else None, expr)
     if error == "invalid promql query":
         return PromQLProblem(
@@ -381,6 +386,62 @@ def _explain(error: str, expr: str, tokens: list[Token], target: Version) -> Pro
             "check operators, parentheses and label matchers",
         )
     return PromQLProblem(f"invalid PromQL: {error}", offset, fragment)
+
+
+_BINARY_OPERATORS = {">", "<", ">=", "<=", "==", "!=", "+", "-", "*", "/", "%", "^"}
+_SET_OPERATORS = {"and", "or", "unless"}
+
+
+def _syntax_slip(error: str, tokens: list[Token]) -> tuple[Token, str, str] | None:
+    """(where, message, hint) of a common slip promql-parser reports vaguely: grouping
+    labels without parentheses, an operator with nothing after it, an unclosed range,
+    a duration with a space, `==` in a label matcher."""
+    for token, following in itertools.pairwise(tokens):
+        if token.kind == "ident" and token.text in ("by", "without") and following.kind == "ident":
+            label = following.text
+            return (
+                token,
+                f"'{token.text}' takes its labels in parentheses",
+                f"write {token.text} ({label})",
+            )
+    if error.startswith("unexpected character inside brackets"):
+        opening = next((i for i, t in enumerate(tokens) if t.text == "["), None)
+        if opening is not None:
+            inside = tokens[opening + 1 : opening + 3]
+            kinds = [t.kind for t in inside]
+            if kinds == ["number", "ident"]:
+                written = inside[0].text + inside[1].text
+                return (
+                    tokens[opening],
+                    "a range's duration is written without a space",
+                    f"write [{written}]",
+                )
+            closing = next((t for t in tokens[opening:] if t.text in ("]", ")", "}")), None)
+            if closing is not None and closing.text != "]":
+                return tokens[opening], "unclosed '[' in PromQL", "close the range: [5m]"
+    if error.startswith("unexpected '=' in label matching"):
+        doubled = next(
+            (t for t, n in itertools.pairwise(tokens) if t.text in ("==", "=") and n.text == "="),
+            None,
+        )
+        doubled = doubled or next((t for t in tokens if t.text == "=="), None)
+        if doubled is not None:
+            return (
+                doubled,
+                "a label matcher compares with a single '='",
+                'write label="value" (or != =~ !~)',
+            )
+    last = tokens[-1] if tokens else None
+    dangling = last is not None and (
+        last.text in _BINARY_OPERATORS or (last.kind == "ident" and last.text in _SET_OPERATORS)
+    )
+    if error == "invalid promql query" and last is not None and dangling:
+        return (
+            last,
+            f"the expression ends with '{last.text}', which needs a right-hand side",
+            "give it a right-hand side, or remove it",
+        )
+    return None
 
 
 def _compatibility(
@@ -757,6 +818,29 @@ _GRAFANA_DURATIONS = re.compile(r"\$\{?__(?:rate_interval|interval|range)\}?(?![
 _GRAFANA_NUMBERS = re.compile(r"\$\{?__(?:range_s|range_ms|interval_ms)\}?(?![\w])")
 _VARIABLE = re.compile(r"\$\{?([a-zA-Z_]\w*)(?::\w+)?\}?|\[\[([a-zA-Z_]\w*)\]\]")
 GRAFANA_MACRO = re.compile(r"\$\{?__\w+")
+# A dashboard variable (`$route`, `${route}`, `[[route]]`) inside a string of the query:
+# outside a dashboard, the literal text.
+GRAFANA_VARIABLE = re.compile(r"\$\{?[A-Za-z_]\w*\}?|\[\[[A-Za-z_]\w*\]\]")
+
+
+def bucket_label(bound: float, target: Version) -> str:
+    """The `le` value Prometheus `target` stores for a classic histogram's bucket bound: as
+    a Go client writes it (%v: 250, 0.5, 1e+06), and from 3.0 normalised to a float
+    (labels.FormatOpenMetricsFloat: 250.0, 0.5, 1e+06)."""
+    written = go_float(bound)
+    if target < versions.LE_NORMALISED or any(c in written for c in ".eIN"):
+        return written
+    return written + ".0"
+
+
+def dashboard_variable(expr: str) -> str | None:
+    """The first dashboard variable written inside a string of `expr`, if any."""
+    if "$" not in expr and "[[" not in expr:
+        return None
+    for token in tokenize(expr):
+        if token.kind == "string" and (found := GRAFANA_VARIABLE.search(token.text)):
+            return found.group()
+    return None
 
 
 def for_dashboards(expr: str) -> str:

@@ -15,6 +15,10 @@ Version = tuple[int, int]
 
 DEFAULT_PROMETHEUS: Version = (2, 42)
 DEFAULT_ALERTMANAGER: Version = (0, 25)
+# From Prometheus 3.0 a classic histogram's le (and a summary's quantile) is normalised to
+# a float when ingested, whatever the scrape format: le="1" is stored as le="1.0", and a
+# query for le="1" finds nothing (the 3.0 migration guide, "le and quantile label values").
+LE_NORMALISED: Version = (3, 0)
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.\d+)?")
 
 

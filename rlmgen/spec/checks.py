@@ -119,6 +119,15 @@ _ALL = [
         "promql/grafana-macro",
         "A Grafana macro ($__rate_interval...) in a rule, where Prometheus cannot expand it.",
     ),
+    Check(
+        "promql/dashboard-variable",
+        "A dashboard variable ($route) in a string of a rule's query: there it is literal text.",
+    ),
+    Check(
+        "promql/bucket-label",
+        'A whole-number le or quantile value (le="1") where the target Prometheus (3.0 on) '
+        'stores a float (le="1.0").',
+    ),
     # values with units
     Check("units/invalid", "A value that is not the quantity or unit its field reads."),
     Check(

@@ -5,6 +5,7 @@ get the closest value). What values mean is the compile walk's (rlmgen.model.com
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,34 @@ def _quote_hint(spec: LoadedSpec, pointer: str, value: Any) -> str:
     shown = str(value).lower() if isinstance(value, bool) else str(value)
     read = f"YAML reads {written} as {shown}: " if written != shown else ""
     return f'{read}quote it to keep it as written: "{written}"'
+
+
+def _type_hint(
+    spec: LoadedSpec, pointer: str, value: Any, expected: Any, rule: dict[str, Any]
+) -> str:
+    """How to write a value of the wrong type as the type the key takes."""
+    kinds = expected if isinstance(expected, list) else [expected]
+    if "string" in kinds and "%" in str(rule.get("pattern", "")) and _is_number(value):
+        # a percentage written as a number: 99.9 or the ratio 0.999
+        percent = value * 100 if 0 < value <= 1 else value
+        return f'write it as a percentage: "{percent:.10g}%"'
+    if "string" in kinds:
+        return _quote_hint(spec, pointer, value)
+    if "array" in kinds and isinstance(value, str | int | float) and not isinstance(value, bool):
+        items = [item for item in re.split(r"[,\s]+", str(value)) if item]
+        return f"write a list: [{', '.join(items)}]" if items else ""
+    if "object" in kinds and isinstance(value, list) and value:
+        pairs = [item.split("=", 1) for item in value if isinstance(item, str) and "=" in item]
+        if len(pairs) == len(value):
+            return (
+                "write a mapping: {"
+                + ", ".join(f"{k.strip()}: {v.strip()}" for k, v in pairs)
+                + "}"
+            )
+        return ""
+    if "array" in kinds and isinstance(value, dict):
+        return "start each item of the list with '- '"
+    return ""
 
 
 def _describe(value: Any) -> str:
@@ -168,7 +197,7 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
             spec.diagnostic(
                 pointer,
                 f"expected {' or '.join(names)}, got {_describe(error.instance)}",
-                _quote_hint(spec, pointer, error.instance) if "string" in expected else "",
+                _type_hint(spec, pointer, error.instance, expected, rule),
                 check="schema/type",
             )
         ]

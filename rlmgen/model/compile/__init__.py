@@ -84,7 +84,11 @@ def _walk(walk: Walk, source: str) -> m.Spec:
         if metric.record and (query := walk.queries.get(f"{metric.pointer}/expr"))
     }
     native = NATIVE_HISTOGRAMS in targets.features
-    index = labels.LabelIndex(metrics, service, recorded, native_histograms=native)
+    service_node = root.mapping("service")
+    scrape_known = "scrapeLabels" not in service_node or service_node.is_list("scrapeLabels")
+    index = labels.LabelIndex(
+        metrics, service, recorded, native_histograms=native, scrape_known=scrape_known
+    )
     metrics = tuple(labels.with_labels(metric, index, walk) for metric in metrics)
     by_name = {metric.name: metric for metric in metrics}
     spec = m.Spec(
@@ -109,6 +113,7 @@ def _walk(walk: Walk, source: str) -> m.Spec:
     if spec.routing is not None:
         routing = dataclasses.replace(spec.routing, inhibit_equal=inhibit_equal(carried))
         spec = dataclasses.replace(spec, routing=routing)
+    invariants.check_bucket_labels(walk)
     invariants.check_alert_identities(walk, spec)
     invariants.check_runbook_anchors(walk, spec)
     return spec

@@ -14,6 +14,7 @@ from rlmgen.model.compile.examples import (
     check_at_within_inputs,
     compile_series,
     example_time,
+    labels_not_a_mapping,
     sample_interval,
 )
 from rlmgen.model.compile.labels import rule_labels
@@ -216,7 +217,7 @@ def _example(
     series = compile_series(walk, node)
     at = example_time(walk, node, evaluation)
     valid_interval, interval = sample_interval(walk, node)
-    if series is None or at is None or not valid_interval:
+    if series is None or at is None or not valid_interval or labels_not_a_mapping(node):
         return None
     fires = node.flag("fires", True)
     if not reads_absence and not check_at_within_inputs(walk, node, series, at, interval, fires):

@@ -48,6 +48,13 @@ def compile_series(walk: Walk, example: Node) -> tuple[m.ExampleSeries, ...] | N
     return tuple(found) if complete else None
 
 
+def labels_not_a_mapping(example: Node) -> bool:
+    """Whether the example writes `labels` as something else than a mapping: the schema
+    reports it, and the example is left out (read as no labels, its series would be
+    reported as lacking every label they carry)."""
+    return "labels" in example and not isinstance(example.value.get("labels"), dict)
+
+
 def sample_interval(walk: Walk, example: Node) -> tuple[bool, float | None]:
     """(valid, seconds) of an example's own sample interval (None: promtool's default)."""
     interval = example.duration("interval")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rlmgen.lang import promql
+from rlmgen.lang import promql, versions
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Walk
 from rlmgen.model.conventions import SLO_NAME_LABEL, SLO_SEVERITY_LABEL, alert_anchor
@@ -89,3 +89,40 @@ def check_base_namespace_selected(walk: Walk, namespace: str, base_namespace: st
                     severity="warning",
                 )
             )
+
+
+def check_bucket_labels(walk: Walk) -> None:
+    """From Prometheus 3.0 a histogram's le and a summary's quantile are stored as floats
+    (le="1.0"): a query or an example's series that names a whole-number value finds
+    nothing, or feeds a test series production never has."""
+    target = walk.targets.prometheus
+    if target < versions.LE_NORMALISED:
+        return
+    for pointer, query in walk.queries.items():
+        for label in ("le", "quantile"):
+            for value in promql.equality_values(query.ast, label):
+                stored = _stored(value, target)
+                if stored is None:
+                    continue
+                walk.diagnostics.append(
+                    walk.spec.diagnostic_in_value(
+                        pointer,
+                        f'{label}="{value}"',
+                        f'Prometheus {versions.shown(target)} stores {label}="{stored}" for '
+                        f'{label}="{value}": this selects nothing',
+                        f'write {label}="{stored}"',
+                        check="promql/bucket-label",
+                        severity="warning",
+                    )
+                )
+
+
+def _stored(value: str, target: versions.Version) -> str | None:
+    """The float form Prometheus `target` stores for a whole-number label value, or None
+    when it stores the value as written."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    stored = promql.bucket_label(number, target)
+    return stored if stored != value else None

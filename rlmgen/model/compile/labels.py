@@ -35,14 +35,20 @@ class LabelIndex:
         recorded: Mapping[str, promql.Query],
         *,
         native_histograms: bool = False,
+        scrape_known: bool = True,
     ) -> None:
         self.native_histograms = native_histograms
+        # `scrape_known` False: service.scrapeLabels is written but not as a list (the
+        # schema reports it), so no series' labels are known exactly
+        self.exact = scrape_known
         self.scrape = frozenset(service.scrape_labels)
         self.rule_labels = frozenset(service.labels)
         self.recorded = dict(recorded)
         self.declared: dict[str, LabelSet] = {}
         if service.scrape_labels_declared:  # `up` carries exactly the scrape's labels
             self.declared["up"] = LabelSet(self.scrape, True)
+        elif not scrape_known:
+            self.declared["up"] = UNKNOWN
         for metric in metrics:
             if metric.labels is not None:
                 self._declare(metric)
@@ -52,19 +58,19 @@ class LabelIndex:
     def _declare(self, metric: m.Metric) -> None:
         base = frozenset(metric.labels or ()) | self.scrape
         if metric.type == "histogram":
-            self.declared[f"{metric.name}_bucket"] = LabelSet(base | {"le"}, True)
+            self.declared[f"{metric.name}_bucket"] = LabelSet(base | {"le"}, self.exact)
             if self.native_histograms:  # one series of histogram samples, no le
-                self.declared[metric.name] = LabelSet(base, True)
+                self.declared[metric.name] = LabelSet(base, self.exact)
             for suffix in ("_sum", "_count"):
-                self.declared[metric.name + suffix] = LabelSet(base, True)
+                self.declared[metric.name + suffix] = LabelSet(base, self.exact)
         elif metric.type == "summary":
-            self.declared[metric.name] = LabelSet(base | {"quantile"}, True)
+            self.declared[metric.name] = LabelSet(base | {"quantile"}, self.exact)
             for suffix in ("_sum", "_count"):
-                self.declared[metric.name + suffix] = LabelSet(base, True)
+                self.declared[metric.name + suffix] = LabelSet(base, self.exact)
         else:
-            self.declared[metric.name] = LabelSet(base, True)
+            self.declared[metric.name] = LabelSet(base, self.exact)
             if metric.type == "counter" and not metric.name.endswith("_total"):
-                self.declared[f"{metric.name}_total"] = LabelSet(base, True)
+                self.declared[f"{metric.name}_total"] = LabelSet(base, self.exact)
 
     def of(self, name: str) -> LabelSet:
         if name in self.declared:

@@ -12,6 +12,7 @@ from rlmgen.model.compile.examples import (
     check_at_within_inputs,
     compile_series,
     example_time,
+    labels_not_a_mapping,
     sample_interval,
 )
 from rlmgen.model.compile.levels import check_level_tests, compile_levels
@@ -197,6 +198,8 @@ def _recording_example(walk: Walk, node: Node, evaluation: float) -> m.Recording
     value = node.number("value")
     valid_interval, interval = sample_interval(walk, node)
     if series is None or at is None or value is None or not valid_interval:
+        return None
+    if labels_not_a_mapping(node):
         return None
     if not check_at_within_inputs(walk, node, series, at, interval, expects_output=True):
         return None

@@ -43,8 +43,12 @@ def compile_service(walk: Walk, node: Node) -> m.Service:
         labels=rule_labels(walk, node),
         scrape_interval=intervals["scrapeInterval"],
         evaluation_interval=intervals["evaluationInterval"],
-        scrape_labels=node.strings("scrapeLabels") if "scrapeLabels" in node else SCRAPE_LABELS,
-        scrape_labels_declared="scrapeLabels" in node,
+        # a scrapeLabels that is not a list (reported by the schema) is as if not written:
+        # read as no labels, every `up` selector and example would be reported again
+        scrape_labels=node.strings("scrapeLabels")
+        if node.is_list("scrapeLabels")
+        else SCRAPE_LABELS,
+        scrape_labels_declared=node.is_list("scrapeLabels"),
     )
 
 

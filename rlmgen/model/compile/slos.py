@@ -8,7 +8,6 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from rlmgen.lang import promql, slo
-from rlmgen.lang.promtemplate import go_float  # Go clients write le as %v does
 from rlmgen.lang.units import SERIES_UNITS, UnitError, format_duration, parse_quantity
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
@@ -340,7 +339,8 @@ def _latency(
         below = [b for b in metric.buckets if b < bound]
         above = [b for b in metric.buckets if b > bound]
         nearest = " and ".join(
-            f"le={go_float(b)!r}" for b in ([below[-1]] if below else []) + above[:1]
+            f"le={promql.bucket_label(b, walk.targets.prometheus)!r}"
+            for b in ([below[-1]] if below else []) + above[:1]
         )
         walk.error(
             node.at("threshold"),
@@ -360,7 +360,7 @@ def _latency(
         )
         return None
     labels = tuple((k, "=", v) for k, v in selector.items())
-    le = ("le", "=", go_float(bound))
+    le = ("le", "=", promql.bucket_label(bound, walk.targets.prometheus))
     good = _selector(f"{name}_bucket", (le, *labels))
     total = _selector(f"{name}_count", labels)
     return m.SLI(

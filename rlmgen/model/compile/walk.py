@@ -223,6 +223,19 @@ class Node:
             )
             return None
         self.walk.queries[self.at(key)] = result
+        if not dashboard and (variable := promql.dashboard_variable(value)):
+            self.walk.diagnostics.append(
+                self.walk.spec.diagnostic_in_value(
+                    self.at(key),
+                    variable,
+                    f"'{variable}' is a dashboard variable: outside a dashboard it is the "
+                    "literal text, so this matcher compares series with it",
+                    'write the values the rule needs (several: a regex, =~"a|b"), or drop '
+                    "the matcher",
+                    check="promql/dashboard-variable",
+                    severity="warning",
+                )
+            )
         if result.experimental and targets.prometheus < PROMTOOL_EXPERIMENTAL:
             self.walk.warning(
                 self.at(key),
