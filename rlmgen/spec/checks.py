@@ -394,6 +394,10 @@ _ALL = [
         "dashboards/heatmap-not-by-le",
         "A heatmap of a histogram whose query does not keep the le label.",
     ),
+    Check(
+        "dashboards/histogram-metric",
+        "A panel other than a heatmap shows a histogram by `metric:`: no series has its name.",
+    ),
     # autoscaling
     Check("autoscaling/replica-bounds", "minReplicas above maxReplicas."),
     Check(

@@ -7,6 +7,7 @@ import functools
 
 from rlmgen.lang import promql
 from rlmgen.lang.units import SERIES_UNITS, format_duration
+from rlmgen.lang.versions import NATIVE_HISTOGRAMS
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.references import Declared
@@ -81,6 +82,27 @@ def _dashboard(
     )
 
 
+def _histogram_query(walk: Walk, node: Node, metric: m.Metric) -> m.Query | None:
+    """What a `metric:` panel of a histogram shows: a heatmap its buckets' rates (no series
+    is named like a classic histogram); any other panel type cannot tell which quantile
+    or rate was meant, which is reported."""
+    name = metric.name
+    if node.value.get("type") == "heatmap":
+        if NATIVE_HISTOGRAMS in walk.targets.features:
+            return m.Query(f"sum(rate({name}[$__rate_interval]))", node.text("legend"), None)
+        expr = f"sum by (le) (rate({name}_bucket[$__rate_interval]))"
+        return m.Query(expr, node.text("legend"), ("le",))
+    walk.error(
+        node.at("metric"),
+        f"'{name}' is a histogram: no series is named '{name}', so a {node.text('type')} "
+        "panel of it would show nothing",
+        f"make it a heatmap, or give it a query such as histogram_quantile(0.99, sum by (le) "
+        f"(rate({name}_bucket[$__rate_interval])))",
+        check="dashboards/histogram-metric",
+    )
+    return None
+
+
 def _panel(
     walk: Walk, node: Node, metrics: dict[str, m.Metric], declared: Declared
 ) -> m.Panel | None:
@@ -103,7 +125,13 @@ def _panel(
     if queries is None:
         return None
     if not queries and metric is not None:
-        queries = [m.Query(metric.measured, node.text("legend"), None)]
+        if metric.type == "histogram":
+            shown = _histogram_query(walk, node, metric)
+            if shown is None:
+                return None
+            queries = [shown]
+        else:
+            queries = [m.Query(metric.measured, node.text("legend"), None)]
     title, kind = node.text("title"), node.text("type")
     if title is None or kind is None or (metric_name and metric is None):
         return None
