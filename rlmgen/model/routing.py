@@ -20,7 +20,8 @@ from rlmgen.model.conventions import (
 )
 
 DEFAULT_GROUP_BY = ("alertname", "service")
-# (group_wait, group_interval, repeat_interval): paging is fast and repeats often; email
+# (group_wait, group_interval, repeat_interval), by the most severe severity a receiver takes
+# (not by its integration): critical is fast and repeats often; info
 # waits longer and repeats daily.
 TIMING = {
     "critical": (30.0, 300.0, 4 * 3600.0),
