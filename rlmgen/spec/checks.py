@@ -324,6 +324,10 @@ _ALL = [
     # annotation templates
     Check("templates/invalid", "An annotation template Prometheus refuses."),
     Check(
+        "templates/outside-action",
+        "$labels.x or $value in an annotation's text, outside {{ }}: shown as written.",
+    ),
+    Check(
         "templates/unpredictable",
         "An annotation template whose output rlmgen cannot predict for a promtool test.",
     ),

@@ -336,6 +336,27 @@ class _Builder:
 _BLOCK_INDICATOR_AFTER_KEY = re.compile(r":\s+[>|]\s*[^\s#+\-0-9]|:\s+>\s*[0-9]")
 
 
+# What PyYAML's words for the common slips of a hand-written spec mean for its author.
+_SYNTAX_HINTS = (
+    ("found a tab character", "indent with spaces: YAML does not allow tabs in indentation"),
+    (
+        "did not find expected '-' indicator",
+        "this line is indented like an item of the list above, but does not start with '- ': "
+        "line an item's keys up under its first key, after the '- '",
+    ),
+    (
+        "while parsing a block mapping: did not find expected key",
+        "this line's indentation matches no key above it: keys of one mapping line up, and "
+        "a list item's keys line up after its '- '",
+    ),
+    ("mapping values are not allowed here", "a value with ': ' in it must be quoted"),
+    (
+        "found character '@' that cannot start any token",
+        "a value that starts with @ or ` must be quoted",
+    ),
+)
+
+
 def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else 1
@@ -348,6 +369,8 @@ def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic
     if _BLOCK_INDICATOR_AFTER_KEY.search(source_line) or "block scalar" in problem:
         hint = 'a level such as > 200ms must be quoted: warning: "> 200ms"'
         mark = exc.context_mark or mark  # the '>' that YAML took for a block scalar
+    else:
+        hint = next((h for words, h in _SYNTAX_HINTS if words in problem), "")
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return Diagnostic(
         path, line, col, "", f"YAML syntax error: {problem}", hint, check="yaml/syntax"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rlmgen.spec.diagnostics import Diagnostic, join_pointer
@@ -95,6 +95,13 @@ def _type_hint(
         return f'write it as a percentage: "{percent:.10g}%"'
     if "string" in kinds:
         return _quote_hint(spec, pointer, value)
+    percent = (
+        re.fullmatch(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*%\s*", value)
+        if isinstance(value, str)
+        else None
+    )
+    if "number" in kinds and percent:
+        return f"write the ratio: {float(percent[1]) / 100:.10g}"
     if "array" in kinds and isinstance(value, str | int | float) and not isinstance(value, bool):
         items = [item for item in re.split(r"[,\s]+", str(value)) if item]
         return f"write a list: [{', '.join(items)}]" if items else ""
@@ -162,6 +169,9 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
             spec.diagnostic(
                 pointer,
                 f"missing required key '{missing}'",
+                f"begin the spec with apiVersion: {API_VERSION}"
+                if (pointer, missing) == ("", "apiVersion")
+                else "",
                 at_key=True,
                 check="schema/required",
             )
@@ -237,11 +247,54 @@ def _convert(spec: LoadedSpec, error: ValidationError) -> list[Diagnostic]:
                 check="schema/pattern",
             )
         ]
+    hint = _pattern_fix(error.instance, rule.get("pattern")) if kind == "pattern" else ""
     if custom:
         return [
-            spec.diagnostic(pointer, f"{_quote(error.instance)}: {custom}", check=_check_of(kind))
+            spec.diagnostic(
+                pointer, f"{_quote(error.instance)}: {custom}", hint, check=_check_of(kind)
+            )
         ]
-    return [spec.diagnostic(pointer, _generic_message(error), check=_check_of(kind))]
+    if kind == "minLength" and pointer.endswith("/values"):  # an example series' samples
+        hint = "write samples in promtool's notation, such as 0+60x10 or 1 2 3 _ 5"
+    return [spec.diagnostic(pointer, _generic_message(error), hint, check=_check_of(kind))]
+
+
+# Small rewrites of a value a pattern refuses, tried in turn: the first that the pattern
+# takes is the hint (so a hint is never itself refused).
+_REWRITES: tuple[Callable[[str], str], ...] = (
+    str.strip,
+    str.lower,
+    lambda text: text.strip().replace(" ", "%20") if "://" in text else "",
+    lambda text: "https://" + text.strip() if "://" not in text else "",
+    lambda text: "#" + text.strip(),
+    # CamelCase names (alerts) lose their separators; snake_case ones (metrics) get _
+    lambda text: (
+        re.sub(r"[-_\s]+", "", text.strip())
+        if re.search("[A-Z]", text) and "://" not in text
+        else ""
+    ),
+    lambda text: re.sub(r"[-\s]+", "_", text.strip()) if "://" not in text else "",
+    lambda text: re.sub(r"[^a-z0-9-]+", "-", text.strip().lower()).strip("-"),
+    lambda text: _recording_rule_name(text.strip()),
+)
+
+
+def _pattern_fix(value: Any, pattern: Any) -> str:
+    if not isinstance(value, str) or not isinstance(pattern, str) or not value.strip():
+        return ""
+    compiled = ecma_pattern(pattern)
+    for rewrite in _REWRITES:
+        candidate = rewrite(value)
+        if candidate and candidate != value and compiled.search(candidate):
+            return f"did you mean '{candidate}'?"
+    return ""
+
+
+def _recording_rule_name(text: str) -> str:
+    """`checkout_hit_ratio_rate5m` as level:metric:operations (`:checkout_hit_ratio:rate5m`
+    is not a name): the trailing operation split off after the metric, at the service level."""
+    match = re.fullmatch(r"([a-zA-Z_][a-zA-Z0-9_]*?)_((?:rate|increase|sum|avg|max|min)\w*)", text)
+    return f"service:{match[1]}:{match[2]}" if match else ""
 
 
 def _convert_alternatives(

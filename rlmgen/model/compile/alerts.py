@@ -4,6 +4,7 @@ tests its examples become."""
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 
 from rlmgen.lang import gotemplate, promql, promtemplate
@@ -173,6 +174,15 @@ def _merged_labels(walk: Walk, group: Node, alert: Node) -> m.Labels:
     return MappingProxyType(dict(sorted(merged.items())))
 
 
+# `$labels.pod` or `$value` in an annotation's text, outside any {{ }} action.
+_OUTSIDE_ACTION = re.compile(r"\$(?:labels\.[a-zA-Z_][a-zA-Z0-9_]*|value\b|externalLabels\.\w+)")
+
+
+def _blanked(action: re.Match[str]) -> str:
+    """An action replaced by as many spaces: what is left is the template's text."""
+    return " " * len(action.group())
+
+
 def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bool:
     """Whether rlmgen can render the annotation template under `key` (to write a test's
     expectations); reported when it must be rendered and cannot be."""
@@ -187,6 +197,17 @@ def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bo
             check="templates/invalid",
         )
         return False
+    if outside := _OUTSIDE_ACTION.search(re.sub(r"\{\{.*?\}\}", _blanked, value, flags=re.S)):
+        walk.diagnostics.append(
+            walk.spec.diagnostic_in_value(
+                node.at(key),
+                outside.group(),
+                f"'{outside.group()}' is outside {{{{ }}}}: the notification shows it as written",
+                f"write {{{{ {outside.group()} }}}}",
+                check="templates/outside-action",
+                severity="warning",
+            )
+        )
     if (problem := gotemplate.check(value)) is not None:
         walk.error_in_value(
             node.at(key),

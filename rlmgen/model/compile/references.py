@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.lang import promql
@@ -42,12 +43,19 @@ class Declared:
     checks_series: bool = False
 
 
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+
+
 def index(root: Node) -> Declared:
     declared = Declared(checks_series=root.is_list("metrics"))
     for metric in root.items("metrics"):
         name = metric.text("name")
         if name is None:
             continue
+        if not _METRIC_NAME.fullmatch(name):
+            # the schema reports the name and its fix (shop-errors: shop_errors); what uses
+            # the fixed name is not reported again
+            name = re.sub(r"[^a-zA-Z0-9_:]", "_", name)
         declared.metrics.add(name)
         declared.series.add(name)
         kind = metric.text("type")
