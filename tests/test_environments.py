@@ -105,7 +105,7 @@ def test_fragments_are_not_specs_and_errors_point_into_them(tmp_path: Path) -> N
     line = (
         f"{fragment}:12:16: /platform/prometheusAdapter/namespace: 'Mon': use lowercase "
         "letters, digits and '-' (at most 63, no leading or trailing '-') "
-        "[schema/pattern]"
+        "(hint: did you mean 'mon'?) [schema/pattern]"
     )
     assert errors == [line] * 2
     shown = CliRunner().invoke(cli, ["validate", str(specs)])

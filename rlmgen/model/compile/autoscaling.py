@@ -238,6 +238,14 @@ def _resource_quantity(walk: Walk, node: Node, key: str, resource: str | None) -
             check="autoscaling/invalid-target",
         )
         return None
+    if not math.isfinite(value):
+        walk.error(
+            node.at(key),
+            f"{text!r} is too large to be a Kubernetes quantity",
+            "write a smaller target",
+            check="autoscaling/invalid-target",
+        )
+        return None
     if resource == "cpu" and any(text.strip().endswith(b) for b in _BINARY_SUFFIXES):
         walk.error(
             node.at(key),
