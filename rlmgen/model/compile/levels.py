@@ -48,10 +48,11 @@ def compile_levels(
     for key, level in alerting.items():
         _check_has_direction(walk, node.at(key), key, level)
     directional = {k: v for k, v in alerting.items() if v.is_threshold}
+    slips = _unit_slips(parsed, unit)
     _check_same_direction(walk, node, directional)
-    _check_order(walk, node, directional)
+    _check_order(walk, node, directional, slips)
     if "target" in parsed and directional:
-        _check_target_side(walk, node, parsed["target"], directional)
+        _check_target_side(walk, node, parsed["target"], directional, slips)
     _check_baseline(walk, node, directional, baseline)
     return m.Levels(
         target=parsed.get("target"),
@@ -178,9 +179,35 @@ def _check_same_direction(walk: Walk, node: Node, levels: dict[str, Level]) -> N
             )
 
 
-def _check_order(walk: Walk, node: Node, levels: dict[str, Level]) -> None:
+_WITH_UNIT = re.compile(r"[0-9.]\s*[a-zµ]+$")
+# The unit a bare number on a metric in seconds or milliseconds most often dropped.
+_MEANT_UNIT = {"seconds": "ms", "milliseconds": "s"}
+
+
+def _unit_slips(levels: dict[str, Level], unit: SeriesUnit | None) -> dict[str, str]:
+    """Levels of a metric in seconds or milliseconds written as a bare number while
+    another of its levels writes a unit (`< 100ms`, `> 200`, `> 500ms`): when such a
+    level breaks the levels' order, the unit it most likely dropped is the hint."""
+    if unit is None or unit.name not in _MEANT_UNIT:
+        return {}
+    if not any(_WITH_UNIT.search(level.text) for level in levels.values()):
+        return {}
+    return {
+        key: f"'{level.text}' has no unit, so it is {level.value:g} {unit.name}: did you mean "
+        f"'{level.text}{_MEANT_UNIT[unit.name]}'?"
+        for key, level in levels.items()
+        if level.kind in ("above", "below", "exact") and _BARE_NUMBER.search(level.text)
+    }
+
+
+def _check_order(
+    walk: Walk, node: Node, levels: dict[str, Level], slips: dict[str, str] | None = None
+) -> None:
     """A more severe level lies strictly further in the metric's direction: higher for
-    `>`, lower for `<`, a larger change for relative levels, a wider band for `outside`."""
+    `>`, lower for `<`, a larger change for relative levels, a wider band for `outside`.
+    An order broken by a level without a unit (`slips`) is reported at that level, with
+    the unit as hint."""
+    slips = {} if slips is None else slips
     ordered = [(k, levels[k]) for k in SEVERITIES if k in levels]
     for (low_key, low), (high_key, high) in itertools.pairwise(ordered):
         if low.kind != high.kind or low.value is None or high.value is None:
@@ -208,12 +235,15 @@ def _check_order(walk: Walk, node: Node, levels: dict[str, Level]) -> None:
         else:
             rising = low.kind == "above"
             if not (high.value > low.value if rising else high.value < low.value):
+                slipped = next((k for k in (low_key, high_key) if k in slips), None)
                 walk.error(
-                    node.at(high_key),
+                    node.at(slipped or high_key),
                     f"{high_key} level {high.text!r} must be {'above' if rising else 'below'} "
                     f"{low_key} level {low.text!r}",
-                    f"the metric alerts when it goes {'up' if rising else 'down'}: the more "
-                    "severe level is further that way",
+                    slips.pop(slipped)
+                    if slipped
+                    else f"the metric alerts when it goes {'up' if rising else 'down'}: the "
+                    "more severe level is further that way",
                     check="levels/order",
                 )
 
@@ -245,7 +275,9 @@ def _check_bands_widen(
         )
 
 
-def _check_target_side(walk: Walk, node: Node, target: Level, levels: dict[str, Level]) -> None:
+def _check_target_side(
+    walk: Walk, node: Node, target: Level, levels: dict[str, Level], slips: dict[str, str]
+) -> None:
     if target.value is None or target.kind == "qualitative":
         return
     key, nearest = next((k, levels[k]) for k in SEVERITIES if k in levels)
@@ -267,10 +299,11 @@ def _check_target_side(walk: Walk, node: Node, target: Level, levels: dict[str, 
     if (nearest.kind == "above" and worst_target > nearest.value) or (
         nearest.kind == "below" and target.value < nearest.value
     ):
+        slipped = next((k for k in (key, "target") if k in slips), None)
         walk.error(
-            node.at("target"),
+            node.at(slipped or "target"),
             f"target {target.text!r} lies past the {key} level {nearest.text!r}",
-            "the target is the healthy side of every alert level",
+            slips[slipped] if slipped else "the target is the healthy side of every alert level",
             check="levels/target-past-alert",
         )
 
