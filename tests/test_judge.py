@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from rlmgen.cli import cli
-from rlmgen.judge import promtool
+from rlmgen.judge import promtool, run
 from rlmgen.judge.run import Tools, judge
 from rlmgen.model.conventions import ALERTMANAGER_PATH
 from rlmgen.pipeline import compile_specs
@@ -149,6 +149,39 @@ def test_an_example_that_fires_a_rule_of_the_same_name_says_which(tmp_path: Path
     assert code == 1
 
 
+def test_a_configuration_the_installed_amtool_refuses_is_said_once(tmp_path: Path) -> None:
+    """A webhook's url_file (Alertmanager 0.27) for a spec targeting 0.27, judged by an
+    older amtool: one diagnostic naming the version gap, not one per alert."""
+    tools = _tools()
+    installed = run.tool_version(tools.amtool)
+    if installed is None or installed >= (0, 27):
+        pytest.skip(f"amtool {installed} reads url_file: nothing to refuse")
+    spec = _spec(tmp_path)
+    text = spec.read_text().replace(
+        "apiVersion: rlmgen/v1\n", 'apiVersion: rlmgen/v1\ntargets: {alertmanager: "0.27"}\n'
+    )
+    text = text.replace(
+        '      slack: {channel: "#shop", apiUrlFile: /etc/alertmanager/secrets/slack}\n',
+        "      webhook: {urlFile: /etc/alertmanager/secrets/hook}\n",
+    )
+    spec.write_text(text)
+    code, out, err = _test(str(spec))
+    line = text.splitlines().index("routing:") + 2  # where its value starts
+    [said] = out.splitlines()
+    assert said.startswith(
+        f"{spec.as_posix()}:{line}:3: /routing: amtool check-config refuses "
+        "alertmanager/alertmanager.yaml: yaml: unmarshal errors:"
+    )
+    assert "field url_file not found" in said
+    assert said.endswith(
+        f"(hint: the installed amtool is {installed[0]}.{installed[1]}, older than "
+        "targets.alertmanager 0.27: judge the output with amtool 0.27 or later) "
+        "[judge/route-failed]"
+    )
+    assert code == 1
+    assert err.startswith("failed: 1 failure in 2 promtool test groups and 1 amtool route ")
+
+
 def test_a_route_amtool_disagrees_with_is_said_at_the_alert(tmp_path: Path) -> None:
     tools = _tools()
     spec = _spec(tmp_path)
@@ -200,3 +233,16 @@ def test_promtools_failure_output_is_read() -> None:
     assert expr.expr == 'r{a="b"}'
     assert expr.expected_samples == (({"__name__": "r"}, 0.9),)
     assert expr.got_samples == (({"__name__": "r"}, 0.8999999999999999),)
+
+
+def test_a_judge_older_than_the_target_is_named_in_the_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(run._versions, "/opt/promtool", (2, 42))
+    assert run._judge_version_hint("promtool", "/opt/promtool", (3, 1), "prometheus") == (
+        "the installed promtool is 2.42, older than targets.prometheus 3.1: judge the "
+        "output with promtool 3.1 or later"
+    )
+    assert run._judge_version_hint("promtool", "/opt/promtool", (2, 42), "prometheus") == ""
+    monkeypatch.setitem(run._versions, "/opt/unknown", None)
+    assert run._judge_version_hint("promtool", "/opt/unknown", (3, 1), "prometheus") == ""

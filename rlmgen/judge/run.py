@@ -4,6 +4,7 @@ amtool for the routing), every failure said at the spec line that produced the t
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +20,7 @@ from rlmgen.emit import promtool_tests, slo_tests
 from rlmgen.judge import promtool
 from rlmgen.judge.explain import explain
 from rlmgen.lang.promtool import TestGroup
+from rlmgen.lang.versions import Version, shown
 from rlmgen.model import types as m
 from rlmgen.model.conventions import ALERTMANAGER_PATH, TESTS_PATH, slo_tests_path
 from rlmgen.model.routing import copies_for, default_receiver
@@ -78,7 +80,8 @@ def judge(results: Sequence[Compiled], tools: Tools, jobs: int | None = None) ->
             rules = derive_rules(result.model)
             tests, groups = _test_jobs(result, rules, unit, tools.promtool)
             routes = _route_jobs(result, rules, unit, tools.amtool)
-            planned.append((result, [*tests, *routes], groups, len(routes)))
+            checked = len(rules.alerts) if routes else 0  # routes, whether amtool loads them
+            planned.append((result, [*tests, *routes], groups, checked))
         with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
             futures = [[pool.submit(job) for job in unit_jobs] for _, unit_jobs, _, _ in planned]
             return [
@@ -112,6 +115,8 @@ def _promtool_job(result: Compiled, test_file: Path, groups: list[TestGroup], to
         outcome = promtool.run(tool, test_file)
         if outcome.returncode == 0:
             return []
+        assert result.model is not None
+        older = _judge_version_hint("promtool", tool, result.model.targets.prometheus, "prometheus")
         # which groups fail: each alone, since promtool does not name every failure
         document = yaml.safe_load(test_file.read_text(encoding="utf-8"))
         found = []
@@ -124,12 +129,15 @@ def _promtool_job(result: Compiled, test_file: Path, groups: list[TestGroup], to
                 found.append(_at(result, group.pointer, _unread(test_file, output), ""))
             for failure in failures:
                 message, hint = explain(group, failure)
+                hint = "; ".join(h for h in (hint, older) if h)
                 # a value promtool computes otherwise, or whether the alert fires
                 differs = failure.expr or (failure.expected_alerts and failure.got_alerts)
                 pointer = _closest(result, group.pointer, "value" if differs else "fires")
                 found.append(_at(result, pointer, f"test {group.name!r}: {message}", hint))
-        if not found:  # the file fails as a whole (its rules do not load): rlmgen's bug
-            found.append(_at(result, "", _unread(test_file, outcome.stdout + outcome.stderr), ""))
+        if not found:  # the file fails as a whole (its rules do not load): rlmgen's bug,
+            # or a promtool older than the target
+            said = _unread(test_file, outcome.stdout + outcome.stderr)
+            found.append(_at(result, "", said, older))
         return found
 
     return job
@@ -157,6 +165,28 @@ def _route_jobs(result: Compiled, rules: Rules, unit: Path, tool: str) -> list[J
     config = unit / ALERTMANAGER_PATH
     if spec.routing is None or ALERTMANAGER_PATH not in result.files:
         return []
+    # a configuration amtool cannot load routes nothing: said once, not for every alert
+    loaded = subprocess.run(
+        [tool, "check-config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=AMTOOL_TIMEOUT,
+        check=False,
+    )
+    if loaded.returncode != 0:
+        said = [line.strip() for line in (loaded.stdout + loaded.stderr).splitlines()]
+        said = [line.split("FAILED:", 1)[-1].strip() for line in said if line.strip()]
+        start = next((i for i, line in enumerate(said) if "error" in line.lower()), 0)
+        reason = " ".join(said[start : start + 2])
+        refused = _at(
+            result,
+            "/routing",
+            f"amtool check-config refuses {ALERTMANAGER_PATH}: {reason}",
+            _judge_version_hint("amtool", tool, spec.targets.alertmanager, "alertmanager")
+            or "this is a bug in rlmgen: please report it with the spec",
+            check="judge/route-failed",
+        )
+        return [lambda: [refused]]
     return [_route_job(result, spec.routing, rule, config, tool) for rule in rules.alerts]
 
 
@@ -204,6 +234,37 @@ def _route_job(
         ]
 
     return job
+
+
+def tool_version(tool: str) -> Version | None:
+    """The version a judge reports (`promtool, version 2.42.0+ds ...`), None if unread."""
+    return _versions.get(tool) if tool in _versions else _versions.setdefault(tool, _read(tool))
+
+
+_versions: dict[str, Version | None] = {}
+
+
+def _read(tool: str) -> Version | None:
+    try:
+        said = subprocess.run(
+            [tool, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"version (\d+)\.(\d+)", said.stdout + said.stderr)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _judge_version_hint(name: str, tool: str, target: Version, key: str) -> str:
+    """When the installed judge is older than the version the spec targets: said, since
+    it may refuse or compute otherwise what the target accepts."""
+    installed = tool_version(tool)
+    if installed is None or installed >= target:
+        return ""
+    return (
+        f"the installed {name} is {shown(installed)}, older than targets.{key} "
+        f"{shown(target)}: judge the output with {name} {shown(target)} or later"
+    )
 
 
 def _at(
