@@ -158,8 +158,23 @@ def test_the_generated_pre_commit_hooks_pass_and_catch(scaffolded: Path) -> None
     outcome = _run([pre_commit, "run", "--all-files"], scaffolded, **home)
     assert outcome.returncode == 0, outcome.stdout + outcome.stderr
     assert outcome.stdout.count("Passed") == 2
+    # a shared fragment is no spec of its own: validated in the spec that includes it
+    shared = scaffolded / "specs" / "shared"
+    shared.mkdir()
+    (shared / "team.yaml").write_text("service:\n  team: orders-sre\n")
     spec = scaffolded / "specs" / "orders-api.yaml"
-    spec.write_text(spec.read_text().replace('critical: "> 1s"', 'critical: "> 2s"'))
+    original = spec.read_text()
+    spec.write_text(
+        original.replace(
+            "apiVersion: rlmgen/v1\n", "apiVersion: rlmgen/v1\ninclude: [shared/team.yaml]\n", 1
+        )
+    )
+    outcome = _run([pre_commit, "run", "--files", str(shared / "team.yaml")], scaffolded, **home)
+    assert (
+        "rlmgen validate" in outcome.stdout
+        and "Failed" not in outcome.stdout.split("rlmgen check")[0]
+    )
+    spec.write_text(original.replace('critical: "> 1s"', 'critical: "> 2s"'))
     outcome = _run([pre_commit, "run", "--all-files"], scaffolded, **home)
     assert outcome.returncode == 1
     assert "rlmgen check" in outcome.stdout and "Failed" in outcome.stdout
