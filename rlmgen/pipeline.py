@@ -24,7 +24,7 @@ from rlmgen.model.conventions import CLUSTER_DIR
 from rlmgen.output.digest import MANIFEST, files_digest
 from rlmgen.spec.checks import CHECKS
 from rlmgen.spec.compose import Reader, compose
-from rlmgen.spec.diagnostics import Diagnostic, sort_key
+from rlmgen.spec.diagnostics import Diagnostic, join_pointer, sort_key
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
 from rlmgen.spec.suggest import did_you_mean
 from rlmgen.spec.suppressions import Suppressor
@@ -347,6 +347,7 @@ def compile_specs(
     check_services_unique(results)
     check_environments(results)
     check_overlays_apply(results)
+    check_environment_names(results)
     apply_suppressions(results, strict=strict, read_text=read_spec_text)
     if any(r.errors for r in results):  # nothing is built when any spec is invalid
         for result in results:
@@ -676,6 +677,42 @@ def check_overlays_apply(results: list[Compiled]) -> None:
                     check="environment/unused-overlay",
                 )
             )
+
+
+def check_environment_names(results: list[Compiled]) -> None:
+    """An environment only one spec file declares, named like one the others declare
+    (`stagign` beside `staging`): most often a misspelling, which takes the service out of
+    its environment's cluster files and makes a cluster of its own."""
+    files: dict[str, set[str]] = {}  # environment: the spec files declaring it
+    for result in results:
+        if result.environment is not None:
+            files.setdefault(result.environment, set()).add(result.display)
+    for result in results:
+        name = result.environment
+        if name is None or files[name] != {result.display} or len(files) < 2:
+            continue
+        others = sorted(n for n, declaring in files.items() if n != name and len(declaring) > 1)
+        suggestion = did_you_mean(name, others)
+        if not suggestion:
+            continue
+        try:
+            spec = load_file(result.path, result.display)
+        except SpecLoadError:
+            continue
+        pointer = join_pointer("/environments", name)
+        if not spec.has(pointer):
+            continue
+        result.diagnostics.append(
+            spec.diagnostic(
+                pointer,
+                f"environment '{name}' is declared by this spec only; the others declare "
+                f"{', '.join(repr(o) for o in others)}",
+                suggestion,
+                at_key=True,
+                severity="warning",
+                check="environment/lonely",
+            )
+        )
 
 
 def _without_fragments(results: list[Compiled]) -> list[Compiled]:

@@ -264,6 +264,28 @@ def test_a_misspelt_environment_in_a_fragment_is_reported(tmp_path: Path) -> Non
     }
 
 
+def test_an_environment_only_one_spec_declares_named_like_anothers_is_reported(
+    tmp_path: Path,
+) -> None:
+    specs = _platform(tmp_path)
+    base = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
+    base = base.replace(
+        "apiVersion: rlmgen/v1\n", "apiVersion: rlmgen/v1\ninclude: [shared/platform.yaml]\n"
+    )
+    spec = specs / "shop.yaml"
+    spec.write_text(base + "environments:\n  production: {}\n  stagign: {}\n")
+    results = compile_specs(discover(specs), tmp_path / "out", generate=False)
+    line = spec.read_text().splitlines().index("  stagign: {}") + 1
+    assert {d.format() for r in results for d in r.diagnostics} == {
+        f"{spec}:{line}:3: /environments/stagign: warning: environment 'stagign' is declared "
+        "by this spec only; the others declare 'production', 'staging' (hint: did you mean "
+        "'staging'?) [environment/lonely]"
+    }
+    spec.write_text(base + "environments:\n  production: {}\n  qa: {}\n")  # nothing like it
+    results = compile_specs(discover(specs), tmp_path / "out", generate=False)
+    assert not [d for r in results for d in r.diagnostics]
+
+
 def test_diff_of_one_spec_reads_the_fragments_it_includes() -> None:
     result = CliRunner().invoke(
         cli, ["diff", "--env", "production", "--env", "staging", str(SPECS / "checkout-api.yaml")]

@@ -80,6 +80,10 @@ _ALL = [
     ),
     Check("environment/unused-overlay", "An overlay for an environment that no spec declares."),
     Check(
+        "environment/lonely",
+        "An environment only one spec declares, named like one the other specs declare.",
+    ),
+    Check(
         "environment/base-namespace",
         "A query selects the base's namespace by name in an environment whose service runs "
         "in another.",
