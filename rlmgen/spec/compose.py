@@ -20,12 +20,13 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rlmgen.compiled_dataclasses import dataclass
 from rlmgen.spec.diagnostics import Diagnostic, join_pointer
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError
-from rlmgen.spec.suggest import did_you_mean
+from rlmgen.spec.suggest import ask, closest, did_you_mean
 
 INCLUDE_KEY = "include"
 ENVIRONMENTS_KEY = "environments"
@@ -52,6 +53,20 @@ IDENTITY = {
     "checks": "label",  # health.checks
 }
 _ENVIRONMENT_NAME = "lowercase letters, digits and '-'"
+
+
+def _nearest_file(path: str, written: str) -> str:
+    """`did you mean` the YAML file beside the missing one whose name is nearest."""
+    folder = PurePosixPath(path).parent
+    try:
+        names = sorted(p.name for p in Path(folder).iterdir() if p.suffix in (".yaml", ".yml"))
+    except OSError:  # not on disk (a review of a git revision): no guess
+        return ""
+    found = closest(PurePosixPath(path).name, names)
+    if not found:
+        return ""
+    return ask([str(PurePosixPath(written).parent / found[0]).removeprefix("./")])
+
 
 # How a path named by `include` is read: a display path in, a loaded document out (or
 # SpecLoadError; FileNotFoundError when there is no such file).
@@ -212,6 +227,9 @@ class _State:
         self.read = read
         self.diagnostics: list[Diagnostic] = []
         self.included: set[str] = set()
+        # an include could not be read: the base lacks what it holds, so an overlay's item
+        # that names nothing in the base may name something of it (not reported)
+        self.incomplete = False
         self.composed = False
         self.last_origins: Where = _own
         self.environment: str | None = None  # the overlay being merged
@@ -311,11 +329,17 @@ class _State:
         try:
             fragment = self.read(path)
         except FileNotFoundError:
+            self.incomplete = True
             self.error(
-                own, at, f"include '{written}': no such file ({path})", check="include/invalid"
+                own,
+                at,
+                f"include '{written}': no such file ({path})",
+                _nearest_file(path, written),
+                check="include/invalid",
             )
             return None
         except SpecLoadError as exc:
+            self.incomplete = True
             self.diagnostics.extend(exc.diagnostics)
             return None
         self.included.add(path)
@@ -472,6 +496,8 @@ class _State:
                 )
                 continue
             if not found:
+                if self.incomplete:
+                    continue
                 if strict or disabled:
                     self.error(
                         tw,
