@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import hashlib
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from rlmgen.model.compile.walk import STRICT_ONLY_CHECKS
 from rlmgen.model.conventions import CLUSTER_DIR
 from rlmgen.output.digest import MANIFEST, files_digest
 from rlmgen.spec.checks import CHECKS
-from rlmgen.spec.compose import Reader, compose
+from rlmgen.spec.compose import Reader, compose, included_path
 from rlmgen.spec.diagnostics import Diagnostic, join_pointer, sort_key
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
 from rlmgen.spec.suggest import did_you_mean
@@ -286,8 +287,31 @@ def compile_file(path: Path, *, strict: bool = False, source: str | None = None)
     try:
         loaded = load_file(path, shown)
     except SpecLoadError as exc:
-        return [Compiled(path, shown, diagnostics=exc.diagnostics)]
+        failed = Compiled(path, shown, diagnostics=exc.diagnostics)
+        failed.included = _includes_written(path, shown)
+        return [failed]
     return compile_loaded(loaded, path, source or shown, strict=strict)
+
+
+# A top-level `include:` as most specs write it, a flow list or a block list after it.
+_INCLUDE_LINE = re.compile(
+    r"^include:[ \t]*(?:\[(?P<flow>[^\]\n]*)\]|(?P<block>(?:\n[ \t]+-[^\n]*)+))", re.M
+)
+
+
+def _includes_written(path: Path, shown: str) -> frozenset[str]:
+    """The files a spec that YAML cannot read includes, read from its text line by line:
+    they are fragments still, not specs of their own to report as such."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    match = _INCLUDE_LINE.search(text)
+    if match is None:
+        return frozenset()
+    listed = match["flow"].split(",") if match["flow"] is not None else match["block"].split("\n")
+    names = [item.split("#", 1)[0].strip().lstrip("-").strip().strip("'\"") for item in listed]
+    return frozenset(included_path(shown, name) for name in names if name)
 
 
 def check_spec(path: Path, *, strict: bool = False, source: str | None = None) -> Compiled:

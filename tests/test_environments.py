@@ -286,6 +286,25 @@ def test_an_environment_only_one_spec_declares_named_like_anothers_is_reported(
     assert not [d for r in results for d in r.diagnostics]
 
 
+@pytest.mark.parametrize(
+    "include", ["include: [shared/team.yaml]\n", "include:\n  - shared/team.yaml  # the team\n"]
+)
+def test_a_fragment_of_a_spec_yaml_cannot_read_is_no_spec(tmp_path: Path, include: str) -> None:
+    """The only spec that includes a fragment has a YAML error: its includes are read
+    from its text, so the fragment is not compiled (and reported) as a spec of its own."""
+    (tmp_path / "specs" / "shared").mkdir(parents=True)
+    (tmp_path / "specs" / "shared" / "team.yaml").write_text("service:\n  team: shop-sre\n")
+    base = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
+    broken = base.replace("apiVersion: rlmgen/v1\n", "apiVersion: rlmgen/v1\n" + include)
+    broken = broken.replace("  title: Shop\n", "  title: Shop\n  title: Shop again\n", 1)
+    (tmp_path / "specs" / "shop.yaml").write_text(broken)
+    results = compile_specs(discover(tmp_path / "specs"), tmp_path / "out", generate=False)
+    first = broken.splitlines().index("  title: Shop") + 1
+    assert [d.message for r in results for d in r.diagnostics] == [
+        f"duplicate key 'title' (first defined at line {first}, column 3)"
+    ]
+
+
 def test_diff_of_one_spec_reads_the_fragments_it_includes() -> None:
     result = CliRunner().invoke(
         cli, ["diff", "--env", "production", "--env", "staging", str(SPECS / "checkout-api.yaml")]
