@@ -305,6 +305,73 @@ def test_a_fragment_of_a_spec_yaml_cannot_read_is_no_spec(tmp_path: Path, includ
     ]
 
 
+FRAGMENT_WITH_OVERLAY = """\
+routing:
+  receivers:
+    - name: team-slack
+      severities: [warning]
+      slack: {channel: "#alerts", apiUrlFile: /etc/am/slack}
+environments:
+  staging:
+    routing:
+      receivers:
+        - name: team-slack
+          slack: {channel: "#alerts-staging"}
+"""
+SPEC_OVER_IT = """\
+apiVersion: rlmgen/v1
+include: [routing.yaml]
+service: {name: svc, title: Svc, namespace: svc, team: t, runbookUrl: https://r.example.com/svc}
+metrics:
+  - name: svc_latency
+    unit: seconds
+    levels: {warning: "> 1s", critical: "> 2s"}
+routing:
+  receivers:
+    - name: pd
+      severities: [critical]
+      pagerduty: {routingKeyFile: /etc/am/pd}
+environments:
+  production: {}
+  staging:
+    routing:
+      receivers:
+        - name: OFF
+          disabled: true
+        - name: ON
+          severities: [warning, critical]
+"""
+
+
+@pytest.mark.parametrize(
+    ("off", "on", "staging"),
+    [
+        # the spec's own receiver off, the fragment's changed by both overlays
+        ("pd", "team-slack", {"team-slack": ("#alerts-staging", ["critical", "warning"])}),
+        # the receiver the fragment's overlay changes, switched off by the spec's overlay
+        ("team-slack", "pd", {"pd": (None, ["critical", "warning"])}),
+    ],
+)
+def test_a_specs_overlay_switches_off_what_a_fragments_overlay_also_changes(
+    off: str, on: str, staging: dict[str, tuple[str | None, list[str]]]
+) -> None:
+    texts = {
+        "specs/routing.yaml": FRAGMENT_WITH_OVERLAY,
+        "specs/svc.yaml": SPEC_OVER_IT.replace("OFF", off).replace("ON", on),
+    }
+    results = compile_texts(texts)
+    assert not [d for r in results for d in r.diagnostics], [
+        d.format() for r in results for d in r.diagnostics
+    ]
+    [unit] = [r for r in results if r.environment == "staging"]
+    assert unit.model is not None and unit.model.routing is not None
+    found = {
+        receiver.name: (receiver.settings.get("channel"), sorted(receiver.severities))
+        for receiver in unit.model.routing.receivers
+    }
+    assert found == staging
+
+
 def test_diff_of_one_spec_reads_the_fragments_it_includes() -> None:
     result = CliRunner().invoke(
         cli, ["diff", "--env", "production", "--env", "staging", str(SPECS / "checkout-api.yaml")]

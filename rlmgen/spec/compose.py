@@ -485,6 +485,14 @@ class _State:
             disabled = item.get(DISABLED_KEY) is True
             changes = {k: v for k, v in item.items() if k != DISABLED_KEY}
             found = positions.get(name, [])
+            if disabled and not strict and mp.startswith(f"/{ENVIRONMENTS_KEY}/"):
+                # an overlay over another overlay (a spec's over its fragment's): switching
+                # an item off is for the base the environment applies to, kept as written
+                if len(found) == 1:
+                    entries[found[0]] = (item, tw, at, None, "")
+                else:
+                    entries.append((item, tw, at, None, ""))
+                continue
             if len(found) > 1:
                 self.error(
                     tw,
