@@ -12,7 +12,7 @@ import yaml
 from rlmgen.lang import promql
 from rlmgen.pipeline import compile_specs
 from tests import grafana_schema
-from tests.conftest import REPO
+from tests.conftest import MINIMAL_SPEC, REPO, model_of
 
 ALL_PANELS = REPO / "tests" / "cases" / "valid" / "all-panels.yaml"
 
@@ -223,3 +223,38 @@ def test_the_seed_dashboards_have_every_seed_panel(compiled_seed, seed_runbook: 
         panels = {p["title"]: p for p in grafana_schema._panels(document)}
         for panel in board["panels"]:
             assert panels[panel["title"]]["type"] == seed_types.get(panel["type"], panel["type"])
+
+
+@pytest.mark.parametrize(
+    ("features", "buckets", "expr"),
+    [
+        ("", "", "sum by (le) (rate(shop_latency_bucket[$__rate_interval]))"),
+        ("[native-histograms]", "", "sum(rate(shop_latency[$__rate_interval]))"),
+        # classic buckets declared: the rules and SLOs read _bucket, so does the heatmap
+        (
+            "[native-histograms]",
+            "    buckets: [0.1, 0.5, 1]\n",
+            "sum by (le) (rate(shop_latency_bucket[$__rate_interval]))",
+        ),
+    ],
+)
+def test_a_heatmap_of_a_histogram_by_metric_reads_what_prometheus_ingests(
+    features: str, buckets: str, expr: str
+) -> None:
+    text = MINIMAL_SPEC.read_text()
+    if features:
+        text = text.replace(
+            "apiVersion: rlmgen/v1\n",
+            f'apiVersion: rlmgen/v1\ntargets: {{prometheus: "2.42", features: {features}}}\n',
+        )
+    text = text.replace(
+        "metrics:\n", f"metrics:\n  - name: shop_latency\n    type: histogram\n{buckets}", 1
+    )
+    text = text.replace(
+        "        metric: shop_latency_p99\n",
+        "        metric: shop_latency_p99\n      - title: Buckets\n        type: heatmap\n"
+        "        metric: shop_latency\n",
+    )
+    model = model_of(text)
+    [panel] = [p for d in model.dashboards for p in d.panels if p.title == "Buckets"]
+    assert [q.expr for q in panel.queries] == [expr]

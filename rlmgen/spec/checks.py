@@ -404,7 +404,7 @@ _ALL = [
     ),
     Check(
         "dashboards/histogram-metric",
-        "A panel other than a heatmap shows a histogram by `metric:`: no series has its name.",
+        "A panel shows a histogram by `metric:` other than as a heatmap, or a summary as one.",
     ),
     # autoscaling
     Check("autoscaling/replica-bounds", "minReplicas above maxReplicas."),

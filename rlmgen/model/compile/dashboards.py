@@ -88,7 +88,9 @@ def _histogram_query(walk: Walk, node: Node, metric: m.Metric) -> m.Query | None
     or rate was meant, which is reported."""
     name = metric.name
     if node.value.get("type") == "heatmap":
-        if NATIVE_HISTOGRAMS in walk.targets.features:
+        # a native histogram only where Prometheus ingests them and no classic buckets are
+        # declared (the rules and SLOs of a metric with buckets read its _bucket series)
+        if NATIVE_HISTOGRAMS in walk.targets.features and not metric.buckets:
             return m.Query(f"sum(rate({name}[$__rate_interval]))", node.text("legend"), None)
         expr = f"sum by (le) (rate({name}_bucket[$__rate_interval]))"
         return m.Query(expr, node.text("legend"), ("le",))
@@ -125,6 +127,14 @@ def _panel(
     if queries is None:
         return None
     if not queries and metric is not None:
+        if metric.type == "summary" and node.value.get("type") == "heatmap":
+            walk.error(
+                node.at("metric"),
+                f"'{metric.name}' is a summary: it has quantiles, not the buckets a heatmap shows",
+                "show its quantiles in a timeseries panel (metric: with type: timeseries)",
+                check="dashboards/histogram-metric",
+            )
+            return None
         if metric.type == "histogram":
             shown = _histogram_query(walk, node, metric)
             if shown is None:
