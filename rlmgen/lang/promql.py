@@ -624,17 +624,27 @@ def series_names(ast: promql_parser.Expr) -> tuple[str, ...]:
 def equality_values(ast: promql_parser.Expr, label: str) -> tuple[str, ...]:
     """The values `label` is matched equal to (`label="value"`) by the expression's series
     selectors, in order of first use."""
-    values: dict[str, None] = {}
+    return tuple(value for operator, value in label_matchers(ast, label) if operator == "=")
+
+
+_OPERATORS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+
+
+def label_matchers(ast: promql_parser.Expr, label: str) -> tuple[tuple[str, str], ...]:
+    """(operator, value) of each matcher on `label` in the expression's series selectors,
+    in order of first use, each once."""
+    found: dict[tuple[str, str], None] = {}
     stack = [ast]
     while stack:
         node = stack.pop()
         if isinstance(node, promql_parser.VectorSelector):
             for matcher in node.matchers.matchers:
-                if matcher.name == label and str(matcher.op).endswith(".Equal"):
-                    values.setdefault(str(matcher.value))
+                if matcher.name == label:
+                    operator = _OPERATORS.get(str(matcher.op).rsplit(".", 1)[-1], "=")
+                    found.setdefault((operator, str(matcher.value)))
             continue
         stack.extend(reversed(_children(node)))
-    return tuple(values)
+    return tuple(found)
 
 
 def needed_labels(ast: promql_parser.Expr) -> dict[str, set[str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rlmgen.lang import promql, versions
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Walk
@@ -100,21 +102,48 @@ def check_bucket_labels(walk: Walk) -> None:
         return
     for pointer, query in walk.queries.items():
         for label in ("le", "quantile"):
-            for value in promql.equality_values(query.ast, label):
-                stored = _stored(value, target)
-                if stored is None:
+            for operator, value in promql.label_matchers(query.ast, label):
+                # a regex is read when it is an alternation of numbers (le=~"1|2.5")
+                if operator in ("=~", "!~") and not re.fullmatch(
+                    r"[0-9.eE+\-]+(\|[0-9.eE+\-]+)*", value
+                ):
                     continue
+                written = value.split("|") if operator in ("=~", "!~") else [value]
+                stored = [_stored(one, target) or one for one in written]
+                if stored == written:
+                    continue
+                fixed = "|".join(stored)
                 walk.diagnostics.append(
                     walk.spec.diagnostic_in_value(
                         pointer,
-                        f'{label}="{value}"',
-                        f'Prometheus {versions.shown(target)} stores {label}="{stored}" for '
-                        f'{label}="{value}": this selects nothing',
-                        f'write {label}="{stored}"',
+                        f'{label}{operator}"{value}"',
+                        _bucket_message(label, operator, value, written, stored, target),
+                        f'write {label}{operator}"{fixed}"',
                         check="promql/bucket-label",
                         severity="warning",
                     )
                 )
+
+
+def _bucket_message(
+    label: str,
+    operator: str,
+    value: str,
+    written: list[str],
+    stored: list[str],
+    target: versions.Version,
+) -> str:
+    changed = [(one, float_form) for one, float_form in zip(written, stored, strict=True)]
+    pairs = ", ".join(
+        f'{label}="{one}" as {label}="{form}"' for one, form in changed if one != form
+    )
+    effect = {
+        "=": "this selects nothing",
+        "!=": "this excludes nothing",
+        "=~": "this regex misses it",
+        "!~": "this regex keeps it",
+    }[operator]
+    return f"Prometheus {versions.shown(target)} stores {pairs}: {effect}"
 
 
 def _stored(value: str, target: versions.Version) -> str | None:
