@@ -246,3 +246,24 @@ def test_a_judge_older_than_the_target_is_named_in_the_hint(
     assert run._judge_version_hint("promtool", "/opt/promtool", (2, 42), "prometheus") == ""
     monkeypatch.setitem(run._versions, "/opt/unknown", None)
     assert run._judge_version_hint("promtool", "/opt/unknown", (3, 1), "prometheus") == ""
+
+
+def test_a_sample_with_the_right_value_and_other_labels_is_said_as_labels() -> None:
+    from rlmgen.judge.explain import explain
+    from rlmgen.lang.promtool import TestGroup
+
+    failure = promtool.Failure(
+        time="10m",
+        expr="service:ranker:p99",
+        expected_samples=(({"__name__": "service:ranker:p99", "model": "bert"}, 0.4),),
+        got_samples=(({"__name__": "service:ranker:p99", "model": "bm25"}, 0.4),),
+    )
+    group = TestGroup(
+        "service:ranker:p99: example 1", "/metrics/0/examples/0", {}, "recording example"
+    )
+    assert explain(group, failure) == (
+        'promtool computes service:ranker:p99 at 10m with labels {model="bm25"}; the example '
+        'expects {model="bert"}',
+        "an example's labels are those of the series the expression gives: name each, and "
+        "give the input series the labels that make it",
+    )

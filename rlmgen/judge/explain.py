@@ -28,6 +28,14 @@ def _samples(group: TestGroup, failure: Failure) -> tuple[str, str]:
         )
     if len(got) == 1 and len(expected) == 1:
         computed, wanted = got[0], expected[0]
+        (got_labels, _), (wanted_labels, _) = failure.got_samples[0], failure.expected_samples[0]
+        if computed == wanted and got_labels != wanted_labels:
+            return (
+                f"promtool computes {what} with labels {{{_shown(got_labels)}}}; the example "
+                f"expects {{{_shown(wanted_labels)}}}",
+                "an example's labels are those of the series the expression gives: "
+                "name each, and give the input series the labels that make it",
+            )
         message = f"promtool computes {_number(computed)} for {what}; the example expects " + (
             _number(wanted)
         )
@@ -93,6 +101,10 @@ def _difference(kind: str, want: dict[str, str], have: dict[str, str]) -> str | 
                 )
             return f"its {kind} {key} is {have[key]!r}; the test expects {want[key]!r}"
     return None
+
+
+def _shown(labels: dict[str, str]) -> str:
+    return ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
 
 
 def _labels(alert: Alert) -> str:
