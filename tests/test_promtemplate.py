@@ -38,6 +38,8 @@ TEMPLATE = (
     # trim markers, and the escapes rlmgen writes for spec text that holds `{{`
     ' t=[ {{- $value -}} ] q={{ "{{" }} x }} e={{ "a\\"b" }}'
     ' f={{ printf "%.4g" $value }} g={{ printf "%.2f" .Value }} x={{ printf "%e" $value }}'
+    # a pipeline passes the value as printf's last argument
+    ' pf={{ $value | printf "%.4g" }} pg={{ .Value | printf "%.1f" }}'
 )
 
 

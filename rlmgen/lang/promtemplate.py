@@ -27,6 +27,8 @@ _LABEL = re.compile(r"^(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)$")
 _PIPED = re.compile(rf"^{_VALUE}\s*(?:\|\s*([a-zA-Z0-9]+))?$")
 _CALLED = re.compile(rf"^([a-zA-Z0-9]+)\s+{_VALUE}$")
 _PRINTF = re.compile(rf'^printf\s+"(%(?:\.\d+)?[fgeE])"\s+{_VALUE}$')
+# `$value | printf "%.4g"`: a pipeline passes its value as the last argument
+_PIPED_PRINTF = re.compile(rf'^{_VALUE}\s*\|\s*printf\s+"(%(?:\.\d+)?[fgeE])"$')
 _STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
 
 
@@ -212,7 +214,7 @@ def _action(body: str) -> _Action:
     if label := _LABEL.match(body):
         name = label.group(1)
         return lambda _value, labels: labels.get(name, "")
-    if printf := _PRINTF.match(body):
+    if printf := _PRINTF.match(body) or _PIPED_PRINTF.match(body):
         verb = printf.group(1)
         return lambda value, _labels: go_printf(verb, value)
     function = None
