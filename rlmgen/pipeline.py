@@ -808,21 +808,17 @@ def check_services_unique(results: list[Compiled]) -> None:
     without environments (both would be out/<name>/)."""
     first: dict[tuple[str | None, str], Compiled] = {}
     plain = {r.service: r for r in results if r.environment is None and r.service}
+    units: dict[str, int] = {}  # spec file: its units
+    for result in results:
+        units[result.display] = units.get(result.display, 0) + 1
+    # (spec file, the other spec file): the units that clash, said once when all of them do
+    clashes: dict[tuple[str, str], list[Compiled]] = {}
     for result in results:
         if result.service is None or result.errors:
             continue
         key = (result.environment, result.service)
         if key in first and first[key].display != result.display:
-            other = first[key].display
-            where = f" in environment '{result.environment}'" if result.environment else ""
-            result.diagnostics.append(
-                _spec(result).diagnostic(
-                    "/service/name",
-                    f"service '{result.service}' is also defined by {other}{where}",
-                    "each service compiles into out/<service>: give every spec its own name",
-                    check="service/duplicate",
-                )
-            )
+            clashes.setdefault((result.display, first[key].display), []).append(result)
             result.model = None
         else:
             first.setdefault(key, result)
@@ -837,6 +833,22 @@ def check_services_unique(results: list[Compiled]) -> None:
                 )
             )
             result.model = None
+    for (display, other), clashing in clashes.items():
+        everywhere = len(clashing) == units[display] and len(clashing) > 1
+        for result in clashing[:1] if everywhere else clashing:
+            where = (
+                f" in environment '{result.environment}'"
+                if result.environment and not everywhere
+                else ""
+            )
+            result.diagnostics.append(
+                _spec(result).diagnostic(
+                    "/service/name",
+                    f"service '{result.service}' is also defined by {other}{where}",
+                    "each service compiles into out/<service>: give every spec its own name",
+                    check="service/duplicate",
+                )
+            )
 
 
 def _spec(result: Compiled) -> LoadedSpec:

@@ -160,6 +160,26 @@ def test_dashboard_uids_are_unique_per_environment(tmp_path: Path) -> None:
     assert all(r.model is None for r in results if r.service == "rlm-hypervisor")
 
 
+def test_a_service_two_specs_define_in_every_environment_is_said_once(tmp_path: Path) -> None:
+    specs = _platform(tmp_path)
+    shutil.copy(specs / "rlm-hypervisor.yaml", specs / "copy.yaml")
+    results = compile_specs(discover(specs), tmp_path / "out", generate=False)
+    assert [d.format() for r in results for d in r.diagnostics] == [
+        f"{specs / 'rlm-hypervisor.yaml'}:10:9: /service/name: service 'rlm-hypervisor' is "
+        f"also defined by {specs / 'copy.yaml'} (hint: each service compiles into "
+        "out/<service>: give every spec its own name) [service/duplicate]"
+    ]
+    # in one environment only: said for it
+    copy = specs / "copy.yaml"
+    copy.write_text(copy.read_text().replace("  staging:\n", "  qa:\n", 1))
+    results = compile_specs(discover(specs), tmp_path / "out", generate=False)
+    said = [d.message for r in results for d in r.diagnostics if d.check == "service/duplicate"]
+    assert said == [
+        f"service 'rlm-hypervisor' is also defined by {specs / 'copy.yaml'} in environment "
+        "'production'"
+    ]
+
+
 def test_an_environment_named_like_a_service_is_refused(tmp_path: Path) -> None:
     (tmp_path / "specs").mkdir()
     base = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
