@@ -228,13 +228,23 @@ def in_environment(
     if not diagnostic.pointer.startswith(overlay) and diagnostic.subject:
         changed = None
         for list_pointer, doc, there in removed:  # an item it removed, first
+            named = _removed_name(doc, there)
+            if named is not None and f"'{named}'" in diagnostic.message:
+                # what the diagnostic misses is what the overlay switched off
+                line, col = doc.source_map.value(there)
+                hint = (
+                    f"{environment} switches '{named}' off at {doc.path}:{line}:{col}: switch "
+                    "off what uses it in that environment too, or keep it"
+                )
+                break
             if diagnostic.subject == list_pointer or diagnostic.subject.startswith(
                 list_pointer + "/"
             ):
                 line, col = doc.source_map.value(there)
                 changed = f"{environment} removes {there} at {doc.path}:{line}:{col}"
                 break
-        nearest = None if changed else _nearest_change(document, diagnostic.subject, overlay)
+        said = changed or hint != diagnostic.hint  # the overlay's part is said already
+        nearest = None if said else _nearest_change(document, diagnostic.subject, overlay)
         if nearest is not None:
             doc, there = document.origin(nearest)
             line, col = doc.source_map.value(there)
@@ -244,6 +254,23 @@ def in_environment(
     return dataclasses.replace(
         diagnostic, message=f"in environment '{environment}': {diagnostic.message}", hint=hint
     )
+
+
+def _removed_name(doc: LoadedSpec, there: str) -> str | None:
+    """The name of the item an overlay switches off at `there` (`- name: x` with
+    disabled: true), by which other parts of the spec refer to it."""
+    value: Any = doc.data
+    for token in there.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, dict):
+            value = value.get(token)
+        elif isinstance(value, list) and token.isdigit() and int(token) < len(value):
+            value = value[int(token)]
+        else:
+            return None
+    if not isinstance(value, dict):
+        return None
+    return next((v for k in ("name", "id", "uid") if isinstance(v := value.get(k), str)), None)
 
 
 def _nearest_change(document: LoadedSpec, subject: str, overlay: str) -> str | None:

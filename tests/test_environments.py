@@ -180,6 +180,25 @@ def test_a_service_two_specs_define_in_every_environment_is_said_once(tmp_path: 
     ]
 
 
+def test_what_uses_a_metric_an_environment_switches_off_is_said_there() -> None:
+    base = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
+    text = (
+        base
+        + "environments:\n  production: {}\n  dev:\n    metrics:\n"
+        + ("      - name: shop_latency_p99\n        disabled: true\n")
+    )
+    results = compile_texts({"specs/shop.yaml": text})
+    lines = text.splitlines()
+    panel = lines.index("        metric: shop_latency_p99") + 1
+    off = lines.index("      - name: shop_latency_p99") + 1  # the item, where `- ` opens it
+    assert [d.format() for r in results for d in r.errors] == [
+        f"specs/shop.yaml:{panel}:17: /dashboards/0/panels/0/metric: in environment 'dev': "
+        "'shop_latency_p99' is not a declared metric (hint: dev switches 'shop_latency_p99' "
+        f"off at specs/shop.yaml:{off}:9: switch off what uses it in that environment too, "
+        "or keep it) [references/unknown-metric]"
+    ]
+
+
 def test_an_environment_named_like_a_service_is_refused(tmp_path: Path) -> None:
     (tmp_path / "specs").mkdir()
     base = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
