@@ -422,3 +422,24 @@ def test_the_template_environment_stays_a_sandbox() -> None:
     )
     with pytest.raises(UndefinedError):
         render("{{ d.missing }}", d={"name": "x"})
+
+
+@pytest.mark.parametrize(
+    ("policy", "said"),
+    [
+        ("{type: Pods, value: 1, period: 5m}", "at most 1 pod per 5m"),
+        ("{type: Pods, value: 4, period: 1m}", "at most 4 pods per 1m"),
+        ("{type: Percent, value: 20, period: 2m}", "at most 20% per 2m"),
+    ],
+)
+def test_a_scaling_policy_reads_as_a_sentence(policy: str, said: str) -> None:
+    from rlmgen.pipeline import artifacts
+
+    # the runbook says the scale-down pace where a release threshold needs it
+    behavior = f"    behavior:\n      scaleDown:\n        policies: [{policy}]\n"
+    text = MINIMAL_SPEC.read_text().replace(
+        "        averageUtilization: 70%\n",
+        "        averageUtilization: 70%\n        scaleDownBelow: 30%\n" + behavior,
+    )
+    runbook = artifacts(model_of(text))["runbook/README.md"].decode()
+    assert said in runbook

@@ -291,6 +291,12 @@ def _health(spec: m.Spec) -> dict[str, Any]:
     }
 
 
+def _amount(policy: m.ScalingPolicy) -> str:
+    if policy.type == "Percent":
+        return f"{policy.value}%"
+    return f"{policy.value} pod" if policy.value == 1 else f"{policy.value} pods"
+
+
 def _behaviour(rules: m.ScalingRules | None) -> str:
     if rules is None:
         return "Kubernetes defaults: a 5m stabilization window"
@@ -298,8 +304,6 @@ def _behaviour(rules: m.ScalingRules | None) -> str:
     if rules.stabilization_window_seconds is not None:
         parts.append(f"{format_duration(rules.stabilization_window_seconds)} stabilization window")
     parts += [
-        f"at most {p.value}{'%' if p.type == 'Percent' else ' pods'} per "
-        f"{format_duration(p.period_seconds)}"
-        for p in rules.policies
+        f"at most {_amount(p)} per {format_duration(p.period_seconds)}" for p in rules.policies
     ]
     return ", ".join(parts) or "Kubernetes defaults"
