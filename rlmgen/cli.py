@@ -338,10 +338,15 @@ def _progress() -> Progress:
 
 
 def _compile_or_exit(
-    files: list[Path], out_dir: Path, progress: Progress | None = None
+    files: list[Path],
+    out_dir: Path,
+    progress: Progress | None = None,
+    *,
+    then: str = "nothing written",
 ) -> list[tuple[str, Compiled]]:
-    """(service, result) of every spec, or exit 1 with every problem when one is invalid.
-    Without `progress`, a progress line of its own shows the compile."""
+    """(service, result) of every spec, or exit 1 with every problem when one is invalid
+    (`then`: what the command did not do). Without `progress`, a progress line of its own
+    shows the compile."""
     from rlmgen.pipeline import compile_specs
 
     if progress is None:
@@ -356,8 +361,7 @@ def _compile_or_exit(
     errors = sum(d.severity == "error" for d in diagnostics)
     if errors:
         _info(
-            f"invalid: {_summary(errors, len(diagnostics) - errors, _spec_count(results))}; "
-            "nothing written"
+            f"invalid: {_summary(errors, len(diagnostics) - errors, _spec_count(results))}; {then}"
         )
         sys.exit(EXIT_INVALID)
     return [(r.unit, r) for r in results if r.has_model]
@@ -466,7 +470,7 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
         checked = len({row[0] for row in built.rows})
         stamps = cache.load_stamps(out_dir)
     else:
-        results = _compile_or_exit(files, out_dir)
+        results = _compile_or_exit(files, out_dir, then=f"{out_dir.as_posix()}/ not checked")
         units = outputs([r for _, r in results], cluster=everything)
         environments = [r.environment for _, r in results]
         checked = len({r.display for _, r in results})
@@ -781,7 +785,7 @@ def test_command(specs: tuple[Path, ...], jobs: int | None) -> None:
     from rlmgen.judge.run import ToolMissing, Tools, judge
 
     files, _ = _resolve_specs(specs)
-    results = [r for _, r in _compile_or_exit(files, DEFAULT_OUT)]
+    results = [r for _, r in _compile_or_exit(files, DEFAULT_OUT, then="nothing tested")]
     try:
         tools = Tools.find()
     except ToolMissing as exc:

@@ -110,6 +110,10 @@ def test_invalid_spec_writes_nothing(project: Path) -> None:
     assert "nothing written" in result.stderr
     after = {p: p.read_bytes() for p in (project / "out").rglob("*") if p.is_file()}
     assert after == before
+    # check never writes: it says what it did not do
+    checked = run("check")
+    assert checked.exit_code == 1
+    assert checked.stderr.splitlines()[-1].endswith("; out/ not checked")
 
 
 def test_two_specs_for_one_service_are_an_error(project: Path) -> None:
