@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -103,3 +104,26 @@ def model_of(text: str, source: str = "specs/spec.yaml"):  # type: ignore[no-unt
 
 def seed_model():  # type: ignore[no-untyped-def]
     return model_of(SEED_TEXT, "specs/rlm-hypervisor.yaml")
+
+
+def assert_promtool_proves(tmp_path: Path, text: str, before: str, after: str) -> None:
+    """The spec's generated tests pass on its generated rules (which hold `before`), and
+    fail once `before` is made `after` in the rules: they test what production runs."""
+    from rlmgen.pipeline import compile_specs
+
+    promtool = require_tool("promtool")
+    spec = tmp_path / "levels.yaml"
+    spec.write_text(text)
+    [result] = compile_specs([spec], tmp_path / "out")
+    assert not result.errors, [d.format() for d in result.errors]
+    (tmp_path / "prometheus").mkdir()
+    for path in ("prometheus/rules.yaml", "prometheus/tests.yaml"):
+        (tmp_path / path).write_bytes(result.files[path])
+    tests = str(tmp_path / "prometheus" / "tests.yaml")
+    run = subprocess.run([promtool, "test", "rules", tests], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    rules = tmp_path / "prometheus" / "rules.yaml"
+    assert before in rules.read_text()
+    rules.write_text(rules.read_text().replace(before, after))
+    run = subprocess.run([promtool, "test", "rules", tests], capture_output=True, text=True)
+    assert run.returncode != 0, after

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from rlmgen.derive import scenarios
 from rlmgen.derive.rules import derive_rules
 from rlmgen.derive.scenarios import edges, scenario
 from rlmgen.pipeline import artifacts, compile_specs, compile_texts
-from tests.conftest import REPO, require_tool
+from tests.conftest import REPO, assert_promtool_proves
 
 SPEC = """apiVersion: rlmgen/v1
 service:
@@ -187,30 +186,7 @@ PROMTOOL_CASES = {
 def test_promtool_agrees_with_the_simulation(name: str, tmp_path: Path) -> None:
     """The generated tests pass on the generated rules, and fail when one threshold moves."""
     levels, hold, evaluation, (before, after) = PROMTOOL_CASES[name]
-    _assert_promtool_proves(
-        tmp_path, _spec(levels, hold=hold, evaluation=evaluation), before, after
-    )
-
-
-def _assert_promtool_proves(tmp_path: Path, text: str, before: str, after: str) -> None:
-    """The spec's generated tests pass on its generated rules (which hold `before`), and
-    fail once `before` is made `after` in the rules."""
-    promtool = require_tool("promtool")
-    spec = tmp_path / "levels.yaml"
-    spec.write_text(text)
-    [result] = compile_specs([spec], tmp_path / "out")
-    assert not result.errors, [d.format() for d in result.errors]
-    (tmp_path / "prometheus").mkdir()
-    for path in ("prometheus/rules.yaml", "prometheus/tests.yaml"):
-        (tmp_path / path).write_bytes(result.files[path])
-    tests = str(tmp_path / "prometheus" / "tests.yaml")
-    run = subprocess.run([promtool, "test", "rules", tests], capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
-    rules = tmp_path / "prometheus" / "rules.yaml"
-    assert before in rules.read_text()
-    rules.write_text(rules.read_text().replace(before, after))
-    run = subprocess.run([promtool, "test", "rules", tests], capture_output=True, text=True)
-    assert run.returncode != 0, after
+    assert_promtool_proves(tmp_path, _spec(levels, hold=hold, evaluation=evaluation), before, after)
 
 
 def proven_levels(files: dict[str, bytes]) -> set[tuple[str, str, str | None]]:
@@ -311,7 +287,7 @@ def test_a_compound_duration_level_is_the_duration_promtool_reads(
     """`> 2h30m` on a metric of durations is 9000 seconds (or 9000000 in milliseconds),
     as Prometheus reads the duration: the generated tests pass on the generated rules and
     fail when the threshold moves."""
-    _assert_promtool_proves(tmp_path, _spec(levels, unit=unit), before, after)
+    assert_promtool_proves(tmp_path, _spec(levels, unit=unit), before, after)
 
 
 def _firing_step_by_step(times: list[float], held: list[bool], hold: float) -> list[bool]:
