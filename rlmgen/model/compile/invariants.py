@@ -133,9 +133,10 @@ def _bucket_message(
     stored: list[str],
     target: versions.Version,
 ) -> str:
-    changed = [(one, float_form) for one, float_form in zip(written, stored, strict=True)]
     pairs = ", ".join(
-        f'{label}="{one}" as {label}="{form}"' for one, form in changed if one != form
+        f'{label}="{one}" as {label}="{form}"'
+        for one, form in zip(written, stored, strict=True)
+        if one != form
     )
     effect = {
         "=": "this selects nothing",
