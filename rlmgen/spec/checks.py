@@ -268,6 +268,10 @@ _ALL = [
         "`for` has passed: it can never fire.",
     ),
     Check(
+        "levels/beyond-buckets",
+        "A level on a histogram's quantile above its largest finite bucket: it never fires.",
+    ),
+    Check(
         "levels/on-histogram",
         "Levels on a classic histogram, which has no series of its own name to compare.",
     ),

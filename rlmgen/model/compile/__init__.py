@@ -114,6 +114,7 @@ def _walk(walk: Walk, source: str) -> m.Spec:
         routing = dataclasses.replace(spec.routing, inhibit_equal=inhibit_equal(carried))
         spec = dataclasses.replace(spec, routing=routing)
     invariants.check_bucket_labels(walk)
+    invariants.check_levels_within_buckets(walk, spec)
     invariants.check_alert_identities(walk, spec)
     invariants.check_runbook_anchors(walk, spec)
     return spec

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
+
+import promql_parser
 
 from rlmgen.lang import promql, versions
+from rlmgen.lang.units import SeriesUnit
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Walk
 from rlmgen.model.conventions import SLO_NAME_LABEL, SLO_SEVERITY_LABEL, alert_anchor
@@ -156,3 +161,58 @@ def _stored(value: str, target: versions.Version) -> str | None:
         return None
     stored = promql.bucket_label(number, target)
     return stored if stored != value else None
+
+
+def check_levels_within_buckets(walk: Walk, spec: m.Spec) -> None:
+    """A level above every quantile a histogram can give: histogram_quantile never returns
+    more than the largest finite bucket bound (a quantile in the +Inf bucket is that bound),
+    so `> 1s` on the p99 of a histogram whose top bucket is 1s never fires. Read where a
+    metric records histogram_quantile of one declared histogram with buckets."""
+    by_name = {metric.name: metric for metric in spec.metrics}
+    for metric in spec.metrics:
+        if metric.alert is None or metric.expr is None:
+            continue
+        query = walk.queries.get(f"{metric.pointer}/expr")
+        histogram = _quantile_of(query.ast, by_name) if query is not None else None
+        if histogram is None or not _same_dimension(metric.unit, histogram.unit):
+            continue
+        top = max(histogram.buckets)
+        top_base = top * (histogram.unit.factor if histogram.unit else 1.0)
+        for alerting in metric.alert.levels:
+            level = alerting.level
+            if level.kind != "above" or level.value is None or level.of_limit:
+                continue
+            value_base = level.value * (metric.unit.factor if metric.unit else 1.0)
+            at_top = math.isclose(value_base, top_base, rel_tol=1e-12)
+            if value_base < top_base or (at_top and level.inclusive):
+                continue
+            unit = f" ({histogram.unit.name})" if histogram.unit else ""
+            walk.warning(
+                alerting.pointer,
+                f"{alerting.severity} level {level.text!r} can never fire: histogram_quantile "
+                f"gives at most {top:g}{unit}, the largest finite bucket of {histogram.name}",
+                f"add a bucket above the level to {histogram.name} (and to its buckets), or "
+                "lower the level",
+                check="levels/beyond-buckets",
+            )
+
+
+def _quantile_of(ast: Any, metrics: dict[str, m.Metric]) -> m.Metric | None:
+    """The declared histogram with buckets whose quantile `ast` is, if it is one."""
+    while isinstance(ast, promql_parser.ParenExpr):
+        ast = ast.expr
+    if not isinstance(ast, promql_parser.Call) or ast.func.name != "histogram_quantile":
+        return None
+    names = {
+        name.removesuffix("_bucket")
+        for name in promql.series_names(ast.args[1])
+        if name.endswith("_bucket")
+    }
+    found = [metrics[name] for name in names if name in metrics and metrics[name].buckets]
+    return found[0] if len(found) == 1 and len(names) == 1 else None
+
+
+def _same_dimension(one: SeriesUnit | None, other: SeriesUnit | None) -> bool:
+    if one is None or other is None:
+        return one is other
+    return one.dimension == other.dimension
