@@ -221,7 +221,9 @@ def _check_labels(
         if metric.record:  # the recording rule has set the service's labels already
             series = LabelSet(series.names - frozenset(service_labels), series.exact)
         added = added_to_all | frozenset(metric.alert.labels)
-        _grouped(grouped, metric.alert.name, LabelSet(series.names | added, series.exact))
+        for level in metric.alert.levels:  # a rule each, with its level's own labels too
+            carried_by_rule = series.names | added | frozenset(level.labels)
+            _grouped(grouped, metric.alert.name, LabelSet(carried_by_rule, series.exact))
         rule = f"the alert {metric.alert.name}"
 
         def at_metric(name: str, metric: m.Metric = metric) -> str:
