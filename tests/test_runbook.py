@@ -443,3 +443,17 @@ def test_a_scaling_policy_reads_as_a_sentence(policy: str, said: str) -> None:
     )
     runbook = artifacts(model_of(text))["runbook/README.md"].decode()
     assert said in runbook
+
+
+def test_a_capacity_reviews_expected_output_is_in_the_runbook() -> None:
+    from rlmgen.pipeline import artifacts
+
+    checks = (
+        "runbook:\n  scheduledChecks:\n    - id: weekly-trend\n      title: Weekly trend\n"
+        "      section: capacity-planning\n      schedule: Weekly\n"
+        "      run: ./scripts/trend.sh\n      expectedOutput: |\n        runs: 7 of 7\n"
+    )
+    runbook = artifacts(model_of(MINIMAL_SPEC.read_text() + checks))["runbook/README.md"]
+    section = runbook.decode().split("## Capacity Planning", 1)[1].split("\n## ", 1)[0]
+    assert "### Weekly trend" in section
+    assert "Expected output:\n\n```\nruns: 7 of 7\n```" in section
