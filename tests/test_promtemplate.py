@@ -41,9 +41,15 @@ TEMPLATE = (
     # a pipeline passes the value as printf's last argument
     ' pf={{ $value | printf "%.4g" }} pg={{ .Value | printf "%.1f" }}'
 )
+# humanizeTimestamp, for the values Prometheus can (up to 2262, as nanoseconds in an int64)
+TIMESTAMP_VALUES = [0.0, 1700000000.5, 1700000000.123456, 93600.0, -2.5, 1e-4, 1.0015, 4e9]
+TIMESTAMP_TEMPLATE = "ts={{ $value | humanizeTimestamp }} tv={{ humanizeTimestamp $value }}"
 
 
-def test_rendering_matches_promtool(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("template", "values"), [(TEMPLATE, VALUES), (TIMESTAMP_TEMPLATE, TIMESTAMP_VALUES)]
+)
+def test_rendering_matches_promtool(tmp_path: Path, template: str, values: list[float]) -> None:
     promtool = require_tool("promtool")
     rules = {
         "groups": [
@@ -53,9 +59,9 @@ def test_rendering_matches_promtool(tmp_path: Path) -> None:
                     {
                         "alert": f"A{i}",
                         "expr": f'label_replace(vector({v!r}), "user", "alice", "", "")',
-                        "annotations": {"s": TEMPLATE},
+                        "annotations": {"s": template},
                     }
-                    for i, v in enumerate(VALUES)
+                    for i, v in enumerate(values)
                 ],
             }
         ]
@@ -76,12 +82,12 @@ def test_rendering_matches_promtool(tmp_path: Path) -> None:
                             {
                                 "exp_labels": {"user": "alice"},
                                 "exp_annotations": {
-                                    "s": promtemplate.render(TEMPLATE, v, {"user": "alice"})
+                                    "s": promtemplate.render(template, v, {"user": "alice"})
                                 },
                             }
                         ],
                     }
-                    for i, v in enumerate(VALUES)
+                    for i, v in enumerate(values)
                 ],
             }
         ],

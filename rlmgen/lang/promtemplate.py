@@ -5,6 +5,7 @@ The number formatting follows Go's fmt and Prometheus' template functions."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import math
 import re
@@ -147,10 +148,36 @@ def humanize_percentage(value: float) -> str:
     return f"{_g4(value * 100)}%"
 
 
+# The largest value Prometheus' floatToTime takes: nanoseconds that fit an int64 (2262).
+_LATEST_TIMESTAMP = 2**63 / 1e9
+
+
+def humanize_timestamp(value: float) -> str:
+    """Prometheus' humanizeTimestamp: the time in UTC as Go's time.Time prints it, to the
+    millisecond it keeps (model.TimeFromUnixNano), NaN and Inf as %.4g."""
+    if math.isnan(value) or math.isinf(value):
+        return _g4(value)
+    if abs(value) >= _LATEST_TIMESTAMP:
+        # Prometheus fails to expand the template: no text rlmgen could predict; a test
+        # that expects this one fails and shows Prometheus' error
+        return f"<{value!r} is no timestamp Prometheus can humanize>"
+    nanoseconds = int(value * 1e9)  # Go's float64 -> int64: toward zero
+    milliseconds = abs(nanoseconds) // 1_000_000 * (1 if nanoseconds >= 0 else -1)
+    moment = _EPOCH + datetime.timedelta(milliseconds=milliseconds)
+    fraction = f"{moment.microsecond * 1000:09d}".rstrip("0")
+    return (
+        moment.strftime("%Y-%m-%d %H:%M:%S") + (f".{fraction}" if fraction else "") + (" +0000 UTC")
+    )
+
+
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
 FUNCTIONS: dict[str, Callable[[float], str]] = {
     "humanize": humanize,
     "humanize1024": humanize_1024,
     "humanizeDuration": humanize_duration,
+    "humanizeTimestamp": humanize_timestamp,
     "humanizePercentage": humanize_percentage,
 }
 
