@@ -564,10 +564,14 @@ def diff_command(
     revision (BASE, or specs/, names the path) and HEAD is the working tree; with
     --env A --env B, what environment B changes against environment A.
 
+    A spec invalid in HEAD is reported as a risky change (its errors go to stderr), one
+    invalid in BASE as compared with nothing: the report is written either way.
+
     Exit 0, or 1 with --fail-on risky when a change is risky (or a spec is invalid).
     """
     from rlmgen.review import report as review
 
+    errors: list[Diagnostic] = []
     try:
         if envs:
             if len(envs) != 2 or revision or head is not None:
@@ -582,13 +586,15 @@ def diff_command(
                 if base is None or head is None:
                     raise click.UsageError("give BASE and HEAD, or --git REV")
                 old_texts, new_texts = review.read_paths(base), review.read_paths(head)
-            report = review.compare(old_texts, new_texts)
+            report, errors = review.compare(old_texts, new_texts)
     except review.ReviewError as exc:
         for diagnostic in exc.diagnostics:
             _say(diagnostic, err=True)
         click.echo(f"rlmgen: {exc}", err=True)
         # an invalid spec is 1 (as validate says); a revision git cannot read is usage
         sys.exit(EXIT_INVALID if exc.diagnostics else EXIT_USAGE)
+    for diagnostic in errors:
+        _say(diagnostic, err=True)
     title = f"what {envs[1]} changes against {envs[0]}" if envs else None
     click.echo(
         review.markdown(report, title) if fmt == "markdown" else review.as_json(report), nl=False

@@ -158,12 +158,26 @@ def test_fail_on_risky(repository: Path) -> None:
 
 
 def test_invalid_side_is_reported_not_compared(tmp_path: Path) -> None:
+    """The report is written whichever side is invalid (the review step never fails, as
+    docs/ci.md says); a spec invalid in HEAD is a risky change, so the gate fails."""
     base, broken = tmp_path / "base.yaml", tmp_path / "broken.yaml"
     base.write_text(SEED)
     broken.write_text(SEED.replace("for: 2m", "for: 2 minutes"))
-    result = CliRunner().invoke(cli, ["diff", str(base), str(broken)])
-    assert result.exit_code == 1
+    result = CliRunner().invoke(cli, ["diff", str(base), str(broken), "--format", "json"])
+    assert result.exit_code == 0
     assert "is not a duration" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["risky"] == 1
+    [change] = report["services"]["rlm-hypervisor"]
+    assert change["risks"] == ["the spec does not compile: nothing of it would be built"]
+    gate = CliRunner().invoke(cli, ["diff", str(base), str(broken), "--fail-on", "risky"])
+    assert gate.exit_code == 1
+    # invalid in the base (a pull request that fixes main): compared with nothing, no risk
+    fixed = CliRunner().invoke(
+        cli, ["diff", str(broken), str(base), "--format", "json", "--fail-on", "risky"]
+    )
+    assert fixed.exit_code == 0
+    assert json.loads(fixed.stdout)["services"]["rlm-hypervisor"][0]["kind"] == "added"
 
 
 def test_a_revision_git_cannot_read_is_a_usage_error(repository: Path) -> None:

@@ -33,18 +33,33 @@ class Specs:
     read_text: Callable[[str], str] | None = None
 
 
-def _compile(specs: Specs) -> dict[str, m.Spec]:
-    """Each unit's model: `<service>`, or `<environment>/<service>`."""
+@dataclass
+class Compiled:
+    """The units of one side: each valid unit's model (by `<service>`, or
+    `<environment>/<service>`), the invalid ones (by unit, or by file when its service is
+    unknown), and the invalid units' errors."""
+
+    models: dict[str, m.Spec]
+    invalid: set[str]
+    errors: list[Diagnostic]
+
+
+def _compile(specs: Specs) -> Compiled:
     results = compile_texts(specs.texts, specs.read_text)
-    problems = [d for r in results for d in r.errors]
-    if problems:
-        raise ReviewError("a spec to compare is invalid", problems)
-    return {r.unit: r.model for r in results if r.model is not None}
+    errors = [d for r in results for d in r.errors]
+    invalid = {r.unit if r.service else r.display for r in results if r.errors}
+    # a spec with an error anywhere has no model in any unit: each is invalid
+    invalid |= {r.unit for r in results if r.service and r.model is None}
+    models = {r.unit: r.model for r in results if r.model is not None and r.unit not in invalid}
+    return Compiled(models, invalid, errors)
 
 
 def compare_environments(specs: Specs, old: str, new: str) -> dict[str, list[Change]]:
     """What environment `new` changes against environment `old`, service by service."""
-    units = _compile(specs)
+    compiled = _compile(specs)
+    if compiled.errors:  # two environments of invalid specs: nothing to compare
+        raise ReviewError("a spec to compare is invalid", compiled.errors)
+    units = compiled.models
     known = {unit.split("/", 1)[0] for unit in units if "/" in unit}
     for name in (old, new):
         if name not in known:
@@ -55,7 +70,7 @@ def compare_environments(specs: Specs, old: str, new: str) -> dict[str, list[Cha
         prefix = f"{name}/"
         return {u[len(prefix) :]: s for u, s in units.items() if u.startswith(prefix)}
 
-    return _report(services(old), services(new))
+    return _report(Compiled(services(old), set(), []), Compiled(services(new), set(), []))
 
 
 def _read_disk(shown: str) -> str:
@@ -112,14 +127,32 @@ def read_revision(revision: str, path: Path) -> Specs:
     return Specs(texts, read_text)
 
 
-def compare(base: Specs, head: Specs) -> dict[str, list[Change]]:
-    return _report(_compile(base), _compile(head))
+def compare(base: Specs, head: Specs) -> tuple[dict[str, list[Change]], list[Diagnostic]]:
+    """The report, and the errors of the invalid units it could not compare (a unit invalid
+    in HEAD is a risky change; one invalid in BASE is compared with nothing)."""
+    old, new = _compile(base), _compile(head)
+    return _report(old, new), old.errors + new.errors
 
 
-def _report(old: dict[str, m.Spec], new: dict[str, m.Spec]) -> dict[str, list[Change]]:
+def _report(old_side: Compiled, new_side: Compiled) -> dict[str, list[Change]]:
+    old, new = old_side.models, new_side.models
     report = {}
-    for name in sorted(old.keys() | new.keys()):
-        if name not in new:
+    for name in sorted(old.keys() | new.keys() | new_side.invalid):
+        if name in new_side.invalid:
+            report[name] = [
+                Change(
+                    "service",
+                    name,
+                    "changed",
+                    ["not compared: the spec is invalid here (rlmgen validate says why)"],
+                    risks=["the spec does not compile: nothing of it would be built"],
+                )
+            ]
+        elif name in new and name in old_side.invalid:
+            report[name] = [
+                Change("service", name, "added", ["the base's spec was invalid: all is new"])
+            ]
+        elif name not in new:
             report[name] = [
                 Change("service", name, "removed", risks=["the service's monitoring is removed"])
             ]
