@@ -67,6 +67,15 @@ def test_sarif_results_carry_locations() -> None:
     }
 
 
+def test_sarif_file_uris_are_uri_references() -> None:
+    """A space, comma, colon or % in a path is escaped, as SARIF's `uri` is a URI
+    reference (the SARIF Multitool refuses `a b%.yaml`)."""
+    diagnostic = Diagnostic("edge/we,ird:dir/a b%.yaml", 1, 1, "", "x", check="levels/order")
+    [run] = json.loads(sarif([diagnostic]))["runs"]
+    location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "edge/we%2Cird%3Adir/a%20b%25.yaml"}
+
+
 def test_sarif_output_validates_against_the_sarif_2_1_0_model(monkeypatch) -> None:
     """sarif-pydantic models the SARIF 2.1.0 schema (types, enums, required fields)."""
     from sarif_pydantic import Sarif

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from rlmgen import __version__
 from rlmgen.spec.checks import CHECKS, docs_url
@@ -56,7 +57,8 @@ def sarif(diagnostics: Sequence[Diagnostic]) -> str:
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": d.file},
+                            # a URI reference: a space or % in a file's name is escaped
+                            "artifactLocation": {"uri": quote(d.file)},
                             "region": {"startLine": d.line, "startColumn": d.col},
                         },
                         "logicalLocations": [{"fullyQualifiedName": d.pointer or "/"}],
