@@ -646,6 +646,21 @@ def check_environments(results: list[Compiled]) -> None:
             reported[0].diagnostics.append(
                 spec.diagnostic(pointer, where + message, hint, check=check)
             )
+    # specs without environments may well be shown by one Grafana too, where one of two
+    # dashboards of a uid hides the other: said, as a warning (rlmgen cannot know)
+    plain = [r for r in results if r.environment is None and r.has_model]
+    for result, pointer, message, _ in _clashes(plain):
+        if pointer.startswith("/dashboards/") and result.spec is not None:
+            result.diagnostics.append(
+                result.spec.diagnostic(
+                    pointer,
+                    message,
+                    "a Grafana that shows both keeps one of them: give each dashboard a uid of "
+                    "its own (prefix it with the service)",
+                    severity="warning",
+                    check="dashboards/duplicate-uid",
+                )
+            )
 
 
 def _environment_names(names: list[str]) -> str:

@@ -199,6 +199,25 @@ def test_what_uses_a_metric_an_environment_switches_off_is_said_there() -> None:
     ]
 
 
+def test_dashboard_uids_shared_by_specs_without_environments_are_a_warning(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "specs").mkdir()
+    base = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
+    (tmp_path / "specs" / "shop.yaml").write_text(base)
+    (tmp_path / "specs" / "cart.yaml").write_text(base.replace("name: shop\n", "name: cart\n", 1))
+    results = compile_specs(discover(tmp_path / "specs"), tmp_path / "out")
+    said = [d for r in results for d in r.diagnostics]
+    assert [(d.severity, d.check, d.message) for d in said] == [
+        (
+            "warning",
+            "dashboards/duplicate-uid",
+            f"dashboard uid 'shop-ops' is also used by {tmp_path / 'specs' / 'cart.yaml'}",
+        )
+    ]
+    assert all(r.files for r in results)  # built: a warning
+
+
 def test_an_environment_named_like_a_service_is_refused(tmp_path: Path) -> None:
     (tmp_path / "specs").mkdir()
     base = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
