@@ -47,9 +47,11 @@ def test_sarif_results_carry_locations() -> None:
     assert document["version"] == "2.1.0"
     [run] = document["runs"]
     assert run["tool"]["driver"]["name"] == "rlmgen"
+    assert run["columnKind"] == "unicodeCodePoints"  # as rlmgen counts columns
     [result] = run["results"]
     rules = run["tool"]["driver"]["rules"]
     assert rules[result["ruleIndex"]]["id"] == "levels/order"
+    assert all(rule["fullDescription"]["text"] for rule in rules)  # GitHub wants one
     assert result == {
         "ruleId": "levels/order",
         "ruleIndex": result["ruleIndex"],

@@ -71,6 +71,8 @@ def sarif(diagnostics: Sequence[Diagnostic]) -> str:
             "id": check.id,
             "name": _rule_name(check.id),
             "shortDescription": {"text": check.summary},
+            # GitHub code scanning wants a full description of every rule
+            "fullDescription": {"text": f"{check.summary} See {check.help_uri}"},
             "helpUri": check.help_uri,
             "help": {"text": f"{check.summary} See {check.help_uri}"},
         }
@@ -90,6 +92,8 @@ def sarif(diagnostics: Sequence[Diagnostic]) -> str:
                     }
                 },
                 "results": results,
+                # columns count characters (code points), not SARIF's default UTF-16 units
+                "columnKind": "unicodeCodePoints",
             }
         ],
     }
