@@ -544,6 +544,14 @@ def check(specs: tuple[Path, ...], out_dir: Path, lock_timeout: float, fmt: str)
     help="Exit 1 when the change is risky.",
 )
 @click.option(
+    "--max-length",
+    type=click.IntRange(min=200),
+    default=None,
+    metavar="CHARS",
+    help="Markdown of at most CHARS characters: risky changes kept, the rest counted "
+    "(a GitHub comment holds 65536).",
+)
+@click.option(
     "--env",
     "envs",
     multiple=True,
@@ -556,6 +564,7 @@ def diff_command(
     revision: str | None,
     fmt: str,
     fail_on: str,
+    max_length: int | None,
     envs: tuple[str, ...],
 ) -> None:
     """Report what a spec change does to alerts, dashboards and scaling.
@@ -597,7 +606,8 @@ def diff_command(
         _say(diagnostic, err=True)
     title = f"what {envs[1]} changes against {envs[0]}" if envs else None
     click.echo(
-        review.markdown(report, title) if fmt == "markdown" else review.as_json(report), nl=False
+        review.markdown(report, title, max_length) if fmt == "markdown" else review.as_json(report),
+        nl=False,
     )
     if fail_on == "risky" and any(c.risks for changes in report.values() for c in changes):
         sys.exit(EXIT_INVALID)

@@ -235,3 +235,25 @@ def test_an_slo_alert_that_pages_less_is_risky() -> None:
     ]
     shorter = SEED.replace("    period: 30d\n", "    period: 7d\n", 1)
     assert not any(c.risks for c in _changes(shorter) if c.category == "slo")
+
+
+def test_a_long_report_keeps_the_risky_changes_within_max_length() -> None:
+    from rlmgen.review.changes import Change
+    from rlmgen.review.report import markdown
+
+    changes = [
+        Change("metric", f"orders_metric_{i}", "added", ["a new metric"]) for i in range(400)
+    ]
+    changes.insert(7, Change("alert", "OrdersDown", "removed", risks=["a paging alert is removed"]))
+    report = {"orders": changes}
+    full = markdown(report)
+    assert len(full) > 20_000
+    assert markdown(report, max_length=len(full)) == full
+    short = markdown(report, max_length=5_000)
+    assert len(short) <= 5_000
+    assert "**OrdersDown**: a paging alert is removed" in short
+    assert "| alert: OrdersDown | removed ⚠️ |" in short
+    assert "orders_metric_" not in short
+    assert "400 more changes not shown: the whole report is longer than `--max-length`." in short
+    tiny = markdown(report, max_length=300)  # not even the risky ones fit: cut, and said
+    assert len(tiny) <= 300 and tiny.endswith("it is longer than `--max-length`.\n")

@@ -163,13 +163,31 @@ def _report(old_side: Compiled, new_side: Compiled) -> dict[str, list[Change]]:
     return report
 
 
-def markdown(report: dict[str, list[Change]], title: str | None = None) -> str:
+def markdown(
+    report: dict[str, list[Change]], title: str | None = None, max_length: int | None = None
+) -> str:
+    """The Markdown report; at most `max_length` characters (a pull-request comment holds
+    65,536): the tables then keep each service's risky changes and say how many others
+    are left out."""
+    template = environment().get_template("review.md.j2")
     services = [
-        {"name": name, "changes": changes, "risky": risky(changes)}
+        {"name": name, "changes": changes, "risky": risky(changes), "omitted": 0}
         for name, changes in report.items()
         if changes
     ]
-    return environment().get_template("review.md.j2").render(services=services, title=title)
+    text: str = template.render(services=services, title=title)
+    if max_length is None or len(text) <= max_length:
+        return text
+    for service in services:
+        kept = [c for c in service["changes"] if c.risks]  # type: ignore[attr-defined]
+        service["omitted"] = len(service["changes"]) - len(kept)  # type: ignore[arg-type]
+        service["changes"] = kept
+    text = template.render(services=services, title=title)
+    if len(text) <= max_length:
+        return text
+    note = "\n\n… the report goes on: it is longer than `--max-length`.\n"
+    cut = text.rfind("\n", 0, max(0, max_length - len(note)))
+    return text[: max(cut, 0)] + note
 
 
 def as_json(report: dict[str, list[Change]]) -> str:
