@@ -95,6 +95,12 @@ def test_series_names_in_order_of_use() -> None:
         ("sum without (a) (x)", None, None, False),
         ("rate(x[5m]) / rate(y[5m]) > 0.05", None, (">", 0.05), False),
         ("x <= 3", None, ("<=", 3.0), False),
+        # a number written as arithmetic, as Prometheus computes it
+        ("time() - x > 26 * 3600", None, (">", 93600.0), False),
+        ("x < (100 - 1) / 2", None, ("<", 49.5), False),
+        ("x > -(5)", None, (">", -5.0), False),
+        ("x > y * 2", None, None, False),
+        ("x > bool 3", None, None, False),  # every series, 0 or 1: no threshold
         ("x == 0", None, None, False),
         ('x{a="b"}', None, None, True),
         ("x offset 5m", None, None, False),

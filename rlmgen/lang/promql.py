@@ -13,6 +13,7 @@ import functools
 import itertools
 import math
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 import promql_parser
@@ -762,15 +763,41 @@ def grouping(ast: promql_parser.Expr) -> tuple[str, ...] | None:
 
 def comparison(ast: promql_parser.Expr) -> tuple[str, float] | None:
     """(operator, number) when the expression compares with a number at the top (and
-    filters by it: `> bool 5` gives every series, 0 or 1)."""
-    if (
-        isinstance(ast, promql_parser.BinaryExpr)
-        and isinstance(ast.rhs, promql_parser.NumberLiteral)
-        and not (ast.modifier is not None and ast.modifier.return_bool)
+    filters by it: `> bool 5` gives every series, 0 or 1); the number may be written as
+    arithmetic of numbers (`> 26 * 3600`)."""
+    if isinstance(ast, promql_parser.BinaryExpr) and not (
+        ast.modifier is not None and ast.modifier.return_bool
     ):
         operator = str(ast.op).strip()
-        if operator in (">", ">=", "<", "<="):
-            return operator, float(ast.rhs.val)
+        number = constant(ast.rhs)
+        if operator in (">", ">=", "<", "<=") and number is not None:
+            return operator, number
+    return None
+
+
+_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b if b else math.copysign(math.inf, a) if a else math.nan,
+}
+
+
+def constant(ast: promql_parser.Expr) -> float | None:
+    """The value of an expression of number literals and + - * / (as Prometheus computes
+    it), or None."""
+    while isinstance(ast, promql_parser.ParenExpr):
+        ast = ast.expr
+    if isinstance(ast, promql_parser.NumberLiteral):
+        return float(ast.val)
+    if isinstance(ast, promql_parser.UnaryExpr):
+        inner = constant(ast.expr)
+        return None if inner is None else -inner
+    if isinstance(ast, promql_parser.BinaryExpr):
+        operate = _ARITHMETIC.get(str(ast.op).strip())
+        left, right = constant(ast.lhs), constant(ast.rhs)
+        if operate is not None and left is not None and right is not None:
+            return operate(left, right)
     return None
 
 
