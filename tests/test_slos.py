@@ -221,3 +221,25 @@ def test_the_quiet_hours_before_the_first_failure_are_skipped_exactly(
     # without `for`; the spike pages through the 30m/6h pair: the counters are an hour
     # old, so the 6h window's ratio is the hour's (0.82% > 0.6%)
     assert pages == [True, False, True, True, True, False]
+
+
+def test_an_untested_slo_is_said_at_its_sli_key_where_a_suppression_goes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from rlmgen.cli import cli
+
+    raw = (
+        "slos:\n  - name: availability\n    objective: 99%\n    sli:SUPPRESS\n      raw:\n"
+        "        errorRatio: sum(rate(shop_errors[{{.window}}])) / "
+        "sum(rate(shop_requests[{{.window}}]))\n"
+    )
+    spec = tmp_path / "shop.yaml"
+    spec.write_text(MINIMAL_SPEC.read_text() + raw.replace("SUPPRESS", ""))
+    said = CliRunner().invoke(cli, ["validate", "--strict", str(spec)]).stdout
+    line = spec.read_text().splitlines().index("    sli:") + 1
+    assert f"{spec.as_posix()}:{line}:5: /slos/0/sli: warning: no generated test" in said
+    spec.write_text(
+        MINIMAL_SPEC.read_text() + raw.replace("SUPPRESS", "  # rlmgen: disable=slo/untested")
+    )
+    said = CliRunner().invoke(cli, ["validate", "--strict", str(spec)]).stdout
+    assert "slo/untested" not in said and "unused" not in said

@@ -110,10 +110,12 @@ def _slo(
             if not sli.inputs
             else "rlmgen finds no series that its selectors tell apart"
         )
-        walk.warning(
+        walk.report(  # at the `sli:` key, where a suppression comment goes
             node.at("sli"),
             f"no generated test proves the alerts of SLO '{name}': {why}",
             "write the SLI as events or latency with plain matchers",
+            at_key=True,
+            severity="warning",
             check="slo/untested",
         )
     return m.SLO(
