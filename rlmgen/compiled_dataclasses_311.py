@@ -4895,3 +4895,28 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 FUNCTIONS['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.texts,self.read_text,)==(other.texts,other.read_text,)\n  return NotImplemented\n return __eq__'] = __create_fn__
+
+
+def __create_fn__(_type_models, _type_invalid, _type_errors, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,models:_type_models,invalid:_type_invalid,errors:_type_errors)->_return_type:
+  self.models=models
+  self.invalid=invalid
+  self.errors=errors
+ return __init__
+FUNCTIONS['def __create_fn__(_type_models, _type_invalid, _type_errors, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,models:_type_models,invalid:_type_invalid,errors:_type_errors)->_return_type:\n  self.models=models\n  self.invalid=invalid\n  self.errors=errors\n return __init__'] = __create_fn__
+
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(models={self.models!r}, invalid={self.invalid!r}, errors={self.errors!r})"
+ return __repr__
+FUNCTIONS['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(models={self.models!r}, invalid={self.invalid!r}, errors={self.errors!r})"\n return __repr__'] = __create_fn__
+
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.models,self.invalid,self.errors,)==(other.models,other.invalid,other.errors,)
+  return NotImplemented
+ return __eq__
+FUNCTIONS['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.models,self.invalid,self.errors,)==(other.models,other.invalid,other.errors,)\n  return NotImplemented\n return __eq__'] = __create_fn__

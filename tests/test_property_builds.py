@@ -108,6 +108,8 @@ def test_the_generator_reaches_valid_specs_with(part: str) -> None:
     found = find(
         specs(),
         compiles_with_part,
-        settings=settings(max_examples=500, database=None, deadline=None, phases=[Phase.generate]),
+        # 500 examples missed relative levels for 4 seeds of 40 (so did the generator before
+        # this session's changes); 1500 missed none of those
+        settings=settings(max_examples=1500, database=None, deadline=None, phases=[Phase.generate]),
     )
     assert compiles_with_part(found)
