@@ -362,3 +362,32 @@ def test_a_simulation_shared_by_equal_levels_is_the_one_each_would_compute() -> 
     for case, memoised in zip(cases, shared, strict=True):
         scenarios._timeline.cache_clear()
         assert scenario(*case) == memoised, case[0].name
+
+
+def test_levels_on_a_rule_that_needs_no_input_get_no_colliding_test(tmp_path: Path) -> None:
+    """Its rule writes the recorded series itself (`or vector(0)`): a level test feeding that
+    series would fail in promtool with a duplicate sample, so there is none, and the rest
+    of the tests pass."""
+    import subprocess
+
+    from rlmgen.pipeline import compile_specs
+    from tests.conftest import require_tool
+
+    promtool = require_tool("promtool")
+    case = REPO / "tests" / "cases" / "invalid" / "levels-on-a-rule-that-needs-no-input.yaml"
+    [result] = compile_specs([case], tmp_path / "out")
+    assert not result.errors
+    (tmp_path / "prometheus").mkdir()
+    for path in ("prometheus/rules.yaml", "prometheus/tests.yaml"):
+        (tmp_path / path).write_bytes(result.files[path])
+    tests = (tmp_path / "prometheus" / "tests.yaml").read_text()
+    assert (
+        "alert: ShopOrdersSinceLastPushHigh" in (tmp_path / "prometheus" / "rules.yaml").read_text()
+    )
+    assert "ShopOrdersSinceLastPushHigh" not in tests and "ShopLatencyP99High" in tests
+    run = subprocess.run(
+        [promtool, "test", "rules", str(tmp_path / "prometheus" / "tests.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -203,3 +203,25 @@ def test_equality_values_are_the_equal_matchers_of_a_label_anywhere() -> None:
     assert isinstance(query, promql.Query)
     assert promql.equality_values(query.ast, "namespace") == ("one", "four", "five")
     assert promql.equality_values(query.ast, "job") == ()
+
+
+@pytest.mark.parametrize(
+    ("expr", "yields"),
+    [
+        ("time() - (max(x) or vector(0))", True),
+        ("max(x) or vector(0)", True),
+        ("(x or vector(0)) * 100", True),
+        ("absent(x)", True),
+        ('label_replace(vector(1), "a", "b", "", "")', True),
+        ("time() - x", False),
+        ("rate(x[5m])", False),
+        ("histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m])))", False),
+        ("x unless vector(1)", False),
+        ("x and vector(1)", False),
+        ("sum(rate(x[5m])) / sum(rate(y[5m]))", False),
+    ],
+)
+def test_what_gives_a_sample_with_no_input_series(expr: str, yields: bool) -> None:
+    query = promql.analyse(expr)
+    assert isinstance(query, promql.Query)
+    assert promql.yields_without_inputs(query.ast) is yields

@@ -11,7 +11,7 @@ from typing import Any
 from rlmgen.derive import alert_examples
 from rlmgen.derive.rules import AlertRule, Rules
 from rlmgen.derive.scenarios import Scenario, edges, scenario, selector
-from rlmgen.lang import promtool
+from rlmgen.lang import promql, promtool
 from rlmgen.lang.promtemplate import render
 from rlmgen.lang.promtool import TestGroup, unique_namer, uniquely_named
 from rlmgen.lang.units import format_duration
@@ -77,7 +77,7 @@ def _expected_annotations(
 
 def _level_cases(spec: m.Spec, rules: Rules) -> Iterator[tuple[str, str, Scenario]]:
     """(name, pointer, scenario) of every level's test, in the file's order."""
-    alerts = [r for r in rules.alerts if r.origin == "levels"]
+    alerts = [r for r in rules.alerts if r.origin == "levels" and _testable(spec, r.metric)]
     by_metric: dict[int, list[AlertRule]] = {}
     for rule in alerts:  # one pass: looking siblings up per alert would be quadratic
         by_metric.setdefault(id(rule.metric), []).append(rule)
@@ -90,6 +90,15 @@ def _level_cases(spec: m.Spec, rules: Rules) -> Iterator[tuple[str, str, Scenari
             level = rule.level.text if rule.level else ""
             name = f"{rule.name} {rule.severity}: {level}" + (f" ({edge} edge)" if edge else "")
             yield name, rule.pointer, case
+
+
+def _testable(spec: m.Spec, metric: m.Metric | None) -> bool:
+    """Whether a level's test can feed the metric's series: not when its recording rule
+    writes that series itself with no input (`or vector(0)`; levels/untestable)."""
+    if metric is None or not metric.record or metric.expr is None:
+        return True
+    query = promql.analyse(metric.expr, spec.targets.prometheus)
+    return not (isinstance(query, promql.Query) and promql.yields_without_inputs(query.ast))
 
 
 def _level_tests(spec: m.Spec, rules: Rules) -> Iterator[TestGroup]:

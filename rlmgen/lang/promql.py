@@ -746,6 +746,35 @@ def _children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
     return ()
 
 
+# Functions that give a sample whatever their arguments select (`vector(0)`, `time()`).
+_WITHOUT_INPUTS = frozenset({"vector", "absent", "absent_over_time", "time", "scalar", "pi"})
+
+
+def yields_without_inputs(ast: promql_parser.Expr) -> bool:
+    """Whether the expression gives a sample when no series it selects exists:
+    `max(x) or vector(0)`, `absent(x)`, `time() - (x or vector(0))`; not `time() - x`."""
+    if isinstance(ast, promql_parser.NumberLiteral | promql_parser.StringLiteral):
+        return True
+    if isinstance(ast, promql_parser.VectorSelector | promql_parser.MatrixSelector):
+        return False
+    if isinstance(ast, promql_parser.Call):
+        if ast.func.name in _WITHOUT_INPUTS:
+            return True
+        vectors = [a for a in ast.args if not isinstance(a, promql_parser.NumberLiteral)]
+        return any(yields_without_inputs(a) for a in vectors[:1]) if vectors else True
+    if isinstance(ast, promql_parser.AggregateExpr):
+        return yields_without_inputs(ast.expr)
+    if isinstance(ast, promql_parser.BinaryExpr):
+        operator = str(ast.op).strip()
+        left, right = yields_without_inputs(ast.lhs), yields_without_inputs(ast.rhs)
+        if operator == "or":
+            return left or right
+        return left if operator == "unless" else left and right
+    if isinstance(ast, _WRAPPERS):
+        return yields_without_inputs(ast.expr)
+    return False
+
+
 def _name_from_matchers(node: promql_parser.VectorSelector) -> str | None:
     for matcher in node.matchers.matchers:
         if matcher.name == "__name__" and str(matcher.op).endswith("Equal"):

@@ -268,6 +268,10 @@ _ALL = [
         "`for` has passed: it can never fire.",
     ),
     Check(
+        "levels/untestable",
+        "Levels on a recording rule that gives a value with no input (or vector(0)): no test.",
+    ),
+    Check(
         "levels/beyond-buckets",
         "A level on a histogram's quantile above its largest finite bucket: it never fires.",
     ),

@@ -87,6 +87,16 @@ def _metric(
     if name is None:
         return None
     alert = _level_alerts(walk, node, name, levels, alert_node, hold, routing, service)
+    if alert is not None and record and expr is not None and promql.yields_without_inputs(expr.ast):
+        walk.warning(
+            node.at("expr"),
+            "this recording rule gives a value when none of its input series exists (`or "
+            "vector(0)`, `absent`, `time()`...): the generated tests of its levels, which feed "
+            "the recorded series, would collide with it, so its levels get none",
+            "alert on a missing input with absent() in a hand-written alert, and record what "
+            "the inputs give; or prove the rule with its examples",
+            check="levels/untestable",
+        )
     if alert is not None and levels is not None:
         check_level_tests(walk, levels_node, levels, alert, service.evaluation_interval)
         # every level's generated test renders the summary
