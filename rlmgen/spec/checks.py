@@ -403,6 +403,10 @@ _ALL = [
     ),
     Check("dashboards/unknown-unit", "A panel unit that is not a Grafana unit id."),
     Check(
+        "dashboards/unit-mismatch",
+        "A metric panel's unit of another scale than the metric's (h for seconds): shown wrong.",
+    ),
+    Check(
         "dashboards/refresh-too-fast",
         "A dashboard refresh below Grafana's minimum (5s), which Grafana raises.",
     ),

@@ -115,6 +115,8 @@ def _panel(
         metric = metrics.get(metric_name)
     if unit := node.text("unit"):
         _check_unit(walk, node.at("unit"), unit)
+        if metric is not None and "query" not in node and not node.items("queries"):
+            _check_unit_of_metric(walk, node.at("unit"), unit, metric)
     queries = _queries(walk, node, declared)
     heatmap = node.value.get("type") == "heatmap" and "query" in node
     if heatmap and queries and "le" not in (queries[0].grouping or ()):
@@ -226,6 +228,36 @@ def grafana_units() -> frozenset[str]:
 
     return frozenset(
         v for k, v in vars(units).items() if not k.startswith("_") and isinstance(v, str)
+    )
+
+
+# Grafana unit ids that read a value in a given scale of one dimension: a panel in one of
+# them shows a metric in another of the same dimension wrongly (7200 s as 7200 h).
+_SCALES = {
+    **dict.fromkeys(("ns", "µs", "ms", "s", "m", "h", "d"), "time"),
+    **dict.fromkeys(("percent", "percentunit"), "fraction"),
+}
+_SCALE_NAMES = {
+    "ns": "nanoseconds", "µs": "microseconds", "ms": "milliseconds", "s": "seconds",
+    "m": "minutes", "h": "hours", "d": "days", "percent": "percents (0-100)",
+    "percentunit": "ratios (0-1)",
+}  # fmt: skip
+
+
+def _check_unit_of_metric(walk: Walk, pointer: str, unit: str, metric: m.Metric) -> None:
+    """A `metric:` panel's unit reads the metric's samples as they are: a unit of another
+    scale of the same dimension shows them wrongly (Grafana does not convert)."""
+    own = metric.unit.grafana if metric.unit is not None else None
+    if own is None or unit == own or _SCALES.get(unit) is None:
+        return
+    if _SCALES.get(unit) != _SCALES.get(own):
+        return
+    walk.warning(
+        pointer,
+        f"'{unit}' reads the values as {_SCALE_NAMES[unit]}, but {metric.name}'s samples "
+        f"are {_SCALE_NAMES[own]}: Grafana shows them as they are, in the wrong unit",
+        f"write unit: {own} (Grafana writes large values in larger units itself)",
+        check="dashboards/unit-mismatch",
     )
 
 
