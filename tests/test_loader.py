@@ -165,3 +165,12 @@ def test_merge_keys_of_merge_keys_are_resolved_once() -> None:
     ]
     spec = load_text("\n".join(lines) + "\n", "spec.yaml")
     assert spec.data["m24"] == {"a": 1, **{f"x{i}": 1 for i in range(1, 25)}}
+
+
+def test_a_value_quoted_over_lines_on_purpose_is_not_blamed_for_a_later_error() -> None:
+    text = 'a:\n  b: "one\n    two"\n  c: 1\n d: 2\n'  # d is mis-indented, nothing to do with b
+    with pytest.raises(SpecLoadError) as caught:
+        load_text(text, "x.yaml")
+    [diagnostic] = caught.value.diagnostics
+    assert "not closed" not in diagnostic.message
+    assert (diagnostic.line, diagnostic.col) != (2, 6)

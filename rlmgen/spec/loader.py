@@ -357,6 +357,29 @@ _SYNTAX_HINTS = (
 )
 
 
+_OPENING_QUOTE = re.compile(r"""^\s*(?:-\s+)?[^\s#'"][^:#]*:\s+(["'])""")
+
+
+def _unclosed_quote(
+    lines: list[str], context: yaml.Mark | None, problem: yaml.Mark
+) -> tuple[tuple[int, int], str] | None:
+    """((line, column), quote) of the first value between the block YAML was reading and
+    the problem's line that opens a quote its line does not close, if any."""
+    start = context.line if context is not None else max(0, problem.line - 10)
+    for index in range(start, min(problem.line, len(lines))):
+        match = _OPENING_QUOTE.match(lines[index])
+        if match is None:
+            continue
+        quote, rest = match[1], lines[index][match.end() :]
+        closed = rest.replace('\\"', "").count('"') if quote == '"' else rest.count("'") % 2
+        # the quote that closed it runs to the problem's line (a value quoted over several
+        # lines on purpose is valid YAML: the problem is elsewhere then, without a quote)
+        reached = problem.line < len(lines) and quote in lines[problem.line]
+        if closed == 0 and reached:
+            return (index + 1, match.start(1) + 1), quote
+    return None
+
+
 def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else 1
@@ -371,6 +394,19 @@ def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic
         mark = exc.context_mark or mark  # the '>' that YAML took for a block scalar
     else:
         hint = next((h for words, h in _SYNTAX_HINTS if words in problem), "")
+    if mark is not None and (unclosed := _unclosed_quote(lines, exc.context_mark, mark)):
+        # a value whose closing quote is missing runs on into the next lines until a quote
+        # there closes it, and YAML reports where that leaves it: said where it opens
+        (at_line, at_col), quote = unclosed
+        return Diagnostic(
+            path,
+            at_line,
+            at_col,
+            "",
+            f"YAML syntax error: this quoted value is not closed ({problem} at line {line})",
+            f"end it with {quote} on this line",
+            check="yaml/syntax",
+        )
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return Diagnostic(
         path, line, col, "", f"YAML syntax error: {problem}", hint, check="yaml/syntax"
