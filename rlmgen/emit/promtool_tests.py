@@ -171,9 +171,8 @@ def _block(scalars: Scalars, heading: str, mapping: Mapping[str, str]) -> str:
 
 def _alert_example_tests(rules: Rules) -> list[TestGroup]:
     tests = []
-    named: dict[
-        str, list[AlertRule]
-    ] = {}  # hand-written rules by name: promtool tests them together
+    # hand-written rules by name: promtool tests the rules of a name together
+    named: dict[str, list[AlertRule]] = {}
     for rule in rules.alerts:
         if rule.alert is not None:
             named.setdefault(rule.name, []).append(rule)

@@ -760,8 +760,10 @@ def yields_without_inputs(ast: promql_parser.Expr) -> bool:
     if isinstance(ast, promql_parser.Call):
         if ast.func.name in _WITHOUT_INPUTS:
             return True
+        # a function of a vector (its first argument that is no number) gives a sample
+        # where that vector has one; of numbers only, always
         vectors = [a for a in ast.args if not isinstance(a, promql_parser.NumberLiteral)]
-        return any(yields_without_inputs(a) for a in vectors[:1]) if vectors else True
+        return yields_without_inputs(vectors[0]) if vectors else True
     if isinstance(ast, promql_parser.AggregateExpr):
         return yields_without_inputs(ast.expr)
     if isinstance(ast, promql_parser.BinaryExpr):
@@ -808,6 +810,7 @@ _ARITHMETIC: dict[str, Callable[[float, float], float]] = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
+    # Go's float division: x/0 is +Inf or -Inf by the sign of x, 0/0 is NaN
     "/": lambda a, b: a / b if b else math.copysign(math.inf, a) if a else math.nan,
 }
 
@@ -859,13 +862,12 @@ def selector_matchers(ast: promql_parser.Expr) -> tuple[str, tuple[Matcher, ...]
     name = ast.name or _name_from_matchers(ast)
     if not name:
         return None
-    operators = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
     found = []
     for matcher in ast.matchers.matchers:
         if matcher.name == "__name__":
             continue
         kind = str(matcher.op).rsplit(".", 1)[-1]
-        found.append((str(matcher.name), operators.get(kind, "="), str(matcher.value)))
+        found.append((str(matcher.name), _OPERATORS.get(kind, "="), str(matcher.value)))
     return name, tuple(found)
 
 

@@ -198,15 +198,12 @@ def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bo
         )
         return False
     if outside := _OUTSIDE_ACTION.search(re.sub(r"\{\{.*?\}\}", _blanked, value, flags=re.S)):
-        walk.diagnostics.append(
-            walk.spec.diagnostic_in_value(
-                node.at(key),
-                outside.group(),
-                f"'{outside.group()}' is outside {{{{ }}}}: the notification shows it as written",
-                f"write {{{{ {outside.group()} }}}}",
-                check="templates/outside-action",
-                severity="warning",
-            )
+        walk.warning_in_value(
+            node.at(key),
+            outside.group(),
+            f"'{outside.group()}' is outside {{{{ }}}}: the notification shows it as written",
+            f"write {{{{ {outside.group()} }}}}",
+            check="templates/outside-action",
         )
     if (problem := gotemplate.check(value)) is not None:
         walk.error_in_value(

@@ -84,17 +84,14 @@ def check_base_namespace_selected(walk: Walk, namespace: str, base_namespace: st
         if "/examples/" in pointer:  # a test's input series, never queried in production
             continue
         if base_namespace in promql.equality_values(query.ast, "namespace"):
-            walk.diagnostics.append(
-                walk.spec.diagnostic_in_value(
-                    pointer,
-                    f'"{base_namespace}"',
-                    f'selects namespace="{base_namespace}", the base\'s namespace, but this '
-                    f"environment's service runs in '{namespace}'",
-                    f'give the environment its own expression with namespace="{namespace}" '
-                    "in its overlay, or select the series by labels every environment shares",
-                    check="environment/base-namespace",
-                    severity="warning",
-                )
+            walk.warning_in_value(
+                pointer,
+                f'"{base_namespace}"',
+                f'selects namespace="{base_namespace}", the base\'s namespace, but this '
+                f"environment's service runs in '{namespace}'",
+                f'give the environment its own expression with namespace="{namespace}" in '
+                "its overlay, or select the series by labels every environment shares",
+                check="environment/base-namespace",
             )
 
 
@@ -118,15 +115,12 @@ def check_bucket_labels(walk: Walk) -> None:
                 if stored == written:
                     continue
                 fixed = "|".join(stored)
-                walk.diagnostics.append(
-                    walk.spec.diagnostic_in_value(
-                        pointer,
-                        f'{label}{operator}"{value}"',
-                        _bucket_message(label, operator, value, written, stored, target),
-                        f'write {label}{operator}"{fixed}"',
-                        check="promql/bucket-label",
-                        severity="warning",
-                    )
+                walk.warning_in_value(
+                    pointer,
+                    f'{label}{operator}"{value}"',
+                    _bucket_message(label, operator, value, written, stored, target),
+                    f'write {label}{operator}"{fixed}"',
+                    check="promql/bucket-label",
                 )
 
 

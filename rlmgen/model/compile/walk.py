@@ -79,6 +79,16 @@ class Walk:
             self.spec.diagnostic_in_value(pointer, fragment, message, hint, occurrence, check=check)
         )
 
+    def warning_in_value(
+        self, pointer: str, fragment: str, message: str, hint: str = "", *, check: str
+    ) -> None:
+        """A warning located at `fragment` inside the scalar at `pointer`."""
+        self.diagnostics.append(
+            self.spec.diagnostic_in_value(
+                pointer, fragment, message, hint, check=check, severity="warning"
+            )
+        )
+
     def line_of(self, pointer: str) -> int:
         return self.spec.line_of(pointer)
 
@@ -224,17 +234,13 @@ class Node:
             return None
         self.walk.queries[self.at(key)] = result
         if not dashboard and (variable := promql.dashboard_variable(value)):
-            self.walk.diagnostics.append(
-                self.walk.spec.diagnostic_in_value(
-                    self.at(key),
-                    variable,
-                    f"'{variable}' is a dashboard variable: outside a dashboard it is the "
-                    "literal text, so this matcher compares series with it",
-                    'write the values the rule needs (several: a regex, =~"a|b"), or drop '
-                    "the matcher",
-                    check="promql/dashboard-variable",
-                    severity="warning",
-                )
+            self.walk.warning_in_value(
+                self.at(key),
+                variable,
+                f"'{variable}' is a dashboard variable: outside a dashboard it is the literal "
+                "text, so this matcher compares series with it",
+                'write the values the rule needs (several: a regex, =~"a|b"), or drop the matcher',
+                check="promql/dashboard-variable",
             )
         if result.experimental and targets.prometheus < PROMTOOL_EXPERIMENTAL:
             self.walk.warning(
