@@ -103,12 +103,12 @@ def _difference(kind: str, want: dict[str, str], have: dict[str, str]) -> str | 
     return None
 
 
-def _shown(labels: dict[str, str]) -> str:
-    return ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+def _shown(labels: dict[str, str], *, without: str = "__name__") -> str:
+    return ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != without)
 
 
 def _labels(alert: Alert) -> str:
-    return ", ".join(f'{k}="{v}"' for k, v in sorted(alert.labels.items()) if k != "alertname")
+    return _shown(alert.labels, without="alertname")
 
 
 def _values(values: list[float]) -> str:

@@ -34,8 +34,8 @@ class Specs:
 
 
 @dataclass
-class Compiled:
-    """The units of one side: each valid unit's model (by `<service>`, or
+class Side:
+    """The units of one side of a comparison: each valid unit's model (by `<service>`, or
     `<environment>/<service>`), the invalid ones (by unit, or by file when its service is
     unknown), and the invalid units' errors."""
 
@@ -44,14 +44,14 @@ class Compiled:
     errors: list[Diagnostic]
 
 
-def _compile(specs: Specs) -> Compiled:
+def _compile(specs: Specs) -> Side:
     results = compile_texts(specs.texts, specs.read_text)
     errors = [d for r in results for d in r.errors]
     invalid = {r.unit if r.service else r.display for r in results if r.errors}
     # a spec with an error anywhere has no model in any unit: each is invalid
     invalid |= {r.unit for r in results if r.service and r.model is None}
     models = {r.unit: r.model for r in results if r.model is not None and r.unit not in invalid}
-    return Compiled(models, invalid, errors)
+    return Side(models, invalid, errors)
 
 
 def compare_environments(specs: Specs, old: str, new: str) -> dict[str, list[Change]]:
@@ -70,7 +70,7 @@ def compare_environments(specs: Specs, old: str, new: str) -> dict[str, list[Cha
         prefix = f"{name}/"
         return {u[len(prefix) :]: s for u, s in units.items() if u.startswith(prefix)}
 
-    return _report(Compiled(services(old), set(), []), Compiled(services(new), set(), []))
+    return _report(Side(services(old), set(), []), Side(services(new), set(), []))
 
 
 def _read_disk(shown: str) -> str:
@@ -134,7 +134,7 @@ def compare(base: Specs, head: Specs) -> tuple[dict[str, list[Change]], list[Dia
     return _report(old, new), old.errors + new.errors
 
 
-def _report(old_side: Compiled, new_side: Compiled) -> dict[str, list[Change]]:
+def _report(old_side: Side, new_side: Side) -> dict[str, list[Change]]:
     old, new = old_side.models, new_side.models
     report = {}
     for name in sorted(old.keys() | new.keys() | new_side.invalid):
@@ -170,19 +170,28 @@ def markdown(
     65,536): the tables then keep each service's risky changes and say how many others
     are left out."""
     template = environment().get_template("review.md.j2")
-    services = [
-        {"name": name, "changes": changes, "risky": risky(changes), "omitted": 0}
-        for name, changes in report.items()
-        if changes
-    ]
-    text: str = template.render(services=services, title=title)
+
+    def render(brief: bool) -> str:
+        """The report; `brief`: each table with its risky changes only, the rest counted."""
+        services = []
+        for name, changes in report.items():
+            shown = [c for c in changes if c.risks] if brief else changes
+            if changes:
+                services.append(
+                    {
+                        "name": name,
+                        "changes": shown,
+                        "risky": risky(changes),
+                        "omitted": len(changes) - len(shown),
+                    }
+                )
+        text: str = template.render(services=services, title=title)
+        return text
+
+    text = render(brief=False)
     if max_length is None or len(text) <= max_length:
         return text
-    for service in services:
-        kept = [c for c in service["changes"] if c.risks]  # type: ignore[attr-defined]
-        service["omitted"] = len(service["changes"]) - len(kept)  # type: ignore[arg-type]
-        service["changes"] = kept
-    text = template.render(services=services, title=title)
+    text = render(brief=True)
     if len(text) <= max_length:
         return text
     note = "\n\n… the report goes on: it is longer than `--max-length`.\n"

@@ -82,12 +82,24 @@ def _dashboard(
     )
 
 
-def _histogram_query(walk: Walk, node: Node, metric: m.Metric) -> m.Query | None:
-    """What a `metric:` panel of a histogram shows: a heatmap its buckets' rates (no series
-    is named like a classic histogram); any other panel type cannot tell which quantile
-    or rate was meant, which is reported."""
+def _metric_query(walk: Walk, node: Node, metric: m.Metric) -> m.Query | None:
+    """What a `metric:` panel shows: the metric's series; of a histogram, a heatmap of its
+    buckets' rates (no series is named like a classic histogram; any other panel type
+    cannot tell which quantile or rate was meant); a summary, not as a heatmap (it has no
+    buckets). None when reported."""
     name = metric.name
-    if node.value.get("type") == "heatmap":
+    heatmap = node.value.get("type") == "heatmap"
+    if metric.type == "summary" and heatmap:
+        walk.error(
+            node.at("metric"),
+            f"'{name}' is a summary: it has quantiles, not the buckets a heatmap shows",
+            "show its quantiles in a timeseries panel (metric: with type: timeseries)",
+            check="dashboards/histogram-metric",
+        )
+        return None
+    if metric.type != "histogram":
+        return m.Query(metric.measured, node.text("legend"), None)
+    if heatmap:
         # a native histogram only where Prometheus ingests them and no classic buckets are
         # declared (the rules and SLOs of a metric with buckets read its _bucket series)
         if NATIVE_HISTOGRAMS in walk.targets.features and not metric.buckets:
@@ -129,21 +141,10 @@ def _panel(
     if queries is None:
         return None
     if not queries and metric is not None:
-        if metric.type == "summary" and node.value.get("type") == "heatmap":
-            walk.error(
-                node.at("metric"),
-                f"'{metric.name}' is a summary: it has quantiles, not the buckets a heatmap shows",
-                "show its quantiles in a timeseries panel (metric: with type: timeseries)",
-                check="dashboards/histogram-metric",
-            )
+        shown = _metric_query(walk, node, metric)
+        if shown is None:
             return None
-        if metric.type == "histogram":
-            shown = _histogram_query(walk, node, metric)
-            if shown is None:
-                return None
-            queries = [shown]
-        else:
-            queries = [m.Query(metric.measured, node.text("legend"), None)]
+        queries = [shown]
     title, kind = node.text("title"), node.text("type")
     if title is None or kind is None or (metric_name and metric is None):
         return None
