@@ -80,19 +80,18 @@ def judge(results: Sequence[Compiled], tools: Tools, jobs: int | None = None) ->
             rules = derive_rules(result.model)
             tests, groups = _test_jobs(result, rules, unit, tools.promtool)
             routes = _route_jobs(result, rules, unit, tools.amtool)
-            checked = len(rules.alerts) if routes else 0  # routes, whether amtool loads them
-            planned.append((result, [*tests, *routes], groups, checked))
+            planned.append((result, [*tests, *routes], groups, len(routes)))
         with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
             futures = [[pool.submit(job) for job in unit_jobs] for _, unit_jobs, _, _ in planned]
-            return [
-                Outcome(
-                    result,
-                    tuple(sorted({d for f in unit_futures for d in f.result()}, key=sort_key)),
-                    groups,
-                    routes,
-                )
-                for (result, _, groups, routes), unit_futures in zip(planned, futures, strict=True)
-            ]
+            outcomes = []
+            for (result, _, groups, tested), unit_futures in zip(planned, futures, strict=True):
+                found = {d for f in unit_futures for d in f.result()}
+                if any(d.check == "judge/route-failed" for d in found):
+                    config = Path(directory) / result.unit / ALERTMANAGER_PATH
+                    if refused := _refused(result, config, tools.amtool):
+                        found = {d for d in found if d.check != "judge/route-failed"} | {refused}
+                outcomes.append(Outcome(result, tuple(sorted(found, key=sort_key)), groups, tested))
+            return outcomes
 
 
 # --- promtool ------------------------------------------------------------------------------
@@ -165,7 +164,14 @@ def _route_jobs(result: Compiled, rules: Rules, unit: Path, tool: str) -> list[J
     config = unit / ALERTMANAGER_PATH
     if spec.routing is None or ALERTMANAGER_PATH not in result.files:
         return []
-    # a configuration amtool cannot load routes nothing: said once, not for every alert
+    return [_route_job(result, spec.routing, rule, config, tool) for rule in rules.alerts]
+
+
+def _refused(result: Compiled, config: Path, tool: str) -> Diagnostic | None:
+    """Why amtool cannot load the configuration, as one diagnostic (asked only once some
+    route failed: a configuration that does not load routes nothing, which would be said
+    for every alert), or None when it loads."""
+    assert result.model is not None
     loaded = subprocess.run(
         [tool, "check-config", str(config)],
         capture_output=True,
@@ -173,21 +179,21 @@ def _route_jobs(result: Compiled, rules: Rules, unit: Path, tool: str) -> list[J
         timeout=AMTOOL_TIMEOUT,
         check=False,
     )
-    if loaded.returncode != 0:
-        said = [line.strip() for line in (loaded.stdout + loaded.stderr).splitlines()]
-        said = [line.split("FAILED:", 1)[-1].strip() for line in said if line.strip()]
-        start = next((i for i, line in enumerate(said) if "error" in line.lower()), 0)
-        reason = " ".join(said[start : start + 2])
-        refused = _at(
-            result,
-            "/routing",
-            f"amtool check-config refuses {ALERTMANAGER_PATH}: {reason}",
-            _judge_version_hint("amtool", tool, spec.targets.alertmanager, "alertmanager")
-            or "this is a bug in rlmgen: please report it with the spec",
-            check="judge/route-failed",
-        )
-        return [lambda: [refused]]
-    return [_route_job(result, spec.routing, rule, config, tool) for rule in rules.alerts]
+    if loaded.returncode == 0:
+        return None
+    said = [line.strip() for line in (loaded.stdout + loaded.stderr).splitlines()]
+    said = [line.split("FAILED:", 1)[-1].strip() for line in said if line.strip()]
+    start = next((i for i, line in enumerate(said) if "error" in line.lower()), 0)
+    reason = " ".join(said[start : start + 2])
+    target = result.model.targets.alertmanager
+    return _at(
+        result,
+        "/routing",
+        f"amtool check-config refuses {ALERTMANAGER_PATH}: {reason}",
+        _judge_version_hint("amtool", tool, target, "alertmanager")
+        or "this is a bug in rlmgen: please report it with the spec",
+        check="judge/route-failed",
+    )
 
 
 def intended_receivers(rule: AlertRule, routing: m.Routing) -> list[str]:
