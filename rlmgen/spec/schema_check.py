@@ -95,13 +95,13 @@ def _type_hint(
         return f'write it as a percentage: "{percent:.10g}%"'
     if "string" in kinds:
         return _quote_hint(spec, pointer, value)
-    percent = (
+    written_percent = (
         re.fullmatch(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*%\s*", value)
         if isinstance(value, str)
         else None
     )
-    if "number" in kinds and percent:
-        return f"write the ratio: {float(percent[1]) / 100:.10g}"
+    if "number" in kinds and written_percent:
+        return f"write the ratio: {float(written_percent[1]) / 100:.10g}"
     if "array" in kinds and isinstance(value, str | int | float) and not isinstance(value, bool):
         items = [item for item in re.split(r"[,\s]+", str(value)) if item]
         return f"write a list: [{', '.join(items)}]" if items else ""
