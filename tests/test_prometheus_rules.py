@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rlmgen.lang import promql
@@ -340,9 +340,15 @@ def test_template_braces_and_comments_in_spec_text_reach_prometheus_as_text(
 
 
 @settings(max_examples=400, deadline=None)
+@example("a: 1\x1db: 2", True)  # ASCII text is searched for each break apart
+@example("a: 1\x1eb: 2", True)
+@example(" \nb: 2", True)
 @given(
     st.lists(
-        st.text(alphabet=st.sampled_from(" \t\n\r\v\f\x1c\x85\u2028\u3000ab:-#"), max_size=8),
+        st.text(
+            alphabet=st.sampled_from(" \t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\u3000ab:-#"),
+            max_size=8,
+        ),
         max_size=8,
     ).map("\n".join),
     st.booleans(),

@@ -51,13 +51,30 @@ def _rule_files(rules: Rules) -> tuple[dict[str, str], str]:
 
 # A line break other than \n (str.splitlines breaks there too), or a line of whitespace
 # only (left as it is, not indented): text without either is indented by replacing \n.
-_UNUSUAL_LINES = re.compile(r"[\r\v\f\x1c-\x1e\x85\u2028\u2029]|(?:^|\n)[^\S\n]*\n")
+# Searched for apart: one pattern with both alternatives took 0.2 s on 10 MB of rules.
+_ASCII_BREAKS = "\r\v\f\x1c\x1d\x1e"
+_BREAKS = re.compile(r"[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+_BLANK_FIRST_LINE = re.compile(r"[^\S\n]*\n")
+
+
+def _plain_lines(text: str) -> bool:
+    """Whether each line of `text`, the last one too, ends in a line feed alone, and none
+    is blank."""
+    if not text.endswith("\n"):
+        return False
+    if text.isascii():  # `in` is a fast scan; the pattern tests a class at each character
+        if any(character in text for character in _ASCII_BREAKS):
+            return False
+    elif _BREAKS.search(text) is not None:
+        return False
+    return _BLANK_LINE.search(text) is None and _BLANK_FIRST_LINE.match(text) is None
 
 
 def _prometheus_rule(header: str, text: str) -> str:
     """`header`, then the rules `text` as the `spec`: each line that is not blank indented
     by two spaces (made without a copy of each line: a large spec's rules are 30 MB)."""
-    if text.endswith("\n") and _UNUSUAL_LINES.search(text) is None:
+    if _plain_lines(text):
         return f"{header}spec:\n  " + text.replace("\n", "\n  ", text.count("\n") - 1)
     lines = text.splitlines(keepends=True)
     return f"{header}spec:\n" + "".join(f"  {line}" if line.strip() else line for line in lines)
