@@ -94,6 +94,36 @@ def test_an_io_error_leaves_the_previous_tree_and_says_so_in_one_line(
     assert not list(tmp_path.glob(".rlmgen-*"))
 
 
+def test_a_large_tree_written_by_threads_is_whole_and_a_fault_names_the_first_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Past writer._THREADED_FROM_BYTES the files are written by threads: the same bytes,
+    and a fault is reported for the first failing file in order, whichever thread met it."""
+    import errno
+
+    size = writer._THREADED_FROM_BYTES // 4
+    texts = {f"{name}.yaml": name * size for name in "abcdefgh"}
+    write_services(tmp_path, {"shop": render(texts, "s")})
+    written = {p.name: p.read_bytes() for p in (tmp_path / "shop").iterdir()}
+    assert written == render(texts, "s")
+    real_fsync = os.fsync
+
+    def failing_fsync(descriptor: int) -> None:  # EIO for c.yaml and f.yaml
+        if os.readlink(f"/proc/self/fd/{descriptor}").endswith(("/c.yaml", "/f.yaml")):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(writer.os, "fsync", failing_fsync)
+    changed = {name: text.upper() for name, text in texts.items()}
+    with pytest.raises(WriteError) as caught:
+        write_services(tmp_path, {"shop": render(changed, "s")})
+    assert str(caught.value) == (
+        f"cannot write {tmp_path}/shop/c.yaml: Input/output error ({tmp_path} is as it was)"
+    )
+    assert {p.name: p.read_bytes() for p in (tmp_path / "shop").iterdir()} == written
+    assert not list(tmp_path.glob(".rlmgen-*"))
+
+
 def test_a_symlink_or_a_file_in_place_of_a_service_is_refused(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
