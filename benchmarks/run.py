@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -111,11 +112,13 @@ def measure(size: int, workdir: Path, repeat: int) -> dict[str, Any]:
     output_bytes = sum(len(data) for data in files.values())
     # This machine's speed drifts by a quarter between runs: the process and the floor
     # are each timed `repeat` times, interleaved, and the best of each is compared. The
-    # build runs without the cache (a cold build), as one job.
+    # build runs without the cache (a cold build), as one job, into an empty directory
+    # (into the last run's files it would read them back and write nothing).
     cli_out = workdir / f"cli-out-{size}"
     command = [*_rlmgen(), "-q", "build", str(spec_path), "-o", str(cli_out), "-j", "1"]
     runs, floors, plain_floors = [], [], []
     for _ in range(repeat):
+        shutil.rmtree(cli_out, ignore_errors=True)
         runs.append(_process(command, env={"RLMGEN_CACHE": "0"}))
         floors.append(_floor(spec_path, cli_out))
         plain_floors.append(_floor(spec_path, cli_out, "--plain-gc"))
