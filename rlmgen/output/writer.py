@@ -124,7 +124,11 @@ def _write_tree(root: Path, files: Mapping[str, bytes], shown_root: Path) -> Non
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(_WRITER_THREADS) as pool:
-        for _ in pool.map(lambda item: _write_file(root, *item, shown_root), files.items()):
+        for _ in pool.map(
+            lambda relative, data: _write_file(root, relative, data, shown_root),
+            files.keys(),
+            files.values(),
+        ):
             pass
 
 
