@@ -266,3 +266,30 @@ def test_two_files_are_never_read_from_one_secret_key(
         operator = yaml.safe_load(result.files[OPERATOR])["spec"]["receivers"]
         urls = [r["slackConfigs"][0]["apiURL"] for r in operator if "slackConfigs" in r]
         assert urls == [{"name": "hooks", "key": "url"}] * 2
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        *("Europe/Berlin", "America/New_York", "Etc/GMT+4", "US/Eastern", "UTC", "Local"),
+        *("Europe/Berln", "Mars/Olympus", "utc", "Berlin"),
+    ],
+)
+def test_the_zones_rlmgen_accepts_are_those_alertmanager_loads(tmp_path: Path, zone: str) -> None:
+    """routing/unknown-location agrees with amtool: a zone rlmgen knows loads, one it
+    refuses makes Alertmanager refuse the configuration."""
+    from rlmgen.lang.timezones import known_zones
+
+    amtool = require_tool("amtool")
+    config = tmp_path / "alertmanager.yaml"
+    config.write_text(
+        "route: {receiver: x}\nreceivers: [{name: x}]\ntime_intervals:\n"
+        f"- name: hours\n  time_intervals: [{{times: [{{start_time: '09:00', "
+        f"end_time: '17:00'}}], location: {zone}}}]\n"
+    )
+    checked = subprocess.run(
+        [amtool, "check-config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert (checked.returncode == 0) == (zone in known_zones()), checked.stdout
+    if checked.returncode != 0:
+        assert f"unknown time zone {zone}" in checked.stdout

@@ -388,6 +388,14 @@ _ALL = [
     ),
     Check("routing/invalid-time-range", "A time range that does not end after it starts."),
     Check(
+        "routing/unknown-location",
+        "A time interval's location that is not a zone of the IANA time zone database.",
+    ),
+    Check(
+        "routing/operator-location",
+        "A time interval's location, which the Operator's AlertmanagerConfig cannot hold.",
+    ),
+    Check(
         "routing/webhook-url-file",
         "A webhook urlFile on a target Alertmanager that cannot read one.",
     ),

@@ -8,12 +8,14 @@ import posixpath
 from types import MappingProxyType
 from typing import Literal, cast
 
+from rlmgen.lang import timezones
 from rlmgen.lang.versions import WEBHOOK_URL_FILE, shown
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.labels import check_label_value
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
+from rlmgen.model.conventions import ALERTMANAGER_CONFIG_PATH
 from rlmgen.model.routing import (
     OPERATOR_SECRETS,
     SECRET_FILE_SETTINGS,
@@ -103,11 +105,37 @@ def _time_intervals(walk: Walk, node: Node) -> dict[str, m.TimeInterval]:
                         "(22:00-24:00 and 00:00-06:00)",
                         check="routing/invalid-time-range",
                     )
+            location = item.text("location")
+            if location is not None:
+                _check_location(walk, item.at("location"), location)
             if isinstance(item.value, dict):
                 ranges.append(MappingProxyType(dict(item.value)))
         if name:
             found[name] = m.TimeInterval(name, tuple(ranges))
     return found
+
+
+def _check_location(walk: Walk, pointer: str, location: str) -> None:
+    """A location Alertmanager loads (it refuses the whole configuration otherwise), and
+    what the Operator's copy makes of it."""
+    if location not in timezones.known_zones():
+        walk.error(
+            pointer,
+            f"'{location}' is not a time zone Alertmanager knows (the IANA time zone "
+            "database): it would refuse the whole configuration",
+            did_you_mean(location, timezones.known_zones())
+            or "a zone such as Europe/Berlin, America/New_York or UTC",
+            check="routing/unknown-location",
+        )
+    elif location not in timezones.UTC_ALWAYS:
+        walk.warning(
+            pointer,
+            "the Prometheus Operator's AlertmanagerConfig has no location (prometheus-operator "
+            f"issue 5512): in {ALERTMANAGER_CONFIG_PATH} these times are UTC, not {location}",
+            "if you deploy alertmanager/alertmanager.yaml or the environment's _cluster "
+            "configuration, which keep it, disable this check here; else write the times in UTC",
+            check="routing/operator-location",
+        )
 
 
 def _receiver(entry: Node) -> m.Receiver | None:

@@ -1,0 +1,32 @@
+"""Time zone names as Alertmanager reads a time interval's `location` (Go's
+time.LoadLocation): a zone of the IANA database, or UTC, or Local. The database's names
+are the tzdata package's, the same on every machine (the system's copy may be missing or
+older), so a spec is valid or not wherever it is checked."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+# What time.LoadLocation takes besides the database's zones: Local is the zone of the
+# machine Alertmanager runs on.
+_GO_NAMES = frozenset({"UTC", "Local"})
+
+# Zones at offset zero all year: a time range in one of them means what it means without
+# a location.
+UTC_ALWAYS = frozenset(
+    {
+        *("UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"),
+        *("GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0", "Etc/GMT+0", "GMT-0", "Etc/GMT-0"),
+        *("Greenwich", "Etc/Greenwich"),
+    }
+)
+
+
+@cache
+def known_zones() -> frozenset[str]:
+    """Every name Alertmanager accepts as a location."""
+    import tzdata  # imported here: only a spec with a location needs the list
+
+    listed = Path(tzdata.__file__).with_name("zones").read_text(encoding="utf-8")
+    return frozenset(listed.split()) | _GO_NAMES
