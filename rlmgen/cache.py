@@ -32,8 +32,9 @@ from typing import Any, BinaryIO
 DIRECTORY_ENV = "RLMGEN_CACHE_DIR"
 SWITCH_ENV = "RLMGEN_CACHE"
 DEFAULT_DIRECTORY = Path(".rlmgen-cache")
-# The libraries whose versions change what rlmgen writes.
-_SHAPING = ("pyyaml", "jinja2", "jsonschema", "promql-parser", "grafana-foundation-sdk")
+# The libraries whose versions change what rlmgen writes or reports (tzdata: which
+# locations are zones).
+_SHAPING = ("pyyaml", "jinja2", "jsonschema", "promql-parser", "grafana-foundation-sdk", "tzdata")
 _FORMAT = 4  # of an entry; bump when its layout changes
 
 
