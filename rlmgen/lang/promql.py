@@ -732,6 +732,17 @@ def counter_function_inputs(ast: promql_parser.Expr) -> list[tuple[str, str]]:
     return found
 
 
+def calls(ast: promql_parser.Expr, function: str) -> bool:
+    """Whether the expression calls `function` anywhere."""
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, promql_parser.Call) and node.func.name == function:
+            return True
+        stack.extend(_children(node))
+    return False
+
+
 def _children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
     if isinstance(node, promql_parser.BinaryExpr):
         return (node.lhs, node.rhs)

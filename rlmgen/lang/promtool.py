@@ -64,6 +64,18 @@ def last_sample(values: str) -> int | None:
     return last
 
 
+_LEADING_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def first_values(values: str) -> Iterator[tuple[str, float]]:
+    """Each token of a promtool `values` string that gives samples, with its first value
+    (`1700000000+60x10`: 1700000000.0); gaps and stale markers give none."""
+    for token in values.split():
+        found = _LEADING_NUMBER.match(token)
+        if found is not None:
+            yield token, float(found.group())
+
+
 def bad_values_token(values: str) -> str | None:
     """The first token of a promtool `values` string that is not series notation."""
     return next((t for t in values.split() if not _VALUES_TOKEN.match(t)), None)

@@ -376,6 +376,11 @@ _ALL = [
         "An example's labels are not those of the series its rule gives: some are missing, or "
         "never carried.",
     ),
+    Check(
+        "examples/unix-time",
+        "An example of a rule that reads time() gives today's Unix timestamps, but promtool's "
+        "clock starts at 0.",
+    ),
     Check("tests/too-large", "A promtool test rlmgen would write is too long for promtool to run."),
     # routing
     Check(

@@ -13,6 +13,7 @@ from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.examples import (
     check_at_within_inputs,
+    check_test_clock,
     compile_series,
     example_time,
     labels_not_a_mapping,
@@ -106,7 +107,7 @@ def _alert(
             walk,
             example_node,
             service.evaluation_interval,
-            expr is not None and "absent" in expr.text,
+            expr,
         )
         if example is None:
             continue
@@ -230,14 +231,16 @@ def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bo
 
 
 def _example(
-    walk: Walk, node: Node, evaluation: float, reads_absence: bool
+    walk: Walk, node: Node, evaluation: float, expr: promql.Query | None
 ) -> m.AlertExample | None:
     series = compile_series(walk, node)
     at = example_time(walk, node, evaluation)
     valid_interval, interval = sample_interval(walk, node)
     if series is None or at is None or not valid_interval or labels_not_a_mapping(node):
         return None
+    check_test_clock(walk, node, series, at, expr)
     fires = node.flag("fires", True)
+    reads_absence = expr is not None and "absent" in expr.text
     if not reads_absence and not check_at_within_inputs(walk, node, series, at, interval, fires):
         return None
     return m.AlertExample(

@@ -123,3 +123,38 @@ def check_at_within_inputs(
         check="examples/after-inputs" if expects_output else "examples/vacuous",
     )
     return not expects_output
+
+
+# The Unix time of 2001-09-09: an input sample this large, in an example of a rule that
+# reads time(), is a timestamp of the real clock, not of the test's.
+_REAL_CLOCK = 1e9
+_YEAR = 365.25 * 86400
+
+
+def check_test_clock(
+    walk: Walk,
+    example: Node,
+    series: tuple[m.ExampleSeries, ...],
+    at: float,
+    query: promql.Query | None,
+) -> None:
+    """promtool's clock starts at 0 (1970): in a test, time() is the seconds since its
+    start. An example of a rule that reads time() written with today's Unix timestamps
+    compares them with a time() decades before them: a warning at the first such value
+    (the test fails, or passes proving nothing)."""
+    if query is None or not promql.calls(query.ast, "time"):
+        return
+    for node, input_series in zip(example.items("series"), series, strict=True):
+        for token, value in promtool.first_values(input_series.values):
+            if value >= _REAL_CLOCK:
+                walk.warning_in_value(
+                    node.at("values"),
+                    token,
+                    "promtool's clock starts at 0 (1970): at "
+                    f"{format_duration(at)} the test's time() is {at:g}, so this timestamp "
+                    f"is {(value - at) / _YEAR:.0f} years ahead of it",
+                    "write times in seconds from the test's start: 0x60 is a success at the "
+                    "start and none after it, 0+60x60 one every minute",
+                    check="examples/unix-time",
+                )
+                return

@@ -10,6 +10,7 @@ from rlmgen.model.compile import labels, references
 from rlmgen.model.compile.alerts import check_severity_routed, check_template
 from rlmgen.model.compile.examples import (
     check_at_within_inputs,
+    check_test_clock,
     compile_series,
     example_time,
     labels_not_a_mapping,
@@ -81,7 +82,7 @@ def _metric(
     examples = tuple(
         example
         for example_node in node.items("examples")
-        if (example := _recording_example(walk, example_node, service.evaluation_interval))
+        if (example := _recording_example(walk, example_node, service.evaluation_interval, expr))
         is not None
     )
     if name is None:
@@ -202,13 +203,16 @@ def _level_alerts(
     )
 
 
-def _recording_example(walk: Walk, node: Node, evaluation: float) -> m.RecordingExample | None:
+def _recording_example(
+    walk: Walk, node: Node, evaluation: float, expr: promql.Query | None
+) -> m.RecordingExample | None:
     series = compile_series(walk, node)
     at = example_time(walk, node, evaluation)
     value = node.number("value")
     valid_interval, interval = sample_interval(walk, node)
     if series is None or at is None or value is None or not valid_interval:
         return None
+    check_test_clock(walk, node, series, at, expr)
     if labels_not_a_mapping(node):
         return None
     if not check_at_within_inputs(walk, node, series, at, interval, expects_output=True):

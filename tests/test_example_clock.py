@@ -1,0 +1,49 @@
+"""examples/unix-time says what promtool does: an example of a rule that reads time()
+written with today's Unix timestamps fails (promtool's clock starts at 0), and written in
+the test's time, as the warning's hint says, it passes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from rlmgen.pipeline import compile_specs
+from tests.conftest import REPO, require_tool
+
+CASE = REPO / "tests" / "cases" / "invalid" / "example-unix-time.yaml"
+
+
+def _promtool_failures(tmp_path: Path, text: str) -> tuple[list[str], str]:
+    """The spec's warnings' checks, and promtool's report of its generated tests ("" when
+    they pass)."""
+    promtool = require_tool("promtool")
+    tmp_path.mkdir()
+    spec = tmp_path / "backup.yaml"
+    spec.write_text(text)
+    [result] = compile_specs([spec], tmp_path / "out")
+    assert not result.errors, [d.format() for d in result.errors]
+    for path in ("prometheus/rules.yaml", "prometheus/tests.yaml"):
+        (tmp_path / path).parent.mkdir(exist_ok=True)
+        (tmp_path / path).write_bytes(result.files[path])
+    run = subprocess.run(
+        [promtool, "test", "rules", str(tmp_path / "prometheus" / "tests.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    return [
+        d.check for d in result.diagnostics
+    ], "" if run.returncode == 0 else run.stdout + run.stderr
+
+
+def test_the_flagged_examples_fail_in_promtool_and_pass_in_the_test_s_time(
+    tmp_path: Path,
+) -> None:
+    text = CASE.read_text(encoding="utf-8")
+    checks, failures = _promtool_failures(tmp_path / "unix", text)
+    assert checks == ["examples/unix-time", "examples/unix-time"]
+    assert "backup:age_seconds:max" in failures, failures
+    assert "alertname: BackupStale" in failures, failures
+    fixed = text.replace('"1764000000+60x10"', '"600x10"').replace(
+        '"_ 1699900000x1700"', '"_ 0x1700"'
+    )
+    assert _promtool_failures(tmp_path / "test-time", fixed) == ([], "")
