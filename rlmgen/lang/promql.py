@@ -743,6 +743,22 @@ def calls(ast: promql_parser.Expr, function: str) -> bool:
     return False
 
 
+def instant_selectors(ast: promql_parser.Expr) -> list[str]:
+    """The metric names of the selectors read at an instant (through Prometheus' lookback,
+    a subquery's too), in order of use; not those read as a range (`x[5m]`)."""
+    found = []
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, promql_parser.MatrixSelector):
+            continue
+        if isinstance(node, promql_parser.VectorSelector):
+            found.append(node.name or _name_from_matchers(node) or str(node))
+            continue
+        stack.extend(reversed(_children(node)))
+    return found
+
+
 def _children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
     if isinstance(node, promql_parser.BinaryExpr):
         return (node.lhs, node.rhs)

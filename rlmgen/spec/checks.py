@@ -381,6 +381,11 @@ _ALL = [
         "An example of a rule that reads time() gives today's Unix timestamps, but promtool's "
         "clock starts at 0.",
     ),
+    Check(
+        "examples/sparse-samples",
+        "An example's samples are further apart than Prometheus' 5m lookback, and its rule "
+        "reads a series at an instant.",
+    ),
     Check("tests/too-large", "A promtool test rlmgen would write is too long for promtool to run."),
     # routing
     Check(

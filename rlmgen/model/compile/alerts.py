@@ -13,6 +13,7 @@ from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.examples import (
     check_at_within_inputs,
+    check_sample_spacing,
     check_test_clock,
     compile_series,
     example_time,
@@ -239,6 +240,7 @@ def _example(
     if series is None or at is None or not valid_interval or labels_not_a_mapping(node):
         return None
     check_test_clock(walk, node, series, at, expr)
+    check_sample_spacing(walk, node, interval, expr)
     fires = node.flag("fires", True)
     reads_absence = expr is not None and "absent" in expr.text
     if not reads_absence and not check_at_within_inputs(walk, node, series, at, interval, fires):

@@ -67,6 +67,29 @@ def sample_interval(walk: Walk, example: Node) -> tuple[bool, float | None]:
     return interval != 0 and not (interval is None and "interval" in example), interval
 
 
+def check_sample_spacing(
+    walk: Walk, example: Node, interval: float | None, query: promql.Query | None
+) -> None:
+    """Samples further apart than Prometheus' lookback leave a series read at an instant
+    without a value between them: a condition breaks off and a `for` restarts (a range
+    read, `rate(x[1h])`, is not affected)."""
+    if interval is None or interval <= promtool.LOOKBACK or query is None:
+        return
+    instant = promql.instant_selectors(query.ast)
+    if not instant:
+        return
+    lookback = format_duration(promtool.LOOKBACK)
+    walk.warning(
+        example.at("interval"),
+        f"samples {format_duration(interval)} apart: more than {lookback} after each one "
+        f"(Prometheus' lookback) '{instant[0]}' has no value, so the rule's condition breaks "
+        "off and a `for` starts again",
+        f"sample every {lookback} or less; promtool's notation keeps a long series short: "
+        f"500x288 is a day of {lookback} samples",
+        check="examples/sparse-samples",
+    )
+
+
 def example_time(walk: Walk, example: Node, evaluation: float) -> float | None:
     """When the example is checked; promtool evaluates every rule up to that time."""
     at = example.duration("at")

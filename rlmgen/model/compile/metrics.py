@@ -10,6 +10,7 @@ from rlmgen.model.compile import labels, references
 from rlmgen.model.compile.alerts import check_severity_routed, check_template
 from rlmgen.model.compile.examples import (
     check_at_within_inputs,
+    check_sample_spacing,
     check_test_clock,
     compile_series,
     example_time,
@@ -213,6 +214,7 @@ def _recording_example(
     if series is None or at is None or value is None or not valid_interval:
         return None
     check_test_clock(walk, node, series, at, expr)
+    check_sample_spacing(walk, node, interval, expr)
     if labels_not_a_mapping(node):
         return None
     if not check_at_within_inputs(walk, node, series, at, interval, expects_output=True):

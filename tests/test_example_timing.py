@@ -1,6 +1,8 @@
-"""examples/unix-time says what promtool does: an example of a rule that reads time()
-written with today's Unix timestamps fails (promtool's clock starts at 0), and written in
-the test's time, as the warning's hint says, it passes."""
+"""Two warnings about examples' timing say what promtool does. examples/unix-time: an
+example of a rule that reads time() written with today's Unix timestamps fails (promtool's
+clock starts at 0), and written in the test's time, as the hint says, it passes.
+examples/sparse-samples: samples further apart than the 5m lookback break an instant read
+off (a range read is fine), and sampled as the hint says, it passes."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 from rlmgen.pipeline import compile_specs
 from tests.conftest import REPO, require_tool
 
-CASE = REPO / "tests" / "cases" / "invalid" / "example-unix-time.yaml"
+CASES = REPO / "tests" / "cases" / "invalid"
 
 
 def _promtool_failures(tmp_path: Path, text: str) -> tuple[list[str], str]:
@@ -38,7 +40,7 @@ def _promtool_failures(tmp_path: Path, text: str) -> tuple[list[str], str]:
 def test_the_flagged_examples_fail_in_promtool_and_pass_in_the_test_s_time(
     tmp_path: Path,
 ) -> None:
-    text = CASE.read_text(encoding="utf-8")
+    text = (CASES / "example-unix-time.yaml").read_text(encoding="utf-8")
     checks, failures = _promtool_failures(tmp_path / "unix", text)
     assert checks == ["examples/unix-time", "examples/unix-time"]
     assert "backup:age_seconds:max" in failures, failures
@@ -47,3 +49,17 @@ def test_the_flagged_examples_fail_in_promtool_and_pass_in_the_test_s_time(
         '"_ 1699900000x1700"', '"_ 0x1700"'
     )
     assert _promtool_failures(tmp_path / "test-time", fixed) == ([], "")
+
+
+def test_sparse_samples_break_an_instant_read_off_not_a_range_read(tmp_path: Path) -> None:
+    text = (CASES / "example-sparse-samples.yaml").read_text(encoding="utf-8")
+    checks, failures = _promtool_failures(tmp_path / "sparse", text)
+    assert checks == ["examples/sparse-samples"]
+    assert "alertname: BatchQueueHigh" in failures, failures
+    assert "BatchStalled" not in failures, failures
+    fixed = text.replace(
+        'values: "500x10"}\n            interval: 10m',
+        'values: "500x20"}\n            interval: 5m',
+    )
+    assert fixed != text
+    assert _promtool_failures(tmp_path / "dense", fixed) == ([], "")
