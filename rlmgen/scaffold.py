@@ -104,22 +104,37 @@ def files(service: str, requirement: str, ci: str) -> dict[str, str]:
 
 # Files a repository often has already: rlmgen's lines are added to them, not refused.
 APPENDABLE = frozenset({".gitignore", ".gitattributes"})
+PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 
 
 def write(directory: Path, scaffold: dict[str, str]) -> list[str]:
     """Write every file, or none when any exists already (nothing is overwritten; to an
-    existing .gitignore or .gitattributes the lines it lacks are added). The paths
-    written or extended."""
-    existing = sorted(
-        path for path in scaffold if path not in APPENDABLE and (directory / path).exists()
-    )
+    existing .gitignore or .gitattributes the lines it lacks are added, to an existing
+    .pre-commit-config.yaml rlmgen's hooks). The paths written or extended."""
+    texts = dict(scaffold)
+    existing = [
+        path
+        for path in scaffold
+        if path not in APPENDABLE and path != PRE_COMMIT_CONFIG and (directory / path).exists()
+    ]
+    hooks = directory / PRE_COMMIT_CONFIG
+    if PRE_COMMIT_CONFIG in scaffold and hooks.exists():
+        merged = with_hooks(hooks.read_text(encoding="utf-8"), scaffold[PRE_COMMIT_CONFIG])
+        if merged is None:
+            raise ScaffoldError(
+                f"{PRE_COMMIT_CONFIG} in {directory.as_posix()} has no block list of `repos:` "
+                "that rlmgen can add its hooks to: nothing written (add the hooks docs/ci.md "
+                "shows under 'pre-commit' yourself, move the file away, or init elsewhere)"
+            )
+        texts[PRE_COMMIT_CONFIG] = merged
     if existing:
+        existing.sort()
         raise ScaffoldError(
             f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in "
             f"{directory.as_posix()}: nothing written (move them away, or init elsewhere)"
         )
     changed = []
-    for path, text in scaffold.items():
+    for path, text in texts.items():
         target = directory / path
         target.parent.mkdir(parents=True, exist_ok=True)
         if path in APPENDABLE and target.exists():
@@ -130,9 +145,71 @@ def write(directory: Path, scaffold: dict[str, str]) -> list[str]:
                 continue
             text = present + ("" if present.endswith("\n") or not present else "\n")
             text += "\n".join(missing) + "\n"
+        elif (
+            path == PRE_COMMIT_CONFIG
+            and target.exists()
+            and text == target.read_text(encoding="utf-8")
+        ):
+            continue  # its hooks are there already
         target.write_text(text, encoding="utf-8")
         changed.append(path)
     return changed
+
+
+_TOP_LEVEL_KEY = re.compile(r"[^\s#-]")
+_LIST_ITEM = re.compile(r"( *)- ")
+
+
+def with_hooks(present: str, ours: str) -> str | None:
+    """`present` (a repository's .pre-commit-config.yaml) with the repos of `ours` added
+    at the end of its `repos:` list, as text (its comments and layout kept); `present`
+    itself when it has rlmgen's hooks already; None when it is not a block list that
+    text can be added to, proved by reading the result back."""
+    import yaml
+
+    try:
+        before, wanted = yaml.safe_load(present), yaml.safe_load(ours)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(before, dict) or not isinstance(before.get("repos"), list):
+        return None
+    ids = {
+        h.get("id")
+        for r in before["repos"]
+        if isinstance(r, dict)
+        for h in r.get("hooks") or []
+        if isinstance(h, dict)
+    }
+    if ids & {h["id"] for r in wanted["repos"] for h in r["hooks"]}:
+        return present
+    lines = present.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    start = next((i for i, line in enumerate(lines) if re.match(r"repos:\s*(#.*)?$", line)), None)
+    if start is None:
+        return None
+    end = next(
+        (i for i in range(start + 1, len(lines)) if _TOP_LEVEL_KEY.match(lines[i])), len(lines)
+    )
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1  # after the list's last item, before the blank lines that end it
+    items = [m.group(1) for line in lines[start + 1 : end] if (m := _LIST_ITEM.match(line))]
+    if not items:
+        return None
+    ours_lines = ours.splitlines(keepends=True)
+    entry = ours_lines[[line.rstrip() for line in ours_lines].index("repos:") + 1 :]
+    indent = items[0]
+    added = [f"{indent}# rlmgen's hooks, added by rlmgen init\n"] + [
+        indent + line[2:] if line.strip() else line for line in entry
+    ]
+    merged = "".join(lines[:end] + added + lines[end:])
+    try:
+        after = yaml.safe_load(merged)
+    except yaml.YAMLError:
+        return None
+    if after != {**before, "repos": before["repos"] + wanted["repos"]}:
+        return None
+    return merged
 
 
 # What a consuming repository must commit: out/ (what `rlmgen check` compares) and the

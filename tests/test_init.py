@@ -244,6 +244,61 @@ def test_init_adds_to_an_existing_gitignore(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+_THEIR_HOOKS = """\
+# the team's own hooks
+default_stages: [pre-commit]
+repos:
+- repo: https://github.com/pre-commit/pre-commit-hooks
+  rev: v4.6.0
+  hooks:
+  - id: trailing-whitespace   # keep diffs clean
+  # - id: check-yaml  (off: templates)
+
+ci:
+  autofix_prs: false
+"""
+
+
+@pytest.mark.parametrize("indent", ["", "  "])
+def test_init_adds_its_hooks_to_an_existing_pre_commit_config(tmp_path: Path, indent: str) -> None:
+    """A repository's own .pre-commit-config.yaml keeps its comments, layout and keys, and
+    gains rlmgen's hooks at the end of its repos (pre-commit itself validates the result);
+    a second init's hooks are not added twice."""
+    theirs = re.sub(r"(?m)^(- |  )", lambda m: indent + m.group(1), _THEIR_HOOKS)
+    (tmp_path / ".pre-commit-config.yaml").write_text(theirs)
+    result = CliRunner().invoke(
+        cli, ["init", str(tmp_path), "--service", "shop", "--ci", "none", "--no-build"]
+    )
+    assert result.exit_code == 0, result.output
+    merged = (tmp_path / ".pre-commit-config.yaml").read_text()
+    ours = files("shop", "rlmgen", "none")[".pre-commit-config.yaml"]
+    before, after = yaml.safe_load(theirs), yaml.safe_load(merged)
+    assert after == {**before, "repos": before["repos"] + yaml.safe_load(ours)["repos"]}
+    assert merged.startswith(theirs.split("\n\nci:")[0])  # their text, comments kept
+    assert merged.endswith(theirs[theirs.index("\n\nci:") :])
+    pre_commit = shutil.which("pre-commit", path=str(BIN)) or shutil.which("pre-commit")
+    if pre_commit is not None:
+        checked = _run([pre_commit, "validate-config", ".pre-commit-config.yaml"], tmp_path)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    from rlmgen.scaffold import with_hooks
+
+    assert with_hooks(merged, ours) == merged
+
+
+def test_init_refuses_a_pre_commit_config_it_cannot_add_to(tmp_path: Path) -> None:
+    (tmp_path / ".pre-commit-config.yaml").write_text("repos: [{repo: meta, hooks: []}]\n")
+    result = CliRunner().invoke(
+        cli, ["init", str(tmp_path), "--service", "shop", "--ci", "none", "--no-build"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"rlmgen: .pre-commit-config.yaml in {tmp_path.as_posix()} has no block list of "
+        "`repos:` that rlmgen can add its hooks to: nothing written (add the hooks docs/ci.md "
+        "shows under 'pre-commit' yourself, move the file away, or init elsewhere)\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == [".pre-commit-config.yaml"]
+
+
 def test_init_names_the_service_after_the_directory_and_checks_names(tmp_path: Path) -> None:
     runner = CliRunner()
     target = tmp_path / "Payments_API"
