@@ -914,8 +914,8 @@ def init(
     editors, .pre-commit-config.yaml, a CI workflow (GitHub Actions or GitLab CI),
     requirements-rlmgen.txt (how CI installs rlmgen), .gitignore and .gitattributes, then
     builds out/. Never overwrites a file: rlmgen's lines are added to an existing
-    .gitignore, .gitattributes or .pre-commit-config.yaml. Exit 0 written, 1 a file exists or cannot be
-    written, 2 bad usage.
+    .gitignore, .gitattributes or .pre-commit-config.yaml. Exit 0 written, 1 a file
+    exists or cannot be written, 2 bad usage.
     """
     from rlmgen import scaffold
 
