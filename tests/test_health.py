@@ -304,6 +304,30 @@ def test_values_read_in_the_unit_the_levels_are_written_in(
     assert format_value(value, series, display, decimals) == shown
 
 
+def test_a_value_past_a_level_reads_in_that_level_s_unit(
+    tmp_path: Path, prometheus: FakePrometheus
+) -> None:
+    """Levels written in several units (`< 1d`, `> 26h`, `> 3d`): a value past one reads
+    in its unit beside it, a healthy one in the first level's."""
+    spec = tmp_path / "backup.yaml"
+    spec.write_text(
+        OTHER.replace("URL", prometheus.url).split("metrics:")[0]
+        + """metrics:
+  - name: backup_age_seconds
+    type: gauge
+    unit: seconds
+    description: Backup age
+    levels: {target: "< 1d", warning: "> 26h", critical: "> 3d"}
+"""
+    )
+    prometheus.answers["backup_age_seconds"] = [({}, 27.25 * 3600)]
+    assert _health(str(spec))[1].splitlines()[1] == "⚠ Backup age: 27.2h (warning: > 26h)"
+    prometheus.answers["backup_age_seconds"] = [({}, 4 * 86400)]
+    assert _health(str(spec))[1].splitlines()[1] == "✗ Backup age: 4d (critical: > 3d)"
+    prometheus.answers["backup_age_seconds"] = [({}, 6 * 3600)]
+    assert _health(str(spec))[1].splitlines()[1] == "✓ Backup age: 0.25d"
+
+
 @pytest.mark.parametrize(
     "answer",
     [

@@ -15,6 +15,7 @@ _WRITTEN = re.compile(
 # What a level's words may say after its number without naming a unit.
 _WORDS = frozenset({"limit", "of", "increase", "rise", "spike", "drop", "decrease", "fall", "to"})
 DURATION, DATA = "duration", "data"  # displays that pick their suffix by the value's size
+SIZED_SUFFIXES = frozenset(_TIME) | frozenset(_DATA)  # `ms`, `h`, `d`, `KiB`, `GiB`...
 
 
 def written_display(texts: Iterable[str], unit: SeriesUnit | None) -> tuple[str, int]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from rlmgen.compiled_dataclasses import dataclass
-from rlmgen.lang.display import format_change, format_value
+from rlmgen.lang.display import SIZED_SUFFIXES, format_change, format_value, written_display
 from rlmgen.lang.levels import Level, is_past, is_within
 from rlmgen.lang.units import format_duration
 from rlmgen.live.prometheus import (
@@ -99,17 +99,23 @@ class CheckResult:
         as the level it is past (`3d` against `< 3d`)."""
         check = self.check
         level = reading.level
-        decimals = check.decimals
-        text = format_value(reading.value, check.unit, check.display, decimals)
+        decimals, display = check.decimals, check.display
+        if level is not None and level.value is not None and reading.change is None:
+            # past a level written in another unit than the first (`< 1d`, `> 26h`):
+            # in the level's, so the two read side by side (`27h`, not `1.13d`)
+            written, _ = written_display([level.text], check.unit)
+            if written != display and written in SIZED_SUFFIXES:
+                display = written
+        text = format_value(reading.value, check.unit, display, decimals)
         if level is None or level.value is None or reading.change is not None:
             return text
         while decimals < 12 and any(
-            text == format_value(bound, check.unit, check.display, decimals)
+            text == format_value(bound, check.unit, display, decimals)
             for bound in (level.value, level.high)
             if bound is not None and bound != reading.value
         ):
             decimals += 1
-            text = format_value(reading.value, check.unit, check.display, decimals)
+            text = format_value(reading.value, check.unit, display, decimals)
         return text
 
 
