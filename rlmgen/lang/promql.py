@@ -759,6 +759,18 @@ def instant_selectors(ast: promql_parser.Expr) -> list[str]:
     return found
 
 
+def number_literals(ast: promql_parser.Expr) -> list[float]:
+    """Every number written in the expression, in order of use."""
+    found = []
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, promql_parser.NumberLiteral):
+            found.append(float(node.val))
+        stack.extend(reversed(_children(node)))
+    return found
+
+
 def _children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
     if isinstance(node, promql_parser.BinaryExpr):
         return (node.lhs, node.rhs)

@@ -125,11 +125,13 @@ def _panel(
     metric_name = node.text("metric")
     if metric_name and references.check_metric(walk, declared, node.at("metric"), metric_name):
         metric = metrics.get(metric_name)
+    queries = _queries(walk, node, declared)
     if unit := node.text("unit"):
         _check_unit(walk, node.at("unit"), unit)
         if metric is not None and "query" not in node and not node.items("queries"):
             _check_unit_of_metric(walk, node.at("unit"), unit, metric)
-    queries = _queries(walk, node, declared)
+        if unit in _DATE_UNITS:
+            _check_date_unit(walk, node, unit, metric, metrics)
     heatmap = node.value.get("type") == "heatmap" and "query" in node
     if heatmap and queries and "le" not in (queries[0].grouping or ()):
         walk.warning(
@@ -260,6 +262,58 @@ def _check_unit_of_metric(walk: Walk, pointer: str, unit: str, metric: m.Metric)
         f"write unit: {own} (Grafana writes large values in larger units itself)",
         check="dashboards/unit-mismatch",
     )
+
+
+# Grafana units that read a value as a date: milliseconds since 1970.
+_DATE_UNITS = frozenset(
+    {
+        *("dateTimeAsIso", "dateTimeAsIsoNoDateIfToday", "dateTimeAsUS"),
+        *("dateTimeAsUSNoDateIfToday", "dateTimeAsLocal", "dateTimeAsLocalNoDateIfToday"),
+        *("dateTimeAsSystem", "dateTimeFromNow"),
+    }
+)
+
+
+def _check_date_unit(
+    walk: Walk, node: Node, unit: str, metric: m.Metric | None, metrics: dict[str, m.Metric]
+) -> None:
+    """A date unit reads milliseconds since 1970, and Prometheus keeps time in seconds
+    (`*_timestamp_seconds`): a panel of metrics in seconds, not multiplied by 1000, shows
+    today as a day of January 1970."""
+
+    def in_seconds(name: str) -> bool:
+        found = metrics.get(name)
+        return found is not None and found.unit is not None and found.unit.name == "seconds"
+
+    shown = (
+        f"'{unit}' reads the values as milliseconds since 1970, but {{}} in seconds: a "
+        "timestamp of today shows as a day of January 1970"
+    )
+    if metric is not None and "query" not in node and not node.items("queries"):
+        if in_seconds(metric.name):
+            walk.warning(
+                node.at("unit"),
+                shown.format(f"{metric.name}'s samples are"),
+                f"give the panel the query {metric.name} * 1000 in place of metric:",
+                check="dashboards/unit-mismatch",
+            )
+        return
+    pointers = [node.at("query")] if "query" in node else []
+    pointers += [item.at("expr") for item in node.items("queries")]
+    for pointer in pointers:
+        query = walk.queries.get(pointer)
+        if query is None or 1000 in promql.number_literals(query.ast):
+            continue
+        names = promql.series_names(query.ast)
+        if names and all(in_seconds(name) for name in names):
+            walk.warning(
+                pointer,
+                shown.format(
+                    f"{', '.join(dict.fromkeys(names))} {'is' if len(set(names)) == 1 else 'are'}"
+                ),
+                "multiply the query by 1000",
+                check="dashboards/unit-mismatch",
+            )
 
 
 def _check_unit(walk: Walk, pointer: str, unit: str) -> None:
