@@ -311,9 +311,7 @@ def validate(specs: tuple[Path, ...], fmt: str, strict: bool) -> None:
             )
         )
     elif fmt in ("github", "sarif"):
-        from rlmgen.spec import reports
-
-        click.echo(getattr(reports, fmt)(diagnostics), nl=False)
+        click.echo(_machine_report(fmt, diagnostics), nl=False)
     else:
         for diagnostic in diagnostics:
             _say(diagnostic)
@@ -343,10 +341,12 @@ def _compile_or_exit(
     progress: Progress | None = None,
     *,
     then: str = "nothing written",
+    fmt: str = "text",
 ) -> list[tuple[str, Compiled]]:
     """(service, result) of every spec, or exit 1 with every problem when one is invalid
     (`then`: what the command did not do). Without `progress`, a progress line of its own
-    shows the compile."""
+    shows the compile. `fmt` github or sarif: the problems of an invalid spec are that
+    report on stdout, and a valid spec's warnings are left to the caller's."""
     from rlmgen.pipeline import compile_specs
 
     if progress is None:
@@ -356,15 +356,26 @@ def _compile_or_exit(
         results = compile_specs(files, out_dir, on_step=progress.update, jobs=_jobs())
         progress.pause()
     diagnostics = _reported(results)
-    for diagnostic in diagnostics:
-        _say(diagnostic, err=True)
     errors = sum(d.severity == "error" for d in diagnostics)
+    if fmt != "text":
+        if errors:
+            click.echo(_machine_report(fmt, diagnostics), nl=False)
+    else:
+        for diagnostic in diagnostics:
+            _say(diagnostic, err=True)
     if errors:
         _info(
             f"invalid: {_summary(errors, len(diagnostics) - errors, _spec_count(results))}; {then}"
         )
         sys.exit(EXIT_INVALID)
     return [(r.unit, r) for r in results if r.has_model]
+
+
+def _machine_report(fmt: str, diagnostics: Sequence[Diagnostic]) -> str:
+    """GitHub Actions annotations or a SARIF log of `diagnostics`."""
+    from rlmgen.spec import reports
+
+    return str(getattr(reports, fmt)(diagnostics))
 
 
 @cli.command()
@@ -790,18 +801,20 @@ def verify(
     callback=_remember_jobs,
     help="Spec files compiled, and judges run, at once (default: the CPU count).",
 )
-def test_command(specs: tuple[Path, ...], jobs: int | None) -> None:
+@_format_option("text", "github", "sarif")
+def test_command(specs: tuple[Path, ...], jobs: int | None, fmt: str) -> None:
     """Run the generated tests with their real judges, failures located in the spec.
 
     Builds to a temporary directory, runs `promtool test rules` on every test file and
     `amtool config routes test` for every alert, and reports each failure at the spec
-    line that produced the test (an example, a level, an alert). Exit 0 all pass,
-    1 a test fails or a spec is invalid, 2 promtool or amtool missing.
+    line that produced the test (an example, a level, an alert); `--format github` or
+    `sarif` as `validate` does, with the specs' warnings. Exit 0 all pass, 1 a test fails
+    or a spec is invalid, 2 promtool or amtool missing.
     """
     from rlmgen.judge.run import ToolMissing, Tools, judge
 
     files, _ = _resolve_specs(specs)
-    results = [r for _, r in _compile_or_exit(files, DEFAULT_OUT, then="nothing tested")]
+    results = [r for _, r in _compile_or_exit(files, DEFAULT_OUT, then="nothing tested", fmt=fmt)]
     try:
         tools = Tools.find()
     except ToolMissing as exc:
@@ -809,8 +822,11 @@ def test_command(specs: tuple[Path, ...], jobs: int | None) -> None:
         sys.exit(EXIT_USAGE)
     outcomes = judge(results, tools, jobs)
     failures = _judged(outcomes)
-    for diagnostic in failures:
-        _say(diagnostic)
+    if fmt == "text":
+        for diagnostic in failures:
+            _say(diagnostic)
+    else:
+        click.echo(_machine_report(fmt, [*_reported(results), *failures]), nl=False)
     groups = sum(o.test_groups for o in outcomes)
     routes = sum(o.routes for o in outcomes)
     counts = (

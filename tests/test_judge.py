@@ -3,6 +3,7 @@ the spec line that produced the failing test."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,36 @@ def test_a_wrong_example_value_is_said_at_its_line_with_the_exact_value(tmp_path
     )
     assert code == 1
     assert err.startswith("failed: 1 failure in 2 promtool test groups")
+
+
+def test_failures_as_github_annotations_and_sarif(tmp_path: Path) -> None:
+    """`rlmgen test --format github|sarif`: the failures as `validate` reports problems,
+    so a CI job puts them on the pull request's lines; an invalid spec's errors too."""
+    from sarif_pydantic import Sarif
+
+    _tools()
+    spec = _spec(tmp_path, value="3.3")
+    line = SPEC.splitlines().index("        value: VALUE") + 1
+    code, out, err = _test("--format", "github", str(spec))
+    assert code == 1 and err.startswith("failed: 1 failure in 2 promtool test groups")
+    assert out.splitlines() == [
+        f"::error file={spec.as_posix()},line={line},col=16,title=rlmgen error "
+        "[judge/promtool-failed]::/metrics/1/examples/0/value: test 'shop:cart_value:gross: "
+        "example 1': promtool computes 3.3000000000000003 for shop:cart_value:gross at 5m; "
+        "the example expects 3.3 (hint: promtool compares values exactly and floating point "
+        "arithmetic gives 3.3000000000000003: write value: 3.3000000000000003)"
+    ]
+    code, out, _ = _test("--format", "sarif", str(spec))
+    [result] = Sarif.model_validate(json.loads(out)).runs[0].results or []
+    assert (code, result.rule_id, result.locations[0].physical_location.region.start_line) == (
+        1,
+        "judge/promtool-failed",
+        line,
+    )
+    code, out, err = _test("--format", "github", str(_spec(tmp_path, value="x")))
+    assert code == 1 and out.startswith(f"::error file={spec.as_posix()},line={line},col=16,")
+    assert err == "invalid: 1 error, 0 warnings in 1 spec; nothing tested\n"
+    assert (_test("--format", "github", str(_spec(tmp_path)))[:2]) == (0, "")
 
 
 def test_an_example_that_expects_no_alert_is_said_at_fires(tmp_path: Path) -> None:
