@@ -1271,56 +1271,57 @@ def __create_fn__():
 FUNCTIONS['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.intervals,))\n return __hash__'] = __create_fn__
 
 
-def __create_fn__(_type_default, _type_group_by, _type_receivers, _type_time_intervals, _type_inhibit_equal, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_time_intervals, _dflt_inhibit_equal, _return_type):
- def __init__(self,default:_type_default,group_by:_type_group_by,receivers:_type_receivers,time_intervals:_type_time_intervals=_dflt_time_intervals,inhibit_equal:_type_inhibit_equal=_dflt_inhibit_equal)->_return_type:
+def __create_fn__(_type_default, _type_group_by, _type_receivers, _type_time_intervals, _type_inhibit_equal, _type_route_label, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_time_intervals, _dflt_inhibit_equal, _dflt_route_label, _return_type):
+ def __init__(self,default:_type_default,group_by:_type_group_by,receivers:_type_receivers,time_intervals:_type_time_intervals=_dflt_time_intervals,inhibit_equal:_type_inhibit_equal=_dflt_inhibit_equal,route_label:_type_route_label=_dflt_route_label)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'default',default)
   __dataclass_builtins_object__.__setattr__(self,'group_by',group_by)
   __dataclass_builtins_object__.__setattr__(self,'receivers',receivers)
   __dataclass_builtins_object__.__setattr__(self,'time_intervals',time_intervals)
   __dataclass_builtins_object__.__setattr__(self,'inhibit_equal',inhibit_equal)
+  __dataclass_builtins_object__.__setattr__(self,'route_label',route_label)
  return __init__
-FUNCTIONS["def __create_fn__(_type_default, _type_group_by, _type_receivers, _type_time_intervals, _type_inhibit_equal, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_time_intervals, _dflt_inhibit_equal, _return_type):\n def __init__(self,default:_type_default,group_by:_type_group_by,receivers:_type_receivers,time_intervals:_type_time_intervals=_dflt_time_intervals,inhibit_equal:_type_inhibit_equal=_dflt_inhibit_equal)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'default',default)\n  __dataclass_builtins_object__.__setattr__(self,'group_by',group_by)\n  __dataclass_builtins_object__.__setattr__(self,'receivers',receivers)\n  __dataclass_builtins_object__.__setattr__(self,'time_intervals',time_intervals)\n  __dataclass_builtins_object__.__setattr__(self,'inhibit_equal',inhibit_equal)\n return __init__"] = __create_fn__
+FUNCTIONS["def __create_fn__(_type_default, _type_group_by, _type_receivers, _type_time_intervals, _type_inhibit_equal, _type_route_label, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_time_intervals, _dflt_inhibit_equal, _dflt_route_label, _return_type):\n def __init__(self,default:_type_default,group_by:_type_group_by,receivers:_type_receivers,time_intervals:_type_time_intervals=_dflt_time_intervals,inhibit_equal:_type_inhibit_equal=_dflt_inhibit_equal,route_label:_type_route_label=_dflt_route_label)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'default',default)\n  __dataclass_builtins_object__.__setattr__(self,'group_by',group_by)\n  __dataclass_builtins_object__.__setattr__(self,'receivers',receivers)\n  __dataclass_builtins_object__.__setattr__(self,'time_intervals',time_intervals)\n  __dataclass_builtins_object__.__setattr__(self,'inhibit_equal',inhibit_equal)\n  __dataclass_builtins_object__.__setattr__(self,'route_label',route_label)\n return __init__"] = __create_fn__
 
 
 def __create_fn__():
  def __repr__(self):
-  return self.__class__.__qualname__ + f"(default={self.default!r}, group_by={self.group_by!r}, receivers={self.receivers!r}, time_intervals={self.time_intervals!r}, inhibit_equal={self.inhibit_equal!r})"
+  return self.__class__.__qualname__ + f"(default={self.default!r}, group_by={self.group_by!r}, receivers={self.receivers!r}, time_intervals={self.time_intervals!r}, inhibit_equal={self.inhibit_equal!r}, route_label={self.route_label!r})"
  return __repr__
-FUNCTIONS['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(default={self.default!r}, group_by={self.group_by!r}, receivers={self.receivers!r}, time_intervals={self.time_intervals!r}, inhibit_equal={self.inhibit_equal!r})"\n return __repr__'] = __create_fn__
+FUNCTIONS['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(default={self.default!r}, group_by={self.group_by!r}, receivers={self.receivers!r}, time_intervals={self.time_intervals!r}, inhibit_equal={self.inhibit_equal!r}, route_label={self.route_label!r})"\n return __repr__'] = __create_fn__
 
 
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
-   return (self.default,self.group_by,self.receivers,self.time_intervals,self.inhibit_equal,)==(other.default,other.group_by,other.receivers,other.time_intervals,other.inhibit_equal,)
+   return (self.default,self.group_by,self.receivers,self.time_intervals,self.inhibit_equal,self.route_label,)==(other.default,other.group_by,other.receivers,other.time_intervals,other.inhibit_equal,other.route_label,)
   return NotImplemented
  return __eq__
-FUNCTIONS['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.default,self.group_by,self.receivers,self.time_intervals,self.inhibit_equal,)==(other.default,other.group_by,other.receivers,other.time_intervals,other.inhibit_equal,)\n  return NotImplemented\n return __eq__'] = __create_fn__
+FUNCTIONS['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.default,self.group_by,self.receivers,self.time_intervals,self.inhibit_equal,self.route_label,)==(other.default,other.group_by,other.receivers,other.time_intervals,other.inhibit_equal,other.route_label,)\n  return NotImplemented\n return __eq__'] = __create_fn__
 
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
-  if type(self) is cls or name in ('default','group_by','receivers','time_intervals','inhibit_equal',):
+  if type(self) is cls or name in ('default','group_by','receivers','time_intervals','inhibit_equal','route_label',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
  return __setattr__
-FUNCTIONS['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'default\',\'group_by\',\'receivers\',\'time_intervals\',\'inhibit_equal\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__
+FUNCTIONS['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'default\',\'group_by\',\'receivers\',\'time_intervals\',\'inhibit_equal\',\'route_label\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__
 
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('default','group_by','receivers','time_intervals','inhibit_equal',):
+  if type(self) is cls or name in ('default','group_by','receivers','time_intervals','inhibit_equal','route_label',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
-FUNCTIONS['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'default\',\'group_by\',\'receivers\',\'time_intervals\',\'inhibit_equal\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__
+FUNCTIONS['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'default\',\'group_by\',\'receivers\',\'time_intervals\',\'inhibit_equal\',\'route_label\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__
 
 
 def __create_fn__():
  def __hash__(self):
-  return hash((self.default,self.group_by,self.receivers,self.time_intervals,self.inhibit_equal,))
+  return hash((self.default,self.group_by,self.receivers,self.time_intervals,self.inhibit_equal,self.route_label,))
  return __hash__
-FUNCTIONS['def __create_fn__():\n def __hash__(self):\n  return hash((self.default,self.group_by,self.receivers,self.time_intervals,self.inhibit_equal,))\n return __hash__'] = __create_fn__
+FUNCTIONS['def __create_fn__():\n def __hash__(self):\n  return hash((self.default,self.group_by,self.receivers,self.time_intervals,self.inhibit_equal,self.route_label,))\n return __hash__'] = __create_fn__
 
 
 def __create_fn__(_type_expr, _type_legend, _type_grouping, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):

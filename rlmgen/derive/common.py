@@ -123,7 +123,7 @@ def alert_labels(
         SEVERITY_LABEL: severity,
     }
     if receiver:
-        labels[ROUTE_LABEL] = receiver
+        labels[spec.routing.route_label if spec.routing else ROUTE_LABEL] = receiver
     return MappingProxyType(dict(sorted(labels.items())))
 
 

@@ -72,6 +72,13 @@ ALERT_LABELS = (
     SERVICE_LABEL,
     NAMESPACE_LABEL,
 )
+
+
+def alert_label_names(route_label: str) -> frozenset[str]:
+    """ALERT_LABELS with the route label as routing.routeLabel names it."""
+    return frozenset(ALERT_LABELS) - {ROUTE_LABEL} | {route_label}
+
+
 # The labels above that an alert's series keep when they carry their own: overwriting
 # them could merge two series into one, which Prometheus refuses.
 SERIES_FIRST_LABELS = frozenset({SERVICE_LABEL, NAMESPACE_LABEL, TEAM_LABEL})

@@ -140,13 +140,13 @@ ENTITY_LABELS = frozenset(
 )
 
 
-def inhibit_equal(carried: frozenset[str]) -> tuple[str, ...]:
+def inhibit_equal(carried: frozenset[str], route_label: str = ROUTE_LABEL) -> tuple[str, ...]:
     """What a firing alert and the alerts it holds back must share: the alert's name, the
     service, and the labels alert series carry (Alertmanager takes a label absent from
     both as equal), so that a critical alert of one pod holds back the warning of that
     pod only. Labels rlmgen sets per severity or per service are left out."""
     fixed = {"alertname", SERVICE_LABEL}
-    per_rule = {SEVERITY_LABEL, ROUTE_LABEL, TEAM_LABEL, NAMESPACE_LABEL}
+    per_rule = {SEVERITY_LABEL, route_label, TEAM_LABEL, NAMESPACE_LABEL}
     return ("alertname", SERVICE_LABEL, *sorted(carried - fixed - per_rule))
 
 
@@ -198,12 +198,12 @@ def routes(routing: m.Routing) -> list[Route]:
         return [[(SEVERITY_LABEL, "=", s), *matched] for s in receiver.severities]
 
     copies = [
-        route(r, m_ or [(ROUTE_LABEL, "=~", ".*")])
+        route(r, m_ or [(routing.route_label, "=~", ".*")])
         for r in routing.receivers
         if r.continues
         for m_ in (by_severity(r) or [[]])
     ]
     routed = [r for r in routing.receivers if not r.continues]
-    found = [route(r, [(ROUTE_LABEL, "=", r.name)]) for r in routed]
+    found = [route(r, [(routing.route_label, "=", r.name)]) for r in routed]
     found += [route(r, m_) for r in by_specificity(tuple(routed)) for m_ in by_severity(r)]
     return [*copies, *found]

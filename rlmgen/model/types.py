@@ -18,6 +18,7 @@ from rlmgen.lang.labels import UNKNOWN, LabelSet
 from rlmgen.lang.levels import Level
 from rlmgen.lang.units import SeriesUnit
 from rlmgen.lang.versions import DEFAULT_ALERTMANAGER, DEFAULT_PROMETHEUS, Version
+from rlmgen.model.conventions import ROUTE_LABEL
 
 Labels = Mapping[str, str]
 
@@ -244,6 +245,8 @@ class Routing:
     # The labels a firing alert and the less severe alerts it holds back share: the
     # alert's name, the service, and every label that tells its series apart.
     inhibit_equal: tuple[str, ...] = ("alertname", "service")
+    # The label every alert names its receiver in (routing.routeLabel)
+    route_label: str = ROUTE_LABEL
 
 
 @frozen

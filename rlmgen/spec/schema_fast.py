@@ -74,101 +74,102 @@ _C60 = frozenset(['description', 'labels', 'name', 'page', 'playbook', 'summary'
 _C61 = frozenset(['alerts', 'description', 'name', 'objective', 'period', 'sli'])
 _C62 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
 _C63 = _pattern('^([a-zA-Z_][a-zA-Z0-9_]*|\\.\\.\\.)$')
-_C64 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C65 = ['critical', 'warning', 'info']
-_C66 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
-_C67 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
-_C68 = frozenset(['routingKeyFile', 'url'])
-_C69 = _pattern('^[#@][^\\s{}#@]+$')
-_C70 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
-_C71 = frozenset(['apiUrlFile', 'channel'])
-_C72 = _pattern('^[^@\\s{}]+@[^@\\s{}]+$')
+_C64 = _pattern('^[a-zA-Z_][a-zA-Z0-9_]*$')
+_C65 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C66 = ['critical', 'warning', 'info']
+_C67 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
+_C68 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
+_C69 = frozenset(['routingKeyFile', 'url'])
+_C70 = _pattern('^[#@][^\\s{}#@]+$')
+_C71 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
+_C72 = frozenset(['apiUrlFile', 'channel'])
 _C73 = _pattern('^[^@\\s{}]+@[^@\\s{}]+$')
-_C74 = _pattern('^[^:\\s]+:[0-9]+$')
-_C75 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
-_C76 = frozenset(['authPasswordFile', 'authUsername', 'from', 'smarthost', 'to'])
-_C77 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
-_C78 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
-_C79 = frozenset(['url', 'urlFile'])
-_C80 = frozenset([])
-_C81 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C82 = frozenset(['activeTimeIntervals', 'continue', 'email', 'groupInterval', 'groupWait', 'match', 'muteTimeIntervals', 'name', 'pagerduty', 'repeatInterval', 'severities', 'slack', 'title', 'webhook'])
-_C83 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C84 = _pattern('^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(:(monday|tuesday|wednesday|thursday|friday|saturday|sunday))?$')
-_C85 = _pattern('^([01][0-9]|2[0-3]):[0-5][0-9]$')
-_C86 = _pattern('^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$')
-_C87 = frozenset(['end', 'start'])
-_C88 = _pattern('^-?[0-9]{1,2}(:-?[0-9]{1,2})?$')
-_C89 = _pattern('^([a-z]+|[0-9]{1,2})(:([a-z]+|[0-9]{1,2}))?$')
-_C90 = _pattern('^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$')
-_C91 = frozenset(['daysOfMonth', 'location', 'months', 'times', 'weekdays'])
-_C92 = frozenset(['intervals', 'name'])
-_C93 = frozenset(['default', 'groupBy', 'receivers', 'timeIntervals'])
-_C94 = _pattern('^[a-z0-9][a-z0-9-]{0,39}$')
-_C95 = _pattern('^now(-[0-9]+[smhdwMy])?$')
-_C96 = _pattern('^[a-zA-Z_][a-zA-Z0-9_]*$')
-_C97 = frozenset(['includeAll', 'label', 'multi', 'name', 'query'])
-_C98 = ['stat', 'timeseries', 'heatmap', 'bargauge', 'gauge', 'table', 'text']
-_C99 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C100 = frozenset(['expr', 'legend'])
-_C101 = frozenset(['content', 'decimals', 'description', 'height', 'legend', 'max', 'metric', 'min', 'queries', 'query', 'title', 'type', 'unit', 'width'])
-_C102 = frozenset(['collapsed', 'panels', 'title'])
-_C103 = frozenset(['description', 'panels', 'refresh', 'rows', 'tags', 'timeFrom', 'title', 'uid', 'variables'])
-_C104 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C105 = ['Deployment', 'StatefulSet', 'ReplicaSet']
-_C106 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C107 = ['apps/v1']
-_C108 = frozenset(['apiVersion', 'kind', 'name'])
-_C109 = ['cpu', 'memory']
-_C110 = frozenset([])
-_C111 = frozenset(['averageUtilization', 'averageValue', 'label', 'resource', 'scaleDownBelow', 'selector'])
-_C112 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C113 = frozenset(['averageValue', 'label', 'pods', 'scaleDownBelow', 'selector'])
-_C114 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C115 = frozenset(['averageValue', 'external', 'label', 'scaleDownBelow', 'selector', 'value'])
-_C116 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C117 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C118 = frozenset(['apiVersion', 'kind', 'metric', 'name'])
-_C119 = frozenset(['averageValue', 'label', 'object', 'scaleDownBelow', 'selector', 'value'])
-_C120 = ['Max', 'Min', 'Disabled']
-_C121 = ['Percent', 'Pods']
-_C122 = frozenset(['period', 'type', 'value'])
-_C123 = frozenset(['policies', 'selectPolicy', 'stabilizationWindow'])
+_C74 = _pattern('^[^@\\s{}]+@[^@\\s{}]+$')
+_C75 = _pattern('^[^:\\s]+:[0-9]+$')
+_C76 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
+_C77 = frozenset(['authPasswordFile', 'authUsername', 'from', 'smarthost', 'to'])
+_C78 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
+_C79 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
+_C80 = frozenset(['url', 'urlFile'])
+_C81 = frozenset([])
+_C82 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C83 = frozenset(['activeTimeIntervals', 'continue', 'email', 'groupInterval', 'groupWait', 'match', 'muteTimeIntervals', 'name', 'pagerduty', 'repeatInterval', 'severities', 'slack', 'title', 'webhook'])
+_C84 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C85 = _pattern('^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(:(monday|tuesday|wednesday|thursday|friday|saturday|sunday))?$')
+_C86 = _pattern('^([01][0-9]|2[0-3]):[0-5][0-9]$')
+_C87 = _pattern('^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$')
+_C88 = frozenset(['end', 'start'])
+_C89 = _pattern('^-?[0-9]{1,2}(:-?[0-9]{1,2})?$')
+_C90 = _pattern('^([a-z]+|[0-9]{1,2})(:([a-z]+|[0-9]{1,2}))?$')
+_C91 = _pattern('^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$')
+_C92 = frozenset(['daysOfMonth', 'location', 'months', 'times', 'weekdays'])
+_C93 = frozenset(['intervals', 'name'])
+_C94 = frozenset(['default', 'groupBy', 'receivers', 'routeLabel', 'timeIntervals'])
+_C95 = _pattern('^[a-z0-9][a-z0-9-]{0,39}$')
+_C96 = _pattern('^now(-[0-9]+[smhdwMy])?$')
+_C97 = _pattern('^[a-zA-Z_][a-zA-Z0-9_]*$')
+_C98 = frozenset(['includeAll', 'label', 'multi', 'name', 'query'])
+_C99 = ['stat', 'timeseries', 'heatmap', 'bargauge', 'gauge', 'table', 'text']
+_C100 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C101 = frozenset(['expr', 'legend'])
+_C102 = frozenset(['content', 'decimals', 'description', 'height', 'legend', 'max', 'metric', 'min', 'queries', 'query', 'title', 'type', 'unit', 'width'])
+_C103 = frozenset(['collapsed', 'panels', 'title'])
+_C104 = frozenset(['description', 'panels', 'refresh', 'rows', 'tags', 'timeFrom', 'title', 'uid', 'variables'])
+_C105 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C106 = ['Deployment', 'StatefulSet', 'ReplicaSet']
+_C107 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C108 = ['apps/v1']
+_C109 = frozenset(['apiVersion', 'kind', 'name'])
+_C110 = ['cpu', 'memory']
+_C111 = frozenset([])
+_C112 = frozenset(['averageUtilization', 'averageValue', 'label', 'resource', 'scaleDownBelow', 'selector'])
+_C113 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C114 = frozenset(['averageValue', 'label', 'pods', 'scaleDownBelow', 'selector'])
+_C115 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C116 = frozenset(['averageValue', 'external', 'label', 'scaleDownBelow', 'selector', 'value'])
+_C117 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C118 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C119 = frozenset(['apiVersion', 'kind', 'metric', 'name'])
+_C120 = frozenset(['averageValue', 'label', 'object', 'scaleDownBelow', 'selector', 'value'])
+_C121 = ['Max', 'Min', 'Disabled']
+_C122 = ['Percent', 'Pods']
+_C123 = frozenset(['period', 'type', 'value'])
 _C124 = frozenset(['policies', 'selectPolicy', 'stabilizationWindow'])
-_C125 = frozenset(['scaleDown', 'scaleUp'])
-_C126 = frozenset(['behavior', 'maxReplicas', 'metrics', 'minReplicas', 'name', 'target', 'title'])
-_C127 = frozenset(['criteria', 'escalation', 'name', 'responseTime'])
-_C128 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C129 = frozenset(['run', 'step'])
-_C130 = frozenset(['id', 'severity', 'steps', 'title'])
-_C131 = frozenset(['description', 'run'])
-_C132 = frozenset(['items', 'title'])
-_C133 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C134 = ['capacity-planning', 'on-call']
-_C135 = frozenset(['expectedOutput', 'health', 'id', 'run', 'schedule', 'script', 'section', 'title'])
-_C136 = _pattern('^(https?|tel|mailto):[^\\s<>"`{}|\\\\^]+$')
-_C137 = frozenset(['label', 'url', 'value'])
-_C138 = frozenset(['checklists', 'commands', 'contacts', 'playbooks', 'scheduledChecks', 'severityLevels'])
-_C139 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
-_C140 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C141 = _pattern('^[A-Za-z_][A-Za-z0-9_]*$')
-_C142 = ['seconds', 'milliseconds', 'ratio', 'percent', 'bytes', 'count', 'requests-per-second', 'ops-per-second', 'usd']
-_C143 = frozenset(['alerts', 'label', 'metric', 'unit'])
-_C144 = frozenset(['checks', 'prometheusUrl'])
-_C145 = frozenset([])
-_C146 = frozenset(['labels'])
-_C147 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C125 = frozenset(['policies', 'selectPolicy', 'stabilizationWindow'])
+_C126 = frozenset(['scaleDown', 'scaleUp'])
+_C127 = frozenset(['behavior', 'maxReplicas', 'metrics', 'minReplicas', 'name', 'target', 'title'])
+_C128 = frozenset(['criteria', 'escalation', 'name', 'responseTime'])
+_C129 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C130 = frozenset(['run', 'step'])
+_C131 = frozenset(['id', 'severity', 'steps', 'title'])
+_C132 = frozenset(['description', 'run'])
+_C133 = frozenset(['items', 'title'])
+_C134 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C135 = ['capacity-planning', 'on-call']
+_C136 = frozenset(['expectedOutput', 'health', 'id', 'run', 'schedule', 'script', 'section', 'title'])
+_C137 = _pattern('^(https?|tel|mailto):[^\\s<>"`{}|\\\\^]+$')
+_C138 = frozenset(['label', 'url', 'value'])
+_C139 = frozenset(['checklists', 'commands', 'contacts', 'playbooks', 'scheduledChecks', 'severityLevels'])
+_C140 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
+_C141 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C142 = _pattern('^[A-Za-z_][A-Za-z0-9_]*$')
+_C143 = ['seconds', 'milliseconds', 'ratio', 'percent', 'bytes', 'count', 'requests-per-second', 'ops-per-second', 'usd']
+_C144 = frozenset(['alerts', 'label', 'metric', 'unit'])
+_C145 = frozenset(['checks', 'prometheusUrl'])
+_C146 = frozenset([])
+_C147 = frozenset(['labels'])
 _C148 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C149 = frozenset(['configMap', 'namespace'])
-_C150 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
-_C151 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C152 = _pattern('^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')
-_C153 = _pattern('^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$')
-_C154 = _pattern('^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')
-_C155 = frozenset(['folderAnnotation', 'label', 'labelValue', 'namespace'])
-_C156 = frozenset(['dashboardsPath', 'sidecar'])
-_C157 = frozenset(['grafana', 'prometheusAdapter', 'prometheusRule'])
-_C158 = frozenset(['alertGroups', 'apiVersion', 'autoscaling', 'dashboards', 'environments', 'health', 'include', 'metrics', 'platform', 'routing', 'runbook', 'service', 'slos', 'targets'])
+_C149 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C150 = frozenset(['configMap', 'namespace'])
+_C151 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
+_C152 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C153 = _pattern('^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')
+_C154 = _pattern('^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$')
+_C155 = _pattern('^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')
+_C156 = frozenset(['folderAnnotation', 'label', 'labelValue', 'namespace'])
+_C157 = frozenset(['dashboardsPath', 'sidecar'])
+_C158 = frozenset(['grafana', 'prometheusAdapter', 'prometheusRule'])
+_C159 = frozenset(['alertGroups', 'apiVersion', 'autoscaling', 'dashboards', 'environments', 'health', 'include', 'metrics', 'platform', 'routing', 'runbook', 'service', 'slos', 'targets'])
 
 
 def _anything(x):
@@ -1700,7 +1701,7 @@ def _v135(x):
     return True
 
 
-def _v139(x):
+def _v137(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C64.search(x)):
@@ -1711,32 +1712,34 @@ def _v139(x):
 def _v140(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v142(x):
-    if not any(_equal(x, v) for v in _C65):
+    if type(x) is str and (not _C65.search(x)):
         return False
     return True
 
 
 def _v141(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v143(x):
+    if not any(_equal(x, v) for v in _C66):
+        return False
+    return True
+
+
+def _v142(x):
     if not (type(x) is list):
         return False
     if type(x) is list and not _unique(x):
         return False
     if type(x) is list:
         for item in x:
-            if not _v142(item):
+            if not _v143(item):
                 return False
-    return True
-
-
-def _v143(x):
-    if not (type(x) is str):
-        return False
     return True
 
 
@@ -1752,10 +1755,8 @@ def _v145(x):
     return True
 
 
-def _v147(x):
+def _v146(x):
     if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C66.search(x)):
         return False
     return True
 
@@ -1768,28 +1769,28 @@ def _v148(x):
     return True
 
 
-def _v146(x):
+def _v149(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C68.search(x)):
+        return False
+    return True
+
+
+def _v147(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'routingKeyFile' not in x:
             return False
         value = x.get('routingKeyFile', _MISSING)
-        if value is not _MISSING and not _v147(value):
-            return False
-        value = x.get('url', _MISSING)
         if value is not _MISSING and not _v148(value):
             return False
-        if not _C68.issuperset(x):
+        value = x.get('url', _MISSING)
+        if value is not _MISSING and not _v149(value):
             return False
-    return True
-
-
-def _v150(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C69.search(x)):
-        return False
+        if not _C69.issuperset(x):
+            return False
     return True
 
 
@@ -1801,7 +1802,15 @@ def _v151(x):
     return True
 
 
-def _v149(x):
+def _v152(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C71.search(x)):
+        return False
+    return True
+
+
+def _v150(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -1810,21 +1819,13 @@ def _v149(x):
         if 'apiUrlFile' not in x:
             return False
         value = x.get('channel', _MISSING)
-        if value is not _MISSING and not _v150(value):
-            return False
-        value = x.get('apiUrlFile', _MISSING)
         if value is not _MISSING and not _v151(value):
             return False
-        if not _C71.issuperset(x):
+        value = x.get('apiUrlFile', _MISSING)
+        if value is not _MISSING and not _v152(value):
             return False
-    return True
-
-
-def _v153(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C72.search(x)):
-        return False
+        if not _C72.issuperset(x):
+            return False
     return True
 
 
@@ -1847,7 +1848,7 @@ def _v155(x):
 def _v156(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C75.search(x)):
         return False
     return True
 
@@ -1855,12 +1856,20 @@ def _v156(x):
 def _v157(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C75.search(x)):
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
 
-def _v152(x):
+def _v158(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C76.search(x)):
+        return False
+    return True
+
+
+def _v153(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -1871,30 +1880,22 @@ def _v152(x):
         if 'smarthost' not in x:
             return False
         value = x.get('to', _MISSING)
-        if value is not _MISSING and not _v153(value):
-            return False
-        value = x.get('from', _MISSING)
         if value is not _MISSING and not _v154(value):
             return False
-        value = x.get('smarthost', _MISSING)
+        value = x.get('from', _MISSING)
         if value is not _MISSING and not _v155(value):
             return False
-        value = x.get('authUsername', _MISSING)
+        value = x.get('smarthost', _MISSING)
         if value is not _MISSING and not _v156(value):
             return False
-        value = x.get('authPasswordFile', _MISSING)
+        value = x.get('authUsername', _MISSING)
         if value is not _MISSING and not _v157(value):
             return False
-        if not _C76.issuperset(x):
+        value = x.get('authPasswordFile', _MISSING)
+        if value is not _MISSING and not _v158(value):
             return False
-    return True
-
-
-def _v159(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C77.search(x)):
-        return False
+        if not _C77.issuperset(x):
+            return False
     return True
 
 
@@ -1907,48 +1908,56 @@ def _v160(x):
 
 
 def _v161(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C79.search(x)):
+        return False
+    return True
+
+
+def _v162(x):
     if type(x) is dict:
         if 'url' not in x:
             return False
     return True
 
 
-def _v162(x):
+def _v163(x):
     if type(x) is dict:
         if 'urlFile' not in x:
             return False
     return True
 
 
-def _v158(x):
+def _v159(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('url', _MISSING)
-        if value is not _MISSING and not _v159(value):
-            return False
-        value = x.get('urlFile', _MISSING)
         if value is not _MISSING and not _v160(value):
             return False
-        if not _C79.issuperset(x):
+        value = x.get('urlFile', _MISSING)
+        if value is not _MISSING and not _v161(value):
             return False
-    if sum((_v161(x), _v162(x),)) != 1:
-        return False
-    return True
-
-
-def _v163(x):
-    if not (type(x) is bool):
+        if not _C80.issuperset(x):
+            return False
+    if sum((_v162(x), _v163(x),)) != 1:
         return False
     return True
 
 
 def _v164(x):
+    if not (type(x) is bool):
+        return False
+    return True
+
+
+def _v165(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         for key, value in x.items():
-            if key not in _C80 and not _v21(value):
+            if key not in _C81 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
@@ -1956,142 +1965,134 @@ def _v164(x):
     return True
 
 
-def _v166(x):
+def _v167(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C81.search(x)):
+    if type(x) is str and (not _C82.search(x)):
         return False
     return True
 
 
-def _v165(x):
+def _v166(x):
     if not (type(x) is list):
         return False
     if type(x) is list and not _unique(x):
         return False
     if type(x) is list:
         for item in x:
-            if not _v166(item):
-                return False
-    return True
-
-
-def _v167(x):
-    if not (type(x) is list):
-        return False
-    if type(x) is list and not _unique(x):
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v166(item):
+            if not _v167(item):
                 return False
     return True
 
 
 def _v168(x):
+    if not (type(x) is list):
+        return False
+    if type(x) is list and not _unique(x):
+        return False
+    if type(x) is list:
+        for item in x:
+            if not _v167(item):
+                return False
+    return True
+
+
+def _v169(x):
     if type(x) is dict:
         if 'pagerduty' not in x:
             return False
     return True
 
 
-def _v169(x):
+def _v170(x):
     if type(x) is dict:
         if 'slack' not in x:
             return False
     return True
 
 
-def _v170(x):
+def _v171(x):
     if type(x) is dict:
         if 'email' not in x:
             return False
     return True
 
 
-def _v171(x):
+def _v172(x):
     if type(x) is dict:
         if 'webhook' not in x:
             return False
     return True
 
 
-def _v138(x):
+def _v139(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'name' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v139(value):
-            return False
-        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v140(value):
             return False
-        value = x.get('severities', _MISSING)
+        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v141(value):
             return False
-        value = x.get('groupWait', _MISSING)
-        if value is not _MISSING and not _v143(value):
+        value = x.get('severities', _MISSING)
+        if value is not _MISSING and not _v142(value):
             return False
-        value = x.get('groupInterval', _MISSING)
+        value = x.get('groupWait', _MISSING)
         if value is not _MISSING and not _v144(value):
             return False
-        value = x.get('repeatInterval', _MISSING)
+        value = x.get('groupInterval', _MISSING)
         if value is not _MISSING and not _v145(value):
             return False
-        value = x.get('pagerduty', _MISSING)
+        value = x.get('repeatInterval', _MISSING)
         if value is not _MISSING and not _v146(value):
             return False
+        value = x.get('pagerduty', _MISSING)
+        if value is not _MISSING and not _v147(value):
+            return False
         value = x.get('slack', _MISSING)
-        if value is not _MISSING and not _v149(value):
+        if value is not _MISSING and not _v150(value):
             return False
         value = x.get('email', _MISSING)
-        if value is not _MISSING and not _v152(value):
+        if value is not _MISSING and not _v153(value):
             return False
         value = x.get('webhook', _MISSING)
-        if value is not _MISSING and not _v158(value):
+        if value is not _MISSING and not _v159(value):
             return False
         value = x.get('continue', _MISSING)
-        if value is not _MISSING and not _v163(value):
-            return False
-        value = x.get('match', _MISSING)
         if value is not _MISSING and not _v164(value):
             return False
-        value = x.get('activeTimeIntervals', _MISSING)
+        value = x.get('match', _MISSING)
         if value is not _MISSING and not _v165(value):
             return False
+        value = x.get('activeTimeIntervals', _MISSING)
+        if value is not _MISSING and not _v166(value):
+            return False
         value = x.get('muteTimeIntervals', _MISSING)
-        if value is not _MISSING and not _v167(value):
+        if value is not _MISSING and not _v168(value):
             return False
-        if not _C82.issuperset(x):
+        if not _C83.issuperset(x):
             return False
-    if sum((_v168(x), _v169(x), _v170(x), _v171(x),)) != 1:
+    if sum((_v169(x), _v170(x), _v171(x), _v172(x),)) != 1:
         return False
     return True
 
 
-def _v137(x):
+def _v138(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v138(item):
+            if not _v139(item):
                 return False
     return True
 
 
-def _v174(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C83.search(x)):
-        return False
-    return True
-
-
-def _v178(x):
+def _v175(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C84.search(x)):
@@ -2099,23 +2100,23 @@ def _v178(x):
     return True
 
 
-def _v177(x):
+def _v179(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C85.search(x)):
+        return False
+    return True
+
+
+def _v178(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v178(item):
+            if not _v179(item):
                 return False
-    return True
-
-
-def _v181(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C85.search(x)):
-        return False
     return True
 
 
@@ -2127,7 +2128,15 @@ def _v182(x):
     return True
 
 
-def _v180(x):
+def _v183(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C87.search(x)):
+        return False
+    return True
+
+
+def _v181(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2136,49 +2145,29 @@ def _v180(x):
         if 'end' not in x:
             return False
         value = x.get('start', _MISSING)
-        if value is not _MISSING and not _v181(value):
-            return False
-        value = x.get('end', _MISSING)
         if value is not _MISSING and not _v182(value):
             return False
-        if not _C87.issuperset(x):
+        value = x.get('end', _MISSING)
+        if value is not _MISSING and not _v183(value):
+            return False
+        if not _C88.issuperset(x):
             return False
     return True
 
 
-def _v179(x):
+def _v180(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v180(item):
+            if not _v181(item):
                 return False
     return True
 
 
-def _v184(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C88.search(x)):
-        return False
-    return True
-
-
-def _v183(x):
-    if not (type(x) is list):
-        return False
-    if type(x) is list and len(x) < 1:
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v184(item):
-                return False
-    return True
-
-
-def _v186(x):
+def _v185(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C89.search(x)):
@@ -2186,14 +2175,14 @@ def _v186(x):
     return True
 
 
-def _v185(x):
+def _v184(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v186(item):
+            if not _v185(item):
                 return False
     return True
 
@@ -2206,43 +2195,63 @@ def _v187(x):
     return True
 
 
-def _v176(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('weekdays', _MISSING)
-        if value is not _MISSING and not _v177(value):
-            return False
-        value = x.get('times', _MISSING)
-        if value is not _MISSING and not _v179(value):
-            return False
-        value = x.get('daysOfMonth', _MISSING)
-        if value is not _MISSING and not _v183(value):
-            return False
-        value = x.get('months', _MISSING)
-        if value is not _MISSING and not _v185(value):
-            return False
-        value = x.get('location', _MISSING)
-        if value is not _MISSING and not _v187(value):
-            return False
-        if not _C91.issuperset(x):
-            return False
-    return True
-
-
-def _v175(x):
+def _v186(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v176(item):
+            if not _v187(item):
                 return False
     return True
 
 
-def _v173(x):
+def _v188(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C91.search(x)):
+        return False
+    return True
+
+
+def _v177(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('weekdays', _MISSING)
+        if value is not _MISSING and not _v178(value):
+            return False
+        value = x.get('times', _MISSING)
+        if value is not _MISSING and not _v180(value):
+            return False
+        value = x.get('daysOfMonth', _MISSING)
+        if value is not _MISSING and not _v184(value):
+            return False
+        value = x.get('months', _MISSING)
+        if value is not _MISSING and not _v186(value):
+            return False
+        value = x.get('location', _MISSING)
+        if value is not _MISSING and not _v188(value):
+            return False
+        if not _C92.issuperset(x):
+            return False
+    return True
+
+
+def _v176(x):
+    if not (type(x) is list):
+        return False
+    if type(x) is list and len(x) < 1:
+        return False
+    if type(x) is list:
+        for item in x:
+            if not _v177(item):
+                return False
+    return True
+
+
+def _v174(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2251,22 +2260,22 @@ def _v173(x):
         if 'intervals' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v174(value):
-            return False
-        value = x.get('intervals', _MISSING)
         if value is not _MISSING and not _v175(value):
             return False
-        if not _C92.issuperset(x):
+        value = x.get('intervals', _MISSING)
+        if value is not _MISSING and not _v176(value):
+            return False
+        if not _C93.issuperset(x):
             return False
     return True
 
 
-def _v172(x):
+def _v173(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v173(item):
+            if not _v174(item):
                 return False
     return True
 
@@ -2283,29 +2292,24 @@ def _v133(x):
         value = x.get('groupBy', _MISSING)
         if value is not _MISSING and not _v135(value):
             return False
-        value = x.get('receivers', _MISSING)
+        value = x.get('routeLabel', _MISSING)
         if value is not _MISSING and not _v137(value):
             return False
+        value = x.get('receivers', _MISSING)
+        if value is not _MISSING and not _v138(value):
+            return False
         value = x.get('timeIntervals', _MISSING)
-        if value is not _MISSING and not _v172(value):
+        if value is not _MISSING and not _v173(value):
             return False
-        if not _C93.issuperset(x):
+        if not _C94.issuperset(x):
             return False
-    return True
-
-
-def _v190(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C94.search(x)):
-        return False
     return True
 
 
 def _v191(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C95.search(x)):
         return False
     return True
 
@@ -2321,18 +2325,26 @@ def _v192(x):
 def _v193(x):
     if not (type(x) is str):
         return False
+    if type(x) is str and (len(x) < 1):
+        return False
     return True
 
 
 def _v194(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C95.search(x)):
-        return False
     return True
 
 
 def _v195(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C96.search(x)):
+        return False
+    return True
+
+
+def _v196(x):
     if not (type(x) is list):
         return False
     if type(x) is list and not _unique(x):
@@ -2344,18 +2356,10 @@ def _v195(x):
     return True
 
 
-def _v198(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C96.search(x)):
-        return False
-    return True
-
-
 def _v199(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C97.search(x)):
         return False
     return True
 
@@ -2369,7 +2373,9 @@ def _v200(x):
 
 
 def _v201(x):
-    if not (type(x) is bool):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
@@ -2380,7 +2386,13 @@ def _v202(x):
     return True
 
 
-def _v197(x):
+def _v203(x):
+    if not (type(x) is bool):
+        return False
+    return True
+
+
+def _v198(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2389,53 +2401,45 @@ def _v197(x):
         if 'query' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v198(value):
-            return False
-        value = x.get('label', _MISSING)
         if value is not _MISSING and not _v199(value):
             return False
-        value = x.get('query', _MISSING)
+        value = x.get('label', _MISSING)
         if value is not _MISSING and not _v200(value):
             return False
-        value = x.get('multi', _MISSING)
+        value = x.get('query', _MISSING)
         if value is not _MISSING and not _v201(value):
             return False
-        value = x.get('includeAll', _MISSING)
+        value = x.get('multi', _MISSING)
         if value is not _MISSING and not _v202(value):
             return False
-        if not _C97.issuperset(x):
+        value = x.get('includeAll', _MISSING)
+        if value is not _MISSING and not _v203(value):
+            return False
+        if not _C98.issuperset(x):
             return False
     return True
 
 
-def _v196(x):
+def _v197(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v197(item):
+            if not _v198(item):
                 return False
     return True
 
 
-def _v205(x):
+def _v206(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v206(x):
-    if not any(_equal(x, v) for v in _C98):
         return False
     return True
 
 
 def _v207(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
+    if not any(_equal(x, v) for v in _C99):
         return False
     return True
 
@@ -2443,7 +2447,7 @@ def _v207(x):
 def _v208(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C99.search(x)):
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
@@ -2451,12 +2455,12 @@ def _v208(x):
 def _v209(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C100.search(x)):
         return False
     return True
 
 
-def _v212(x):
+def _v210(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -2472,40 +2476,40 @@ def _v213(x):
     return True
 
 
-def _v211(x):
+def _v214(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v212(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'expr' not in x:
             return False
         value = x.get('expr', _MISSING)
-        if value is not _MISSING and not _v212(value):
-            return False
-        value = x.get('legend', _MISSING)
         if value is not _MISSING and not _v213(value):
             return False
-        if not _C100.issuperset(x):
+        value = x.get('legend', _MISSING)
+        if value is not _MISSING and not _v214(value):
+            return False
+        if not _C101.issuperset(x):
             return False
     return True
 
 
-def _v210(x):
+def _v211(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v211(item):
+            if not _v212(item):
                 return False
-    return True
-
-
-def _v214(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
     return True
 
 
@@ -2518,7 +2522,9 @@ def _v215(x):
 
 
 def _v216(x):
-    if not (type(x) in _NUMBERS):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
@@ -2530,6 +2536,12 @@ def _v217(x):
 
 
 def _v218(x):
+    if not (type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v219(x):
     if not ((type(x) is int or (type(x) is float and x.is_integer()))):
         return False
     if type(x) in _NUMBERS and (x < 0 or x > 10):
@@ -2537,7 +2549,7 @@ def _v218(x):
     return True
 
 
-def _v219(x):
+def _v220(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -2545,7 +2557,7 @@ def _v219(x):
     return True
 
 
-def _v220(x):
+def _v221(x):
     if not ((type(x) is int or (type(x) is float and x.is_integer()))):
         return False
     if type(x) in _NUMBERS and (x < 1 or x > 24):
@@ -2553,7 +2565,7 @@ def _v220(x):
     return True
 
 
-def _v221(x):
+def _v222(x):
     if not ((type(x) is int or (type(x) is float and x.is_integer()))):
         return False
     if type(x) in _NUMBERS and (x < 1 or x > 100):
@@ -2561,7 +2573,7 @@ def _v221(x):
     return True
 
 
-def _v204(x):
+def _v205(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2570,63 +2582,63 @@ def _v204(x):
         if 'type' not in x:
             return False
         value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v205(value):
-            return False
-        value = x.get('type', _MISSING)
         if value is not _MISSING and not _v206(value):
             return False
-        value = x.get('description', _MISSING)
+        value = x.get('type', _MISSING)
         if value is not _MISSING and not _v207(value):
             return False
-        value = x.get('metric', _MISSING)
+        value = x.get('description', _MISSING)
         if value is not _MISSING and not _v208(value):
             return False
-        value = x.get('query', _MISSING)
+        value = x.get('metric', _MISSING)
         if value is not _MISSING and not _v209(value):
             return False
-        value = x.get('queries', _MISSING)
+        value = x.get('query', _MISSING)
         if value is not _MISSING and not _v210(value):
             return False
-        value = x.get('legend', _MISSING)
-        if value is not _MISSING and not _v214(value):
+        value = x.get('queries', _MISSING)
+        if value is not _MISSING and not _v211(value):
             return False
-        value = x.get('unit', _MISSING)
+        value = x.get('legend', _MISSING)
         if value is not _MISSING and not _v215(value):
             return False
-        value = x.get('min', _MISSING)
+        value = x.get('unit', _MISSING)
         if value is not _MISSING and not _v216(value):
             return False
-        value = x.get('max', _MISSING)
+        value = x.get('min', _MISSING)
         if value is not _MISSING and not _v217(value):
             return False
-        value = x.get('decimals', _MISSING)
+        value = x.get('max', _MISSING)
         if value is not _MISSING and not _v218(value):
             return False
-        value = x.get('content', _MISSING)
+        value = x.get('decimals', _MISSING)
         if value is not _MISSING and not _v219(value):
             return False
-        value = x.get('width', _MISSING)
+        value = x.get('content', _MISSING)
         if value is not _MISSING and not _v220(value):
             return False
-        value = x.get('height', _MISSING)
+        value = x.get('width', _MISSING)
         if value is not _MISSING and not _v221(value):
             return False
-        if not _C101.issuperset(x):
+        value = x.get('height', _MISSING)
+        if value is not _MISSING and not _v222(value):
+            return False
+        if not _C102.issuperset(x):
             return False
     return True
 
 
-def _v203(x):
+def _v204(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v204(item):
+            if not _v205(item):
                 return False
     return True
 
 
-def _v224(x):
+def _v225(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -2634,25 +2646,25 @@ def _v224(x):
     return True
 
 
-def _v225(x):
+def _v226(x):
     if not (type(x) is bool):
         return False
     return True
 
 
-def _v226(x):
+def _v227(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v204(item):
+            if not _v205(item):
                 return False
     return True
 
 
-def _v223(x):
+def _v224(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2661,30 +2673,30 @@ def _v223(x):
         if 'panels' not in x:
             return False
         value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v224(value):
-            return False
-        value = x.get('collapsed', _MISSING)
         if value is not _MISSING and not _v225(value):
             return False
-        value = x.get('panels', _MISSING)
+        value = x.get('collapsed', _MISSING)
         if value is not _MISSING and not _v226(value):
             return False
-        if not _C102.issuperset(x):
+        value = x.get('panels', _MISSING)
+        if value is not _MISSING and not _v227(value):
+            return False
+        if not _C103.issuperset(x):
             return False
     return True
 
 
-def _v222(x):
+def _v223(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v223(item):
+            if not _v224(item):
                 return False
     return True
 
 
-def _v189(x):
+def _v190(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2693,56 +2705,56 @@ def _v189(x):
         if 'title' not in x:
             return False
         value = x.get('uid', _MISSING)
-        if value is not _MISSING and not _v190(value):
-            return False
-        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v191(value):
             return False
-        value = x.get('description', _MISSING)
+        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v192(value):
             return False
-        value = x.get('refresh', _MISSING)
+        value = x.get('description', _MISSING)
         if value is not _MISSING and not _v193(value):
             return False
-        value = x.get('timeFrom', _MISSING)
+        value = x.get('refresh', _MISSING)
         if value is not _MISSING and not _v194(value):
             return False
-        value = x.get('tags', _MISSING)
+        value = x.get('timeFrom', _MISSING)
         if value is not _MISSING and not _v195(value):
             return False
-        value = x.get('variables', _MISSING)
+        value = x.get('tags', _MISSING)
         if value is not _MISSING and not _v196(value):
             return False
+        value = x.get('variables', _MISSING)
+        if value is not _MISSING and not _v197(value):
+            return False
         value = x.get('panels', _MISSING)
-        if value is not _MISSING and not _v203(value):
+        if value is not _MISSING and not _v204(value):
             return False
         value = x.get('rows', _MISSING)
-        if value is not _MISSING and not _v222(value):
+        if value is not _MISSING and not _v223(value):
             return False
-        if not _C103.issuperset(x):
+        if not _C104.issuperset(x):
             return False
     return True
 
 
-def _v188(x):
+def _v189(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v189(item):
+            if not _v190(item):
                 return False
     return True
 
 
-def _v229(x):
+def _v230(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C104.search(x)):
+    if type(x) is str and (not _C105.search(x)):
         return False
     return True
 
 
-def _v230(x):
+def _v231(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -2750,27 +2762,27 @@ def _v230(x):
     return True
 
 
-def _v232(x):
-    if not any(_equal(x, v) for v in _C105):
-        return False
-    return True
-
-
 def _v233(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C106.search(x)):
+    if not any(_equal(x, v) for v in _C106):
         return False
     return True
 
 
 def _v234(x):
-    if not any(_equal(x, v) for v in _C107):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C107.search(x)):
         return False
     return True
 
 
-def _v231(x):
+def _v235(x):
+    if not any(_equal(x, v) for v in _C108):
+        return False
+    return True
+
+
+def _v232(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2779,24 +2791,16 @@ def _v231(x):
         if 'name' not in x:
             return False
         value = x.get('kind', _MISSING)
-        if value is not _MISSING and not _v232(value):
-            return False
-        value = x.get('name', _MISSING)
         if value is not _MISSING and not _v233(value):
             return False
-        value = x.get('apiVersion', _MISSING)
+        value = x.get('name', _MISSING)
         if value is not _MISSING and not _v234(value):
             return False
-        if not _C108.issuperset(x):
+        value = x.get('apiVersion', _MISSING)
+        if value is not _MISSING and not _v235(value):
             return False
-    return True
-
-
-def _v235(x):
-    if not ((type(x) is int or (type(x) is float and x.is_integer()))):
-        return False
-    if type(x) in _NUMBERS and (x < 1 or x > 2147483647):
-        return False
+        if not _C109.issuperset(x):
+            return False
     return True
 
 
@@ -2808,14 +2812,16 @@ def _v236(x):
     return True
 
 
-def _v240(x):
-    if not any(_equal(x, v) for v in _C109):
+def _v237(x):
+    if not ((type(x) is int or (type(x) is float and x.is_integer()))):
+        return False
+    if type(x) in _NUMBERS and (x < 1 or x > 2147483647):
         return False
     return True
 
 
 def _v241(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
+    if not any(_equal(x, v) for v in _C110):
         return False
     return True
 
@@ -2827,11 +2833,17 @@ def _v242(x):
 
 
 def _v243(x):
+    if not (type(x) is str or type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v244(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         for key, value in x.items():
-            if key not in _C110 and not _v21(value):
+            if key not in _C111 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
@@ -2839,7 +2851,7 @@ def _v243(x):
     return True
 
 
-def _v244(x):
+def _v245(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -2847,67 +2859,61 @@ def _v244(x):
     return True
 
 
-def _v245(x):
+def _v246(x):
     if not (type(x) is str or type(x) in _NUMBERS):
         return False
     return True
 
 
-def _v246(x):
+def _v247(x):
     if type(x) is dict:
         if 'averageUtilization' not in x:
             return False
     return True
 
 
-def _v247(x):
+def _v248(x):
     if type(x) is dict:
         if 'averageValue' not in x:
             return False
     return True
 
 
-def _v239(x):
+def _v240(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'resource' not in x:
             return False
         value = x.get('resource', _MISSING)
-        if value is not _MISSING and not _v240(value):
-            return False
-        value = x.get('averageUtilization', _MISSING)
         if value is not _MISSING and not _v241(value):
             return False
-        value = x.get('averageValue', _MISSING)
+        value = x.get('averageUtilization', _MISSING)
         if value is not _MISSING and not _v242(value):
             return False
-        value = x.get('selector', _MISSING)
+        value = x.get('averageValue', _MISSING)
         if value is not _MISSING and not _v243(value):
             return False
-        value = x.get('label', _MISSING)
+        value = x.get('selector', _MISSING)
         if value is not _MISSING and not _v244(value):
             return False
-        value = x.get('scaleDownBelow', _MISSING)
+        value = x.get('label', _MISSING)
         if value is not _MISSING and not _v245(value):
             return False
-        if not _C111.issuperset(x):
+        value = x.get('scaleDownBelow', _MISSING)
+        if value is not _MISSING and not _v246(value):
             return False
-    if sum((_v246(x), _v247(x),)) != 1:
-        return False
-    return True
-
-
-def _v249(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C112.search(x)):
+        if not _C112.issuperset(x):
+            return False
+    if sum((_v247(x), _v248(x),)) != 1:
         return False
     return True
 
 
 def _v250(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C113.search(x)):
         return False
     return True
 
@@ -2918,44 +2924,44 @@ def _v251(x):
     return True
 
 
-def _v248(x):
+def _v252(x):
+    if not (type(x) is str or type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v249(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'pods' not in x:
             return False
         value = x.get('pods', _MISSING)
-        if value is not _MISSING and not _v249(value):
-            return False
-        value = x.get('averageValue', _MISSING)
         if value is not _MISSING and not _v250(value):
             return False
-        value = x.get('selector', _MISSING)
-        if value is not _MISSING and not _v243(value):
-            return False
-        value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v244(value):
-            return False
-        value = x.get('scaleDownBelow', _MISSING)
+        value = x.get('averageValue', _MISSING)
         if value is not _MISSING and not _v251(value):
             return False
-        if not _C113.issuperset(x):
+        value = x.get('selector', _MISSING)
+        if value is not _MISSING and not _v244(value):
             return False
-    if sum((_v247(x),)) != 1:
-        return False
-    return True
-
-
-def _v253(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C114.search(x)):
+        value = x.get('label', _MISSING)
+        if value is not _MISSING and not _v245(value):
+            return False
+        value = x.get('scaleDownBelow', _MISSING)
+        if value is not _MISSING and not _v252(value):
+            return False
+        if not _C114.issuperset(x):
+            return False
+    if sum((_v248(x),)) != 1:
         return False
     return True
 
 
 def _v254(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C115.search(x)):
         return False
     return True
 
@@ -2967,47 +2973,45 @@ def _v255(x):
 
 
 def _v256(x):
+    if not (type(x) is str or type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v257(x):
     if type(x) is dict:
         if 'value' not in x:
             return False
     return True
 
 
-def _v252(x):
+def _v253(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'external' not in x:
             return False
         value = x.get('external', _MISSING)
-        if value is not _MISSING and not _v253(value):
-            return False
-        value = x.get('value', _MISSING)
         if value is not _MISSING and not _v254(value):
             return False
-        value = x.get('averageValue', _MISSING)
+        value = x.get('value', _MISSING)
         if value is not _MISSING and not _v255(value):
             return False
-        value = x.get('selector', _MISSING)
-        if value is not _MISSING and not _v243(value):
+        value = x.get('averageValue', _MISSING)
+        if value is not _MISSING and not _v256(value):
             return False
-        value = x.get('label', _MISSING)
+        value = x.get('selector', _MISSING)
         if value is not _MISSING and not _v244(value):
             return False
+        value = x.get('label', _MISSING)
+        if value is not _MISSING and not _v245(value):
+            return False
         value = x.get('scaleDownBelow', _MISSING)
-        if value is not _MISSING and not _v251(value):
+        if value is not _MISSING and not _v252(value):
             return False
-        if not _C115.issuperset(x):
+        if not _C116.issuperset(x):
             return False
-    if sum((_v256(x), _v247(x),)) != 1:
-        return False
-    return True
-
-
-def _v259(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C116.search(x)):
+    if sum((_v257(x), _v248(x),)) != 1:
         return False
     return True
 
@@ -3015,7 +3019,7 @@ def _v259(x):
 def _v260(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C117.search(x)):
         return False
     return True
 
@@ -3023,7 +3027,7 @@ def _v260(x):
 def _v261(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C117.search(x)):
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
@@ -3031,12 +3035,20 @@ def _v261(x):
 def _v262(x):
     if not (type(x) is str):
         return False
+    if type(x) is str and (not _C118.search(x)):
+        return False
+    return True
+
+
+def _v263(x):
+    if not (type(x) is str):
+        return False
     if type(x) is str and (len(x) < 1):
         return False
     return True
 
 
-def _v258(x):
+def _v259(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3047,98 +3059,98 @@ def _v258(x):
         if 'name' not in x:
             return False
         value = x.get('metric', _MISSING)
-        if value is not _MISSING and not _v259(value):
-            return False
-        value = x.get('kind', _MISSING)
         if value is not _MISSING and not _v260(value):
             return False
-        value = x.get('name', _MISSING)
+        value = x.get('kind', _MISSING)
         if value is not _MISSING and not _v261(value):
             return False
-        value = x.get('apiVersion', _MISSING)
+        value = x.get('name', _MISSING)
         if value is not _MISSING and not _v262(value):
             return False
-        if not _C118.issuperset(x):
+        value = x.get('apiVersion', _MISSING)
+        if value is not _MISSING and not _v263(value):
+            return False
+        if not _C119.issuperset(x):
             return False
     return True
 
 
-def _v263(x):
+def _v264(x):
     if not (type(x) is str or type(x) in _NUMBERS):
         return False
     return True
 
 
-def _v257(x):
+def _v258(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'object' not in x:
             return False
         value = x.get('object', _MISSING)
-        if value is not _MISSING and not _v258(value):
+        if value is not _MISSING and not _v259(value):
             return False
         value = x.get('value', _MISSING)
-        if value is not _MISSING and not _v254(value):
+        if value is not _MISSING and not _v255(value):
             return False
         value = x.get('averageValue', _MISSING)
-        if value is not _MISSING and not _v263(value):
+        if value is not _MISSING and not _v264(value):
             return False
         value = x.get('selector', _MISSING)
-        if value is not _MISSING and not _v243(value):
-            return False
-        value = x.get('label', _MISSING)
         if value is not _MISSING and not _v244(value):
             return False
+        value = x.get('label', _MISSING)
+        if value is not _MISSING and not _v245(value):
+            return False
         value = x.get('scaleDownBelow', _MISSING)
-        if value is not _MISSING and not _v251(value):
+        if value is not _MISSING and not _v252(value):
             return False
-        if not _C119.issuperset(x):
+        if not _C120.issuperset(x):
             return False
-    if sum((_v256(x), _v247(x),)) != 1:
+    if sum((_v257(x), _v248(x),)) != 1:
+        return False
+    return True
+
+
+def _v239(x):
+    if not (type(x) is dict):
+        return False
+    if sum((_v240(x), _v249(x), _v253(x), _v258(x),)) != 1:
         return False
     return True
 
 
 def _v238(x):
-    if not (type(x) is dict):
-        return False
-    if sum((_v239(x), _v248(x), _v252(x), _v257(x),)) != 1:
-        return False
-    return True
-
-
-def _v237(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v238(item):
+            if not _v239(item):
                 return False
     return True
 
 
-def _v266(x):
+def _v267(x):
     if not (type(x) is str):
         return False
     return True
 
 
-def _v267(x):
-    if not any(_equal(x, v) for v in _C120):
-        return False
-    return True
-
-
-def _v270(x):
+def _v268(x):
     if not any(_equal(x, v) for v in _C121):
         return False
     return True
 
 
 def _v271(x):
+    if not any(_equal(x, v) for v in _C122):
+        return False
+    return True
+
+
+def _v272(x):
     if not ((type(x) is int or (type(x) is float and x.is_integer()))):
         return False
     if type(x) in _NUMBERS and (x < 1 or x > 2147483647):
@@ -3146,13 +3158,13 @@ def _v271(x):
     return True
 
 
-def _v272(x):
+def _v273(x):
     if not (type(x) is str):
         return False
     return True
 
 
-def _v269(x):
+def _v270(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3163,28 +3175,64 @@ def _v269(x):
         if 'period' not in x:
             return False
         value = x.get('type', _MISSING)
-        if value is not _MISSING and not _v270(value):
-            return False
-        value = x.get('value', _MISSING)
         if value is not _MISSING and not _v271(value):
             return False
-        value = x.get('period', _MISSING)
+        value = x.get('value', _MISSING)
         if value is not _MISSING and not _v272(value):
             return False
-        if not _C122.issuperset(x):
+        value = x.get('period', _MISSING)
+        if value is not _MISSING and not _v273(value):
+            return False
+        if not _C123.issuperset(x):
             return False
     return True
 
 
-def _v268(x):
+def _v269(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v269(item):
+            if not _v270(item):
                 return False
+    return True
+
+
+def _v266(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('stabilizationWindow', _MISSING)
+        if value is not _MISSING and not _v267(value):
+            return False
+        value = x.get('selectPolicy', _MISSING)
+        if value is not _MISSING and not _v268(value):
+            return False
+        value = x.get('policies', _MISSING)
+        if value is not _MISSING and not _v269(value):
+            return False
+        if not _C124.issuperset(x):
+            return False
+    return True
+
+
+def _v274(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('stabilizationWindow', _MISSING)
+        if value is not _MISSING and not _v267(value):
+            return False
+        value = x.get('selectPolicy', _MISSING)
+        if value is not _MISSING and not _v268(value):
+            return False
+        value = x.get('policies', _MISSING)
+        if value is not _MISSING and not _v269(value):
+            return False
+        if not _C125.issuperset(x):
+            return False
     return True
 
 
@@ -3192,54 +3240,18 @@ def _v265(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
-        value = x.get('stabilizationWindow', _MISSING)
-        if value is not _MISSING and not _v266(value):
-            return False
-        value = x.get('selectPolicy', _MISSING)
-        if value is not _MISSING and not _v267(value):
-            return False
-        value = x.get('policies', _MISSING)
-        if value is not _MISSING and not _v268(value):
-            return False
-        if not _C123.issuperset(x):
-            return False
-    return True
-
-
-def _v273(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('stabilizationWindow', _MISSING)
-        if value is not _MISSING and not _v266(value):
-            return False
-        value = x.get('selectPolicy', _MISSING)
-        if value is not _MISSING and not _v267(value):
-            return False
-        value = x.get('policies', _MISSING)
-        if value is not _MISSING and not _v268(value):
-            return False
-        if not _C124.issuperset(x):
-            return False
-    return True
-
-
-def _v264(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
         value = x.get('scaleUp', _MISSING)
-        if value is not _MISSING and not _v265(value):
+        if value is not _MISSING and not _v266(value):
             return False
         value = x.get('scaleDown', _MISSING)
-        if value is not _MISSING and not _v273(value):
+        if value is not _MISSING and not _v274(value):
             return False
-        if not _C125.issuperset(x):
+        if not _C126.issuperset(x):
             return False
     return True
 
 
-def _v228(x):
+def _v229(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3252,46 +3264,38 @@ def _v228(x):
         if 'metrics' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v229(value):
-            return False
-        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v230(value):
             return False
-        value = x.get('target', _MISSING)
+        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v231(value):
             return False
-        value = x.get('minReplicas', _MISSING)
-        if value is not _MISSING and not _v235(value):
+        value = x.get('target', _MISSING)
+        if value is not _MISSING and not _v232(value):
             return False
-        value = x.get('maxReplicas', _MISSING)
+        value = x.get('minReplicas', _MISSING)
         if value is not _MISSING and not _v236(value):
             return False
-        value = x.get('metrics', _MISSING)
+        value = x.get('maxReplicas', _MISSING)
         if value is not _MISSING and not _v237(value):
             return False
-        value = x.get('behavior', _MISSING)
-        if value is not _MISSING and not _v264(value):
+        value = x.get('metrics', _MISSING)
+        if value is not _MISSING and not _v238(value):
             return False
-        if not _C126.issuperset(x):
+        value = x.get('behavior', _MISSING)
+        if value is not _MISSING and not _v265(value):
+            return False
+        if not _C127.issuperset(x):
             return False
     return True
 
 
-def _v227(x):
+def _v228(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v228(item):
+            if not _v229(item):
                 return False
-    return True
-
-
-def _v277(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
     return True
 
 
@@ -3319,7 +3323,15 @@ def _v280(x):
     return True
 
 
-def _v276(x):
+def _v281(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v277(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3332,44 +3344,36 @@ def _v276(x):
         if 'escalation' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v277(value):
-            return False
-        value = x.get('criteria', _MISSING)
         if value is not _MISSING and not _v278(value):
             return False
-        value = x.get('responseTime', _MISSING)
+        value = x.get('criteria', _MISSING)
         if value is not _MISSING and not _v279(value):
             return False
-        value = x.get('escalation', _MISSING)
+        value = x.get('responseTime', _MISSING)
         if value is not _MISSING and not _v280(value):
             return False
-        if not _C127.issuperset(x):
+        value = x.get('escalation', _MISSING)
+        if value is not _MISSING and not _v281(value):
+            return False
+        if not _C128.issuperset(x):
             return False
     return True
 
 
-def _v275(x):
+def _v276(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v276(item):
+            if not _v277(item):
                 return False
-    return True
-
-
-def _v283(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C128.search(x)):
-        return False
     return True
 
 
 def _v284(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C129.search(x)):
         return False
     return True
 
@@ -3382,7 +3386,7 @@ def _v285(x):
     return True
 
 
-def _v288(x):
+def _v286(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -3398,36 +3402,44 @@ def _v289(x):
     return True
 
 
-def _v287(x):
+def _v290(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v288(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'step' not in x:
             return False
         value = x.get('step', _MISSING)
-        if value is not _MISSING and not _v288(value):
-            return False
-        value = x.get('run', _MISSING)
         if value is not _MISSING and not _v289(value):
             return False
-        if not _C129.issuperset(x):
+        value = x.get('run', _MISSING)
+        if value is not _MISSING and not _v290(value):
+            return False
+        if not _C130.issuperset(x):
             return False
     return True
 
 
-def _v286(x):
+def _v287(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v287(item):
+            if not _v288(item):
                 return False
     return True
 
 
-def _v282(x):
+def _v283(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3438,37 +3450,29 @@ def _v282(x):
         if 'steps' not in x:
             return False
         value = x.get('id', _MISSING)
-        if value is not _MISSING and not _v283(value):
-            return False
-        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v284(value):
             return False
-        value = x.get('severity', _MISSING)
+        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v285(value):
             return False
-        value = x.get('steps', _MISSING)
+        value = x.get('severity', _MISSING)
         if value is not _MISSING and not _v286(value):
             return False
-        if not _C130.issuperset(x):
+        value = x.get('steps', _MISSING)
+        if value is not _MISSING and not _v287(value):
+            return False
+        if not _C131.issuperset(x):
             return False
     return True
 
 
-def _v281(x):
+def _v282(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v282(item):
+            if not _v283(item):
                 return False
-    return True
-
-
-def _v292(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
     return True
 
 
@@ -3480,7 +3484,15 @@ def _v293(x):
     return True
 
 
-def _v291(x):
+def _v294(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v292(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3489,27 +3501,35 @@ def _v291(x):
         if 'run' not in x:
             return False
         value = x.get('description', _MISSING)
-        if value is not _MISSING and not _v292(value):
-            return False
-        value = x.get('run', _MISSING)
         if value is not _MISSING and not _v293(value):
             return False
-        if not _C131.issuperset(x):
+        value = x.get('run', _MISSING)
+        if value is not _MISSING and not _v294(value):
+            return False
+        if not _C132.issuperset(x):
             return False
     return True
 
 
-def _v290(x):
+def _v291(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v291(item):
+            if not _v292(item):
                 return False
     return True
 
 
-def _v296(x):
+def _v297(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v299(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -3518,26 +3538,18 @@ def _v296(x):
 
 
 def _v298(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v297(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v298(item):
+            if not _v299(item):
                 return False
     return True
 
 
-def _v295(x):
+def _v296(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3546,52 +3558,44 @@ def _v295(x):
         if 'items' not in x:
             return False
         value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v296(value):
-            return False
-        value = x.get('items', _MISSING)
         if value is not _MISSING and not _v297(value):
             return False
-        if not _C132.issuperset(x):
+        value = x.get('items', _MISSING)
+        if value is not _MISSING and not _v298(value):
+            return False
+        if not _C133.issuperset(x):
             return False
     return True
 
 
-def _v294(x):
+def _v295(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v295(item):
+            if not _v296(item):
                 return False
-    return True
-
-
-def _v301(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C133.search(x)):
-        return False
     return True
 
 
 def _v302(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C134.search(x)):
         return False
     return True
 
 
 def _v303(x):
-    if not any(_equal(x, v) for v in _C134):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
 
 def _v304(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
+    if not any(_equal(x, v) for v in _C135):
         return False
     return True
 
@@ -3621,12 +3625,20 @@ def _v307(x):
 
 
 def _v308(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v309(x):
     if not (type(x) is bool):
         return False
     return True
 
 
-def _v300(x):
+def _v301(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3639,49 +3651,41 @@ def _v300(x):
         if 'schedule' not in x:
             return False
         value = x.get('id', _MISSING)
-        if value is not _MISSING and not _v301(value):
-            return False
-        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v302(value):
             return False
-        value = x.get('section', _MISSING)
+        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v303(value):
             return False
-        value = x.get('schedule', _MISSING)
+        value = x.get('section', _MISSING)
         if value is not _MISSING and not _v304(value):
             return False
-        value = x.get('run', _MISSING)
+        value = x.get('schedule', _MISSING)
         if value is not _MISSING and not _v305(value):
             return False
-        value = x.get('script', _MISSING)
+        value = x.get('run', _MISSING)
         if value is not _MISSING and not _v306(value):
             return False
-        value = x.get('expectedOutput', _MISSING)
+        value = x.get('script', _MISSING)
         if value is not _MISSING and not _v307(value):
             return False
-        value = x.get('health', _MISSING)
+        value = x.get('expectedOutput', _MISSING)
         if value is not _MISSING and not _v308(value):
             return False
-        if not _C135.issuperset(x):
+        value = x.get('health', _MISSING)
+        if value is not _MISSING and not _v309(value):
+            return False
+        if not _C136.issuperset(x):
             return False
     return True
 
 
-def _v299(x):
+def _v300(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v300(item):
+            if not _v301(item):
                 return False
-    return True
-
-
-def _v311(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
     return True
 
 
@@ -3696,12 +3700,20 @@ def _v312(x):
 def _v313(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C136.search(x)):
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
 
-def _v310(x):
+def _v314(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C137.search(x)):
+        return False
+    return True
+
+
+def _v311(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3710,73 +3722,57 @@ def _v310(x):
         if 'value' not in x:
             return False
         value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v311(value):
-            return False
-        value = x.get('value', _MISSING)
         if value is not _MISSING and not _v312(value):
             return False
-        value = x.get('url', _MISSING)
+        value = x.get('value', _MISSING)
         if value is not _MISSING and not _v313(value):
             return False
-        if not _C137.issuperset(x):
-            return False
-    return True
-
-
-def _v309(x):
-    if not (type(x) is list):
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v310(item):
-                return False
-    return True
-
-
-def _v274(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('severityLevels', _MISSING)
-        if value is not _MISSING and not _v275(value):
-            return False
-        value = x.get('playbooks', _MISSING)
-        if value is not _MISSING and not _v281(value):
-            return False
-        value = x.get('commands', _MISSING)
-        if value is not _MISSING and not _v290(value):
-            return False
-        value = x.get('checklists', _MISSING)
-        if value is not _MISSING and not _v294(value):
-            return False
-        value = x.get('scheduledChecks', _MISSING)
-        if value is not _MISSING and not _v299(value):
-            return False
-        value = x.get('contacts', _MISSING)
-        if value is not _MISSING and not _v309(value):
+        value = x.get('url', _MISSING)
+        if value is not _MISSING and not _v314(value):
             return False
         if not _C138.issuperset(x):
             return False
     return True
 
 
-def _v315(x):
-    if not (type(x) is str):
+def _v310(x):
+    if not (type(x) is list):
         return False
-    if type(x) is str and (not _C139.search(x)):
-        return False
+    if type(x) is list:
+        for item in x:
+            if not _v311(item):
+                return False
     return True
 
 
-def _v318(x):
-    if not (type(x) is str):
+def _v275(x):
+    if not (type(x) is dict):
         return False
-    if type(x) is str and (len(x) < 1):
-        return False
+    if type(x) is dict:
+        value = x.get('severityLevels', _MISSING)
+        if value is not _MISSING and not _v276(value):
+            return False
+        value = x.get('playbooks', _MISSING)
+        if value is not _MISSING and not _v282(value):
+            return False
+        value = x.get('commands', _MISSING)
+        if value is not _MISSING and not _v291(value):
+            return False
+        value = x.get('checklists', _MISSING)
+        if value is not _MISSING and not _v295(value):
+            return False
+        value = x.get('scheduledChecks', _MISSING)
+        if value is not _MISSING and not _v300(value):
+            return False
+        value = x.get('contacts', _MISSING)
+        if value is not _MISSING and not _v310(value):
+            return False
+        if not _C139.issuperset(x):
+            return False
     return True
 
 
-def _v319(x):
+def _v316(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C140.search(x)):
@@ -3784,7 +3780,15 @@ def _v319(x):
     return True
 
 
-def _v321(x):
+def _v319(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v320(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C141.search(x)):
@@ -3792,78 +3796,86 @@ def _v321(x):
     return True
 
 
-def _v320(x):
+def _v322(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C142.search(x)):
+        return False
+    return True
+
+
+def _v321(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v321(item):
+            if not _v322(item):
                 return False
     return True
 
 
-def _v322(x):
-    if not any(_equal(x, v) for v in _C142):
+def _v323(x):
+    if not any(_equal(x, v) for v in _C143):
         return False
     return True
 
 
-def _v317(x):
+def _v318(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v318(value):
-            return False
-        value = x.get('metric', _MISSING)
         if value is not _MISSING and not _v319(value):
             return False
-        value = x.get('alerts', _MISSING)
+        value = x.get('metric', _MISSING)
         if value is not _MISSING and not _v320(value):
             return False
+        value = x.get('alerts', _MISSING)
+        if value is not _MISSING and not _v321(value):
+            return False
         value = x.get('unit', _MISSING)
-        if value is not _MISSING and not _v322(value):
-            return False
-        if not _C143.issuperset(x):
-            return False
-    return True
-
-
-def _v316(x):
-    if not (type(x) is list):
-        return False
-    if type(x) is list and len(x) < 1:
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v317(item):
-                return False
-    return True
-
-
-def _v314(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('prometheusUrl', _MISSING)
-        if value is not _MISSING and not _v315(value):
-            return False
-        value = x.get('checks', _MISSING)
-        if value is not _MISSING and not _v316(value):
+        if value is not _MISSING and not _v323(value):
             return False
         if not _C144.issuperset(x):
             return False
     return True
 
 
-def _v325(x):
+def _v317(x):
+    if not (type(x) is list):
+        return False
+    if type(x) is list and len(x) < 1:
+        return False
+    if type(x) is list:
+        for item in x:
+            if not _v318(item):
+                return False
+    return True
+
+
+def _v315(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('prometheusUrl', _MISSING)
+        if value is not _MISSING and not _v316(value):
+            return False
+        value = x.get('checks', _MISSING)
+        if value is not _MISSING and not _v317(value):
+            return False
+        if not _C145.issuperset(x):
+            return False
+    return True
+
+
+def _v326(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         for key, value in x.items():
-            if key not in _C145 and not _v21(value):
+            if key not in _C146 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
@@ -3871,23 +3883,15 @@ def _v325(x):
     return True
 
 
-def _v324(x):
+def _v325(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('labels', _MISSING)
-        if value is not _MISSING and not _v325(value):
+        if value is not _MISSING and not _v326(value):
             return False
-        if not _C146.issuperset(x):
+        if not _C147.issuperset(x):
             return False
-    return True
-
-
-def _v327(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C147.search(x)):
-        return False
     return True
 
 
@@ -3899,30 +3903,30 @@ def _v328(x):
     return True
 
 
-def _v326(x):
+def _v329(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C149.search(x)):
+        return False
+    return True
+
+
+def _v327(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('namespace', _MISSING)
-        if value is not _MISSING and not _v327(value):
-            return False
-        value = x.get('configMap', _MISSING)
         if value is not _MISSING and not _v328(value):
             return False
-        if not _C149.issuperset(x):
+        value = x.get('configMap', _MISSING)
+        if value is not _MISSING and not _v329(value):
+            return False
+        if not _C150.issuperset(x):
             return False
     return True
 
 
-def _v330(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C150.search(x)):
-        return False
-    return True
-
-
-def _v332(x):
+def _v331(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C151.search(x)):
@@ -3954,58 +3958,66 @@ def _v335(x):
     return True
 
 
-def _v331(x):
+def _v336(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C155.search(x)):
+        return False
+    return True
+
+
+def _v332(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'namespace' not in x:
             return False
         value = x.get('namespace', _MISSING)
-        if value is not _MISSING and not _v332(value):
-            return False
-        value = x.get('label', _MISSING)
         if value is not _MISSING and not _v333(value):
             return False
-        value = x.get('labelValue', _MISSING)
+        value = x.get('label', _MISSING)
         if value is not _MISSING and not _v334(value):
             return False
-        value = x.get('folderAnnotation', _MISSING)
+        value = x.get('labelValue', _MISSING)
         if value is not _MISSING and not _v335(value):
             return False
-        if not _C155.issuperset(x):
-            return False
-    return True
-
-
-def _v329(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('dashboardsPath', _MISSING)
-        if value is not _MISSING and not _v330(value):
-            return False
-        value = x.get('sidecar', _MISSING)
-        if value is not _MISSING and not _v331(value):
+        value = x.get('folderAnnotation', _MISSING)
+        if value is not _MISSING and not _v336(value):
             return False
         if not _C156.issuperset(x):
             return False
     return True
 
 
-def _v323(x):
+def _v330(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('dashboardsPath', _MISSING)
+        if value is not _MISSING and not _v331(value):
+            return False
+        value = x.get('sidecar', _MISSING)
+        if value is not _MISSING and not _v332(value):
+            return False
+        if not _C157.issuperset(x):
+            return False
+    return True
+
+
+def _v324(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('prometheusRule', _MISSING)
-        if value is not _MISSING and not _v324(value):
+        if value is not _MISSING and not _v325(value):
             return False
         value = x.get('prometheusAdapter', _MISSING)
-        if value is not _MISSING and not _v326(value):
+        if value is not _MISSING and not _v327(value):
             return False
         value = x.get('grafana', _MISSING)
-        if value is not _MISSING and not _v329(value):
+        if value is not _MISSING and not _v330(value):
             return False
-        if not _C157.issuperset(x):
+        if not _C158.issuperset(x):
             return False
     return True
 
@@ -4046,21 +4058,21 @@ def _v0(x):
         if value is not _MISSING and not _v133(value):
             return False
         value = x.get('dashboards', _MISSING)
-        if value is not _MISSING and not _v188(value):
+        if value is not _MISSING and not _v189(value):
             return False
         value = x.get('autoscaling', _MISSING)
-        if value is not _MISSING and not _v227(value):
+        if value is not _MISSING and not _v228(value):
             return False
         value = x.get('runbook', _MISSING)
-        if value is not _MISSING and not _v274(value):
+        if value is not _MISSING and not _v275(value):
             return False
         value = x.get('health', _MISSING)
-        if value is not _MISSING and not _v314(value):
+        if value is not _MISSING and not _v315(value):
             return False
         value = x.get('platform', _MISSING)
-        if value is not _MISSING and not _v323(value):
+        if value is not _MISSING and not _v324(value):
             return False
-        if not _C158.issuperset(x):
+        if not _C159.issuperset(x):
             return False
     return True
 

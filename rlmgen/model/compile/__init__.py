@@ -22,12 +22,16 @@ from rlmgen.model.compile.autoscaling import compile_autoscaling
 from rlmgen.model.compile.dashboards import compile_dashboards
 from rlmgen.model.compile.health import compile_health
 from rlmgen.model.compile.metrics import compile_metrics
-from rlmgen.model.compile.routing import compile_routing
+from rlmgen.model.compile.routing import compile_routing, route_label
 from rlmgen.model.compile.runbook import compile_runbook
 from rlmgen.model.compile.service import compile_platform, compile_service, compile_targets
 from rlmgen.model.compile.slos import compile_slos
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.conventions import ALERT_LABELS, SERIES_FIRST_LABELS, SLO_IDENTITY_LABELS
+from rlmgen.model.conventions import (
+    SERIES_FIRST_LABELS,
+    SLO_IDENTITY_LABELS,
+    alert_label_names,
+)
 from rlmgen.model.outline import runbook_outline
 from rlmgen.model.routing import ENTITY_LABELS, inhibit_equal
 from rlmgen.spec.diagnostics import Diagnostic, sort_key
@@ -74,6 +78,7 @@ def _walk(walk: Walk, source: str) -> m.Spec:
     root = walk.root()
     targets = compile_targets(root.mapping("targets"))
     walk.targets = targets
+    walk.route_label = route_label(root.mapping("routing"))
     declared = references.index(root)
     service = compile_service(walk, root.mapping("service"))
     routing = compile_routing(walk, root, declared, targets)
@@ -111,7 +116,8 @@ def _walk(walk: Walk, source: str) -> m.Spec:
     if spec.slos:  # an SLO's alerts are told apart by the SLO they burn
         carried = carried | SLO_IDENTITY_LABELS
     if spec.routing is not None:
-        routing = dataclasses.replace(spec.routing, inhibit_equal=inhibit_equal(carried))
+        equal = inhibit_equal(carried, spec.routing.route_label)
+        routing = dataclasses.replace(spec.routing, inhibit_equal=equal)
         spec = dataclasses.replace(spec, routing=routing)
     invariants.check_bucket_labels(walk)
     invariants.check_levels_within_buckets(walk, spec)
@@ -162,7 +168,9 @@ def _check_labels(
                 labels.check_legend(walk, panel.at("legend"), legend, shown.series_labels)
     group_by = spec.routing.group_by if spec.routing else ()
     service_labels = spec.service.labels
-    added_to_all = frozenset(service_labels) | set(ALERT_LABELS)
+    set_on_alerts = alert_label_names(walk.route_label)
+    routed_by = spec.routing.route_label if spec.routing and spec.routing.receivers else None
+    added_to_all = frozenset(service_labels) | set_on_alerts
     carried: set[str] = set()
     unknown = False  # whether some alert's series may carry labels nobody declared
     grouped: dict[str, LabelSet] = {}  # what each alert's series carry, by alert name
@@ -188,11 +196,12 @@ def _check_labels(
             return f"{alert.pointer.rsplit('/alerts/', 1)[0]}/labels/{name}"
 
         labels.check_overwritten(walk, alert.labels, at_alert, result, index.scrape, rule)
+        labels.check_set_by_rlmgen(walk, f"{alert.pointer}/expr", result, rule, routed_by)
         # what the rule sets: its own labels, and rlmgen's where the series carry none
         set_by_rule = (
             frozenset(service_labels)
             | frozenset(alert.labels)
-            | frozenset(ALERT_LABELS).difference(SERIES_FIRST_LABELS & result.names)
+            | set_on_alerts.difference(SERIES_FIRST_LABELS & result.names)
         )
         for example in alert.examples:
             if example.fires:
@@ -230,6 +239,7 @@ def _check_labels(
             return f"{metric.pointer}/alert/labels/{name}"
 
         labels.check_overwritten(walk, metric.alert.labels, at_metric, series, index.scrape, rule)
+        labels.check_set_by_rlmgen(walk, f"{metric.pointer}/levels", series, rule, routed_by)
         if not metric.record:
             labels.check_overwritten(walk, service_labels, at_service, series, index.scrape, rule)
     labels.check_grouping(walk, root.mapping("routing"), group_by, grouped)

@@ -17,7 +17,7 @@ from rlmgen.lang import promql
 from rlmgen.lang.labels import UNKNOWN, LabelProblem, LabelSet
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.conventions import ROUTE_LABEL, SEVERITY_LABEL
+from rlmgen.model.conventions import SEVERITY_LABEL
 
 _LIMIT_AGGREGATIONS = ("sum", "max", "min", "avg")
 _SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?")
@@ -92,15 +92,19 @@ class LabelIndex:
         return label_lang.infer(query.ast, self.of, query.text)
 
 
-# Labels rlmgen sets on every alert itself, and where their values come from.
-_SET_BY_RLMGEN = {
-    "alertname": ("the alert's name", "name the alert instead"),
-    SEVERITY_LABEL: ("the alert's severity", "set severity: on the alert or its group"),
-    ROUTE_LABEL: (
-        "the receiver the alert reaches",
-        "send it elsewhere with route: <receiver> on the alert or its group",
-    ),
-}
+def set_by_rlmgen(route_label: str | None) -> dict[str, tuple[str, str]]:
+    """Labels rlmgen sets on every alert itself (the receiver's with routing, in
+    `route_label`): where their values come from, and how to set them."""
+    found = {
+        "alertname": ("the alert's name", "name the alert instead"),
+        SEVERITY_LABEL: ("the alert's severity", "set severity: on the alert or its group"),
+    }
+    if route_label is not None:
+        found[route_label] = (
+            "the receiver the alert reaches",
+            "send it elsewhere with route: <receiver> on the alert or its group",
+        )
+    return found
 
 
 def check_label_value(walk: Walk, pointer: str, value: str) -> None:
@@ -129,10 +133,11 @@ def rule_labels(walk: Walk, node: Node, key: str = "labels") -> m.Labels:
     """The labels a spec adds to rules, without those rlmgen sets itself (reported:
     they would be overwritten in silence)."""
     labels = node.labels(key)
+    set_by = set_by_rlmgen(walk.route_label)
     for name, value in labels.items():
         check_label_value(walk, f"{node.at(key)}/{name}", value)
-        if name in _SET_BY_RLMGEN:
-            source, hint = _SET_BY_RLMGEN[name]
+        if name in set_by:
+            source, hint = set_by[name]
             walk.error(
                 f"{node.at(key)}/{name}",
                 f"the label '{name}' is set from {source}: this value would be overwritten",
@@ -148,7 +153,7 @@ def rule_labels(walk: Walk, node: Node, key: str = "labels") -> m.Labels:
                 at_key=True,
                 check="labels/reserved",
             )
-    return MappingProxyType({k: v for k, v in labels.items() if k not in _SET_BY_RLMGEN})
+    return MappingProxyType({k: v for k, v in labels.items() if k not in set_by})
 
 
 def check_overwritten(
@@ -176,6 +181,36 @@ def check_overwritten(
             walk.error(
                 pointer_of(name), message, hint, at_key=True, check="labels/overwrites-series-label"
             )
+
+
+def check_set_by_rlmgen(
+    walk: Walk, pointer: str, series: LabelSet, rule: str, route_label: str | None
+) -> None:
+    """Labels rlmgen sets on every alert (its name, severity and, with routing, the
+    receiver) that its series carry: overwritten, series that differ only in one become
+    one, and Prometheus fails the rule (an HTTP `route` label is common)."""
+    set_by = set_by_rlmgen(route_label)
+    for name in sorted(set_by.keys() & series.names):
+        source, _ = set_by[name]
+        if name == route_label:
+            hint = (
+                "name rlmgen's label otherwise with routing.routeLabel (such as receiver), or "
+                f"aggregate '{name}' away: sum without ({name}) (...)"
+            )
+        else:
+            hint = (
+                f"aggregate '{name}' away: sum without ({name}) (...), or keep its value under "
+                "another name with label_replace"
+            )
+        walk.error(
+            pointer,
+            f"{rule}'s series carry '{name}', which rlmgen sets on the alert to {source}: "
+            f"series that differ only in '{name}' become one, and Prometheus fails the rule "
+            "('vector contains metrics with the same labelset after applying alert labels')",
+            hint,
+            at_key=True,
+            check="labels/overwrites-series-label",
+        )
 
 
 def limit_input(walk: Walk, pointer: str, query: promql.Query) -> m.InputSeries | None:

@@ -15,7 +15,7 @@ from rlmgen.model.compile import references
 from rlmgen.model.compile.labels import check_label_value
 from rlmgen.model.compile.references import Declared
 from rlmgen.model.compile.walk import Node, Walk
-from rlmgen.model.conventions import ALERTMANAGER_CONFIG_PATH
+from rlmgen.model.conventions import ALERT_LABELS, ALERTMANAGER_CONFIG_PATH, ROUTE_LABEL
 from rlmgen.model.routing import (
     OPERATOR_SECRETS,
     SECRET_FILE_SETTINGS,
@@ -79,12 +79,30 @@ def compile_routing(
             _check_secret_keys(walk, entry, receiver, service_secret(service_name), secrets)
     if default := node.text("default"):
         references.check_receiver(walk, declared, node.at("default"), default)
+    if route_label(node) != node.text("routeLabel") and "routeLabel" in node:
+        walk.error(
+            node.at("routeLabel"),
+            f"'{node.text('routeLabel')}' is a label rlmgen sets on every alert already "
+            f"({', '.join(sorted(ALERT_LABELS))}) or Prometheus' own",
+            "choose another name, such as receiver",
+            check="labels/reserved",
+        )
     return m.Routing(
         default=node.text("default"),
         group_by=node.strings("groupBy"),
         receivers=tuple(receivers),
         time_intervals=tuple(intervals.values()),
+        route_label=route_label(node),
     )
+
+
+def route_label(routing: Node) -> str:
+    """The label every alert names its receiver in: routing.routeLabel, unless that is
+    one rlmgen or Prometheus sets otherwise (reported by compile_routing)."""
+    name = routing.text("routeLabel")
+    if name is None or (name in ALERT_LABELS and name != ROUTE_LABEL) or name.startswith("__"):
+        return ROUTE_LABEL
+    return name
 
 
 def _time_intervals(walk: Walk, node: Node) -> dict[str, m.TimeInterval]:

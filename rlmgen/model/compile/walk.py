@@ -16,6 +16,7 @@ from typing import Any
 from rlmgen.lang import promql
 from rlmgen.lang.units import UnitError, parse_duration
 from rlmgen.lang.versions import EXPERIMENTAL_FUNCTIONS, PROMTOOL_EXPERIMENTAL, shown
+from rlmgen.model.conventions import ROUTE_LABEL
 from rlmgen.model.types import Targets
 from rlmgen.spec.diagnostics import Diagnostic, Severity, join_pointer
 from rlmgen.spec.loader import LoadedSpec
@@ -39,6 +40,7 @@ class Walk:
         # every PromQL text parsed, by pointer: the label checks read them, not reparse
         self.queries: dict[str, promql.Query] = {}
         self.targets = Targets()  # the PromQL a text is checked as
+        self.route_label = ROUTE_LABEL  # the label alerts name their receiver in
 
     def report(
         self,
