@@ -928,6 +928,12 @@ GRAFANA_MACRO = re.compile(r"\$\{?__\w+")
 # A dashboard variable (`$route`, `${route}`, `[[route]]`) inside a string of the query:
 # outside a dashboard, the literal text.
 GRAFANA_VARIABLE = re.compile(r"\$\{?[A-Za-z_]\w*\}?|\[\[[A-Za-z_]\w*\]\]")
+# Each use of a dashboard variable anywhere in a text, by name: `$route`, `${route}`,
+# `${route:regex}`, `[[route]]`.
+GRAFANA_VARIABLE_USE = re.compile(
+    r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?::\w+)?\}|(?P<name>[A-Za-z_]\w*))"
+    r"|\[\[(?P<bracketed>[A-Za-z_]\w*)\]\]"
+)
 
 
 def bucket_label(bound: float, target: Version) -> str:

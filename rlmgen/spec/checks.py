@@ -203,8 +203,8 @@ _ALL = [
     ),
     Check(
         "labels/never-carried",
-        "A grouping, a histogram_quantile or an alert annotation reads a label the series never "
-        "carry.",
+        "A grouping, a histogram_quantile, an alert annotation or a dashboard variable reads a "
+        "label the series never carry.",
     ),
     Check(
         "labels/overwrites-series-label",
@@ -435,6 +435,10 @@ _ALL = [
     Check(
         "dashboards/histogram-metric",
         "A panel shows a histogram by `metric:` other than as a heatmap, or a summary as one.",
+    ),
+    Check(
+        "dashboards/unknown-variable",
+        "A panel's or a variable's query uses a variable the dashboard does not declare.",
     ),
     # autoscaling
     Check("autoscaling/replica-bounds", "minReplicas above maxReplicas."),

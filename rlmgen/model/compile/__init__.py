@@ -152,6 +152,8 @@ def _check_labels(
     results = labels.check_queries(walk, index, list(walk.queries.items()))
     by_name = {metric.name: metric for metric in spec.metrics}
     for dashboard in root.items("dashboards"):
+        for variable in dashboard.items("variables"):
+            labels.check_variable_labels(walk, variable, index)
         panels = dashboard.items("panels") + [
             p for row in dashboard.items("rows") for p in row.items("panels")
         ]

@@ -34,6 +34,7 @@ def _dashboard(
 ) -> m.Dashboard | None:
     variables = node.items("variables")
     references.unique(walk, variables, "name", "variable")
+    _check_variables_used(walk, node, variables)
     rows = []
     top = [_panel(walk, p, metrics, declared) for p in node.items("panels")]
     if top:
@@ -80,6 +81,48 @@ def _dashboard(
         ),
         rows=tuple(rows),
     )
+
+
+# The variable every rlmgen dashboard has besides the spec's: its data source.
+DATASOURCE_VARIABLE = "datasource"
+
+
+def _check_variables_used(walk: Walk, node: Node, variables: list[Node]) -> None:
+    """Every `$name`, `${name}` or `[[name]]` in a panel's or a variable's query is a
+    variable of the dashboard (or Grafana's `$__` macros): Grafana leaves an unknown one
+    as it is written, so the query selects nothing and the panel shows no data."""
+    declared = [name for v in variables if (name := v.text("name"))]
+    known = {*declared, DATASOURCE_VARIABLE}
+    panels = node.items("panels") + [p for row in node.items("rows") for p in row.items("panels")]
+    texts = [(panel, "query") for panel in panels]
+    texts += [(query, "expr") for panel in panels for query in panel.items("queries")]
+    texts += [(variable, "query") for variable in variables]
+    for owner, key in texts:
+        text = owner.text(key)
+        if text is None or ("$" not in text and "[[" not in text):
+            continue
+        seen: dict[str, int] = {}
+        for match in promql.GRAFANA_VARIABLE_USE.finditer(text):
+            written = match.group()
+            occurrence = seen.get(written, 0)
+            seen[written] = occurrence + 1
+            name = match.group("braced") or match.group("name") or match.group("bracketed")
+            if name in known or name.startswith("__"):
+                continue
+            walk.error_in_value(
+                owner.at(key),
+                written,
+                f"'{name}' is not a variable of this dashboard: Grafana leaves {written} as "
+                "written, so the query selects nothing",
+                did_you_mean(name, declared)
+                or (
+                    f"declare it under the dashboard's variables (it has {', '.join(declared)})"
+                    if declared
+                    else "declare it under the dashboard's variables: - name: " + name
+                ),
+                occurrence,
+                check="dashboards/unknown-variable",
+            )
 
 
 def _metric_query(walk: Walk, node: Node, metric: m.Metric) -> m.Query | None:

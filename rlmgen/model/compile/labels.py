@@ -18,6 +18,7 @@ from rlmgen.lang.labels import UNKNOWN, LabelProblem, LabelSet
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import SEVERITY_LABEL
+from rlmgen.spec.suggest import did_you_mean
 
 _LIMIT_AGGREGATIONS = ("sum", "max", "min", "avg")
 _SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?")
@@ -321,6 +322,34 @@ def check_legend(walk: Walk, pointer: str, legend: str, labels: LabelSet) -> Non
                 "show a label the query keeps (a `by` aggregation keeps only its labels)",
                 check="labels/legend-never-carried",
             )
+
+
+# A Grafana variable that lists a label's values: label_values(metric{...}, label).
+_LABEL_VALUES = re.compile(
+    r"\s*label_values\(\s*(?P<metric>[a-zA-Z_:][\w:]*)[^,]*,\s*(?P<label>[A-Za-z_]\w*)\s*\)\s*"
+)
+
+
+def check_variable_labels(walk: Walk, variable: Node, index: LabelIndex) -> None:
+    """A `label_values(metric, label)` variable lists a label the metric's series carry:
+    else it lists nothing, and every panel that selects by it shows no data."""
+    query = variable.text("query")
+    found = _LABEL_VALUES.fullmatch(query) if query else None
+    if query is None or found is None:
+        return
+    metric, label = found["metric"], found["label"]
+    carried = index.of(metric)
+    if not carried.exact or label in carried.names or label == "__name__":
+        return
+    walk.error_in_value(
+        variable.at("query"),
+        label,
+        f"{metric}'s series never carry '{label}' (they carry {carried.shown()}): the "
+        "variable would list no values, and the panels that select by it no data",
+        did_you_mean(label, carried.names) or "list a label the series carry",
+        query[: found.start("label")].count(label),
+        check="labels/never-carried",
+    )
 
 
 def check_annotation_labels(
