@@ -199,13 +199,24 @@ def compile_loaded(
         unit.elsewhere = composed.elsewhere
         units.append((unit, document))
     everywhere = set.intersection(*(set(unit.diagnostics) for unit, _ in units))
+    # a problem some environments share, as the same words, is said once, naming them
+    # all, by the first of them (a base line an environment's overlay changes is fine there)
+    said: dict[tuple[Diagnostic, str], tuple[Compiled, list[str]]] = {}
     for unit, document in units:
         removed = composed.removals.get(unit.environment or "", [])
-        unit.diagnostics = [
-            in_environment(d, unit.environment or "", document, removed)
-            for d in unit.diagnostics
-            if d not in everywhere
-        ]
+        for diagnostic in unit.diagnostics:
+            if diagnostic in everywhere:
+                continue
+            hint = in_environment(diagnostic, unit.environment or "", document, removed).hint
+            owner, names = said.setdefault((diagnostic, hint), (unit, []))
+            names.append(unit.environment or "")
+        unit.diagnostics = []
+    for (diagnostic, hint), (owner, names) in said.items():
+        owner.diagnostics.append(
+            dataclasses.replace(
+                diagnostic, message=_environment_names(names) + diagnostic.message, hint=hint
+            )
+        )
     first = units[0][0]
     first.diagnostics = [
         *sorted({*composed.diagnostics, *everywhere}, key=sort_key),

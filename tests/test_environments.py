@@ -199,6 +199,26 @@ def test_what_uses_a_metric_an_environment_switches_off_is_said_there() -> None:
     ]
 
 
+def test_a_problem_some_environments_share_is_said_once_naming_them() -> None:
+    """A base line that is wrong in two environments and that a third's overlay replaces:
+    one error naming the two (not one per environment, as if an overlay had caused it);
+    neither of the two is built."""
+    base = (REPO / "tests" / "cases" / "valid" / "minimal.yaml").read_text()
+    text = base.replace('critical: "> 500ms"', "critical: 0.5") + (
+        "environments:\n  production: {}\n  staging: {}\n  canary:\n    metrics:\n"
+        '      - name: shop_latency_p99\n        levels: {critical: "> 800ms"}\n'
+    )
+    results = compile_texts({"specs/shop.yaml": text})
+    line = text.splitlines().index("      critical: 0.5") + 1
+    assert [d.format() for r in results for d in r.diagnostics] == [
+        f"specs/shop.yaml:{line}:17: /metrics/0/levels/critical: in environments 'production', "
+        "'staging': critical level '0.5' has no direction (hint: write \"> 0.5\" or \"< 0.5\") "
+        "[levels/not-alertable]"
+    ]
+    built = {r.environment: r.has_model and not r.errors for r in results}
+    assert built == {"production": False, "staging": False, "canary": True}
+
+
 def test_dashboard_uids_shared_by_specs_without_environments_are_a_warning(
     tmp_path: Path,
 ) -> None:
