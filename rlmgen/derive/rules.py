@@ -16,6 +16,7 @@ from rlmgen.derive.common import (
     number,
 )
 from rlmgen.derive.slos import slo_groups
+from rlmgen.lang.display import in_decimal_bytes
 from rlmgen.lang.levels import Level, relative_factor
 from rlmgen.lang.promtemplate import escape
 from rlmgen.lang.units import format_duration
@@ -148,6 +149,8 @@ def value_template(metric: m.Metric, level: Level) -> str:
     if level.of_limit:
         return "{{ $value | humanizePercentage }}"
     unit = metric.unit.name if metric.unit else None
+    if unit == "bytes" and in_decimal_bytes([level.text], metric.unit):
+        return "{{ $value | humanize }}B"  # `> 256MB`: 300MB, as the level counts
     return {
         "ratio": "{{ $value | humanizePercentage }}",
         "percent": "{{ $value | humanize }}%",

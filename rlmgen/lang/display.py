@@ -45,6 +45,20 @@ def written_display(texts: Iterable[str], unit: SeriesUnit | None) -> tuple[str,
     return display, decimals
 
 
+# Byte suffixes in powers of 1000 (SI): levels written in them read values that way too.
+DECIMAL_BYTES = frozenset({"kB", "KB", "MB", "GB", "TB"})
+
+
+def in_decimal_bytes(texts: Iterable[str], unit: SeriesUnit | None) -> bool:
+    """Whether levels of a metric in bytes are written in SI units (`> 256MB`), so its
+    values read best that way too (`300MB`, not `286.1MiB`)."""
+    return (
+        unit is not None
+        and unit.dimension == "data"
+        and written_display(texts, unit)[0] in DECIMAL_BYTES
+    )
+
+
 def _fits(suffix: str, unit: SeriesUnit | None) -> bool:
     if suffix == "%":
         return unit is None or unit.dimension == "fraction"

@@ -61,6 +61,12 @@ class Levels:
         pairs = (("info", self.info), ("warning", self.warning), ("critical", self.critical))
         return tuple((name, level) for name, level in pairs if level is not None)
 
+    def written(self) -> tuple[str, ...]:
+        """The levels as the spec writes them, the alerting ones first, most severe first
+        (the unit a value is read in is the first one written)."""
+        order = (self.critical, self.warning, self.info, self.target)
+        return tuple(level.text for level in order if level is not None)
+
 
 @frozen
 class LevelAlert:

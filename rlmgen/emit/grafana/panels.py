@@ -25,6 +25,7 @@ from grafana_foundation_sdk.models import text as tm
 
 from rlmgen.emit.grafana.layout import Box
 from rlmgen.emit.grafana.thresholds import threshold_steps
+from rlmgen.lang.display import in_decimal_bytes
 from rlmgen.model import types as m
 from rlmgen.model.conventions import runbook_link
 
@@ -86,6 +87,18 @@ def unit_of(panel: m.Panel) -> str | None:
         return None
     if panel.metric.of_limit:
         return "percentunit"
+    levels = panel.metric.levels
+    written = (
+        [
+            level.text
+            for level in (levels.target, levels.info, levels.warning, levels.critical)
+            if level
+        ]
+        if levels
+        else []
+    )
+    if in_decimal_bytes(written, panel.metric.unit):
+        return "decbytes"  # Grafana's bytes are IEC (MiB); levels in MB count by 1000
     return panel.metric.unit.grafana if panel.metric.unit else None
 
 

@@ -57,9 +57,7 @@ def metric_check(metric: m.Metric, label: str | None, pointer: str) -> m.HealthC
         for level in (levels.target, levels.info, levels.warning, levels.critical)
     ):
         return None
-    # the alerting levels' unit first: the value is read against them
-    order = (levels.critical, levels.warning, levels.info, levels.target)
-    written = [level.text for level in order if level]
+    written = levels.written()  # the alerting levels' unit first: read against them
     absolute = [lv for lv in (levels.target, *dict(levels.alerting()).values()) if lv]
     of_limit = any(level.of_limit for level in absolute)
     display, decimals = written_display(written, None if of_limit else metric.unit)
