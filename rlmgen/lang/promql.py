@@ -771,6 +771,37 @@ def number_literals(ast: promql_parser.Expr) -> list[float]:
     return found
 
 
+# What reads a series' presence, labels or sample times, not its value.
+_VALUE_BLIND_CALLS = frozenset({"absent", "timestamp"})
+_VALUE_BLIND_AGGREGATIONS = frozenset({"count", "group", "count_values"})
+
+
+def instant_value_reads(ast: promql_parser.Expr) -> list[str]:
+    """The metric names of selectors whose value is read at an instant (not as a range,
+    and not only for presence or labels: `absent(x)`, `count(x)`, `y and x`), in order."""
+    found = []
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, promql_parser.MatrixSelector):
+            continue
+        if isinstance(node, promql_parser.VectorSelector):
+            found.append(node.name or _name_from_matchers(node) or "")
+            continue
+        if isinstance(node, promql_parser.Call) and node.func.name in _VALUE_BLIND_CALLS:
+            continue
+        if (
+            isinstance(node, promql_parser.AggregateExpr)
+            and str(node.op).strip() in _VALUE_BLIND_AGGREGATIONS
+        ):
+            continue
+        if isinstance(node, promql_parser.BinaryExpr) and str(node.op).strip() in ("and", "unless"):
+            stack.append(node.lhs)  # the right side only says which series are kept
+            continue
+        stack.extend(reversed(_children(node)))
+    return [name for name in found if name]
+
+
 def _children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
     if isinstance(node, promql_parser.BinaryExpr):
         return (node.lhs, node.rhs)

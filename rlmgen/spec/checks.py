@@ -311,6 +311,10 @@ _ALL = [
         "counter reset.",
     ),
     Check(
+        "promql/counter-not-rated",
+        "An alert or a metric's levels compare a counter's running total, not its rate.",
+    ),
+    Check(
         "promql/rule-result",
         "An alert's or recording rule's expression gives a range vector or a string, which a "
         "rule cannot.",

@@ -77,6 +77,9 @@ def _alert(
     expr = node.promql("expr")
     if expr is not None:
         references.check_series(walk, declared, node.at("expr"), expr)
+        references.check_counters_compared(
+            walk, declared, node.at("expr"), expr, "the alert compares"
+        )
         if not references.check_rule_expression(walk, node.at("expr"), expr, "an alert"):
             expr = None
     severity = node.text("severity") or group.text("severity")

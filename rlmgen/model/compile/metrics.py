@@ -53,6 +53,10 @@ def _metric(
     for key, query in (("expr", expr), ("limit", limit)):
         if query is not None:
             references.check_series(walk, declared, node.at(key), query)
+    if expr is not None and node.value.get("levels"):
+        references.check_counters_compared(
+            walk, declared, node.at("expr"), expr, "its levels compare"
+        )
     if expr is not None and not references.check_rule_expression(
         walk, node.at("expr"), expr, "a recording rule"
     ):

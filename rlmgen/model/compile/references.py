@@ -37,6 +37,7 @@ class Declared:
     summaries: set[str] = dataclasses.field(default_factory=set)
     histograms: set[str] = dataclasses.field(default_factory=set)
     gauges: set[str] = dataclasses.field(default_factory=set)
+    counters: set[str] = dataclasses.field(default_factory=set)  # and histograms' series
     recorded_by: dict[str, str] = dataclasses.field(default_factory=dict)  # record -> metric
     # Without a metrics list (absent, or misspelled and reported by the schema pass)
     # every reference would be "undeclared": check references only against a list.
@@ -61,14 +62,18 @@ def index(root: Node) -> Declared:
         kind = metric.text("type")
         if kind == "histogram":
             declared.series.update(name + suffix for suffix in _HISTOGRAM_SUFFIXES)
+            declared.counters.update(name + suffix for suffix in _HISTOGRAM_SUFFIXES)
             declared.histograms.add(name)
         elif kind == "summary":  # quantiles under its own name; no buckets
             declared.series.update((name + "_sum", name + "_count"))
+            declared.counters.update((name + "_sum", name + "_count"))
             declared.summaries.add(name)
         if kind == "gauge":
             declared.gauges.add(name)
-        if kind == "counter" and not name.endswith("_total"):
-            declared.series.add(name + "_total")
+        if kind == "counter":
+            declared.counters.update((name, name + "_total"))
+            if not name.endswith("_total"):
+                declared.series.add(name + "_total")
         if record := metric.text("record"):
             declared.series.add(record)
             declared.recorded_by.setdefault(record, name)
@@ -122,9 +127,20 @@ def check_series(walk: Walk, declared: Declared, pointer: str, query: promql.Que
             pointer,
             name,
             f"'{name}' is not a declared metric",
-            hint or f"declare it under metrics: - name: {name}",
+            hint or _declare_hint(name),
             check="references/unknown-metric",
         )
+
+
+def _declare_hint(name: str) -> str:
+    """How to declare what `name` selects: a histogram by its own name, for its buckets."""
+    base = name.removesuffix("_bucket")
+    if base != name and base:
+        return (
+            f"a histogram's buckets: declare the histogram under metrics: - name: {base}, "
+            "type: histogram"
+        )
+    return f"declare it under metrics: - name: {name}"
 
 
 def check_counter_functions(
@@ -141,6 +157,36 @@ def check_counter_functions(
                 f"for a gauge's change, use deriv({name}[5m]) (per second) or delta({name}[5m])",
                 check="promql/rate-of-gauge",
             )
+
+
+def check_counters_compared(
+    walk: Walk, declared: Declared, pointer: str, query: promql.Query, what: str
+) -> None:
+    """A rule whose value is compared with a threshold (an alert, a metric's levels)
+    reads a counter's running total: it only grows, and falls to 0 when the process
+    restarts, so the comparison holds forever once crossed, or flaps with restarts."""
+    for name in dict.fromkeys(promql.instant_value_reads(query.ast)):
+        if name not in declared.counters:
+            continue
+        if name in declared.metrics or name.removesuffix("_total") in declared.metrics:
+            message = (
+                f"'{name}' is a counter, and {what} its running total: it only grows (and "
+                "falls to 0 when the process restarts), so the comparison holds forever once "
+                "crossed"
+            )
+        else:  # a histogram's or summary's _bucket, _sum or _count
+            message = (
+                f"'{name}' counts everything since the process started (a histogram's series "
+                f"are counters), and {what} those totals, not what happens now"
+            )
+        walk.warning_in_value(
+            pointer,
+            name,
+            message,
+            f"compare how fast it grows: rate({name}[5m]) (per second) or increase({name}[1h])",
+            check="promql/counter-not-rated",
+        )
+        return
 
 
 def check_rule_expression(walk: Walk, pointer: str, query: promql.Query, what: str) -> bool:
