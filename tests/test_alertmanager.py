@@ -272,7 +272,7 @@ def test_two_files_are_never_read_from_one_secret_key(
     "zone",
     [
         *("Europe/Berlin", "America/New_York", "Etc/GMT+4", "US/Eastern", "UTC", "Local"),
-        *("Europe/Berln", "Mars/Olympus", "utc", "Berlin"),
+        *("Europe/Berln", "Mars/Olympus", "utc", "Berlin", "CST", "PDT"),
     ],
 )
 def test_the_zones_rlmgen_accepts_are_those_alertmanager_loads(tmp_path: Path, zone: str) -> None:

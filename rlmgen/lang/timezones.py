@@ -30,3 +30,21 @@ def known_zones() -> frozenset[str]:
 
     listed = Path(tzdata.__file__).with_name("zones").read_text(encoding="utf-8")
     return frozenset(listed.split()) | _GO_NAMES
+
+
+# Abbreviations people write for a zone, which the database does not hold (or holds as
+# a fixed offset that ignores daylight saving time): the zones they usually mean.
+ABBREVIATIONS = {
+    "CST": "America/Chicago",
+    "CDT": "America/Chicago",
+    "EDT": "America/New_York",
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "MDT": "America/Denver",
+    "BST": "Europe/London",
+    "CEST": "Europe/Berlin",
+    "IST": "Asia/Kolkata",
+    "JST": "Asia/Tokyo",
+    "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney",
+}

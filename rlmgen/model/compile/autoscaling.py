@@ -301,10 +301,14 @@ def _target(
             )
             return None
         if key == "averageUtilization" and abs(percent - round(percent)) > 1e-9:
+            if quantity.dimension is None and 0 < percent < 1:  # a ratio, such as 0.7
+                hint = f"write {percent * 100:g}% (a bare {raw!r} is {raw!r} percent)"
+            else:
+                hint = f"write {math.floor(percent)}% or {math.ceil(percent)}%"
             walk.error(
                 pointer,
                 f"Kubernetes takes a utilization in whole percent, not {raw!r}",
-                f"write {math.floor(percent)}% or {math.ceil(percent)}%",
+                hint,
                 check="autoscaling/invalid-target",
             )
             return None

@@ -119,8 +119,10 @@ def _time_intervals(walk: Walk, node: Node) -> dict[str, m.TimeInterval]:
                     walk.error(
                         time.at("end"),
                         f"the range ends at {end}, not after its start {start}",
-                        "a range is within one day; split one across midnight in two "
-                        "(22:00-24:00 and 00:00-06:00)",
+                        f"a range is within one day: across midnight, write two, {start}-24:00 "
+                        f"and 00:00-{end}"
+                        if start > end
+                        else "a range is within one day and ends after its start",
                         check="routing/invalid-time-range",
                     )
             location = item.text("location")
@@ -141,7 +143,12 @@ def _check_location(walk: Walk, pointer: str, location: str) -> None:
             pointer,
             f"'{location}' is not a time zone Alertmanager knows (the IANA time zone "
             "database): it would refuse the whole configuration",
-            did_you_mean(location, timezones.known_zones())
+            (
+                f"'{location}' is an abbreviation: write the zone, such as "
+                f"{timezones.ABBREVIATIONS[location]} (with its daylight saving time)"
+            )
+            if location in timezones.ABBREVIATIONS
+            else did_you_mean(location, timezones.known_zones())
             or "a zone such as Europe/Berlin, America/New_York or UTC",
             check="routing/unknown-location",
         )
