@@ -308,7 +308,7 @@ def test_a_value_past_a_level_reads_in_that_level_s_unit(
     tmp_path: Path, prometheus: FakePrometheus
 ) -> None:
     """Levels written in several units (`< 1d`, `> 26h`, `> 3d`): a value past one reads
-    in its unit beside it, a healthy one in the first level's."""
+    in its unit beside it, a healthy one in the target's."""
     spec = tmp_path / "backup.yaml"
     spec.write_text(
         OTHER.replace("URL", prometheus.url).split("metrics:")[0]
@@ -326,6 +326,15 @@ def test_a_value_past_a_level_reads_in_that_level_s_unit(
     assert _health(str(spec))[1].splitlines()[1] == "✗ Backup age: 4d (critical: > 3d)"
     prometheus.answers["backup_age_seconds"] = [({}, 6 * 3600)]
     assert _health(str(spec))[1].splitlines()[1] == "✓ Backup age: 0.25d"
+    # healthy, in the target's unit: seconds beside `< 5s`, not minutes of `> 5m`
+    spec.write_text(
+        spec.read_text().replace(
+            '{target: "< 1d", warning: "> 26h", critical: "> 3d"}',
+            '{target: "< 5s", warning: "> 30s", critical: "> 5m"}',
+        )
+    )
+    prometheus.answers["backup_age_seconds"] = [({}, 2.0)]
+    assert _health(str(spec))[1].splitlines()[1] == "✓ Backup age: 2s"
 
 
 @pytest.mark.parametrize(

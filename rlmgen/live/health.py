@@ -100,10 +100,11 @@ class CheckResult:
         check = self.check
         level = reading.level
         decimals, display = check.decimals, check.display
-        if level is not None and level.value is not None and reading.change is None:
-            # past a level written in another unit than the first (`< 1d`, `> 26h`):
-            # in the level's, so the two read side by side (`27h`, not `1.13d`)
-            written, _ = written_display([level.text], check.unit)
+        # past a level: in its unit, so the two read side by side (`27h`, not `1.13d`
+        # beside `> 26h`); healthy: in the target's (`2s`, not `0.0333m` beside `< 5s`)
+        shown_beside = level if level is not None else check.levels.target
+        if shown_beside is not None and shown_beside.value is not None and reading.change is None:
+            written, _ = written_display([shown_beside.text], check.unit)
             if written != display and written in SIZED_SUFFIXES:
                 display = written
         text = format_value(reading.value, check.unit, display, decimals)
