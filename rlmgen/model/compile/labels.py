@@ -225,6 +225,20 @@ def limit_input(walk: Walk, pointer: str, query: promql.Query) -> m.InputSeries 
     if isinstance(node, promql_parser.VectorSelector) and promql.is_plain_selector(node):
         fixed = {mt.name: mt.value for mt in node.matchers.matchers if mt.name != "__name__"}
         return m.InputSeries(node.name or "", UNKNOWN, dict(sorted(fixed.items())))
+    found = promql.selector_matchers(node)
+    other = [(n, op, v) for n, op, v in found[1] if op != "="] if found is not None else []
+    if other:  # a series, selected by a pattern or an inequality
+        label, operator, value = other[0]
+        walk.error_in_value(
+            pointer,
+            f"{label}{operator}",
+            f"a limit selects its series with = only: rlmgen's level tests feed the limit "
+            f'series, and cannot make up a {label} that matches {label}{operator}"{value}"',
+            f'name one value ({label}="..."), or record the limit as a metric of its own '
+            "(expr and record) and name that",
+            check="metrics/limit-not-a-series",
+        )
+        return None
     walk.error(
         pointer,
         "a limit is a series, or the sum, max, min or avg of one: rlmgen's tests feed it",
