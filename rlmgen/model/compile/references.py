@@ -45,6 +45,12 @@ class Declared:
 
 
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_IDENTIFIER = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # the schema's identifier
+
+
+def _spelt_as_identifier(name: str) -> str:
+    """`Replication_Lag` as an identifier is written: `replication-lag`."""
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
 
 
 def index(root: Node) -> Declared:
@@ -251,6 +257,8 @@ def check_playbook(
 ) -> None:
     if name in declared.playbooks:
         return
+    if not _IDENTIFIER.fullmatch(name) and _spelt_as_identifier(name) in declared.playbooks:
+        return  # the schema's pattern error says the spelling that is declared
     hint = did_you_mean(name, declared.playbooks) or "declare it under runbook.playbooks"
     message = f"'{name}' is not a declared playbook"
     if warn:
