@@ -146,6 +146,7 @@ class Metric:
     # fraction of the limit when the levels are fractions of a limit.
     measured: str
     labels: tuple[str, ...] | None = None  # declared: the labels the metric's series carry
+    scrape_labels: tuple[str, ...] | None = None  # its own, else service.scrapeLabels
     # What is known of the labels of `series` (rlmgen.lang.labels), and the series the
     # limit expression reads: what the level scenarios feed, shaped like production's.
     series_labels: LabelSet = UNKNOWN

@@ -28,148 +28,149 @@ _C14 = frozenset(['description', 'evaluationInterval', 'grafanaUrl', 'labels', '
 _C15 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
 _C16 = ['counter', 'gauge', 'histogram', 'summary']
 _C17 = ['seconds', 'milliseconds', 'ratio', 'percent', 'bytes', 'count', 'requests-per-second', 'ops-per-second', 'usd']
-_C18 = _pattern('^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*[a-zA-Z0-9_]$')
-_C19 = frozenset(['baseline', 'critical', 'info', 'target', 'warning'])
-_C20 = _pattern('^[A-Za-z_][A-Za-z0-9_]*$')
-_C21 = frozenset([])
-_C22 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C23 = frozenset([])
-_C24 = frozenset(['for', 'labels'])
-_C25 = frozenset([])
-_C26 = frozenset(['for', 'labels'])
-_C27 = frozenset([])
-_C28 = frozenset(['for', 'labels'])
-_C29 = frozenset(['critical', 'for', 'info', 'labels', 'name', 'playbook', 'summary', 'warning'])
-_C30 = frozenset(['series', 'values'])
-_C31 = frozenset([])
-_C32 = frozenset(['at', 'interval', 'labels', 'name', 'series', 'value'])
-_C33 = frozenset(['alert', 'buckets', 'description', 'examples', 'expr', 'group', 'labels', 'levels', 'limit', 'name', 'record', 'type', 'unit'])
-_C34 = _pattern('^[a-zA-Z0-9_.-]+$')
-_C35 = ['critical', 'warning', 'info']
-_C36 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C37 = frozenset([])
-_C38 = _pattern('^[A-Za-z_][A-Za-z0-9_]*$')
-_C39 = ['critical', 'warning', 'info']
-_C40 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C41 = frozenset([])
-_C42 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C43 = frozenset([])
-_C44 = frozenset(['at', 'fires', 'interval', 'labels', 'name', 'series', 'value'])
-_C45 = frozenset(['description', 'examples', 'expr', 'for', 'labels', 'meaning', 'name', 'playbook', 'route', 'severity', 'summary'])
-_C46 = frozenset(['alerts', 'description', 'interval', 'labels', 'name', 'route', 'severity', 'title'])
-_C47 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C48 = _pattern('^[0-9]+(\\.[0-9]+)?%$')
-_C49 = frozenset(['bad', 'good', 'total'])
-_C50 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C51 = frozenset([])
-_C52 = frozenset(['histogram', 'selector', 'threshold'])
-_C53 = frozenset(['errorRatio'])
-_C54 = frozenset(['events', 'latency', 'raw'])
-_C55 = _pattern('^[A-Za-z_][A-Za-z0-9_]*$')
-_C56 = ['critical', 'warning', 'info']
-_C57 = frozenset(['disabled', 'for', 'route', 'severity'])
+_C18 = _pattern('^[a-zA-Z_][a-zA-Z0-9_]*$')
+_C19 = _pattern('^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*[a-zA-Z0-9_]$')
+_C20 = frozenset(['baseline', 'critical', 'info', 'target', 'warning'])
+_C21 = _pattern('^[A-Za-z_][A-Za-z0-9_]*$')
+_C22 = frozenset([])
+_C23 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C24 = frozenset([])
+_C25 = frozenset(['for', 'labels'])
+_C26 = frozenset([])
+_C27 = frozenset(['for', 'labels'])
+_C28 = frozenset([])
+_C29 = frozenset(['for', 'labels'])
+_C30 = frozenset(['critical', 'for', 'info', 'labels', 'name', 'playbook', 'summary', 'warning'])
+_C31 = frozenset(['series', 'values'])
+_C32 = frozenset([])
+_C33 = frozenset(['at', 'interval', 'labels', 'name', 'series', 'value'])
+_C34 = frozenset(['alert', 'buckets', 'description', 'examples', 'expr', 'group', 'labels', 'levels', 'limit', 'name', 'record', 'scrapeLabels', 'type', 'unit'])
+_C35 = _pattern('^[a-zA-Z0-9_.-]+$')
+_C36 = ['critical', 'warning', 'info']
+_C37 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C38 = frozenset([])
+_C39 = _pattern('^[A-Za-z_][A-Za-z0-9_]*$')
+_C40 = ['critical', 'warning', 'info']
+_C41 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C42 = frozenset([])
+_C43 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C44 = frozenset([])
+_C45 = frozenset(['at', 'fires', 'interval', 'labels', 'name', 'series', 'value'])
+_C46 = frozenset(['description', 'examples', 'expr', 'for', 'labels', 'meaning', 'name', 'playbook', 'route', 'severity', 'summary'])
+_C47 = frozenset(['alerts', 'description', 'interval', 'labels', 'name', 'route', 'severity', 'title'])
+_C48 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C49 = _pattern('^[0-9]+(\\.[0-9]+)?%$')
+_C50 = frozenset(['bad', 'good', 'total'])
+_C51 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C52 = frozenset([])
+_C53 = frozenset(['histogram', 'selector', 'threshold'])
+_C54 = frozenset(['errorRatio'])
+_C55 = frozenset(['events', 'latency', 'raw'])
+_C56 = _pattern('^[A-Za-z_][A-Za-z0-9_]*$')
+_C57 = ['critical', 'warning', 'info']
 _C58 = frozenset(['disabled', 'for', 'route', 'severity'])
-_C59 = frozenset([])
-_C60 = frozenset(['description', 'labels', 'name', 'page', 'playbook', 'summary', 'ticket'])
-_C61 = frozenset(['alerts', 'description', 'name', 'objective', 'period', 'sli'])
-_C62 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C63 = _pattern('^([a-zA-Z_][a-zA-Z0-9_]*|\\.\\.\\.)$')
-_C64 = _pattern('^[a-zA-Z_][a-zA-Z0-9_]*$')
-_C65 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C66 = ['critical', 'warning', 'info']
-_C67 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
-_C68 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
-_C69 = frozenset(['routingKeyFile', 'url'])
-_C70 = _pattern('^[#@][^\\s{}#@]+$')
-_C71 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
-_C72 = frozenset(['apiUrlFile', 'channel'])
-_C73 = _pattern('^[^@\\s{}]+@[^@\\s{}]+$')
+_C59 = frozenset(['disabled', 'for', 'route', 'severity'])
+_C60 = frozenset([])
+_C61 = frozenset(['description', 'labels', 'name', 'page', 'playbook', 'summary', 'ticket'])
+_C62 = frozenset(['alerts', 'description', 'name', 'objective', 'period', 'sli'])
+_C63 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C64 = _pattern('^([a-zA-Z_][a-zA-Z0-9_]*|\\.\\.\\.)$')
+_C65 = _pattern('^[a-zA-Z_][a-zA-Z0-9_]*$')
+_C66 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C67 = ['critical', 'warning', 'info']
+_C68 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
+_C69 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
+_C70 = frozenset(['routingKeyFile', 'url'])
+_C71 = _pattern('^[#@][^\\s{}#@]+$')
+_C72 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
+_C73 = frozenset(['apiUrlFile', 'channel'])
 _C74 = _pattern('^[^@\\s{}]+@[^@\\s{}]+$')
-_C75 = _pattern('^[^:\\s]+:[0-9]+$')
-_C76 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
-_C77 = frozenset(['authPasswordFile', 'authUsername', 'from', 'smarthost', 'to'])
-_C78 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
-_C79 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
-_C80 = frozenset(['url', 'urlFile'])
-_C81 = frozenset([])
-_C82 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C83 = frozenset(['activeTimeIntervals', 'continue', 'email', 'groupInterval', 'groupWait', 'match', 'muteTimeIntervals', 'name', 'pagerduty', 'repeatInterval', 'severities', 'slack', 'title', 'webhook'])
-_C84 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C85 = _pattern('^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(:(monday|tuesday|wednesday|thursday|friday|saturday|sunday))?$')
-_C86 = _pattern('^([01][0-9]|2[0-3]):[0-5][0-9]$')
-_C87 = _pattern('^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$')
-_C88 = frozenset(['end', 'start'])
-_C89 = _pattern('^-?[0-9]{1,2}(:-?[0-9]{1,2})?$')
-_C90 = _pattern('^([a-z]+|[0-9]{1,2})(:([a-z]+|[0-9]{1,2}))?$')
-_C91 = _pattern('^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$')
-_C92 = frozenset(['daysOfMonth', 'location', 'months', 'times', 'weekdays'])
-_C93 = frozenset(['intervals', 'name'])
-_C94 = frozenset(['default', 'groupBy', 'receivers', 'routeLabel', 'timeIntervals'])
-_C95 = _pattern('^[a-z0-9][a-z0-9-]{0,39}$')
-_C96 = _pattern('^now(-[0-9]+[smhdwMy])?$')
-_C97 = _pattern('^[a-zA-Z_][a-zA-Z0-9_]*$')
-_C98 = frozenset(['includeAll', 'label', 'multi', 'name', 'query'])
-_C99 = ['stat', 'timeseries', 'heatmap', 'bargauge', 'gauge', 'table', 'text']
-_C100 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C101 = frozenset(['expr', 'legend'])
-_C102 = frozenset(['content', 'decimals', 'description', 'height', 'legend', 'max', 'metric', 'min', 'queries', 'query', 'title', 'type', 'unit', 'width'])
-_C103 = frozenset(['collapsed', 'panels', 'title'])
-_C104 = frozenset(['description', 'panels', 'refresh', 'rows', 'tags', 'timeFrom', 'title', 'uid', 'variables'])
-_C105 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C106 = ['Deployment', 'StatefulSet', 'ReplicaSet']
-_C107 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C108 = ['apps/v1']
-_C109 = frozenset(['apiVersion', 'kind', 'name'])
-_C110 = ['cpu', 'memory']
-_C111 = frozenset([])
-_C112 = frozenset(['averageUtilization', 'averageValue', 'label', 'resource', 'scaleDownBelow', 'selector'])
-_C113 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C114 = frozenset(['averageValue', 'label', 'pods', 'scaleDownBelow', 'selector'])
-_C115 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C116 = frozenset(['averageValue', 'external', 'label', 'scaleDownBelow', 'selector', 'value'])
-_C117 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C118 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C119 = frozenset(['apiVersion', 'kind', 'metric', 'name'])
-_C120 = frozenset(['averageValue', 'label', 'object', 'scaleDownBelow', 'selector', 'value'])
-_C121 = ['Max', 'Min', 'Disabled']
-_C122 = ['Percent', 'Pods']
-_C123 = frozenset(['period', 'type', 'value'])
-_C124 = frozenset(['policies', 'selectPolicy', 'stabilizationWindow'])
+_C75 = _pattern('^[^@\\s{}]+@[^@\\s{}]+$')
+_C76 = _pattern('^[^:\\s]+:[0-9]+$')
+_C77 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
+_C78 = frozenset(['authPasswordFile', 'authUsername', 'from', 'smarthost', 'to'])
+_C79 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
+_C80 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
+_C81 = frozenset(['url', 'urlFile'])
+_C82 = frozenset([])
+_C83 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C84 = frozenset(['activeTimeIntervals', 'continue', 'email', 'groupInterval', 'groupWait', 'match', 'muteTimeIntervals', 'name', 'pagerduty', 'repeatInterval', 'severities', 'slack', 'title', 'webhook'])
+_C85 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C86 = _pattern('^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(:(monday|tuesday|wednesday|thursday|friday|saturday|sunday))?$')
+_C87 = _pattern('^([01][0-9]|2[0-3]):[0-5][0-9]$')
+_C88 = _pattern('^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$')
+_C89 = frozenset(['end', 'start'])
+_C90 = _pattern('^-?[0-9]{1,2}(:-?[0-9]{1,2})?$')
+_C91 = _pattern('^([a-z]+|[0-9]{1,2})(:([a-z]+|[0-9]{1,2}))?$')
+_C92 = _pattern('^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$')
+_C93 = frozenset(['daysOfMonth', 'location', 'months', 'times', 'weekdays'])
+_C94 = frozenset(['intervals', 'name'])
+_C95 = frozenset(['default', 'groupBy', 'receivers', 'routeLabel', 'timeIntervals'])
+_C96 = _pattern('^[a-z0-9][a-z0-9-]{0,39}$')
+_C97 = _pattern('^now(-[0-9]+[smhdwMy])?$')
+_C98 = _pattern('^[a-zA-Z_][a-zA-Z0-9_]*$')
+_C99 = frozenset(['includeAll', 'label', 'multi', 'name', 'query'])
+_C100 = ['stat', 'timeseries', 'heatmap', 'bargauge', 'gauge', 'table', 'text']
+_C101 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C102 = frozenset(['expr', 'legend'])
+_C103 = frozenset(['content', 'decimals', 'description', 'height', 'legend', 'max', 'metric', 'min', 'queries', 'query', 'title', 'type', 'unit', 'width'])
+_C104 = frozenset(['collapsed', 'panels', 'title'])
+_C105 = frozenset(['description', 'panels', 'refresh', 'rows', 'tags', 'timeFrom', 'title', 'uid', 'variables'])
+_C106 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C107 = ['Deployment', 'StatefulSet', 'ReplicaSet']
+_C108 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C109 = ['apps/v1']
+_C110 = frozenset(['apiVersion', 'kind', 'name'])
+_C111 = ['cpu', 'memory']
+_C112 = frozenset([])
+_C113 = frozenset(['averageUtilization', 'averageValue', 'label', 'resource', 'scaleDownBelow', 'selector'])
+_C114 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C115 = frozenset(['averageValue', 'label', 'pods', 'scaleDownBelow', 'selector'])
+_C116 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C117 = frozenset(['averageValue', 'external', 'label', 'scaleDownBelow', 'selector', 'value'])
+_C118 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C119 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C120 = frozenset(['apiVersion', 'kind', 'metric', 'name'])
+_C121 = frozenset(['averageValue', 'label', 'object', 'scaleDownBelow', 'selector', 'value'])
+_C122 = ['Max', 'Min', 'Disabled']
+_C123 = ['Percent', 'Pods']
+_C124 = frozenset(['period', 'type', 'value'])
 _C125 = frozenset(['policies', 'selectPolicy', 'stabilizationWindow'])
-_C126 = frozenset(['scaleDown', 'scaleUp'])
-_C127 = frozenset(['behavior', 'maxReplicas', 'metrics', 'minReplicas', 'name', 'target', 'title'])
-_C128 = frozenset(['criteria', 'escalation', 'name', 'responseTime'])
-_C129 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C130 = frozenset(['run', 'step'])
-_C131 = frozenset(['id', 'severity', 'steps', 'title'])
-_C132 = frozenset(['description', 'run'])
-_C133 = frozenset(['items', 'title'])
-_C134 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C135 = ['capacity-planning', 'on-call']
-_C136 = frozenset(['expectedOutput', 'health', 'id', 'run', 'schedule', 'script', 'section', 'title'])
-_C137 = _pattern('^(https?|tel|mailto):[^\\s<>"`{}|\\\\^]+$')
-_C138 = frozenset(['label', 'url', 'value'])
-_C139 = frozenset(['checklists', 'commands', 'contacts', 'playbooks', 'scheduledChecks', 'severityLevels'])
-_C140 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
-_C141 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-_C142 = _pattern('^[A-Za-z_][A-Za-z0-9_]*$')
-_C143 = ['seconds', 'milliseconds', 'ratio', 'percent', 'bytes', 'count', 'requests-per-second', 'ops-per-second', 'usd']
-_C144 = frozenset(['alerts', 'label', 'metric', 'unit'])
-_C145 = frozenset(['checks', 'prometheusUrl'])
-_C146 = frozenset([])
-_C147 = frozenset(['labels'])
-_C148 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C126 = frozenset(['policies', 'selectPolicy', 'stabilizationWindow'])
+_C127 = frozenset(['scaleDown', 'scaleUp'])
+_C128 = frozenset(['behavior', 'maxReplicas', 'metrics', 'minReplicas', 'name', 'target', 'title'])
+_C129 = frozenset(['criteria', 'escalation', 'name', 'responseTime'])
+_C130 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C131 = frozenset(['run', 'step'])
+_C132 = frozenset(['id', 'severity', 'steps', 'title'])
+_C133 = frozenset(['description', 'run'])
+_C134 = frozenset(['items', 'title'])
+_C135 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C136 = ['capacity-planning', 'on-call']
+_C137 = frozenset(['expectedOutput', 'health', 'id', 'run', 'schedule', 'script', 'section', 'title'])
+_C138 = _pattern('^(https?|tel|mailto):[^\\s<>"`{}|\\\\^]+$')
+_C139 = frozenset(['label', 'url', 'value'])
+_C140 = frozenset(['checklists', 'commands', 'contacts', 'playbooks', 'scheduledChecks', 'severityLevels'])
+_C141 = _pattern('^https?://[^\\s<>"`{}|\\\\^]+$')
+_C142 = _pattern('^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+_C143 = _pattern('^[A-Za-z_][A-Za-z0-9_]*$')
+_C144 = ['seconds', 'milliseconds', 'ratio', 'percent', 'bytes', 'count', 'requests-per-second', 'ops-per-second', 'usd']
+_C145 = frozenset(['alerts', 'label', 'metric', 'unit'])
+_C146 = frozenset(['checks', 'prometheusUrl'])
+_C147 = frozenset([])
+_C148 = frozenset(['labels'])
 _C149 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C150 = frozenset(['configMap', 'namespace'])
-_C151 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
-_C152 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_C153 = _pattern('^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')
-_C154 = _pattern('^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$')
-_C155 = _pattern('^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')
-_C156 = frozenset(['folderAnnotation', 'label', 'labelValue', 'namespace'])
-_C157 = frozenset(['dashboardsPath', 'sidecar'])
-_C158 = frozenset(['grafana', 'prometheusAdapter', 'prometheusRule'])
-_C159 = frozenset(['alertGroups', 'apiVersion', 'autoscaling', 'dashboards', 'environments', 'health', 'include', 'metrics', 'platform', 'routing', 'runbook', 'service', 'slos', 'targets'])
+_C150 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C151 = frozenset(['configMap', 'namespace'])
+_C152 = _pattern('^/[^\x00-\x1f\x7f{}]*$')
+_C153 = _pattern('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
+_C154 = _pattern('^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')
+_C155 = _pattern('^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$')
+_C156 = _pattern('^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')
+_C157 = frozenset(['folderAnnotation', 'label', 'labelValue', 'namespace'])
+_C158 = frozenset(['dashboardsPath', 'sidecar'])
+_C159 = frozenset(['grafana', 'prometheusAdapter', 'prometheusRule'])
+_C160 = frozenset(['alertGroups', 'apiVersion', 'autoscaling', 'dashboards', 'environments', 'health', 'include', 'metrics', 'platform', 'routing', 'runbook', 'service', 'slos', 'targets'])
 
 
 def _anything(x):
@@ -494,19 +495,23 @@ def _v34(x):
     return True
 
 
-def _v35(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
 def _v36(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C18.search(x)):
         return False
+    return True
+
+
+def _v35(x):
+    if not (type(x) is list):
+        return False
+    if type(x) is list and not _unique(x):
+        return False
+    if type(x) is list:
+        for item in x:
+            if not _v36(item):
+                return False
     return True
 
 
@@ -518,14 +523,18 @@ def _v37(x):
     return True
 
 
-def _v39(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
+def _v38(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C19.search(x)):
         return False
     return True
 
 
-def _v40(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
+def _v39(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
@@ -543,96 +552,68 @@ def _v42(x):
 
 
 def _v43(x):
-    if not (type(x) is str):
+    if not (type(x) is str or type(x) in _NUMBERS):
         return False
     return True
 
 
-def _v38(x):
-    if not (type(x) is dict):
+def _v44(x):
+    if not (type(x) is str or type(x) in _NUMBERS):
         return False
-    if type(x) is dict and len(x) < 1:
-        return False
-    if type(x) is dict:
-        value = x.get('target', _MISSING)
-        if value is not _MISSING and not _v39(value):
-            return False
-        value = x.get('info', _MISSING)
-        if value is not _MISSING and not _v40(value):
-            return False
-        value = x.get('warning', _MISSING)
-        if value is not _MISSING and not _v41(value):
-            return False
-        value = x.get('critical', _MISSING)
-        if value is not _MISSING and not _v42(value):
-            return False
-        value = x.get('baseline', _MISSING)
-        if value is not _MISSING and not _v43(value):
-            return False
-        if not _C19.issuperset(x):
-            return False
     return True
 
 
 def _v45(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C20.search(x)):
-        return False
     return True
 
 
-def _v46(x):
-    if not (type(x) is str):
+def _v40(x):
+    if not (type(x) is dict):
         return False
+    if type(x) is dict and len(x) < 1:
+        return False
+    if type(x) is dict:
+        value = x.get('target', _MISSING)
+        if value is not _MISSING and not _v41(value):
+            return False
+        value = x.get('info', _MISSING)
+        if value is not _MISSING and not _v42(value):
+            return False
+        value = x.get('warning', _MISSING)
+        if value is not _MISSING and not _v43(value):
+            return False
+        value = x.get('critical', _MISSING)
+        if value is not _MISSING and not _v44(value):
+            return False
+        value = x.get('baseline', _MISSING)
+        if value is not _MISSING and not _v45(value):
+            return False
+        if not _C20.issuperset(x):
+            return False
     return True
 
 
 def _v47(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C21.search(x)):
         return False
     return True
 
 
 def _v48(x):
-    if not (type(x) is dict):
+    if not (type(x) is str):
         return False
-    if type(x) is dict:
-        for key, value in x.items():
-            if key not in _C21 and not _v21(value):
-                return False
-        for key in x:
-            if not _v22(key):
-                return False
     return True
 
 
 def _v49(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C22.search(x)):
+    if type(x) is str and (len(x) < 1):
         return False
-    return True
-
-
-def _v51(x):
-    if not (type(x) is str):
-        return False
-    return True
-
-
-def _v52(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        for key, value in x.items():
-            if key not in _C23 and not _v21(value):
-                return False
-        for key in x:
-            if not _v22(key):
-                return False
     return True
 
 
@@ -640,20 +621,73 @@ def _v50(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
-        value = x.get('for', _MISSING)
-        if value is not _MISSING and not _v51(value):
-            return False
-        value = x.get('labels', _MISSING)
-        if value is not _MISSING and not _v52(value):
-            return False
-        if not _C24.issuperset(x):
-            return False
+        for key, value in x.items():
+            if key not in _C22 and not _v21(value):
+                return False
+        for key in x:
+            if not _v22(key):
+                return False
+    return True
+
+
+def _v51(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C23.search(x)):
+        return False
+    return True
+
+
+def _v53(x):
+    if not (type(x) is str):
+        return False
     return True
 
 
 def _v54(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        for key, value in x.items():
+            if key not in _C24 and not _v21(value):
+                return False
+        for key in x:
+            if not _v22(key):
+                return False
+    return True
+
+
+def _v52(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('for', _MISSING)
+        if value is not _MISSING and not _v53(value):
+            return False
+        value = x.get('labels', _MISSING)
+        if value is not _MISSING and not _v54(value):
+            return False
+        if not _C25.issuperset(x):
+            return False
+    return True
+
+
+def _v56(x):
     if not (type(x) is str):
         return False
+    return True
+
+
+def _v57(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        for key, value in x.items():
+            if key not in _C26 and not _v21(value):
+                return False
+        for key in x:
+            if not _v22(key):
+                return False
     return True
 
 
@@ -661,33 +695,33 @@ def _v55(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
+        value = x.get('for', _MISSING)
+        if value is not _MISSING and not _v56(value):
+            return False
+        value = x.get('labels', _MISSING)
+        if value is not _MISSING and not _v57(value):
+            return False
+        if not _C27.issuperset(x):
+            return False
+    return True
+
+
+def _v59(x):
+    if not (type(x) is str):
+        return False
+    return True
+
+
+def _v60(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
         for key, value in x.items():
-            if key not in _C25 and not _v21(value):
+            if key not in _C28 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
                 return False
-    return True
-
-
-def _v53(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('for', _MISSING)
-        if value is not _MISSING and not _v54(value):
-            return False
-        value = x.get('labels', _MISSING)
-        if value is not _MISSING and not _v55(value):
-            return False
-        if not _C26.issuperset(x):
-            return False
-    return True
-
-
-def _v57(x):
-    if not (type(x) is str):
-        return False
     return True
 
 
@@ -695,86 +729,51 @@ def _v58(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
-        for key, value in x.items():
-            if key not in _C27 and not _v21(value):
-                return False
-        for key in x:
-            if not _v22(key):
-                return False
-    return True
-
-
-def _v56(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
         value = x.get('for', _MISSING)
-        if value is not _MISSING and not _v57(value):
+        if value is not _MISSING and not _v59(value):
             return False
         value = x.get('labels', _MISSING)
-        if value is not _MISSING and not _v58(value):
-            return False
-        if not _C28.issuperset(x):
-            return False
-    return True
-
-
-def _v44(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v45(value):
-            return False
-        value = x.get('for', _MISSING)
-        if value is not _MISSING and not _v46(value):
-            return False
-        value = x.get('summary', _MISSING)
-        if value is not _MISSING and not _v47(value):
-            return False
-        value = x.get('labels', _MISSING)
-        if value is not _MISSING and not _v48(value):
-            return False
-        value = x.get('playbook', _MISSING)
-        if value is not _MISSING and not _v49(value):
-            return False
-        value = x.get('info', _MISSING)
-        if value is not _MISSING and not _v50(value):
-            return False
-        value = x.get('warning', _MISSING)
-        if value is not _MISSING and not _v53(value):
-            return False
-        value = x.get('critical', _MISSING)
-        if value is not _MISSING and not _v56(value):
+        if value is not _MISSING and not _v60(value):
             return False
         if not _C29.issuperset(x):
             return False
     return True
 
 
-def _v61(x):
-    if not (type(x) is str):
+def _v46(x):
+    if not (type(x) is dict):
         return False
-    if type(x) is str and (len(x) < 1):
-        return False
+    if type(x) is dict:
+        value = x.get('name', _MISSING)
+        if value is not _MISSING and not _v47(value):
+            return False
+        value = x.get('for', _MISSING)
+        if value is not _MISSING and not _v48(value):
+            return False
+        value = x.get('summary', _MISSING)
+        if value is not _MISSING and not _v49(value):
+            return False
+        value = x.get('labels', _MISSING)
+        if value is not _MISSING and not _v50(value):
+            return False
+        value = x.get('playbook', _MISSING)
+        if value is not _MISSING and not _v51(value):
+            return False
+        value = x.get('info', _MISSING)
+        if value is not _MISSING and not _v52(value):
+            return False
+        value = x.get('warning', _MISSING)
+        if value is not _MISSING and not _v55(value):
+            return False
+        value = x.get('critical', _MISSING)
+        if value is not _MISSING and not _v58(value):
+            return False
+        if not _C30.issuperset(x):
+            return False
     return True
 
 
-def _v62(x):
-    if not (type(x) is str):
-        return False
-    return True
-
-
-def _v65(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v66(x):
+def _v63(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -783,6 +782,28 @@ def _v66(x):
 
 
 def _v64(x):
+    if not (type(x) is str):
+        return False
+    return True
+
+
+def _v67(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v68(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v66(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -791,46 +812,46 @@ def _v64(x):
         if 'values' not in x:
             return False
         value = x.get('series', _MISSING)
-        if value is not _MISSING and not _v65(value):
+        if value is not _MISSING and not _v67(value):
             return False
         value = x.get('values', _MISSING)
-        if value is not _MISSING and not _v66(value):
+        if value is not _MISSING and not _v68(value):
             return False
-        if not _C30.issuperset(x):
+        if not _C31.issuperset(x):
             return False
     return True
 
 
-def _v63(x):
+def _v65(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v64(item):
+            if not _v66(item):
                 return False
     return True
 
 
-def _v67(x):
+def _v69(x):
     if not (type(x) is str):
         return False
     return True
 
 
-def _v68(x):
+def _v70(x):
     if not (type(x) in _NUMBERS):
         return False
     return True
 
 
-def _v69(x):
+def _v71(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         for key, value in x.items():
-            if key not in _C31 and not _v21(value):
+            if key not in _C32 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
@@ -838,7 +859,7 @@ def _v69(x):
     return True
 
 
-def _v60(x):
+def _v62(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -849,45 +870,45 @@ def _v60(x):
         if 'value' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v61(value):
-            return False
-        value = x.get('interval', _MISSING)
-        if value is not _MISSING and not _v62(value):
-            return False
-        value = x.get('series', _MISSING)
         if value is not _MISSING and not _v63(value):
             return False
+        value = x.get('interval', _MISSING)
+        if value is not _MISSING and not _v64(value):
+            return False
+        value = x.get('series', _MISSING)
+        if value is not _MISSING and not _v65(value):
+            return False
         value = x.get('at', _MISSING)
-        if value is not _MISSING and not _v67(value):
-            return False
-        value = x.get('value', _MISSING)
-        if value is not _MISSING and not _v68(value):
-            return False
-        value = x.get('labels', _MISSING)
         if value is not _MISSING and not _v69(value):
             return False
-        if not _C32.issuperset(x):
+        value = x.get('value', _MISSING)
+        if value is not _MISSING and not _v70(value):
+            return False
+        value = x.get('labels', _MISSING)
+        if value is not _MISSING and not _v71(value):
+            return False
+        if not _C33.issuperset(x):
             return False
     return True
 
 
-def _v59(x):
+def _v61(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v60(item):
+            if not _v62(item):
                 return False
     return True
 
 
-def _v71(x):
+def _v73(x):
     if not (type(x) in _NUMBERS):
         return False
     return True
 
 
-def _v70(x):
+def _v72(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
@@ -896,7 +917,7 @@ def _v70(x):
         return False
     if type(x) is list:
         for item in x:
-            if not _v71(item):
+            if not _v73(item):
                 return False
     return True
 
@@ -933,28 +954,31 @@ def _v28(x):
         value = x.get('labels', _MISSING)
         if value is not _MISSING and not _v34(value):
             return False
-        value = x.get('expr', _MISSING)
+        value = x.get('scrapeLabels', _MISSING)
         if value is not _MISSING and not _v35(value):
             return False
-        value = x.get('record', _MISSING)
-        if value is not _MISSING and not _v36(value):
-            return False
-        value = x.get('limit', _MISSING)
+        value = x.get('expr', _MISSING)
         if value is not _MISSING and not _v37(value):
             return False
-        value = x.get('levels', _MISSING)
+        value = x.get('record', _MISSING)
         if value is not _MISSING and not _v38(value):
             return False
+        value = x.get('limit', _MISSING)
+        if value is not _MISSING and not _v39(value):
+            return False
+        value = x.get('levels', _MISSING)
+        if value is not _MISSING and not _v40(value):
+            return False
         value = x.get('alert', _MISSING)
-        if value is not _MISSING and not _v44(value):
+        if value is not _MISSING and not _v46(value):
             return False
         value = x.get('examples', _MISSING)
-        if value is not _MISSING and not _v59(value):
+        if value is not _MISSING and not _v61(value):
             return False
         value = x.get('buckets', _MISSING)
-        if value is not _MISSING and not _v70(value):
+        if value is not _MISSING and not _v72(value):
             return False
-        if not _C33.issuperset(x):
+        if not _C34.issuperset(x):
             return False
     return True
 
@@ -969,26 +993,10 @@ def _v27(x):
     return True
 
 
-def _v74(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C34.search(x)):
-        return False
-    return True
-
-
-def _v75(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
 def _v76(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C35.search(x)):
         return False
     return True
 
@@ -996,11 +1004,15 @@ def _v76(x):
 def _v77(x):
     if not (type(x) is str):
         return False
+    if type(x) is str and (len(x) < 1):
+        return False
     return True
 
 
 def _v78(x):
-    if not any(_equal(x, v) for v in _C35):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
@@ -1008,17 +1020,29 @@ def _v78(x):
 def _v79(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C36.search(x)):
-        return False
     return True
 
 
 def _v80(x):
+    if not any(_equal(x, v) for v in _C36):
+        return False
+    return True
+
+
+def _v81(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C37.search(x)):
+        return False
+    return True
+
+
+def _v82(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         for key, value in x.items():
-            if key not in _C37 and not _v21(value):
+            if key not in _C38 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
@@ -1026,30 +1050,18 @@ def _v80(x):
     return True
 
 
-def _v83(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C38.search(x)):
-        return False
-    return True
-
-
-def _v84(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
 def _v85(x):
     if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C39.search(x)):
         return False
     return True
 
 
 def _v86(x):
-    if not any(_equal(x, v) for v in _C39):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
@@ -1057,37 +1069,33 @@ def _v86(x):
 def _v87(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C40.search(x)):
-        return False
     return True
 
 
 def _v88(x):
-    if not (type(x) is dict):
+    if not any(_equal(x, v) for v in _C40):
         return False
-    if type(x) is dict:
-        for key, value in x.items():
-            if key not in _C41 and not _v21(value):
-                return False
-        for key in x:
-            if not _v22(key):
-                return False
     return True
 
 
 def _v89(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C41.search(x)):
         return False
     return True
 
 
 def _v90(x):
-    if not (type(x) is str):
+    if not (type(x) is dict):
         return False
-    if type(x) is str and (len(x) < 1):
-        return False
+    if type(x) is dict:
+        for key, value in x.items():
+            if key not in _C42 and not _v21(value):
+                return False
+        for key in x:
+            if not _v22(key):
+                return False
     return True
 
 
@@ -1102,12 +1110,12 @@ def _v91(x):
 def _v92(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C42.search(x)):
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
 
-def _v95(x):
+def _v93(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -1115,8 +1123,10 @@ def _v95(x):
     return True
 
 
-def _v96(x):
+def _v94(x):
     if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C43.search(x)):
         return False
     return True
 
@@ -1124,21 +1134,35 @@ def _v96(x):
 def _v97(x):
     if not (type(x) is str):
         return False
+    if type(x) is str and (len(x) < 1):
+        return False
     return True
 
 
 def _v98(x):
-    if not (type(x) is bool):
+    if not (type(x) is str):
         return False
     return True
 
 
 def _v99(x):
+    if not (type(x) is str):
+        return False
+    return True
+
+
+def _v100(x):
+    if not (type(x) is bool):
+        return False
+    return True
+
+
+def _v101(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         for key, value in x.items():
-            if key not in _C43 and not _v21(value):
+            if key not in _C44 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
@@ -1146,13 +1170,13 @@ def _v99(x):
     return True
 
 
-def _v100(x):
+def _v102(x):
     if not (type(x) in _NUMBERS):
         return False
     return True
 
 
-def _v94(x):
+def _v96(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -1161,42 +1185,42 @@ def _v94(x):
         if 'at' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v95(value):
-            return False
-        value = x.get('interval', _MISSING)
-        if value is not _MISSING and not _v96(value):
-            return False
-        value = x.get('series', _MISSING)
-        if value is not _MISSING and not _v63(value):
-            return False
-        value = x.get('at', _MISSING)
         if value is not _MISSING and not _v97(value):
             return False
-        value = x.get('fires', _MISSING)
+        value = x.get('interval', _MISSING)
         if value is not _MISSING and not _v98(value):
             return False
-        value = x.get('labels', _MISSING)
+        value = x.get('series', _MISSING)
+        if value is not _MISSING and not _v65(value):
+            return False
+        value = x.get('at', _MISSING)
         if value is not _MISSING and not _v99(value):
             return False
-        value = x.get('value', _MISSING)
+        value = x.get('fires', _MISSING)
         if value is not _MISSING and not _v100(value):
             return False
-        if not _C44.issuperset(x):
+        value = x.get('labels', _MISSING)
+        if value is not _MISSING and not _v101(value):
+            return False
+        value = x.get('value', _MISSING)
+        if value is not _MISSING and not _v102(value):
+            return False
+        if not _C45.issuperset(x):
             return False
     return True
 
 
-def _v93(x):
+def _v95(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v94(item):
+            if not _v96(item):
                 return False
     return True
 
 
-def _v82(x):
+def _v84(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -1207,56 +1231,56 @@ def _v82(x):
         if 'summary' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v83(value):
-            return False
-        value = x.get('expr', _MISSING)
-        if value is not _MISSING and not _v84(value):
-            return False
-        value = x.get('for', _MISSING)
         if value is not _MISSING and not _v85(value):
             return False
-        value = x.get('severity', _MISSING)
+        value = x.get('expr', _MISSING)
         if value is not _MISSING and not _v86(value):
             return False
-        value = x.get('route', _MISSING)
+        value = x.get('for', _MISSING)
         if value is not _MISSING and not _v87(value):
             return False
-        value = x.get('labels', _MISSING)
+        value = x.get('severity', _MISSING)
         if value is not _MISSING and not _v88(value):
             return False
-        value = x.get('summary', _MISSING)
+        value = x.get('route', _MISSING)
         if value is not _MISSING and not _v89(value):
             return False
-        value = x.get('description', _MISSING)
+        value = x.get('labels', _MISSING)
         if value is not _MISSING and not _v90(value):
             return False
-        value = x.get('meaning', _MISSING)
+        value = x.get('summary', _MISSING)
         if value is not _MISSING and not _v91(value):
             return False
-        value = x.get('playbook', _MISSING)
+        value = x.get('description', _MISSING)
         if value is not _MISSING and not _v92(value):
             return False
-        value = x.get('examples', _MISSING)
+        value = x.get('meaning', _MISSING)
         if value is not _MISSING and not _v93(value):
             return False
-        if not _C45.issuperset(x):
+        value = x.get('playbook', _MISSING)
+        if value is not _MISSING and not _v94(value):
+            return False
+        value = x.get('examples', _MISSING)
+        if value is not _MISSING and not _v95(value):
+            return False
+        if not _C46.issuperset(x):
             return False
     return True
 
 
-def _v81(x):
+def _v83(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v82(item):
+            if not _v84(item):
                 return False
     return True
 
 
-def _v73(x):
+def _v75(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -1265,57 +1289,41 @@ def _v73(x):
         if 'alerts' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v74(value):
-            return False
-        value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v75(value):
-            return False
-        value = x.get('description', _MISSING)
         if value is not _MISSING and not _v76(value):
             return False
-        value = x.get('interval', _MISSING)
+        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v77(value):
             return False
-        value = x.get('severity', _MISSING)
+        value = x.get('description', _MISSING)
         if value is not _MISSING and not _v78(value):
             return False
-        value = x.get('route', _MISSING)
+        value = x.get('interval', _MISSING)
         if value is not _MISSING and not _v79(value):
             return False
-        value = x.get('labels', _MISSING)
+        value = x.get('severity', _MISSING)
         if value is not _MISSING and not _v80(value):
             return False
-        value = x.get('alerts', _MISSING)
+        value = x.get('route', _MISSING)
         if value is not _MISSING and not _v81(value):
             return False
-        if not _C46.issuperset(x):
+        value = x.get('labels', _MISSING)
+        if value is not _MISSING and not _v82(value):
+            return False
+        value = x.get('alerts', _MISSING)
+        if value is not _MISSING and not _v83(value):
+            return False
+        if not _C47.issuperset(x):
             return False
     return True
 
 
-def _v72(x):
+def _v74(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v73(item):
+            if not _v75(item):
                 return False
-    return True
-
-
-def _v103(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C47.search(x)):
-        return False
-    return True
-
-
-def _v104(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
     return True
 
 
@@ -1330,21 +1338,21 @@ def _v105(x):
 def _v106(x):
     if not (type(x) is str):
         return False
-    return True
-
-
-def _v109(x):
-    if not (type(x) is str):
-        return False
     if type(x) is str and (len(x) < 1):
         return False
     return True
 
 
-def _v110(x):
+def _v107(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C49.search(x)):
+        return False
+    return True
+
+
+def _v108(x):
+    if not (type(x) is str):
         return False
     return True
 
@@ -1358,61 +1366,77 @@ def _v111(x):
 
 
 def _v112(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v113(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v114(x):
     if type(x) is dict:
         if 'bad' not in x:
             return False
     return True
 
 
-def _v113(x):
+def _v115(x):
     if type(x) is dict:
         if 'good' not in x:
             return False
     return True
 
 
-def _v108(x):
+def _v110(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'total' not in x:
             return False
         value = x.get('bad', _MISSING)
-        if value is not _MISSING and not _v109(value):
-            return False
-        value = x.get('good', _MISSING)
-        if value is not _MISSING and not _v110(value):
-            return False
-        value = x.get('total', _MISSING)
         if value is not _MISSING and not _v111(value):
             return False
-        if not _C49.issuperset(x):
+        value = x.get('good', _MISSING)
+        if value is not _MISSING and not _v112(value):
             return False
-    if sum((_v112(x), _v113(x),)) != 1:
-        return False
-    return True
-
-
-def _v115(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C50.search(x)):
-        return False
-    return True
-
-
-def _v116(x):
-    if not (type(x) is str):
+        value = x.get('total', _MISSING)
+        if value is not _MISSING and not _v113(value):
+            return False
+        if not _C50.issuperset(x):
+            return False
+    if sum((_v114(x), _v115(x),)) != 1:
         return False
     return True
 
 
 def _v117(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C51.search(x)):
+        return False
+    return True
+
+
+def _v118(x):
+    if not (type(x) is str):
+        return False
+    return True
+
+
+def _v119(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         for key, value in x.items():
-            if key not in _C51 and not _v21(value):
+            if key not in _C52 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
@@ -1420,7 +1444,7 @@ def _v117(x):
     return True
 
 
-def _v114(x):
+def _v116(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -1429,32 +1453,12 @@ def _v114(x):
         if 'threshold' not in x:
             return False
         value = x.get('histogram', _MISSING)
-        if value is not _MISSING and not _v115(value):
-            return False
-        value = x.get('threshold', _MISSING)
-        if value is not _MISSING and not _v116(value):
-            return False
-        value = x.get('selector', _MISSING)
         if value is not _MISSING and not _v117(value):
             return False
-        if not _C52.issuperset(x):
+        value = x.get('threshold', _MISSING)
+        if value is not _MISSING and not _v118(value):
             return False
-    return True
-
-
-def _v119(x):
-    if not (type(x) is str):
-        return False
-    return True
-
-
-def _v118(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        if 'errorRatio' not in x:
-            return False
-        value = x.get('errorRatio', _MISSING)
+        value = x.get('selector', _MISSING)
         if value is not _MISSING and not _v119(value):
             return False
         if not _C53.issuperset(x):
@@ -1462,69 +1466,160 @@ def _v118(x):
     return True
 
 
-def _v120(x):
-    if type(x) is dict:
-        if 'events' not in x:
-            return False
+def _v121(x):
+    if not (type(x) is str):
+        return False
     return True
 
 
-def _v121(x):
+def _v120(x):
+    if not (type(x) is dict):
+        return False
     if type(x) is dict:
-        if 'latency' not in x:
+        if 'errorRatio' not in x:
+            return False
+        value = x.get('errorRatio', _MISSING)
+        if value is not _MISSING and not _v121(value):
+            return False
+        if not _C54.issuperset(x):
             return False
     return True
 
 
 def _v122(x):
     if type(x) is dict:
+        if 'events' not in x:
+            return False
+    return True
+
+
+def _v123(x):
+    if type(x) is dict:
+        if 'latency' not in x:
+            return False
+    return True
+
+
+def _v124(x):
+    if type(x) is dict:
         if 'raw' not in x:
             return False
     return True
 
 
-def _v107(x):
+def _v109(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('events', _MISSING)
-        if value is not _MISSING and not _v108(value):
+        if value is not _MISSING and not _v110(value):
             return False
         value = x.get('latency', _MISSING)
-        if value is not _MISSING and not _v114(value):
+        if value is not _MISSING and not _v116(value):
             return False
         value = x.get('raw', _MISSING)
-        if value is not _MISSING and not _v118(value):
+        if value is not _MISSING and not _v120(value):
             return False
-        if not _C54.issuperset(x):
+        if not _C55.issuperset(x):
             return False
-    if sum((_v120(x), _v121(x), _v122(x),)) != 1:
-        return False
-    return True
-
-
-def _v124(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C55.search(x)):
+    if sum((_v122(x), _v123(x), _v124(x),)) != 1:
         return False
     return True
 
 
 def _v126(x):
-    if not any(_equal(x, v) for v in _C56):
-        return False
-    return True
-
-
-def _v127(x):
     if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C56.search(x)):
         return False
     return True
 
 
 def _v128(x):
+    if not any(_equal(x, v) for v in _C57):
+        return False
+    return True
+
+
+def _v129(x):
+    if not (type(x) is str):
+        return False
+    return True
+
+
+def _v130(x):
     if not (type(x) is bool):
+        return False
+    return True
+
+
+def _v127(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('severity', _MISSING)
+        if value is not _MISSING and not _v128(value):
+            return False
+        value = x.get('route', _MISSING)
+        if value is not _MISSING and not _v89(value):
+            return False
+        value = x.get('for', _MISSING)
+        if value is not _MISSING and not _v129(value):
+            return False
+        value = x.get('disabled', _MISSING)
+        if value is not _MISSING and not _v130(value):
+            return False
+        if not _C58.issuperset(x):
+            return False
+    return True
+
+
+def _v131(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('severity', _MISSING)
+        if value is not _MISSING and not _v128(value):
+            return False
+        value = x.get('route', _MISSING)
+        if value is not _MISSING and not _v89(value):
+            return False
+        value = x.get('for', _MISSING)
+        if value is not _MISSING and not _v129(value):
+            return False
+        value = x.get('disabled', _MISSING)
+        if value is not _MISSING and not _v130(value):
+            return False
+        if not _C59.issuperset(x):
+            return False
+    return True
+
+
+def _v132(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        for key, value in x.items():
+            if key not in _C60 and not _v21(value):
+                return False
+        for key in x:
+            if not _v22(key):
+                return False
+    return True
+
+
+def _v133(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v134(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
@@ -1533,104 +1628,33 @@ def _v125(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
-        value = x.get('severity', _MISSING)
-        if value is not _MISSING and not _v126(value):
-            return False
-        value = x.get('route', _MISSING)
-        if value is not _MISSING and not _v87(value):
-            return False
-        value = x.get('for', _MISSING)
-        if value is not _MISSING and not _v127(value):
-            return False
-        value = x.get('disabled', _MISSING)
-        if value is not _MISSING and not _v128(value):
-            return False
-        if not _C57.issuperset(x):
-            return False
-    return True
-
-
-def _v129(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('severity', _MISSING)
-        if value is not _MISSING and not _v126(value):
-            return False
-        value = x.get('route', _MISSING)
-        if value is not _MISSING and not _v87(value):
-            return False
-        value = x.get('for', _MISSING)
-        if value is not _MISSING and not _v127(value):
-            return False
-        value = x.get('disabled', _MISSING)
-        if value is not _MISSING and not _v128(value):
-            return False
-        if not _C58.issuperset(x):
-            return False
-    return True
-
-
-def _v130(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        for key, value in x.items():
-            if key not in _C59 and not _v21(value):
-                return False
-        for key in x:
-            if not _v22(key):
-                return False
-    return True
-
-
-def _v131(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v132(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v123(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v124(value):
+        if value is not _MISSING and not _v126(value):
             return False
         value = x.get('page', _MISSING)
-        if value is not _MISSING and not _v125(value):
+        if value is not _MISSING and not _v127(value):
             return False
         value = x.get('ticket', _MISSING)
-        if value is not _MISSING and not _v129(value):
-            return False
-        value = x.get('labels', _MISSING)
-        if value is not _MISSING and not _v130(value):
-            return False
-        value = x.get('summary', _MISSING)
         if value is not _MISSING and not _v131(value):
             return False
-        value = x.get('description', _MISSING)
+        value = x.get('labels', _MISSING)
         if value is not _MISSING and not _v132(value):
             return False
-        value = x.get('playbook', _MISSING)
-        if value is not _MISSING and not _v49(value):
+        value = x.get('summary', _MISSING)
+        if value is not _MISSING and not _v133(value):
             return False
-        if not _C60.issuperset(x):
+        value = x.get('description', _MISSING)
+        if value is not _MISSING and not _v134(value):
+            return False
+        value = x.get('playbook', _MISSING)
+        if value is not _MISSING and not _v51(value):
+            return False
+        if not _C61.issuperset(x):
             return False
     return True
 
 
-def _v102(x):
+def _v104(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -1641,43 +1665,35 @@ def _v102(x):
         if 'sli' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v103(value):
-            return False
-        value = x.get('description', _MISSING)
-        if value is not _MISSING and not _v104(value):
-            return False
-        value = x.get('objective', _MISSING)
         if value is not _MISSING and not _v105(value):
             return False
-        value = x.get('period', _MISSING)
+        value = x.get('description', _MISSING)
         if value is not _MISSING and not _v106(value):
             return False
-        value = x.get('sli', _MISSING)
+        value = x.get('objective', _MISSING)
         if value is not _MISSING and not _v107(value):
             return False
-        value = x.get('alerts', _MISSING)
-        if value is not _MISSING and not _v123(value):
+        value = x.get('period', _MISSING)
+        if value is not _MISSING and not _v108(value):
             return False
-        if not _C61.issuperset(x):
+        value = x.get('sli', _MISSING)
+        if value is not _MISSING and not _v109(value):
+            return False
+        value = x.get('alerts', _MISSING)
+        if value is not _MISSING and not _v125(value):
+            return False
+        if not _C62.issuperset(x):
             return False
     return True
 
 
-def _v101(x):
+def _v103(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v102(item):
+            if not _v104(item):
                 return False
-    return True
-
-
-def _v134(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C62.search(x)):
-        return False
     return True
 
 
@@ -1689,19 +1705,7 @@ def _v136(x):
     return True
 
 
-def _v135(x):
-    if not (type(x) is list):
-        return False
-    if type(x) is list and not _unique(x):
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v136(item):
-                return False
-    return True
-
-
-def _v137(x):
+def _v138(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C64.search(x)):
@@ -1709,7 +1713,19 @@ def _v137(x):
     return True
 
 
-def _v140(x):
+def _v137(x):
+    if not (type(x) is list):
+        return False
+    if type(x) is list and not _unique(x):
+        return False
+    if type(x) is list:
+        for item in x:
+            if not _v138(item):
+                return False
+    return True
+
+
+def _v139(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C65.search(x)):
@@ -1717,7 +1733,15 @@ def _v140(x):
     return True
 
 
-def _v141(x):
+def _v142(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C66.search(x)):
+        return False
+    return True
+
+
+def _v143(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -1725,33 +1749,21 @@ def _v141(x):
     return True
 
 
-def _v143(x):
-    if not any(_equal(x, v) for v in _C66):
+def _v145(x):
+    if not any(_equal(x, v) for v in _C67):
         return False
     return True
 
 
-def _v142(x):
+def _v144(x):
     if not (type(x) is list):
         return False
     if type(x) is list and not _unique(x):
         return False
     if type(x) is list:
         for item in x:
-            if not _v143(item):
+            if not _v145(item):
                 return False
-    return True
-
-
-def _v144(x):
-    if not (type(x) is str):
-        return False
-    return True
-
-
-def _v145(x):
-    if not (type(x) is str):
-        return False
     return True
 
 
@@ -1761,15 +1773,19 @@ def _v146(x):
     return True
 
 
-def _v148(x):
+def _v147(x):
     if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C67.search(x)):
         return False
     return True
 
 
-def _v149(x):
+def _v148(x):
+    if not (type(x) is str):
+        return False
+    return True
+
+
+def _v150(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C68.search(x)):
@@ -1777,32 +1793,32 @@ def _v149(x):
     return True
 
 
-def _v147(x):
+def _v151(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C69.search(x)):
+        return False
+    return True
+
+
+def _v149(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'routingKeyFile' not in x:
             return False
         value = x.get('routingKeyFile', _MISSING)
-        if value is not _MISSING and not _v148(value):
+        if value is not _MISSING and not _v150(value):
             return False
         value = x.get('url', _MISSING)
-        if value is not _MISSING and not _v149(value):
+        if value is not _MISSING and not _v151(value):
             return False
-        if not _C69.issuperset(x):
+        if not _C70.issuperset(x):
             return False
     return True
 
 
-def _v151(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C70.search(x)):
-        return False
-    return True
-
-
-def _v152(x):
+def _v153(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C71.search(x)):
@@ -1810,7 +1826,15 @@ def _v152(x):
     return True
 
 
-def _v150(x):
+def _v154(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C72.search(x)):
+        return False
+    return True
+
+
+def _v152(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -1819,25 +1843,17 @@ def _v150(x):
         if 'apiUrlFile' not in x:
             return False
         value = x.get('channel', _MISSING)
-        if value is not _MISSING and not _v151(value):
+        if value is not _MISSING and not _v153(value):
             return False
         value = x.get('apiUrlFile', _MISSING)
-        if value is not _MISSING and not _v152(value):
+        if value is not _MISSING and not _v154(value):
             return False
-        if not _C72.issuperset(x):
+        if not _C73.issuperset(x):
             return False
     return True
 
 
-def _v154(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C73.search(x)):
-        return False
-    return True
-
-
-def _v155(x):
+def _v156(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C74.search(x)):
@@ -1845,18 +1861,10 @@ def _v155(x):
     return True
 
 
-def _v156(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C75.search(x)):
-        return False
-    return True
-
-
 def _v157(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C75.search(x)):
         return False
     return True
 
@@ -1869,7 +1877,23 @@ def _v158(x):
     return True
 
 
-def _v153(x):
+def _v159(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v160(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C77.search(x)):
+        return False
+    return True
+
+
+def _v155(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -1880,34 +1904,26 @@ def _v153(x):
         if 'smarthost' not in x:
             return False
         value = x.get('to', _MISSING)
-        if value is not _MISSING and not _v154(value):
-            return False
-        value = x.get('from', _MISSING)
-        if value is not _MISSING and not _v155(value):
-            return False
-        value = x.get('smarthost', _MISSING)
         if value is not _MISSING and not _v156(value):
             return False
-        value = x.get('authUsername', _MISSING)
+        value = x.get('from', _MISSING)
         if value is not _MISSING and not _v157(value):
             return False
-        value = x.get('authPasswordFile', _MISSING)
+        value = x.get('smarthost', _MISSING)
         if value is not _MISSING and not _v158(value):
             return False
-        if not _C77.issuperset(x):
+        value = x.get('authUsername', _MISSING)
+        if value is not _MISSING and not _v159(value):
+            return False
+        value = x.get('authPasswordFile', _MISSING)
+        if value is not _MISSING and not _v160(value):
+            return False
+        if not _C78.issuperset(x):
             return False
     return True
 
 
-def _v160(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C78.search(x)):
-        return False
-    return True
-
-
-def _v161(x):
+def _v162(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C79.search(x)):
@@ -1915,49 +1931,57 @@ def _v161(x):
     return True
 
 
-def _v162(x):
+def _v163(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C80.search(x)):
+        return False
+    return True
+
+
+def _v164(x):
     if type(x) is dict:
         if 'url' not in x:
             return False
     return True
 
 
-def _v163(x):
+def _v165(x):
     if type(x) is dict:
         if 'urlFile' not in x:
             return False
     return True
 
 
-def _v159(x):
+def _v161(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('url', _MISSING)
-        if value is not _MISSING and not _v160(value):
+        if value is not _MISSING and not _v162(value):
             return False
         value = x.get('urlFile', _MISSING)
-        if value is not _MISSING and not _v161(value):
+        if value is not _MISSING and not _v163(value):
             return False
-        if not _C80.issuperset(x):
+        if not _C81.issuperset(x):
             return False
-    if sum((_v162(x), _v163(x),)) != 1:
+    if sum((_v164(x), _v165(x),)) != 1:
         return False
     return True
 
 
-def _v164(x):
+def _v166(x):
     if not (type(x) is bool):
         return False
     return True
 
 
-def _v165(x):
+def _v167(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         for key, value in x.items():
-            if key not in _C81 and not _v21(value):
+            if key not in _C82 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
@@ -1965,23 +1989,11 @@ def _v165(x):
     return True
 
 
-def _v167(x):
+def _v169(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C82.search(x)):
+    if type(x) is str and (not _C83.search(x)):
         return False
-    return True
-
-
-def _v166(x):
-    if not (type(x) is list):
-        return False
-    if type(x) is list and not _unique(x):
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v167(item):
-                return False
     return True
 
 
@@ -1992,115 +2004,119 @@ def _v168(x):
         return False
     if type(x) is list:
         for item in x:
-            if not _v167(item):
+            if not _v169(item):
                 return False
     return True
 
 
-def _v169(x):
+def _v170(x):
+    if not (type(x) is list):
+        return False
+    if type(x) is list and not _unique(x):
+        return False
+    if type(x) is list:
+        for item in x:
+            if not _v169(item):
+                return False
+    return True
+
+
+def _v171(x):
     if type(x) is dict:
         if 'pagerduty' not in x:
             return False
     return True
 
 
-def _v170(x):
+def _v172(x):
     if type(x) is dict:
         if 'slack' not in x:
             return False
     return True
 
 
-def _v171(x):
+def _v173(x):
     if type(x) is dict:
         if 'email' not in x:
             return False
     return True
 
 
-def _v172(x):
+def _v174(x):
     if type(x) is dict:
         if 'webhook' not in x:
             return False
     return True
 
 
-def _v139(x):
+def _v141(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'name' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v140(value):
-            return False
-        value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v141(value):
-            return False
-        value = x.get('severities', _MISSING)
         if value is not _MISSING and not _v142(value):
             return False
-        value = x.get('groupWait', _MISSING)
+        value = x.get('title', _MISSING)
+        if value is not _MISSING and not _v143(value):
+            return False
+        value = x.get('severities', _MISSING)
         if value is not _MISSING and not _v144(value):
             return False
-        value = x.get('groupInterval', _MISSING)
-        if value is not _MISSING and not _v145(value):
-            return False
-        value = x.get('repeatInterval', _MISSING)
+        value = x.get('groupWait', _MISSING)
         if value is not _MISSING and not _v146(value):
             return False
-        value = x.get('pagerduty', _MISSING)
+        value = x.get('groupInterval', _MISSING)
         if value is not _MISSING and not _v147(value):
             return False
+        value = x.get('repeatInterval', _MISSING)
+        if value is not _MISSING and not _v148(value):
+            return False
+        value = x.get('pagerduty', _MISSING)
+        if value is not _MISSING and not _v149(value):
+            return False
         value = x.get('slack', _MISSING)
-        if value is not _MISSING and not _v150(value):
+        if value is not _MISSING and not _v152(value):
             return False
         value = x.get('email', _MISSING)
-        if value is not _MISSING and not _v153(value):
+        if value is not _MISSING and not _v155(value):
             return False
         value = x.get('webhook', _MISSING)
-        if value is not _MISSING and not _v159(value):
+        if value is not _MISSING and not _v161(value):
             return False
         value = x.get('continue', _MISSING)
-        if value is not _MISSING and not _v164(value):
-            return False
-        value = x.get('match', _MISSING)
-        if value is not _MISSING and not _v165(value):
-            return False
-        value = x.get('activeTimeIntervals', _MISSING)
         if value is not _MISSING and not _v166(value):
             return False
-        value = x.get('muteTimeIntervals', _MISSING)
+        value = x.get('match', _MISSING)
+        if value is not _MISSING and not _v167(value):
+            return False
+        value = x.get('activeTimeIntervals', _MISSING)
         if value is not _MISSING and not _v168(value):
             return False
-        if not _C83.issuperset(x):
+        value = x.get('muteTimeIntervals', _MISSING)
+        if value is not _MISSING and not _v170(value):
             return False
-    if sum((_v169(x), _v170(x), _v171(x), _v172(x),)) != 1:
+        if not _C84.issuperset(x):
+            return False
+    if sum((_v171(x), _v172(x), _v173(x), _v174(x),)) != 1:
         return False
     return True
 
 
-def _v138(x):
+def _v140(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v139(item):
+            if not _v141(item):
                 return False
     return True
 
 
-def _v175(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C84.search(x)):
-        return False
-    return True
-
-
-def _v179(x):
+def _v177(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C85.search(x)):
@@ -2108,50 +2124,11 @@ def _v179(x):
     return True
 
 
-def _v178(x):
-    if not (type(x) is list):
-        return False
-    if type(x) is list and len(x) < 1:
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v179(item):
-                return False
-    return True
-
-
-def _v182(x):
+def _v181(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C86.search(x)):
         return False
-    return True
-
-
-def _v183(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C87.search(x)):
-        return False
-    return True
-
-
-def _v181(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        if 'start' not in x:
-            return False
-        if 'end' not in x:
-            return False
-        value = x.get('start', _MISSING)
-        if value is not _MISSING and not _v182(value):
-            return False
-        value = x.get('end', _MISSING)
-        if value is not _MISSING and not _v183(value):
-            return False
-        if not _C88.issuperset(x):
-            return False
     return True
 
 
@@ -2167,22 +2144,49 @@ def _v180(x):
     return True
 
 
-def _v185(x):
+def _v184(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C89.search(x)):
+    if type(x) is str and (not _C87.search(x)):
         return False
     return True
 
 
-def _v184(x):
+def _v185(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C88.search(x)):
+        return False
+    return True
+
+
+def _v183(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        if 'start' not in x:
+            return False
+        if 'end' not in x:
+            return False
+        value = x.get('start', _MISSING)
+        if value is not _MISSING and not _v184(value):
+            return False
+        value = x.get('end', _MISSING)
+        if value is not _MISSING and not _v185(value):
+            return False
+        if not _C89.issuperset(x):
+            return False
+    return True
+
+
+def _v182(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v185(item):
+            if not _v183(item):
                 return False
     return True
 
@@ -2207,7 +2211,7 @@ def _v186(x):
     return True
 
 
-def _v188(x):
+def _v189(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C91.search(x)):
@@ -2215,43 +2219,63 @@ def _v188(x):
     return True
 
 
-def _v177(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('weekdays', _MISSING)
-        if value is not _MISSING and not _v178(value):
-            return False
-        value = x.get('times', _MISSING)
-        if value is not _MISSING and not _v180(value):
-            return False
-        value = x.get('daysOfMonth', _MISSING)
-        if value is not _MISSING and not _v184(value):
-            return False
-        value = x.get('months', _MISSING)
-        if value is not _MISSING and not _v186(value):
-            return False
-        value = x.get('location', _MISSING)
-        if value is not _MISSING and not _v188(value):
-            return False
-        if not _C92.issuperset(x):
-            return False
-    return True
-
-
-def _v176(x):
+def _v188(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v177(item):
+            if not _v189(item):
                 return False
     return True
 
 
-def _v174(x):
+def _v190(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C92.search(x)):
+        return False
+    return True
+
+
+def _v179(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('weekdays', _MISSING)
+        if value is not _MISSING and not _v180(value):
+            return False
+        value = x.get('times', _MISSING)
+        if value is not _MISSING and not _v182(value):
+            return False
+        value = x.get('daysOfMonth', _MISSING)
+        if value is not _MISSING and not _v186(value):
+            return False
+        value = x.get('months', _MISSING)
+        if value is not _MISSING and not _v188(value):
+            return False
+        value = x.get('location', _MISSING)
+        if value is not _MISSING and not _v190(value):
+            return False
+        if not _C93.issuperset(x):
+            return False
+    return True
+
+
+def _v178(x):
+    if not (type(x) is list):
+        return False
+    if type(x) is list and len(x) < 1:
+        return False
+    if type(x) is list:
+        for item in x:
+            if not _v179(item):
+                return False
+    return True
+
+
+def _v176(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2260,83 +2284,53 @@ def _v174(x):
         if 'intervals' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v175(value):
+        if value is not _MISSING and not _v177(value):
             return False
         value = x.get('intervals', _MISSING)
-        if value is not _MISSING and not _v176(value):
-            return False
-        if not _C93.issuperset(x):
-            return False
-    return True
-
-
-def _v173(x):
-    if not (type(x) is list):
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v174(item):
-                return False
-    return True
-
-
-def _v133(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        if 'receivers' not in x:
-            return False
-        value = x.get('default', _MISSING)
-        if value is not _MISSING and not _v134(value):
-            return False
-        value = x.get('groupBy', _MISSING)
-        if value is not _MISSING and not _v135(value):
-            return False
-        value = x.get('routeLabel', _MISSING)
-        if value is not _MISSING and not _v137(value):
-            return False
-        value = x.get('receivers', _MISSING)
-        if value is not _MISSING and not _v138(value):
-            return False
-        value = x.get('timeIntervals', _MISSING)
-        if value is not _MISSING and not _v173(value):
+        if value is not _MISSING and not _v178(value):
             return False
         if not _C94.issuperset(x):
             return False
     return True
 
 
-def _v191(x):
-    if not (type(x) is str):
+def _v175(x):
+    if not (type(x) is list):
         return False
-    if type(x) is str and (not _C95.search(x)):
-        return False
+    if type(x) is list:
+        for item in x:
+            if not _v176(item):
+                return False
     return True
 
 
-def _v192(x):
-    if not (type(x) is str):
+def _v135(x):
+    if not (type(x) is dict):
         return False
-    if type(x) is str and (len(x) < 1):
-        return False
+    if type(x) is dict:
+        if 'receivers' not in x:
+            return False
+        value = x.get('default', _MISSING)
+        if value is not _MISSING and not _v136(value):
+            return False
+        value = x.get('groupBy', _MISSING)
+        if value is not _MISSING and not _v137(value):
+            return False
+        value = x.get('routeLabel', _MISSING)
+        if value is not _MISSING and not _v139(value):
+            return False
+        value = x.get('receivers', _MISSING)
+        if value is not _MISSING and not _v140(value):
+            return False
+        value = x.get('timeIntervals', _MISSING)
+        if value is not _MISSING and not _v175(value):
+            return False
+        if not _C95.issuperset(x):
+            return False
     return True
 
 
 def _v193(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v194(x):
-    if not (type(x) is str):
-        return False
-    return True
-
-
-def _v195(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C96.search(x)):
@@ -2344,7 +2338,37 @@ def _v195(x):
     return True
 
 
+def _v194(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v195(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
 def _v196(x):
+    if not (type(x) is str):
+        return False
+    return True
+
+
+def _v197(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C97.search(x)):
+        return False
+    return True
+
+
+def _v198(x):
     if not (type(x) is list):
         return False
     if type(x) is list and not _unique(x):
@@ -2356,43 +2380,43 @@ def _v196(x):
     return True
 
 
-def _v199(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C97.search(x)):
-        return False
-    return True
-
-
-def _v200(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
 def _v201(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C98.search(x)):
         return False
     return True
 
 
 def _v202(x):
-    if not (type(x) is bool):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
 
 def _v203(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v204(x):
     if not (type(x) is bool):
         return False
     return True
 
 
-def _v198(x):
+def _v205(x):
+    if not (type(x) is bool):
+        return False
+    return True
+
+
+def _v200(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2401,46 +2425,32 @@ def _v198(x):
         if 'query' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v199(value):
-            return False
-        value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v200(value):
-            return False
-        value = x.get('query', _MISSING)
         if value is not _MISSING and not _v201(value):
             return False
-        value = x.get('multi', _MISSING)
+        value = x.get('label', _MISSING)
         if value is not _MISSING and not _v202(value):
             return False
-        value = x.get('includeAll', _MISSING)
+        value = x.get('query', _MISSING)
         if value is not _MISSING and not _v203(value):
             return False
-        if not _C98.issuperset(x):
+        value = x.get('multi', _MISSING)
+        if value is not _MISSING and not _v204(value):
+            return False
+        value = x.get('includeAll', _MISSING)
+        if value is not _MISSING and not _v205(value):
+            return False
+        if not _C99.issuperset(x):
             return False
     return True
 
 
-def _v197(x):
+def _v199(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v198(item):
+            if not _v200(item):
                 return False
-    return True
-
-
-def _v206(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v207(x):
-    if not any(_equal(x, v) for v in _C99):
-        return False
     return True
 
 
@@ -2453,9 +2463,7 @@ def _v208(x):
 
 
 def _v209(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C100.search(x)):
+    if not any(_equal(x, v) for v in _C100):
         return False
     return True
 
@@ -2468,48 +2476,19 @@ def _v210(x):
     return True
 
 
-def _v213(x):
+def _v211(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v214(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C101.search(x)):
         return False
     return True
 
 
 def _v212(x):
-    if not (type(x) is dict):
+    if not (type(x) is str):
         return False
-    if type(x) is dict:
-        if 'expr' not in x:
-            return False
-        value = x.get('expr', _MISSING)
-        if value is not _MISSING and not _v213(value):
-            return False
-        value = x.get('legend', _MISSING)
-        if value is not _MISSING and not _v214(value):
-            return False
-        if not _C101.issuperset(x):
-            return False
-    return True
-
-
-def _v211(x):
-    if not (type(x) is list):
+    if type(x) is str and (len(x) < 1):
         return False
-    if type(x) is list and len(x) < 1:
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v212(item):
-                return False
     return True
 
 
@@ -2529,27 +2508,36 @@ def _v216(x):
     return True
 
 
+def _v214(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        if 'expr' not in x:
+            return False
+        value = x.get('expr', _MISSING)
+        if value is not _MISSING and not _v215(value):
+            return False
+        value = x.get('legend', _MISSING)
+        if value is not _MISSING and not _v216(value):
+            return False
+        if not _C102.issuperset(x):
+            return False
+    return True
+
+
+def _v213(x):
+    if not (type(x) is list):
+        return False
+    if type(x) is list and len(x) < 1:
+        return False
+    if type(x) is list:
+        for item in x:
+            if not _v214(item):
+                return False
+    return True
+
+
 def _v217(x):
-    if not (type(x) in _NUMBERS):
-        return False
-    return True
-
-
-def _v218(x):
-    if not (type(x) in _NUMBERS):
-        return False
-    return True
-
-
-def _v219(x):
-    if not ((type(x) is int or (type(x) is float and x.is_integer()))):
-        return False
-    if type(x) in _NUMBERS and (x < 0 or x > 10):
-        return False
-    return True
-
-
-def _v220(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -2557,7 +2545,43 @@ def _v220(x):
     return True
 
 
+def _v218(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v219(x):
+    if not (type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v220(x):
+    if not (type(x) in _NUMBERS):
+        return False
+    return True
+
+
 def _v221(x):
+    if not ((type(x) is int or (type(x) is float and x.is_integer()))):
+        return False
+    if type(x) in _NUMBERS and (x < 0 or x > 10):
+        return False
+    return True
+
+
+def _v222(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v223(x):
     if not ((type(x) is int or (type(x) is float and x.is_integer()))):
         return False
     if type(x) in _NUMBERS and (x < 1 or x > 24):
@@ -2565,7 +2589,7 @@ def _v221(x):
     return True
 
 
-def _v222(x):
+def _v224(x):
     if not ((type(x) is int or (type(x) is float and x.is_integer()))):
         return False
     if type(x) in _NUMBERS and (x < 1 or x > 100):
@@ -2573,7 +2597,7 @@ def _v222(x):
     return True
 
 
-def _v205(x):
+def _v207(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2582,63 +2606,63 @@ def _v205(x):
         if 'type' not in x:
             return False
         value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v206(value):
-            return False
-        value = x.get('type', _MISSING)
-        if value is not _MISSING and not _v207(value):
-            return False
-        value = x.get('description', _MISSING)
         if value is not _MISSING and not _v208(value):
             return False
-        value = x.get('metric', _MISSING)
+        value = x.get('type', _MISSING)
         if value is not _MISSING and not _v209(value):
             return False
-        value = x.get('query', _MISSING)
+        value = x.get('description', _MISSING)
         if value is not _MISSING and not _v210(value):
             return False
-        value = x.get('queries', _MISSING)
+        value = x.get('metric', _MISSING)
         if value is not _MISSING and not _v211(value):
             return False
+        value = x.get('query', _MISSING)
+        if value is not _MISSING and not _v212(value):
+            return False
+        value = x.get('queries', _MISSING)
+        if value is not _MISSING and not _v213(value):
+            return False
         value = x.get('legend', _MISSING)
-        if value is not _MISSING and not _v215(value):
-            return False
-        value = x.get('unit', _MISSING)
-        if value is not _MISSING and not _v216(value):
-            return False
-        value = x.get('min', _MISSING)
         if value is not _MISSING and not _v217(value):
             return False
-        value = x.get('max', _MISSING)
+        value = x.get('unit', _MISSING)
         if value is not _MISSING and not _v218(value):
             return False
-        value = x.get('decimals', _MISSING)
+        value = x.get('min', _MISSING)
         if value is not _MISSING and not _v219(value):
             return False
-        value = x.get('content', _MISSING)
+        value = x.get('max', _MISSING)
         if value is not _MISSING and not _v220(value):
             return False
-        value = x.get('width', _MISSING)
+        value = x.get('decimals', _MISSING)
         if value is not _MISSING and not _v221(value):
             return False
-        value = x.get('height', _MISSING)
+        value = x.get('content', _MISSING)
         if value is not _MISSING and not _v222(value):
             return False
-        if not _C102.issuperset(x):
+        value = x.get('width', _MISSING)
+        if value is not _MISSING and not _v223(value):
+            return False
+        value = x.get('height', _MISSING)
+        if value is not _MISSING and not _v224(value):
+            return False
+        if not _C103.issuperset(x):
             return False
     return True
 
 
-def _v204(x):
+def _v206(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v205(item):
+            if not _v207(item):
                 return False
     return True
 
 
-def _v225(x):
+def _v227(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -2646,25 +2670,25 @@ def _v225(x):
     return True
 
 
-def _v226(x):
+def _v228(x):
     if not (type(x) is bool):
         return False
     return True
 
 
-def _v227(x):
+def _v229(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v205(item):
+            if not _v207(item):
                 return False
     return True
 
 
-def _v224(x):
+def _v226(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2673,30 +2697,30 @@ def _v224(x):
         if 'panels' not in x:
             return False
         value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v225(value):
-            return False
-        value = x.get('collapsed', _MISSING)
-        if value is not _MISSING and not _v226(value):
-            return False
-        value = x.get('panels', _MISSING)
         if value is not _MISSING and not _v227(value):
             return False
-        if not _C103.issuperset(x):
+        value = x.get('collapsed', _MISSING)
+        if value is not _MISSING and not _v228(value):
+            return False
+        value = x.get('panels', _MISSING)
+        if value is not _MISSING and not _v229(value):
+            return False
+        if not _C104.issuperset(x):
             return False
     return True
 
 
-def _v223(x):
+def _v225(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v224(item):
+            if not _v226(item):
                 return False
     return True
 
 
-def _v190(x):
+def _v192(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2705,56 +2729,56 @@ def _v190(x):
         if 'title' not in x:
             return False
         value = x.get('uid', _MISSING)
-        if value is not _MISSING and not _v191(value):
-            return False
-        value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v192(value):
-            return False
-        value = x.get('description', _MISSING)
         if value is not _MISSING and not _v193(value):
             return False
-        value = x.get('refresh', _MISSING)
+        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v194(value):
             return False
-        value = x.get('timeFrom', _MISSING)
+        value = x.get('description', _MISSING)
         if value is not _MISSING and not _v195(value):
             return False
-        value = x.get('tags', _MISSING)
+        value = x.get('refresh', _MISSING)
         if value is not _MISSING and not _v196(value):
             return False
-        value = x.get('variables', _MISSING)
+        value = x.get('timeFrom', _MISSING)
         if value is not _MISSING and not _v197(value):
             return False
+        value = x.get('tags', _MISSING)
+        if value is not _MISSING and not _v198(value):
+            return False
+        value = x.get('variables', _MISSING)
+        if value is not _MISSING and not _v199(value):
+            return False
         value = x.get('panels', _MISSING)
-        if value is not _MISSING and not _v204(value):
+        if value is not _MISSING and not _v206(value):
             return False
         value = x.get('rows', _MISSING)
-        if value is not _MISSING and not _v223(value):
+        if value is not _MISSING and not _v225(value):
             return False
-        if not _C104.issuperset(x):
+        if not _C105.issuperset(x):
             return False
     return True
 
 
-def _v189(x):
+def _v191(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v190(item):
+            if not _v192(item):
                 return False
     return True
 
 
-def _v230(x):
+def _v232(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C105.search(x)):
+    if type(x) is str and (not _C106.search(x)):
         return False
     return True
 
 
-def _v231(x):
+def _v233(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -2762,27 +2786,27 @@ def _v231(x):
     return True
 
 
-def _v233(x):
-    if not any(_equal(x, v) for v in _C106):
+def _v235(x):
+    if not any(_equal(x, v) for v in _C107):
+        return False
+    return True
+
+
+def _v236(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C108.search(x)):
+        return False
+    return True
+
+
+def _v237(x):
+    if not any(_equal(x, v) for v in _C109):
         return False
     return True
 
 
 def _v234(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C107.search(x)):
-        return False
-    return True
-
-
-def _v235(x):
-    if not any(_equal(x, v) for v in _C108):
-        return False
-    return True
-
-
-def _v232(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -2791,20 +2815,20 @@ def _v232(x):
         if 'name' not in x:
             return False
         value = x.get('kind', _MISSING)
-        if value is not _MISSING and not _v233(value):
-            return False
-        value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v234(value):
-            return False
-        value = x.get('apiVersion', _MISSING)
         if value is not _MISSING and not _v235(value):
             return False
-        if not _C109.issuperset(x):
+        value = x.get('name', _MISSING)
+        if value is not _MISSING and not _v236(value):
+            return False
+        value = x.get('apiVersion', _MISSING)
+        if value is not _MISSING and not _v237(value):
+            return False
+        if not _C110.issuperset(x):
             return False
     return True
 
 
-def _v236(x):
+def _v238(x):
     if not ((type(x) is int or (type(x) is float and x.is_integer()))):
         return False
     if type(x) in _NUMBERS and (x < 1 or x > 2147483647):
@@ -2812,38 +2836,38 @@ def _v236(x):
     return True
 
 
-def _v237(x):
+def _v239(x):
     if not ((type(x) is int or (type(x) is float and x.is_integer()))):
         return False
     if type(x) in _NUMBERS and (x < 1 or x > 2147483647):
-        return False
-    return True
-
-
-def _v241(x):
-    if not any(_equal(x, v) for v in _C110):
-        return False
-    return True
-
-
-def _v242(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
         return False
     return True
 
 
 def _v243(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
+    if not any(_equal(x, v) for v in _C111):
         return False
     return True
 
 
 def _v244(x):
+    if not (type(x) is str or type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v245(x):
+    if not (type(x) is str or type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v246(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         for key, value in x.items():
-            if key not in _C111 and not _v21(value):
+            if key not in _C112 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
@@ -2851,7 +2875,7 @@ def _v244(x):
     return True
 
 
-def _v245(x):
+def _v247(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -2859,175 +2883,159 @@ def _v245(x):
     return True
 
 
-def _v246(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
-        return False
-    return True
-
-
-def _v247(x):
-    if type(x) is dict:
-        if 'averageUtilization' not in x:
-            return False
-    return True
-
-
 def _v248(x):
-    if type(x) is dict:
-        if 'averageValue' not in x:
-            return False
-    return True
-
-
-def _v240(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        if 'resource' not in x:
-            return False
-        value = x.get('resource', _MISSING)
-        if value is not _MISSING and not _v241(value):
-            return False
-        value = x.get('averageUtilization', _MISSING)
-        if value is not _MISSING and not _v242(value):
-            return False
-        value = x.get('averageValue', _MISSING)
-        if value is not _MISSING and not _v243(value):
-            return False
-        value = x.get('selector', _MISSING)
-        if value is not _MISSING and not _v244(value):
-            return False
-        value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v245(value):
-            return False
-        value = x.get('scaleDownBelow', _MISSING)
-        if value is not _MISSING and not _v246(value):
-            return False
-        if not _C112.issuperset(x):
-            return False
-    if sum((_v247(x), _v248(x),)) != 1:
-        return False
-    return True
-
-
-def _v250(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C113.search(x)):
-        return False
-    return True
-
-
-def _v251(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
-        return False
-    return True
-
-
-def _v252(x):
     if not (type(x) is str or type(x) in _NUMBERS):
         return False
     return True
 
 
 def _v249(x):
+    if type(x) is dict:
+        if 'averageUtilization' not in x:
+            return False
+    return True
+
+
+def _v250(x):
+    if type(x) is dict:
+        if 'averageValue' not in x:
+            return False
+    return True
+
+
+def _v242(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        if 'resource' not in x:
+            return False
+        value = x.get('resource', _MISSING)
+        if value is not _MISSING and not _v243(value):
+            return False
+        value = x.get('averageUtilization', _MISSING)
+        if value is not _MISSING and not _v244(value):
+            return False
+        value = x.get('averageValue', _MISSING)
+        if value is not _MISSING and not _v245(value):
+            return False
+        value = x.get('selector', _MISSING)
+        if value is not _MISSING and not _v246(value):
+            return False
+        value = x.get('label', _MISSING)
+        if value is not _MISSING and not _v247(value):
+            return False
+        value = x.get('scaleDownBelow', _MISSING)
+        if value is not _MISSING and not _v248(value):
+            return False
+        if not _C113.issuperset(x):
+            return False
+    if sum((_v249(x), _v250(x),)) != 1:
+        return False
+    return True
+
+
+def _v252(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C114.search(x)):
+        return False
+    return True
+
+
+def _v253(x):
+    if not (type(x) is str or type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v254(x):
+    if not (type(x) is str or type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v251(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'pods' not in x:
             return False
         value = x.get('pods', _MISSING)
-        if value is not _MISSING and not _v250(value):
-            return False
-        value = x.get('averageValue', _MISSING)
-        if value is not _MISSING and not _v251(value):
-            return False
-        value = x.get('selector', _MISSING)
-        if value is not _MISSING and not _v244(value):
-            return False
-        value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v245(value):
-            return False
-        value = x.get('scaleDownBelow', _MISSING)
         if value is not _MISSING and not _v252(value):
             return False
-        if not _C114.issuperset(x):
+        value = x.get('averageValue', _MISSING)
+        if value is not _MISSING and not _v253(value):
             return False
-    if sum((_v248(x),)) != 1:
-        return False
-    return True
-
-
-def _v254(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C115.search(x)):
-        return False
-    return True
-
-
-def _v255(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
+        value = x.get('selector', _MISSING)
+        if value is not _MISSING and not _v246(value):
+            return False
+        value = x.get('label', _MISSING)
+        if value is not _MISSING and not _v247(value):
+            return False
+        value = x.get('scaleDownBelow', _MISSING)
+        if value is not _MISSING and not _v254(value):
+            return False
+        if not _C115.issuperset(x):
+            return False
+    if sum((_v250(x),)) != 1:
         return False
     return True
 
 
 def _v256(x):
-    if not (type(x) is str or type(x) in _NUMBERS):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C116.search(x)):
         return False
     return True
 
 
 def _v257(x):
+    if not (type(x) is str or type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v258(x):
+    if not (type(x) is str or type(x) in _NUMBERS):
+        return False
+    return True
+
+
+def _v259(x):
     if type(x) is dict:
         if 'value' not in x:
             return False
     return True
 
 
-def _v253(x):
+def _v255(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'external' not in x:
             return False
         value = x.get('external', _MISSING)
-        if value is not _MISSING and not _v254(value):
-            return False
-        value = x.get('value', _MISSING)
-        if value is not _MISSING and not _v255(value):
-            return False
-        value = x.get('averageValue', _MISSING)
         if value is not _MISSING and not _v256(value):
             return False
+        value = x.get('value', _MISSING)
+        if value is not _MISSING and not _v257(value):
+            return False
+        value = x.get('averageValue', _MISSING)
+        if value is not _MISSING and not _v258(value):
+            return False
         value = x.get('selector', _MISSING)
-        if value is not _MISSING and not _v244(value):
+        if value is not _MISSING and not _v246(value):
             return False
         value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v245(value):
+        if value is not _MISSING and not _v247(value):
             return False
         value = x.get('scaleDownBelow', _MISSING)
-        if value is not _MISSING and not _v252(value):
+        if value is not _MISSING and not _v254(value):
             return False
-        if not _C116.issuperset(x):
+        if not _C117.issuperset(x):
             return False
-    if sum((_v257(x), _v248(x),)) != 1:
-        return False
-    return True
-
-
-def _v260(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C117.search(x)):
-        return False
-    return True
-
-
-def _v261(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
+    if sum((_v259(x), _v250(x),)) != 1:
         return False
     return True
 
@@ -3048,7 +3056,23 @@ def _v263(x):
     return True
 
 
-def _v259(x):
+def _v264(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C119.search(x)):
+        return False
+    return True
+
+
+def _v265(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v261(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3059,98 +3083,98 @@ def _v259(x):
         if 'name' not in x:
             return False
         value = x.get('metric', _MISSING)
-        if value is not _MISSING and not _v260(value):
-            return False
-        value = x.get('kind', _MISSING)
-        if value is not _MISSING and not _v261(value):
-            return False
-        value = x.get('name', _MISSING)
         if value is not _MISSING and not _v262(value):
             return False
-        value = x.get('apiVersion', _MISSING)
+        value = x.get('kind', _MISSING)
         if value is not _MISSING and not _v263(value):
             return False
-        if not _C119.issuperset(x):
+        value = x.get('name', _MISSING)
+        if value is not _MISSING and not _v264(value):
+            return False
+        value = x.get('apiVersion', _MISSING)
+        if value is not _MISSING and not _v265(value):
+            return False
+        if not _C120.issuperset(x):
             return False
     return True
 
 
-def _v264(x):
+def _v266(x):
     if not (type(x) is str or type(x) in _NUMBERS):
         return False
     return True
 
 
-def _v258(x):
+def _v260(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'object' not in x:
             return False
         value = x.get('object', _MISSING)
-        if value is not _MISSING and not _v259(value):
+        if value is not _MISSING and not _v261(value):
             return False
         value = x.get('value', _MISSING)
-        if value is not _MISSING and not _v255(value):
+        if value is not _MISSING and not _v257(value):
             return False
         value = x.get('averageValue', _MISSING)
-        if value is not _MISSING and not _v264(value):
+        if value is not _MISSING and not _v266(value):
             return False
         value = x.get('selector', _MISSING)
-        if value is not _MISSING and not _v244(value):
+        if value is not _MISSING and not _v246(value):
             return False
         value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v245(value):
+        if value is not _MISSING and not _v247(value):
             return False
         value = x.get('scaleDownBelow', _MISSING)
-        if value is not _MISSING and not _v252(value):
+        if value is not _MISSING and not _v254(value):
             return False
-        if not _C120.issuperset(x):
+        if not _C121.issuperset(x):
             return False
-    if sum((_v257(x), _v248(x),)) != 1:
+    if sum((_v259(x), _v250(x),)) != 1:
         return False
     return True
 
 
-def _v239(x):
+def _v241(x):
     if not (type(x) is dict):
         return False
-    if sum((_v240(x), _v249(x), _v253(x), _v258(x),)) != 1:
+    if sum((_v242(x), _v251(x), _v255(x), _v260(x),)) != 1:
         return False
     return True
 
 
-def _v238(x):
+def _v240(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v239(item):
+            if not _v241(item):
                 return False
     return True
 
 
-def _v267(x):
+def _v269(x):
     if not (type(x) is str):
         return False
     return True
 
 
-def _v268(x):
-    if not any(_equal(x, v) for v in _C121):
-        return False
-    return True
-
-
-def _v271(x):
+def _v270(x):
     if not any(_equal(x, v) for v in _C122):
         return False
     return True
 
 
-def _v272(x):
+def _v273(x):
+    if not any(_equal(x, v) for v in _C123):
+        return False
+    return True
+
+
+def _v274(x):
     if not ((type(x) is int or (type(x) is float and x.is_integer()))):
         return False
     if type(x) in _NUMBERS and (x < 1 or x > 2147483647):
@@ -3158,13 +3182,13 @@ def _v272(x):
     return True
 
 
-def _v273(x):
+def _v275(x):
     if not (type(x) is str):
         return False
     return True
 
 
-def _v270(x):
+def _v272(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3175,83 +3199,83 @@ def _v270(x):
         if 'period' not in x:
             return False
         value = x.get('type', _MISSING)
-        if value is not _MISSING and not _v271(value):
-            return False
-        value = x.get('value', _MISSING)
-        if value is not _MISSING and not _v272(value):
-            return False
-        value = x.get('period', _MISSING)
         if value is not _MISSING and not _v273(value):
             return False
-        if not _C123.issuperset(x):
+        value = x.get('value', _MISSING)
+        if value is not _MISSING and not _v274(value):
             return False
-    return True
-
-
-def _v269(x):
-    if not (type(x) is list):
-        return False
-    if type(x) is list and len(x) < 1:
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v270(item):
-                return False
-    return True
-
-
-def _v266(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('stabilizationWindow', _MISSING)
-        if value is not _MISSING and not _v267(value):
-            return False
-        value = x.get('selectPolicy', _MISSING)
-        if value is not _MISSING and not _v268(value):
-            return False
-        value = x.get('policies', _MISSING)
-        if value is not _MISSING and not _v269(value):
+        value = x.get('period', _MISSING)
+        if value is not _MISSING and not _v275(value):
             return False
         if not _C124.issuperset(x):
             return False
     return True
 
 
-def _v274(x):
+def _v271(x):
+    if not (type(x) is list):
+        return False
+    if type(x) is list and len(x) < 1:
+        return False
+    if type(x) is list:
+        for item in x:
+            if not _v272(item):
+                return False
+    return True
+
+
+def _v268(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('stabilizationWindow', _MISSING)
-        if value is not _MISSING and not _v267(value):
+        if value is not _MISSING and not _v269(value):
             return False
         value = x.get('selectPolicy', _MISSING)
-        if value is not _MISSING and not _v268(value):
+        if value is not _MISSING and not _v270(value):
             return False
         value = x.get('policies', _MISSING)
-        if value is not _MISSING and not _v269(value):
+        if value is not _MISSING and not _v271(value):
             return False
         if not _C125.issuperset(x):
             return False
     return True
 
 
-def _v265(x):
+def _v276(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
-        value = x.get('scaleUp', _MISSING)
-        if value is not _MISSING and not _v266(value):
+        value = x.get('stabilizationWindow', _MISSING)
+        if value is not _MISSING and not _v269(value):
             return False
-        value = x.get('scaleDown', _MISSING)
-        if value is not _MISSING and not _v274(value):
+        value = x.get('selectPolicy', _MISSING)
+        if value is not _MISSING and not _v270(value):
+            return False
+        value = x.get('policies', _MISSING)
+        if value is not _MISSING and not _v271(value):
             return False
         if not _C126.issuperset(x):
             return False
     return True
 
 
-def _v229(x):
+def _v267(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('scaleUp', _MISSING)
+        if value is not _MISSING and not _v268(value):
+            return False
+        value = x.get('scaleDown', _MISSING)
+        if value is not _MISSING and not _v276(value):
+            return False
+        if not _C127.issuperset(x):
+            return False
+    return True
+
+
+def _v231(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3264,54 +3288,38 @@ def _v229(x):
         if 'metrics' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v230(value):
-            return False
-        value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v231(value):
-            return False
-        value = x.get('target', _MISSING)
         if value is not _MISSING and not _v232(value):
             return False
+        value = x.get('title', _MISSING)
+        if value is not _MISSING and not _v233(value):
+            return False
+        value = x.get('target', _MISSING)
+        if value is not _MISSING and not _v234(value):
+            return False
         value = x.get('minReplicas', _MISSING)
-        if value is not _MISSING and not _v236(value):
-            return False
-        value = x.get('maxReplicas', _MISSING)
-        if value is not _MISSING and not _v237(value):
-            return False
-        value = x.get('metrics', _MISSING)
         if value is not _MISSING and not _v238(value):
             return False
-        value = x.get('behavior', _MISSING)
-        if value is not _MISSING and not _v265(value):
+        value = x.get('maxReplicas', _MISSING)
+        if value is not _MISSING and not _v239(value):
             return False
-        if not _C127.issuperset(x):
+        value = x.get('metrics', _MISSING)
+        if value is not _MISSING and not _v240(value):
+            return False
+        value = x.get('behavior', _MISSING)
+        if value is not _MISSING and not _v267(value):
+            return False
+        if not _C128.issuperset(x):
             return False
     return True
 
 
-def _v228(x):
+def _v230(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v229(item):
+            if not _v231(item):
                 return False
-    return True
-
-
-def _v278(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v279(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
     return True
 
 
@@ -3331,7 +3339,23 @@ def _v281(x):
     return True
 
 
-def _v277(x):
+def _v282(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v283(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v279(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3344,65 +3368,41 @@ def _v277(x):
         if 'escalation' not in x:
             return False
         value = x.get('name', _MISSING)
-        if value is not _MISSING and not _v278(value):
-            return False
-        value = x.get('criteria', _MISSING)
-        if value is not _MISSING and not _v279(value):
-            return False
-        value = x.get('responseTime', _MISSING)
         if value is not _MISSING and not _v280(value):
             return False
-        value = x.get('escalation', _MISSING)
+        value = x.get('criteria', _MISSING)
         if value is not _MISSING and not _v281(value):
             return False
-        if not _C128.issuperset(x):
+        value = x.get('responseTime', _MISSING)
+        if value is not _MISSING and not _v282(value):
+            return False
+        value = x.get('escalation', _MISSING)
+        if value is not _MISSING and not _v283(value):
+            return False
+        if not _C129.issuperset(x):
             return False
     return True
 
 
-def _v276(x):
+def _v278(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v277(item):
+            if not _v279(item):
                 return False
-    return True
-
-
-def _v284(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C129.search(x)):
-        return False
-    return True
-
-
-def _v285(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
     return True
 
 
 def _v286(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (len(x) < 1):
+    if type(x) is str and (not _C130.search(x)):
         return False
     return True
 
 
-def _v289(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v290(x):
+def _v287(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -3411,35 +3411,59 @@ def _v290(x):
 
 
 def _v288(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v291(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v292(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v290(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'step' not in x:
             return False
         value = x.get('step', _MISSING)
-        if value is not _MISSING and not _v289(value):
+        if value is not _MISSING and not _v291(value):
             return False
         value = x.get('run', _MISSING)
-        if value is not _MISSING and not _v290(value):
+        if value is not _MISSING and not _v292(value):
             return False
-        if not _C130.issuperset(x):
+        if not _C131.issuperset(x):
             return False
     return True
 
 
-def _v287(x):
+def _v289(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v288(item):
+            if not _v290(item):
                 return False
     return True
 
 
-def _v283(x):
+def _v285(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3450,33 +3474,41 @@ def _v283(x):
         if 'steps' not in x:
             return False
         value = x.get('id', _MISSING)
-        if value is not _MISSING and not _v284(value):
-            return False
-        value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v285(value):
-            return False
-        value = x.get('severity', _MISSING)
         if value is not _MISSING and not _v286(value):
             return False
-        value = x.get('steps', _MISSING)
+        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v287(value):
             return False
-        if not _C131.issuperset(x):
+        value = x.get('severity', _MISSING)
+        if value is not _MISSING and not _v288(value):
+            return False
+        value = x.get('steps', _MISSING)
+        if value is not _MISSING and not _v289(value):
+            return False
+        if not _C132.issuperset(x):
             return False
     return True
 
 
-def _v282(x):
+def _v284(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v283(item):
+            if not _v285(item):
                 return False
     return True
 
 
-def _v293(x):
+def _v295(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v296(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (len(x) < 1):
@@ -3485,14 +3517,6 @@ def _v293(x):
 
 
 def _v294(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v292(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3501,31 +3525,23 @@ def _v292(x):
         if 'run' not in x:
             return False
         value = x.get('description', _MISSING)
-        if value is not _MISSING and not _v293(value):
+        if value is not _MISSING and not _v295(value):
             return False
         value = x.get('run', _MISSING)
-        if value is not _MISSING and not _v294(value):
+        if value is not _MISSING and not _v296(value):
             return False
-        if not _C132.issuperset(x):
+        if not _C133.issuperset(x):
             return False
     return True
 
 
-def _v291(x):
+def _v293(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v292(item):
+            if not _v294(item):
                 return False
-    return True
-
-
-def _v297(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
     return True
 
 
@@ -3537,19 +3553,27 @@ def _v299(x):
     return True
 
 
-def _v298(x):
+def _v301(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v300(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v299(item):
+            if not _v301(item):
                 return False
     return True
 
 
-def _v296(x):
+def _v298(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3558,44 +3582,30 @@ def _v296(x):
         if 'items' not in x:
             return False
         value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v297(value):
+        if value is not _MISSING and not _v299(value):
             return False
         value = x.get('items', _MISSING)
-        if value is not _MISSING and not _v298(value):
+        if value is not _MISSING and not _v300(value):
             return False
-        if not _C133.issuperset(x):
+        if not _C134.issuperset(x):
             return False
     return True
 
 
-def _v295(x):
+def _v297(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v296(item):
+            if not _v298(item):
                 return False
     return True
 
 
-def _v302(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C134.search(x)):
-        return False
-    return True
-
-
-def _v303(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
 def _v304(x):
-    if not any(_equal(x, v) for v in _C135):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C135.search(x)):
         return False
     return True
 
@@ -3609,9 +3619,7 @@ def _v305(x):
 
 
 def _v306(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
+    if not any(_equal(x, v) for v in _C136):
         return False
     return True
 
@@ -3633,12 +3641,28 @@ def _v308(x):
 
 
 def _v309(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v310(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v311(x):
     if not (type(x) is bool):
         return False
     return True
 
 
-def _v301(x):
+def _v303(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3651,69 +3675,69 @@ def _v301(x):
         if 'schedule' not in x:
             return False
         value = x.get('id', _MISSING)
-        if value is not _MISSING and not _v302(value):
-            return False
-        value = x.get('title', _MISSING)
-        if value is not _MISSING and not _v303(value):
-            return False
-        value = x.get('section', _MISSING)
         if value is not _MISSING and not _v304(value):
             return False
-        value = x.get('schedule', _MISSING)
+        value = x.get('title', _MISSING)
         if value is not _MISSING and not _v305(value):
             return False
-        value = x.get('run', _MISSING)
+        value = x.get('section', _MISSING)
         if value is not _MISSING and not _v306(value):
             return False
-        value = x.get('script', _MISSING)
+        value = x.get('schedule', _MISSING)
         if value is not _MISSING and not _v307(value):
             return False
-        value = x.get('expectedOutput', _MISSING)
+        value = x.get('run', _MISSING)
         if value is not _MISSING and not _v308(value):
             return False
-        value = x.get('health', _MISSING)
+        value = x.get('script', _MISSING)
         if value is not _MISSING and not _v309(value):
             return False
-        if not _C136.issuperset(x):
+        value = x.get('expectedOutput', _MISSING)
+        if value is not _MISSING and not _v310(value):
+            return False
+        value = x.get('health', _MISSING)
+        if value is not _MISSING and not _v311(value):
+            return False
+        if not _C137.issuperset(x):
             return False
     return True
 
 
-def _v300(x):
+def _v302(x):
     if not (type(x) is list):
         return False
     if type(x) is list:
         for item in x:
-            if not _v301(item):
+            if not _v303(item):
                 return False
-    return True
-
-
-def _v312(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
-    return True
-
-
-def _v313(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (len(x) < 1):
-        return False
     return True
 
 
 def _v314(x):
     if not (type(x) is str):
         return False
-    if type(x) is str and (not _C137.search(x)):
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
 
-def _v311(x):
+def _v315(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
+        return False
+    return True
+
+
+def _v316(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C138.search(x)):
+        return False
+    return True
+
+
+def _v313(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
@@ -3722,76 +3746,68 @@ def _v311(x):
         if 'value' not in x:
             return False
         value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v312(value):
-            return False
-        value = x.get('value', _MISSING)
-        if value is not _MISSING and not _v313(value):
-            return False
-        value = x.get('url', _MISSING)
         if value is not _MISSING and not _v314(value):
             return False
-        if not _C138.issuperset(x):
+        value = x.get('value', _MISSING)
+        if value is not _MISSING and not _v315(value):
             return False
-    return True
-
-
-def _v310(x):
-    if not (type(x) is list):
-        return False
-    if type(x) is list:
-        for item in x:
-            if not _v311(item):
-                return False
-    return True
-
-
-def _v275(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('severityLevels', _MISSING)
-        if value is not _MISSING and not _v276(value):
-            return False
-        value = x.get('playbooks', _MISSING)
-        if value is not _MISSING and not _v282(value):
-            return False
-        value = x.get('commands', _MISSING)
-        if value is not _MISSING and not _v291(value):
-            return False
-        value = x.get('checklists', _MISSING)
-        if value is not _MISSING and not _v295(value):
-            return False
-        value = x.get('scheduledChecks', _MISSING)
-        if value is not _MISSING and not _v300(value):
-            return False
-        value = x.get('contacts', _MISSING)
-        if value is not _MISSING and not _v310(value):
+        value = x.get('url', _MISSING)
+        if value is not _MISSING and not _v316(value):
             return False
         if not _C139.issuperset(x):
             return False
     return True
 
 
-def _v316(x):
-    if not (type(x) is str):
+def _v312(x):
+    if not (type(x) is list):
         return False
-    if type(x) is str and (not _C140.search(x)):
-        return False
+    if type(x) is list:
+        for item in x:
+            if not _v313(item):
+                return False
     return True
 
 
-def _v319(x):
-    if not (type(x) is str):
+def _v277(x):
+    if not (type(x) is dict):
         return False
-    if type(x) is str and (len(x) < 1):
-        return False
+    if type(x) is dict:
+        value = x.get('severityLevels', _MISSING)
+        if value is not _MISSING and not _v278(value):
+            return False
+        value = x.get('playbooks', _MISSING)
+        if value is not _MISSING and not _v284(value):
+            return False
+        value = x.get('commands', _MISSING)
+        if value is not _MISSING and not _v293(value):
+            return False
+        value = x.get('checklists', _MISSING)
+        if value is not _MISSING and not _v297(value):
+            return False
+        value = x.get('scheduledChecks', _MISSING)
+        if value is not _MISSING and not _v302(value):
+            return False
+        value = x.get('contacts', _MISSING)
+        if value is not _MISSING and not _v312(value):
+            return False
+        if not _C140.issuperset(x):
+            return False
     return True
 
 
-def _v320(x):
+def _v318(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C141.search(x)):
+        return False
+    return True
+
+
+def _v321(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (len(x) < 1):
         return False
     return True
 
@@ -3804,78 +3820,86 @@ def _v322(x):
     return True
 
 
-def _v321(x):
-    if not (type(x) is list):
+def _v324(x):
+    if not (type(x) is str):
         return False
-    if type(x) is list and len(x) < 1:
+    if type(x) is str and (not _C143.search(x)):
         return False
-    if type(x) is list:
-        for item in x:
-            if not _v322(item):
-                return False
     return True
 
 
 def _v323(x):
-    if not any(_equal(x, v) for v in _C143):
-        return False
-    return True
-
-
-def _v318(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v319(value):
-            return False
-        value = x.get('metric', _MISSING)
-        if value is not _MISSING and not _v320(value):
-            return False
-        value = x.get('alerts', _MISSING)
-        if value is not _MISSING and not _v321(value):
-            return False
-        value = x.get('unit', _MISSING)
-        if value is not _MISSING and not _v323(value):
-            return False
-        if not _C144.issuperset(x):
-            return False
-    return True
-
-
-def _v317(x):
     if not (type(x) is list):
         return False
     if type(x) is list and len(x) < 1:
         return False
     if type(x) is list:
         for item in x:
-            if not _v318(item):
+            if not _v324(item):
                 return False
     return True
 
 
-def _v315(x):
+def _v325(x):
+    if not any(_equal(x, v) for v in _C144):
+        return False
+    return True
+
+
+def _v320(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
-        value = x.get('prometheusUrl', _MISSING)
-        if value is not _MISSING and not _v316(value):
+        value = x.get('label', _MISSING)
+        if value is not _MISSING and not _v321(value):
             return False
-        value = x.get('checks', _MISSING)
-        if value is not _MISSING and not _v317(value):
+        value = x.get('metric', _MISSING)
+        if value is not _MISSING and not _v322(value):
+            return False
+        value = x.get('alerts', _MISSING)
+        if value is not _MISSING and not _v323(value):
+            return False
+        value = x.get('unit', _MISSING)
+        if value is not _MISSING and not _v325(value):
             return False
         if not _C145.issuperset(x):
             return False
     return True
 
 
-def _v326(x):
+def _v319(x):
+    if not (type(x) is list):
+        return False
+    if type(x) is list and len(x) < 1:
+        return False
+    if type(x) is list:
+        for item in x:
+            if not _v320(item):
+                return False
+    return True
+
+
+def _v317(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('prometheusUrl', _MISSING)
+        if value is not _MISSING and not _v318(value):
+            return False
+        value = x.get('checks', _MISSING)
+        if value is not _MISSING and not _v319(value):
+            return False
+        if not _C146.issuperset(x):
+            return False
+    return True
+
+
+def _v328(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         for key, value in x.items():
-            if key not in _C146 and not _v21(value):
+            if key not in _C147 and not _v21(value):
                 return False
         for key in x:
             if not _v22(key):
@@ -3883,27 +3907,19 @@ def _v326(x):
     return True
 
 
-def _v325(x):
+def _v327(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('labels', _MISSING)
-        if value is not _MISSING and not _v326(value):
+        if value is not _MISSING and not _v328(value):
             return False
-        if not _C147.issuperset(x):
+        if not _C148.issuperset(x):
             return False
     return True
 
 
-def _v328(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C148.search(x)):
-        return False
-    return True
-
-
-def _v329(x):
+def _v330(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C149.search(x)):
@@ -3911,26 +3927,26 @@ def _v329(x):
     return True
 
 
-def _v327(x):
+def _v331(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C150.search(x)):
+        return False
+    return True
+
+
+def _v329(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('namespace', _MISSING)
-        if value is not _MISSING and not _v328(value):
+        if value is not _MISSING and not _v330(value):
             return False
         value = x.get('configMap', _MISSING)
-        if value is not _MISSING and not _v329(value):
+        if value is not _MISSING and not _v331(value):
             return False
-        if not _C150.issuperset(x):
+        if not _C151.issuperset(x):
             return False
-    return True
-
-
-def _v331(x):
-    if not (type(x) is str):
-        return False
-    if type(x) is str and (not _C151.search(x)):
-        return False
     return True
 
 
@@ -3942,7 +3958,7 @@ def _v333(x):
     return True
 
 
-def _v334(x):
+def _v335(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C153.search(x)):
@@ -3950,7 +3966,7 @@ def _v334(x):
     return True
 
 
-def _v335(x):
+def _v336(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C154.search(x)):
@@ -3958,7 +3974,7 @@ def _v335(x):
     return True
 
 
-def _v336(x):
+def _v337(x):
     if not (type(x) is str):
         return False
     if type(x) is str and (not _C155.search(x)):
@@ -3966,58 +3982,66 @@ def _v336(x):
     return True
 
 
-def _v332(x):
+def _v338(x):
+    if not (type(x) is str):
+        return False
+    if type(x) is str and (not _C156.search(x)):
+        return False
+    return True
+
+
+def _v334(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         if 'namespace' not in x:
             return False
         value = x.get('namespace', _MISSING)
-        if value is not _MISSING and not _v333(value):
-            return False
-        value = x.get('label', _MISSING)
-        if value is not _MISSING and not _v334(value):
-            return False
-        value = x.get('labelValue', _MISSING)
         if value is not _MISSING and not _v335(value):
             return False
-        value = x.get('folderAnnotation', _MISSING)
+        value = x.get('label', _MISSING)
         if value is not _MISSING and not _v336(value):
             return False
-        if not _C156.issuperset(x):
+        value = x.get('labelValue', _MISSING)
+        if value is not _MISSING and not _v337(value):
             return False
-    return True
-
-
-def _v330(x):
-    if not (type(x) is dict):
-        return False
-    if type(x) is dict:
-        value = x.get('dashboardsPath', _MISSING)
-        if value is not _MISSING and not _v331(value):
-            return False
-        value = x.get('sidecar', _MISSING)
-        if value is not _MISSING and not _v332(value):
+        value = x.get('folderAnnotation', _MISSING)
+        if value is not _MISSING and not _v338(value):
             return False
         if not _C157.issuperset(x):
             return False
     return True
 
 
-def _v324(x):
+def _v332(x):
+    if not (type(x) is dict):
+        return False
+    if type(x) is dict:
+        value = x.get('dashboardsPath', _MISSING)
+        if value is not _MISSING and not _v333(value):
+            return False
+        value = x.get('sidecar', _MISSING)
+        if value is not _MISSING and not _v334(value):
+            return False
+        if not _C158.issuperset(x):
+            return False
+    return True
+
+
+def _v326(x):
     if not (type(x) is dict):
         return False
     if type(x) is dict:
         value = x.get('prometheusRule', _MISSING)
-        if value is not _MISSING and not _v325(value):
-            return False
-        value = x.get('prometheusAdapter', _MISSING)
         if value is not _MISSING and not _v327(value):
             return False
-        value = x.get('grafana', _MISSING)
-        if value is not _MISSING and not _v330(value):
+        value = x.get('prometheusAdapter', _MISSING)
+        if value is not _MISSING and not _v329(value):
             return False
-        if not _C158.issuperset(x):
+        value = x.get('grafana', _MISSING)
+        if value is not _MISSING and not _v332(value):
+            return False
+        if not _C159.issuperset(x):
             return False
     return True
 
@@ -4049,30 +4073,30 @@ def _v0(x):
         if value is not _MISSING and not _v27(value):
             return False
         value = x.get('alertGroups', _MISSING)
-        if value is not _MISSING and not _v72(value):
+        if value is not _MISSING and not _v74(value):
             return False
         value = x.get('slos', _MISSING)
-        if value is not _MISSING and not _v101(value):
+        if value is not _MISSING and not _v103(value):
             return False
         value = x.get('routing', _MISSING)
-        if value is not _MISSING and not _v133(value):
+        if value is not _MISSING and not _v135(value):
             return False
         value = x.get('dashboards', _MISSING)
-        if value is not _MISSING and not _v189(value):
+        if value is not _MISSING and not _v191(value):
             return False
         value = x.get('autoscaling', _MISSING)
-        if value is not _MISSING and not _v228(value):
+        if value is not _MISSING and not _v230(value):
             return False
         value = x.get('runbook', _MISSING)
-        if value is not _MISSING and not _v275(value):
+        if value is not _MISSING and not _v277(value):
             return False
         value = x.get('health', _MISSING)
-        if value is not _MISSING and not _v315(value):
+        if value is not _MISSING and not _v317(value):
             return False
         value = x.get('platform', _MISSING)
-        if value is not _MISSING and not _v324(value):
+        if value is not _MISSING and not _v326(value):
             return False
-        if not _C159.issuperset(x):
+        if not _C160.issuperset(x):
             return False
     return True
 

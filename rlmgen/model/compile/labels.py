@@ -57,7 +57,8 @@ class LabelIndex:
         self.resolving: set[str] = set()
 
     def _declare(self, metric: m.Metric) -> None:
-        base = frozenset(metric.labels or ()) | self.scrape
+        scrape = self.scrape if metric.scrape_labels is None else frozenset(metric.scrape_labels)
+        base = frozenset(metric.labels or ()) | scrape
         if metric.type == "histogram":
             self.declared[f"{metric.name}_bucket"] = LabelSet(base | {"le"}, self.exact)
             if self.native_histograms:  # one series of histogram samples, no le
@@ -405,7 +406,9 @@ def check_example_labels(
             pointer,
             f"the rule's series carry {', '.join(missing)}, which this example's labels do "
             "not name: its test would prove series production never has",
-            "name them in the example's labels, and give its input series those labels",
+            "name them in the example's labels, and give its input series those labels (a "
+            "metric the scrape gives other labels than service.scrapeLabels says so in its "
+            "own scrapeLabels)",
             check="examples/labels",
         )
     if extra:

@@ -126,6 +126,7 @@ def _metric(
         if limit_text and alert is not None and alert.levels[0].level.of_limit
         else series,
         labels=node.strings("labels") if "labels" in node else None,
+        scrape_labels=node.strings("scrapeLabels") if node.is_list("scrapeLabels") else None,
         limit_input=limit_series,
         buckets=_buckets(walk, node),
         pointer=node.pointer,
