@@ -27,7 +27,7 @@ from rlmgen.spec.checks import CHECKS
 from rlmgen.spec.compose import Reader, compose, included_path
 from rlmgen.spec.diagnostics import Diagnostic, join_pointer, sort_key
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
-from rlmgen.spec.suggest import did_you_mean
+from rlmgen.spec.suggest import closest, did_you_mean
 from rlmgen.spec.suppressions import Suppressor
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -183,6 +183,7 @@ def compile_loaded(
         base.included = composed.included
         base.elsewhere = composed.elsewhere
         return [base]
+    alike = _alike_environments(loaded, list(composed.environments))
     units = []
     # an environment's queries are checked against the namespace its base declares
     declared = composed.base.data if isinstance(composed.base.data, dict) else {}
@@ -219,7 +220,7 @@ def compile_loaded(
         )
     first = units[0][0]
     first.diagnostics = [
-        *sorted({*composed.diagnostics, *everywhere}, key=sort_key),
+        *sorted({*composed.diagnostics, *everywhere, *alike}, key=sort_key),
         *first.diagnostics,
     ]
     return [unit for unit, _ in units]
@@ -265,6 +266,46 @@ def in_environment(
     return dataclasses.replace(
         diagnostic, message=f"in environment '{environment}': {diagnostic.message}", hint=hint
     )
+
+
+def _alike_environments(spec: LoadedSpec, names: list[str]) -> list[Diagnostic]:
+    """Environments of one spec named alike (`canary` and `canari`): a misspelt overlay
+    is an environment of its own, built with the base's settings where it says nothing,
+    and the environment it meant never gets what it says. Names that differ in a number
+    or a short part of their own (`us-east-1`, `us-east-2`; `prod-a`, `prod-b`) are told
+    apart on purpose."""
+    found = []
+    written = [n for n in names if spec.has(join_pointer("/environments", n))]
+    written.sort(key=lambda n: spec.source_map.key(join_pointer("/environments", n)))
+    for index, name in enumerate(written):  # the later of two is the one reported
+        pointer = join_pointer("/environments", name)
+        for other in written[:index]:
+            if _apart_on_purpose(name, other) or not closest(name, [other], cutoff=0.8):
+                continue
+            line, _ = spec.source_map.key(join_pointer("/environments", other))
+            found.append(
+                spec.diagnostic(
+                    pointer,
+                    f"environment '{name}' is named like '{other}' (line {line}): a "
+                    f"misspelt overlay builds an environment of its own, with the base's "
+                    f"settings where it says nothing, and '{other}' never gets what it says",
+                    "give the two overlays one name, or name them further apart",
+                    at_key=True,
+                    severity="warning",
+                    check="environment/alike",
+                )
+            )
+            break
+    return found
+
+
+def _apart_on_purpose(one: str, other: str) -> bool:
+    """Names that differ in one part of their own that is a number or a letter or two."""
+    parts, others = re.split(r"[-_.]", one), re.split(r"[-_.]", other)
+    if len(parts) != len(others):
+        return False
+    differing = [(a, b) for a, b in zip(parts, others, strict=True) if a != b]
+    return len(differing) == 1 and all(p.isdigit() or len(p) <= 2 for p in differing[0])
 
 
 def _removed_name(doc: LoadedSpec, there: str) -> str | None:

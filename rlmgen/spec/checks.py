@@ -84,6 +84,10 @@ _ALL = [
         "An environment only one spec declares, named like one the other specs declare.",
     ),
     Check(
+        "environment/alike",
+        "Two environments of one spec named alike (canary, canari): most often a misspelt overlay.",
+    ),
+    Check(
         "environment/base-namespace",
         "A query selects the base's namespace by name in an environment whose service runs "
         "in another.",
