@@ -33,7 +33,7 @@ def test_a_loosened_threshold_and_a_removed_paging_alert_are_exactly_two_risky_c
     changed = _without(changed, "      - name: RLMDatabaseConnectionFail", "  - name: warnings")
     changes = _changes(changed)
     assert [(c.subject, c.kind, c.risks) for c in changes] == [
-        ("RLMHighErrorRate (critical)", "changed", ["threshold loosened"]),
+        ("RLMHighErrorRate (critical)", "changed", ["threshold loosened: > 0.05 → > 0.1"]),
         ("RLMDatabaseConnectionFail (critical)", "removed", ["a paging alert is removed"]),
     ]
 
@@ -45,13 +45,13 @@ def test_a_loosened_threshold_and_a_removed_paging_alert_are_exactly_two_risky_c
             'warning: "> 200ms"',
             'warning: "> 300ms"',
             "RLMApiLatencyP99High (warning)",
-            "threshold loosened",
+            "threshold loosened: > 200ms → > 300ms",
         ),
         (
             "warning: < 99.9%",
             "warning: < 99.5%",
             "RLMApiAvailabilityLow (warning)",
-            "threshold loosened",
+            "threshold loosened: < 99.9% → < 99.5%",
         ),
         (
             "        for: 2m\n        summary: High error rate detected",

@@ -50,6 +50,14 @@ def _comparison(rule: AlertRule) -> tuple[str, float] | None:
     return None
 
 
+def _threshold(rule: AlertRule) -> str:
+    """The threshold as the spec writes it: the level's text, else the comparison."""
+    if rule.level is not None:
+        return rule.level.text
+    operator, number = _comparison(rule) or ("", 0.0)
+    return f"{operator} {number:g}"
+
+
 def _loosened(old: AlertRule, new: AlertRule) -> bool:
     if (
         old.level
@@ -140,7 +148,7 @@ def _changed(base: m.Spec, head: m.Spec, old: AlertRule, new: AlertRule) -> Chan
     if old.expr != new.expr:
         details.append(f"expr: {old.expr} → {new.expr}")
         if _loosened(old, new):
-            risks.append("threshold loosened")
+            risks.append(f"threshold loosened: {_threshold(old)} → {_threshold(new)}")
     if old.for_seconds != new.for_seconds:
         details.append(
             f"for: {format_duration(old.for_seconds)} → {format_duration(new.for_seconds)}"
