@@ -302,7 +302,7 @@ def test_diff_between_environments_lists_the_overlay_risky_first() -> None:
     report = yaml.safe_load(result.output)
     hypervisor = {(c["category"], c["subject"]): c for c in report["services"]["rlm-hypervisor"]}
     latency = hypervisor[("alert", "RLMApiLatencyP99High (warning)")]
-    assert latency["risks"] == ["threshold loosened"]
+    assert latency["risks"] == ["threshold loosened: > 200ms → > 400ms"]
     assert ("alert", "RLMCostSpike (info)") in hypervisor
     assert hypervisor[("autoscaling", "rlm-api")]["risks"] == ["max replicas lowered"]
 
