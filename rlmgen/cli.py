@@ -221,6 +221,17 @@ class _Command(click.Command):
 class _Group(click.Group):
     command_class = _Command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """`rlmgen build -q` as `rlmgen -q build`: the verbosity flags are rlmgen's,
+        wherever they are written before a `--`."""
+        end = args.index("--") if "--" in args else len(args)
+        flags = [a for a in args[:end] if a in _VERBOSITY_FLAGS]
+        rest = [a for a in args[:end] if a not in _VERBOSITY_FLAGS] + args[end:]
+        return super().parse_args(ctx, flags + rest)
+
+
+_VERBOSITY_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
+
 
 @click.group(
     cls=_Group,

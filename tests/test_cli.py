@@ -329,6 +329,11 @@ def test_quiet_and_verbose(tmp_path: Path) -> None:
     assert verbose.stderr.splitlines()[-1].endswith(" s")
     both = CliRunner().invoke(cli, ["-q", "-v", "validate", spec])
     assert both.exit_code == 2 and "give --quiet or --verbose, not both" in both.stderr
+    # after the command too, as people write them
+    after = CliRunner().invoke(cli, ["validate", spec, "-q"])
+    assert (after.exit_code, after.stdout, after.stderr) == (1, quiet.stdout, "")
+    built = CliRunner().invoke(cli, ["build", "-q", "-o", str(out), str(SEED_SPEC)])
+    assert (built.exit_code, built.stdout, built.stderr) == (0, "", "")
 
 
 # output buffered as it is by default (a pipe is block-buffered), whatever this shell says
