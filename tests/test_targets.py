@@ -68,7 +68,7 @@ def test_a_histogram_is_selected_by_its_name_only_as_a_native_histogram() -> Non
 
 def test_an_unknown_feature_is_named_with_the_ones_rlmgen_knows() -> None:
     [result] = compile_texts(
-        {"s.yaml": SPEC.format(targets="{features: [native-histogram]}", expr="req > 1")}
+        {"s.yaml": SPEC.format(targets="{features: [native-histogram]}", expr="rate(req[5m]) > 1")}
     )
     [diagnostic] = result.diagnostics
     assert diagnostic.pointer == "/targets/features/0"
