@@ -170,8 +170,9 @@ def _check_labels(
                 labels.check_legend(walk, panel.at("legend"), legend, shown.series_labels)
     group_by = spec.routing.group_by if spec.routing else ()
     service_labels = spec.service.labels
-    set_on_alerts = alert_label_names(walk.route_label)
     routed_by = spec.routing.route_label if spec.routing and spec.routing.receivers else None
+    # without routing no alert gets a receiver, so none carries the route label
+    set_on_alerts = alert_label_names(walk.route_label) - ({walk.route_label} - {routed_by})
     added_to_all = frozenset(service_labels) | set_on_alerts
     carried: set[str] = set()
     unknown = False  # whether some alert's series may carry labels nobody declared
