@@ -13,7 +13,7 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 import promql_parser
@@ -716,9 +716,7 @@ def counter_function_inputs(ast: promql_parser.Expr) -> list[tuple[str, str]]:
     """(function, metric name) of every counter function applied to a plain range
     selector, in order of use."""
     found = []
-    stack = [ast]
-    while stack:
-        node = stack.pop()
+    for node in _nodes(ast):
         if (
             isinstance(node, promql_parser.Call)
             and node.func.name in COUNTER_FUNCTIONS
@@ -728,47 +726,45 @@ def counter_function_inputs(ast: promql_parser.Expr) -> list[tuple[str, str]]:
             selector = node.args[0].vector_selector
             if name := selector.name or _name_from_matchers(selector):
                 found.append((node.func.name, name))
-        stack.extend(reversed(_children(node)))
     return found
+
+
+def _nodes(
+    ast: promql_parser.Expr,
+    children: Callable[[promql_parser.Expr], tuple[promql_parser.Expr, ...]] | None = None,
+) -> Iterator[promql_parser.Expr]:
+    """Every node of the expression in order of use, going down by `children` (default:
+    into everything)."""
+    into = children or _children
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(into(node)))
 
 
 def calls(ast: promql_parser.Expr, function: str) -> bool:
     """Whether the expression calls `function` anywhere."""
-    stack = [ast]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, promql_parser.Call) and node.func.name == function:
-            return True
-        stack.extend(_children(node))
-    return False
+    return any(
+        isinstance(node, promql_parser.Call) and node.func.name == function for node in _nodes(ast)
+    )
+
+
+def number_literals(ast: promql_parser.Expr) -> list[float]:
+    """Every number written in the expression, in order of use."""
+    return [
+        float(node.val) for node in _nodes(ast) if isinstance(node, promql_parser.NumberLiteral)
+    ]
 
 
 def instant_selectors(ast: promql_parser.Expr) -> list[str]:
     """The metric names of the selectors read at an instant (through Prometheus' lookback,
     a subquery's too), in order of use; not those read as a range (`x[5m]`)."""
-    found = []
-    stack = [ast]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, promql_parser.MatrixSelector):
-            continue
-        if isinstance(node, promql_parser.VectorSelector):
-            found.append(node.name or _name_from_matchers(node) or str(node))
-            continue
-        stack.extend(reversed(_children(node)))
-    return found
+    return _selected(_nodes(ast, _instant_children))
 
 
-def number_literals(ast: promql_parser.Expr) -> list[float]:
-    """Every number written in the expression, in order of use."""
-    found = []
-    stack = [ast]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, promql_parser.NumberLiteral):
-            found.append(float(node.val))
-        stack.extend(reversed(_children(node)))
-    return found
+def _instant_children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
+    return () if isinstance(node, promql_parser.MatrixSelector) else _children(node)
 
 
 # What reads a series' presence, labels or sample times, not its value.
@@ -779,27 +775,27 @@ _VALUE_BLIND_AGGREGATIONS = frozenset({"count", "group", "count_values"})
 def instant_value_reads(ast: promql_parser.Expr) -> list[str]:
     """The metric names of selectors whose value is read at an instant (not as a range,
     and not only for presence or labels: `absent(x)`, `count(x)`, `y and x`), in order."""
-    found = []
-    stack = [ast]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, promql_parser.MatrixSelector):
-            continue
-        if isinstance(node, promql_parser.VectorSelector):
-            found.append(node.name or _name_from_matchers(node) or "")
-            continue
-        if isinstance(node, promql_parser.Call) and node.func.name in _VALUE_BLIND_CALLS:
-            continue
-        if (
-            isinstance(node, promql_parser.AggregateExpr)
-            and str(node.op).strip() in _VALUE_BLIND_AGGREGATIONS
-        ):
-            continue
-        if isinstance(node, promql_parser.BinaryExpr) and str(node.op).strip() in ("and", "unless"):
-            stack.append(node.lhs)  # the right side only says which series are kept
-            continue
-        stack.extend(reversed(_children(node)))
-    return [name for name in found if name]
+    return _selected(_nodes(ast, _value_children))
+
+
+def _value_children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
+    if isinstance(node, promql_parser.Call) and node.func.name in _VALUE_BLIND_CALLS:
+        return ()
+    if isinstance(node, promql_parser.AggregateExpr):
+        if str(node.op).strip() in _VALUE_BLIND_AGGREGATIONS:
+            return ()
+    elif isinstance(node, promql_parser.BinaryExpr) and str(node.op).strip() in ("and", "unless"):
+        return (node.lhs,)  # the right side only says which series are kept
+    return _instant_children(node)
+
+
+def _selected(nodes: Iterable[promql_parser.Expr]) -> list[str]:
+    """The metric names of the vector selectors among `nodes` (its text for one without)."""
+    return [
+        node.name or _name_from_matchers(node) or str(node)
+        for node in nodes
+        if isinstance(node, promql_parser.VectorSelector)
+    ]
 
 
 def _children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
