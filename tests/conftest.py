@@ -106,6 +106,18 @@ def seed_model():  # type: ignore[no-untyped-def]
     return model_of(SEED_TEXT, "specs/rlm-hypervisor.yaml")
 
 
+def promtool_generated_tests(tmp_path: Path, files: dict[str, bytes]) -> str:
+    """promtool's report of a compiled spec's generated tests run on its rules, written
+    under `tmp_path` ("" when they pass)."""
+    promtool = require_tool("promtool")
+    for path in ("prometheus/rules.yaml", "prometheus/tests.yaml"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(files[path])
+    tests = str(tmp_path / "prometheus" / "tests.yaml")
+    run = subprocess.run([promtool, "test", "rules", tests], capture_output=True, text=True)
+    return "" if run.returncode == 0 else run.stdout + run.stderr
+
+
 def assert_promtool_proves(tmp_path: Path, text: str, before: str, after: str) -> None:
     """The spec's generated tests pass on its generated rules (which hold `before`), and
     fail once `before` is made `after` in the rules: they test what production runs."""
@@ -116,12 +128,8 @@ def assert_promtool_proves(tmp_path: Path, text: str, before: str, after: str) -
     spec.write_text(text)
     [result] = compile_specs([spec], tmp_path / "out")
     assert not result.errors, [d.format() for d in result.errors]
-    (tmp_path / "prometheus").mkdir()
-    for path in ("prometheus/rules.yaml", "prometheus/tests.yaml"):
-        (tmp_path / path).write_bytes(result.files[path])
+    assert promtool_generated_tests(tmp_path, result.files) == ""
     tests = str(tmp_path / "prometheus" / "tests.yaml")
-    run = subprocess.run([promtool, "test", "rules", tests], capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
     rules = tmp_path / "prometheus" / "rules.yaml"
     assert before in rules.read_text()
     rules.write_text(rules.read_text().replace(before, after))

@@ -6,11 +6,10 @@ off (a range read is fine), and sampled as the hint says, it passes."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from rlmgen.pipeline import compile_specs
-from tests.conftest import REPO, require_tool
+from tests.conftest import REPO, promtool_generated_tests
 
 CASES = REPO / "tests" / "cases" / "invalid"
 
@@ -18,23 +17,12 @@ CASES = REPO / "tests" / "cases" / "invalid"
 def _promtool_failures(tmp_path: Path, text: str) -> tuple[list[str], str]:
     """The spec's warnings' checks, and promtool's report of its generated tests ("" when
     they pass)."""
-    promtool = require_tool("promtool")
     tmp_path.mkdir()
     spec = tmp_path / "backup.yaml"
     spec.write_text(text)
     [result] = compile_specs([spec], tmp_path / "out")
     assert not result.errors, [d.format() for d in result.errors]
-    for path in ("prometheus/rules.yaml", "prometheus/tests.yaml"):
-        (tmp_path / path).parent.mkdir(exist_ok=True)
-        (tmp_path / path).write_bytes(result.files[path])
-    run = subprocess.run(
-        [promtool, "test", "rules", str(tmp_path / "prometheus" / "tests.yaml")],
-        capture_output=True,
-        text=True,
-    )
-    return [
-        d.check for d in result.diagnostics
-    ], "" if run.returncode == 0 else run.stdout + run.stderr
+    return [d.check for d in result.diagnostics], promtool_generated_tests(tmp_path, result.files)
 
 
 def test_the_flagged_examples_fail_in_promtool_and_pass_in_the_test_s_time(
