@@ -631,6 +631,18 @@ def equality_values(ast: promql_parser.Expr, label: str) -> tuple[str, ...]:
 _OPERATORS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 
 
+def made_by_label_replace(ast: promql_parser.Expr, label: str) -> bool:
+    """Whether label_replace or label_join writes `label` somewhere in the expression."""
+    return any(
+        isinstance(node, promql_parser.Call)
+        and node.func.name in ("label_replace", "label_join")
+        and len(node.args) > 1
+        and isinstance(node.args[1], promql_parser.StringLiteral)
+        and node.args[1].val == label
+        for node in _nodes(ast)
+    )
+
+
 def label_matchers(ast: promql_parser.Expr, label: str) -> tuple[tuple[str, str], ...]:
     """(operator, value) of each matcher on `label` in the expression's series selectors,
     in order of first use, each once."""

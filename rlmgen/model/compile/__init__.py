@@ -199,7 +199,14 @@ def _check_labels(
             return f"{alert.pointer.rsplit('/alerts/', 1)[0]}/labels/{name}"
 
         labels.check_overwritten(walk, alert.labels, at_alert, result, index.scrape, rule)
-        labels.check_set_by_rlmgen(walk, f"{alert.pointer}/expr", result, rule, routed_by)
+        labels.check_set_by_rlmgen(
+            walk,
+            f"{alert.pointer}/expr",
+            result,
+            rule,
+            routed_by,
+            walk.queries.get(f"{alert.pointer}/expr"),
+        )
         # what the rule sets: its own labels, and rlmgen's where the series carry none
         set_by_rule = (
             frozenset(service_labels)
@@ -242,7 +249,9 @@ def _check_labels(
             return f"{metric.pointer}/alert/labels/{name}"
 
         labels.check_overwritten(walk, metric.alert.labels, at_metric, series, index.scrape, rule)
-        labels.check_set_by_rlmgen(walk, f"{metric.pointer}/levels", series, rule, routed_by)
+        recorded_by = walk.queries.get(f"{metric.pointer}/expr") if metric.record else None
+        at = f"{metric.pointer}/expr" if recorded_by is not None else f"{metric.pointer}/levels"
+        labels.check_set_by_rlmgen(walk, at, series, rule, routed_by, recorded_by)
         if not metric.record:
             labels.check_overwritten(walk, service_labels, at_service, series, index.scrape, rule)
     labels.check_grouping(walk, root.mapping("routing"), group_by, grouped)

@@ -186,13 +186,25 @@ def check_overwritten(
 
 
 def check_set_by_rlmgen(
-    walk: Walk, pointer: str, series: LabelSet, rule: str, route_label: str | None
+    walk: Walk,
+    pointer: str,
+    series: LabelSet,
+    rule: str,
+    route_label: str | None,
+    query: promql.Query | None,
 ) -> None:
     """Labels rlmgen sets on every alert (its name, severity and, with routing, the
     receiver) that its series carry: overwritten, series that differ only in one become
-    one, and Prometheus fails the rule (an HTTP `route` label is common)."""
+    one, and Prometheus fails the rule (an HTTP `route` label is common). Not a label the
+    query fixes to one value (`route="/cart"`), or makes from another with label_replace
+    (the other still tells the series apart)."""
     set_by = set_by_rlmgen(route_label)
     for name in sorted(set_by.keys() & series.names):
+        if query is not None and (
+            any(op == "=" for op, _ in promql.label_matchers(query.ast, name))
+            or promql.made_by_label_replace(query.ast, name)
+        ):
+            continue
         source, _ = set_by[name]
         if name == route_label:
             hint = (
@@ -204,15 +216,16 @@ def check_set_by_rlmgen(
                 f"aggregate '{name}' away: sum without ({name}) (...), or keep its value under "
                 "another name with label_replace"
             )
-        walk.error(
-            pointer,
+        message = (
             f"{rule}'s series carry '{name}', which rlmgen sets on the alert to {source}: "
             f"series that differ only in '{name}' become one, and Prometheus fails the rule "
-            "('vector contains metrics with the same labelset after applying alert labels')",
-            hint,
-            at_key=True,
-            check="labels/overwrites-series-label",
+            "('vector contains metrics with the same labelset after applying alert labels')"
         )
+        check = "labels/overwrites-series-label"
+        if query is not None and re.search(rf"\b{name}\b", query.text):  # where it is kept
+            walk.error_in_value(pointer, name, message, hint, check=check)
+        else:
+            walk.error(pointer, message, hint, at_key=True, check=check)
 
 
 def limit_input(walk: Walk, pointer: str, query: promql.Query) -> m.InputSeries | None:
