@@ -272,6 +272,7 @@ def test_two_files_are_never_read_from_one_secret_key(
     "zone",
     [
         *("Europe/Berlin", "America/New_York", "Etc/GMT+4", "US/Eastern", "UTC", "Local"),
+        *("EST5EDT", "W-SU", "GMT+0"),
         *("Europe/Berln", "Mars/Olympus", "utc", "Berlin", "CST", "PDT"),
     ],
 )

@@ -24,6 +24,30 @@ UTC_ALWAYS = frozenset(
 
 
 @cache
+def always_utc(zone: str) -> bool:
+    """Whether `zone` is at offset zero all year, every year (Africa/Abidjan,
+    Atlantic/Reykjavik): a time range there means what it means in UTC."""
+    if zone in UTC_ALWAYS:
+        return True
+    import datetime
+    import zoneinfo
+
+    import tzdata
+
+    path = Path(tzdata.__file__).with_name("zoneinfo").joinpath(*zone.split("/"))
+    try:
+        with path.open("rb") as data:
+            info = zoneinfo.ZoneInfo.from_file(data, key=zone)
+    except (OSError, ValueError):
+        return False
+    return all(
+        info.utcoffset(datetime.datetime(year, month, 15)) == datetime.timedelta(0)
+        for year in (2000, 2025, 2035)
+        for month in (1, 7)
+    )
+
+
+@cache
 def known_zones() -> frozenset[str]:
     """Every name Alertmanager accepts as a location."""
     import tzdata  # imported here: only a spec with a location needs the list

@@ -152,7 +152,7 @@ def _check_location(walk: Walk, pointer: str, location: str) -> None:
             or "a zone such as Europe/Berlin, America/New_York or UTC",
             check="routing/unknown-location",
         )
-    elif location not in timezones.UTC_ALWAYS:
+    elif not timezones.always_utc(location):
         walk.warning(
             pointer,
             "the Prometheus Operator's AlertmanagerConfig has no location (prometheus-operator "
