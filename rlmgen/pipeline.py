@@ -27,7 +27,7 @@ from rlmgen.spec.checks import CHECKS
 from rlmgen.spec.compose import Reader, compose, included_path
 from rlmgen.spec.diagnostics import Diagnostic, join_pointer, sort_key
 from rlmgen.spec.loader import LoadedSpec, SpecLoadError, load_file, load_text
-from rlmgen.spec.suggest import closest, did_you_mean
+from rlmgen.spec.suggest import did_you_mean
 from rlmgen.spec.suppressions import Suppressor
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -271,16 +271,16 @@ def in_environment(
 def _alike_environments(spec: LoadedSpec, names: list[str]) -> list[Diagnostic]:
     """Environments of one spec named alike (`canary` and `canari`): a misspelt overlay
     is an environment of its own, built with the base's settings where it says nothing,
-    and the environment it meant never gets what it says. Names that differ in a number
-    or a short part of their own (`us-east-1`, `us-east-2`; `prod-a`, `prod-b`) are told
-    apart on purpose."""
+    and the environment it meant never gets what it says. Alike: the same but for case
+    or separators, or one slip of a letter in a part longer than three letters; names
+    apart on purpose (`us-east`, `us-west`; `prod1`, `prod2`; `prd-weu`, `prd-neu`) are not."""
     found = []
     written = [n for n in names if spec.has(join_pointer("/environments", n))]
     written.sort(key=lambda n: spec.source_map.key(join_pointer("/environments", n)))
     for index, name in enumerate(written):  # the later of two is the one reported
         pointer = join_pointer("/environments", name)
         for other in written[:index]:
-            if _apart_on_purpose(name, other) or not closest(name, [other], cutoff=0.8):
+            if not _alike(name, other):
                 continue
             line, _ = spec.source_map.key(join_pointer("/environments", other))
             found.append(
@@ -299,13 +299,36 @@ def _alike_environments(spec: LoadedSpec, names: list[str]) -> list[Diagnostic]:
     return found
 
 
-def _apart_on_purpose(one: str, other: str) -> bool:
-    """Names that differ in one part of their own that is a number or a letter or two."""
+def _alike(one: str, other: str) -> bool:
+    if re.sub(r"[-_.]", "", one.lower()) == re.sub(r"[-_.]", "", other.lower()):
+        return True  # `prod-eu`, `prodeu`
     parts, others = re.split(r"[-_.]", one), re.split(r"[-_.]", other)
     if len(parts) != len(others):
         return False
     differing = [(a, b) for a, b in zip(parts, others, strict=True) if a != b]
-    return len(differing) == 1 and all(p.isdigit() or len(p) <= 2 for p in differing[0])
+    return (
+        len(differing) == 1
+        and min(len(differing[0][0]), len(differing[0][1])) > 3
+        and _one_letter_slip(*differing[0])
+    )
+
+
+def _one_letter_slip(one: str, other: str) -> bool:
+    """Whether the words differ by one letter changed, added or dropped, or two letters
+    swapped (`canary`, `canari`; `staging`, `stagign`), not by a digit (`prod1`)."""
+    if len(one) < len(other):
+        one, other = other, one
+    start = next(
+        (i for i, (a, b) in enumerate(zip(one, other, strict=False)) if a != b), len(other)
+    )
+    if len(one) == len(other) + 1:  # one letter more
+        return one[start].isalpha() and one[start + 1 :] == other[start:]
+    if len(one) != len(other) or start == len(one):
+        return False
+    if one[start + 1 :] == other[start + 1 :]:  # one letter changed
+        return one[start].isalpha() and other[start].isalpha()
+    swapped = one[start : start + 2] == other[start : start + 2][::-1]
+    return swapped and one[start + 2 :] == other[start + 2 :]
 
 
 def _removed_name(doc: LoadedSpec, there: str) -> str | None:
