@@ -960,8 +960,22 @@ def is_instant_or_scalar(ast: promql_parser.Expr) -> bool:
 
 # Grafana's macros and a dashboard's own variables, which Grafana replaces before the
 # query reaches Prometheus: a panel's query is checked with stand-ins of the same kind.
-_GRAFANA_DURATIONS = re.compile(r"\$\{?__(?:rate_interval|interval|range)\}?(?![\w])")
-_GRAFANA_NUMBERS = re.compile(r"\$\{?__(?:range_s|range_ms|interval_ms)\}?(?![\w])")
+_GRAFANA_DURATIONS = re.compile(
+    r"\$(?:__(?:rate_interval|interval|range)(?!\w)|\{__(?:rate_interval|interval|range)(?::\w+)?\})"
+)
+_GRAFANA_NUMBERS = re.compile(
+    r"\$(?:__(?:range_s|range_ms|interval_ms)(?!\w)|\{__(?:range_s|range_ms|interval_ms)(?::\w+)?\})"
+)
+# Grafana's global variables (`$__rate_interval`; `$__auto_interval_<name>` of an
+# interval variable): any other `$__name` is left as written.
+GRAFANA_GLOBALS = frozenset(
+    {
+        *("__rate_interval", "__interval", "__interval_ms", "__range", "__range_s"),
+        *("__range_ms", "__from", "__to", "__dashboard", "__org", "__user", "__name"),
+        *("__all", "__timezone", "__url_time_range", "__series", "__field", "__value"),
+        *("__data", "__cell", "__timeFilter", "__timeFrom", "__timeTo"),
+    }
+)
 _VARIABLE = re.compile(r"\$\{?([a-zA-Z_]\w*)(?::\w+)?\}?|\[\[([a-zA-Z_]\w*)\]\]")
 GRAFANA_MACRO = re.compile(r"\$\{?__\w+")
 # A dashboard variable (`$route`, `${route}`, `[[route]]`) inside a string of the query:

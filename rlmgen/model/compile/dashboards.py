@@ -94,8 +94,9 @@ def _check_variables_used(walk: Walk, node: Node, variables: list[Node]) -> None
     declared = [name for v in variables if (name := v.text("name"))]
     known = {*declared, DATASOURCE_VARIABLE}
     panels = node.items("panels") + [p for row in node.items("rows") for p in row.items("panels")]
-    texts = [(panel, "query") for panel in panels]
-    texts += [(query, "expr") for panel in panels for query in panel.items("queries")]
+    queries = [query for panel in panels for query in panel.items("queries")]
+    texts = [(panel, key) for panel in panels for key in ("query", "legend")]
+    texts += [(query, key) for query in queries for key in ("expr", "legend")]
     texts += [(variable, "query") for variable in variables]
     for owner, key in texts:
         text = owner.text(key)
@@ -107,19 +108,26 @@ def _check_variables_used(walk: Walk, node: Node, variables: list[Node]) -> None
             occurrence = seen.get(written, 0)
             seen[written] = occurrence + 1
             name = match.group("braced") or match.group("name") or match.group("bracketed")
-            if name in known or name.startswith("__"):
+            if name in known or name in promql.GRAFANA_GLOBALS:
                 continue
-            walk.error_in_value(
-                owner.at(key),
-                written,
-                f"'{name}' is not a variable of this dashboard: Grafana leaves {written} as "
-                "written, so the query selects nothing",
-                did_you_mean(name, declared)
-                or (
+            if name.startswith("__auto_interval_"):
+                continue
+            if name.startswith("__"):
+                message = f"'{name}' is none of Grafana's global variables"
+                hint = did_you_mean(name, promql.GRAFANA_GLOBALS) or "such as $__rate_interval"
+            else:
+                message = f"'{name}' is not a variable of this dashboard"
+                hint = did_you_mean(name, declared) or (
                     f"declare it under the dashboard's variables (it has {', '.join(declared)})"
                     if declared
                     else "declare it under the dashboard's variables: - name: " + name
-                ),
+                )
+            effect = "the legend shows it" if key == "legend" else "the query selects nothing"
+            walk.error_in_value(
+                owner.at(key),
+                written,
+                f"{message}: Grafana leaves {written} as written, so {effect}",
+                hint,
                 occurrence,
                 check="dashboards/unknown-variable",
             )
