@@ -779,26 +779,72 @@ def _instant_children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...
     return () if isinstance(node, promql_parser.MatrixSelector) else _children(node)
 
 
-# What reads a series' presence, labels or sample times, not its value.
-_VALUE_BLIND_CALLS = frozenset({"absent", "timestamp"})
-_VALUE_BLIND_AGGREGATIONS = frozenset({"count", "group", "count_values"})
+_COMPARISONS = frozenset({"==", "!=", ">", "<", ">=", "<="})
+# What passes a running total on as one: aggregations that keep values, functions of one
+# value, and the *_over_time of a range of it.
+_TOTAL_KEEPING_AGGREGATIONS = frozenset({"sum", "max", "min", "avg", "topk", "bottomk", "quantile"})
+_TOTAL_KEEPING_CALLS = frozenset(
+    {
+        *("label_replace", "label_join", "abs", "ceil", "floor", "round", "clamp"),
+        *("clamp_max", "clamp_min", "sort", "sort_desc", "max_over_time", "min_over_time"),
+        *("avg_over_time", "last_over_time", "quantile_over_time", "histogram_quantile"),
+    }
+)
 
 
-def instant_value_reads(ast: promql_parser.Expr) -> list[str]:
-    """The metric names of selectors whose value is read at an instant (not as a range,
-    and not only for presence or labels: `absent(x)`, `count(x)`, `y and x`), in order."""
-    return _selected(_nodes(ast, _value_children))
+def compared_totals(ast: promql_parser.Expr, compared: bool = False) -> list[str]:
+    """The metric names of series whose raw value (a counter's running total, when the
+    series is one) reaches a comparison with a threshold: at the top of the expression
+    (an alert's condition; `compared` when the whole expression is compared, as a metric
+    with levels is), through what keeps a value as it is (`sum`, `max_over_time`,
+    `x * 2`), not through what makes another of it (`rate`, `x - x offset 1h`, `a / b`)."""
+    node = _unwrapped(ast)
+    if compared:
+        return _totals(node)
+    if not isinstance(node, promql_parser.BinaryExpr):
+        return []
+    operator = str(node.op).strip()
+    if operator in ("and", "unless"):
+        return compared_totals(node.lhs)
+    if operator == "or":
+        return compared_totals(node.lhs) + compared_totals(node.rhs)
+    if operator in _COMPARISONS and not (node.modifier and node.modifier.return_bool):
+        return _totals(node.lhs) + _totals(node.rhs)
+    return []
 
 
-def _value_children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
-    if isinstance(node, promql_parser.Call) and node.func.name in _VALUE_BLIND_CALLS:
-        return ()
+def _unwrapped(node: promql_parser.Expr) -> promql_parser.Expr:
+    while isinstance(node, promql_parser.ParenExpr):
+        node = node.expr
+    return node
+
+
+def _totals(node: promql_parser.Expr) -> list[str]:
+    node = _unwrapped(node)
+    if isinstance(node, promql_parser.VectorSelector):
+        return _selected([node])
+    if isinstance(node, promql_parser.MatrixSelector):
+        return _selected([node.vector_selector])
+    if isinstance(node, promql_parser.SubqueryExpr | promql_parser.UnaryExpr):
+        return _totals(node.expr)
     if isinstance(node, promql_parser.AggregateExpr):
-        if str(node.op).strip() in _VALUE_BLIND_AGGREGATIONS:
-            return ()
-    elif isinstance(node, promql_parser.BinaryExpr) and str(node.op).strip() in ("and", "unless"):
-        return (node.lhs,)  # the right side only says which series are kept
-    return _instant_children(node)
+        keeps = str(node.op).strip() in _TOTAL_KEEPING_AGGREGATIONS
+        return _totals(node.expr) if keeps else []
+    if isinstance(node, promql_parser.Call):
+        if node.func.name not in _TOTAL_KEEPING_CALLS:
+            return []
+        literals = promql_parser.NumberLiteral | promql_parser.StringLiteral
+        vectors = [a for a in node.args if not isinstance(a, literals)]
+        # histogram_quantile(φ, buckets) reads its last argument, the others their first
+        kept = vectors[-1:] if node.func.name == "histogram_quantile" else vectors[:1]
+        return [name for argument in kept for name in _totals(argument)]
+    if isinstance(node, promql_parser.BinaryExpr) and str(node.op).strip() in _ARITHMETIC:
+        # a total scaled by a number stays one; of two series, it is another quantity
+        if constant(node.rhs) is not None:
+            return _totals(node.lhs)
+        if constant(node.lhs) is not None:
+            return _totals(node.rhs)
+    return []
 
 
 def _selected(nodes: Iterable[promql_parser.Expr]) -> list[str]:

@@ -55,7 +55,7 @@ def _metric(
             references.check_series(walk, declared, node.at(key), query)
     if expr is not None and node.value.get("levels"):
         references.check_counters_compared(
-            walk, declared, node.at("expr"), expr, "its levels compare"
+            walk, declared, node.at("expr"), expr, "its levels compare", levels=True
         )
     if expr is not None and not references.check_rule_expression(
         walk, node.at("expr"), expr, "a recording rule"

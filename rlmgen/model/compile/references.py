@@ -166,12 +166,18 @@ def check_counter_functions(
 
 
 def check_counters_compared(
-    walk: Walk, declared: Declared, pointer: str, query: promql.Query, what: str
+    walk: Walk,
+    declared: Declared,
+    pointer: str,
+    query: promql.Query,
+    what: str,
+    *,
+    levels: bool = False,
 ) -> None:
     """A rule whose value is compared with a threshold (an alert, a metric's levels)
     reads a counter's running total: it only grows, and falls to 0 when the process
     restarts, so the comparison holds forever once crossed, or flaps with restarts."""
-    for name in dict.fromkeys(promql.instant_value_reads(query.ast)):
+    for name in dict.fromkeys(promql.compared_totals(query.ast, compared=levels)):
         if name not in declared.counters:
             continue
         if name in declared.metrics or name.removesuffix("_total") in declared.metrics:
@@ -182,8 +188,9 @@ def check_counters_compared(
             )
         else:  # a histogram's or summary's _bucket, _sum or _count
             message = (
-                f"'{name}' counts everything since the process started (a histogram's series "
-                f"are counters), and {what} those totals, not what happens now"
+                f"'{name}' counts everything since the process started (a histogram's and a "
+                f"summary's series are counters), and {what} those totals, not what happens "
+                "now"
             )
         walk.warning_in_value(
             pointer,
