@@ -775,6 +775,22 @@ def instant_selectors(ast: promql_parser.Expr) -> list[str]:
     return _selected(_nodes(ast, _instant_children))
 
 
+def ranges_read(ast: promql_parser.Expr) -> list[tuple[str, str, float]]:
+    """(function, metric name, range in seconds) of every function of a range selector
+    (`rate(x[5m])`: rate, x, 300), in order of use."""
+    found = []
+    for node in _nodes(ast):
+        if (
+            isinstance(node, promql_parser.Call)
+            and node.args
+            and isinstance(node.args[-1], promql_parser.MatrixSelector)
+        ):
+            matrix = node.args[-1]
+            [name] = _selected([matrix.vector_selector])
+            found.append((node.func.name, name, matrix.range.total_seconds()))
+    return found
+
+
 def _instant_children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
     return () if isinstance(node, promql_parser.MatrixSelector) else _children(node)
 

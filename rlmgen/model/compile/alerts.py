@@ -8,7 +8,7 @@ import re
 from types import MappingProxyType
 
 from rlmgen.lang import gotemplate, promql, promtemplate
-from rlmgen.lang.units import format_duration
+from rlmgen.lang.units import UnitError, format_duration, parse_duration
 from rlmgen.model import types as m
 from rlmgen.model.compile import references
 from rlmgen.model.compile.examples import (
@@ -112,6 +112,7 @@ def _alert(
             example_node,
             service.evaluation_interval,
             expr,
+            _quiet_duration(node.value.get("for")),
         )
         if example is None:
             continue
@@ -235,7 +236,7 @@ def check_template(walk: Walk, node: Node, key: str, *, must_render: bool) -> bo
 
 
 def _example(
-    walk: Walk, node: Node, evaluation: float, expr: promql.Query | None
+    walk: Walk, node: Node, evaluation: float, expr: promql.Query | None, hold: float
 ) -> m.AlertExample | None:
     series = compile_series(walk, node)
     at = example_time(walk, node, evaluation)
@@ -243,7 +244,7 @@ def _example(
     if series is None or at is None or not valid_interval or labels_not_a_mapping(node):
         return None
     check_test_clock(walk, node, series, at, expr)
-    check_sample_spacing(walk, node, interval, expr)
+    check_sample_spacing(walk, node, series, interval, at, expr, hold)
     fires = node.flag("fires", True)
     reads_absence = expr is not None and "absent" in expr.text
     if not reads_absence and not check_at_within_inputs(walk, node, series, at, interval, fires):
@@ -258,6 +259,14 @@ def _example(
         value=node.number("value"),
         pointer=node.pointer,
     )
+
+
+def _quiet_duration(written: object) -> float:
+    """Seconds of a duration, 0 when it is none (reported where it is read)."""
+    try:
+        return parse_duration(written) if isinstance(written, str) else 0.0
+    except UnitError:
+        return 0.0
 
 
 def check_severity_routed(

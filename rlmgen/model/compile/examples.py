@@ -4,6 +4,7 @@ recording rules and hand-written alerts."""
 from __future__ import annotations
 
 import math
+import re
 
 from rlmgen.lang import promql, promtool
 from rlmgen.lang.units import format_duration
@@ -68,26 +69,62 @@ def sample_interval(walk: Walk, example: Node) -> tuple[bool, float | None]:
 
 
 def check_sample_spacing(
-    walk: Walk, example: Node, interval: float | None, query: promql.Query | None
+    walk: Walk,
+    example: Node,
+    series: tuple[m.ExampleSeries, ...],
+    interval: float | None,
+    at: float,
+    query: promql.Query | None,
+    hold: float = 0.0,
 ) -> None:
-    """Samples further apart than Prometheus' lookback leave a series read at an instant
-    without a value between them: a condition breaks off and a `for` restarts (a range
-    read, `rate(x[1h])`, is not affected)."""
-    if interval is None or interval <= promtool.LOOKBACK or query is None:
+    """Input samples further apart than Prometheus' lookback leave a series read at an
+    instant without a value between them: the condition breaks off (a `for` starts
+    again), and there is no value to check at a time in a gap. A range shorter than the
+    samples' spacing never holds the two samples rate() and its kind need."""
+    if interval is None or query is None:
         return
-    instant = promql.instant_selectors(query.ast)
-    if not instant:
-        return
+    fed = {_name(s.series) for s in series}
     lookback = format_duration(promtool.LOOKBACK)
+    for function, name, seconds in promql.ranges_read(query.ast):
+        if name in fed and function in _TWO_SAMPLES and seconds < interval:
+            walk.warning(
+                example.at("interval"),
+                f"samples {format_duration(interval)} apart: {function}({name}"
+                f"[{format_duration(seconds)}]) never holds the two samples it needs, so it "
+                "gives nothing",
+                f"sample at least every {format_duration(seconds)}, or read a longer range",
+                check="examples/sparse-samples",
+            )
+            return
+    if interval <= promtool.LOOKBACK:
+        return
+    instant = [name for name in promql.instant_selectors(query.ast) if name in fed]
+    in_gap = at % interval > promtool.LOOKBACK
+    if not instant or not (hold > 0 or in_gap):
+        return
+    effect = (
+        "the rule's condition breaks off, and its `for` starts again"
+        if hold > 0
+        else f"at {format_duration(at)} there is none"
+    )
     walk.warning(
         example.at("interval"),
         f"samples {format_duration(interval)} apart: more than {lookback} after each one "
-        f"(Prometheus' lookback) '{instant[0]}' has no value, so the rule's condition breaks "
-        "off and a `for` starts again",
+        f"(Prometheus' lookback) '{instant[0]}' has no value, so {effect}",
         f"sample every {lookback} or less; promtool's notation keeps a long series short: "
         f"500x288 is a day of {lookback} samples",
         check="examples/sparse-samples",
     )
+
+
+def _name(selector: str) -> str:
+    """The metric name a plain selector (`x{a="b"}`) selects."""
+    found = re.match(r"[a-zA-Z_:][\w:]*", selector.strip())
+    return found.group() if found else ""
+
+
+# Functions of a range that need two samples in it to give anything.
+_TWO_SAMPLES = frozenset({"rate", "irate", "increase", "delta", "idelta", "deriv"})
 
 
 def example_time(walk: Walk, example: Node, evaluation: float) -> float | None:
