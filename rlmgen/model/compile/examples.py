@@ -188,6 +188,9 @@ def check_at_within_inputs(
 # The Unix time of 2001-09-09: an input sample this large, in an example of a rule that
 # reads time(), is a timestamp of the real clock, not of the test's.
 _REAL_CLOCK = 1e9
+_REAL_CLOCK_MS = 1e11  # past 1973 in seconds: a timestamp of today in milliseconds
+# A series of times by its name (`*_timestamp_seconds`, `*_last_schedule_time`).
+_TIMESTAMP_NAME = re.compile(r"(time|timestamp|seconds|_ts)(_|$)")
 _YEAR = 365.25 * 86400
 
 
@@ -202,17 +205,23 @@ def check_test_clock(
     start. An example of a rule that reads time() written with today's Unix timestamps
     compares them with a time() decades before them: a warning at the first such value
     (the test fails, or passes proving nothing)."""
-    if query is None or not promql.calls(query.ast, "time"):
+    if query is None or not (
+        promql.calls(query.ast, "time") or promql.calls(query.ast, "timestamp")
+    ):
         return
     for node, input_series in zip(example.items("series"), series, strict=True):
+        if not _TIMESTAMP_NAME.search(_name(input_series.series)):
+            continue  # 2,000,000,000 bytes are no date
         for token, value in promtool.first_values(input_series.values):
             if value >= _REAL_CLOCK:
+                seconds = value / 1000 if value >= _REAL_CLOCK_MS else value
+                written = " in milliseconds" if value >= _REAL_CLOCK_MS else ""
                 walk.warning_in_value(
                     node.at("values"),
                     token,
                     "promtool's clock starts at 0 (1970): at "
-                    f"{format_duration(at)} the test's time() is {at:g}, so this timestamp "
-                    f"is {(value - at) / _YEAR:.0f} years ahead of it",
+                    f"{format_duration(at)} the test's time() is {at:g}, so this timestamp"
+                    f"{written} is {(seconds - at) / _YEAR:.0f} years ahead of it",
                     "write times in seconds from the test's start: 0x60 is a success at the "
                     "start and none after it, 0+60x60 one every minute",
                     check="examples/unix-time",
