@@ -345,7 +345,8 @@ def _check_date_unit(
             walk.warning(
                 node.at("unit"),
                 shown.format(f"{metric.name}'s samples are"),
-                f"give the panel the query {metric.name} * 1000 in place of metric:",
+                f"a timestamp: give the panel the query {metric.series} * 1000 in place of "
+                "metric:; a duration: unit: s",
                 check="dashboards/unit-mismatch",
             )
         return
@@ -362,7 +363,7 @@ def _check_date_unit(
                 shown.format(
                     f"{', '.join(dict.fromkeys(names))} {'is' if len(set(names)) == 1 else 'are'}"
                 ),
-                "multiply the query by 1000",
+                "a timestamp: multiply the query by 1000; a duration: unit: s",
                 check="dashboards/unit-mismatch",
             )
 
