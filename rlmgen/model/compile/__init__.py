@@ -151,9 +151,10 @@ def _check_labels(
     alert's, by its pointer."""
     results = labels.check_queries(walk, index, list(walk.queries.items()))
     by_name = {metric.name: metric for metric in spec.metrics}
+    recorded_as = {m.name: m.record for m in spec.metrics if m.record and m.record != m.name}
     for dashboard in root.items("dashboards"):
         for variable in dashboard.items("variables"):
-            labels.check_variable_labels(walk, variable, index)
+            labels.check_variable_labels(walk, variable, index, recorded_as)
         panels = dashboard.items("panels") + [
             p for row in dashboard.items("rows") for p in row.items("panels")
         ]

@@ -361,14 +361,27 @@ _LABEL_VALUES = re.compile(
 )
 
 
-def check_variable_labels(walk: Walk, variable: Node, index: LabelIndex) -> None:
-    """A `label_values(metric, label)` variable lists a label the metric's series carry:
-    else it lists nothing, and every panel that selects by it shows no data."""
+def check_variable_labels(
+    walk: Walk, variable: Node, index: LabelIndex, recorded_as: Mapping[str, str]
+) -> None:
+    """A `label_values(metric, label)` variable reads a series (not the spec's name of a
+    metric a rule records, `recorded_as`) and lists a label its series carry: else it
+    lists nothing, and every panel that selects by it shows no data."""
     query = variable.text("query")
     found = _LABEL_VALUES.fullmatch(query) if query else None
     if query is None or found is None:
         return
     metric, label = found["metric"], found["label"]
+    if metric in recorded_as:
+        walk.error_in_value(
+            variable.at("query"),
+            metric,
+            f"'{metric}' is the spec's name of a metric a rule records: no series has it, "
+            "so the variable would list no values",
+            f"read the recorded series: {recorded_as[metric]}",
+            check="references/unknown-metric",
+        )
+        return
     carried = index.of(metric)
     if not carried.exact or label in carried.names or label == "__name__":
         return
