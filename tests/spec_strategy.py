@@ -125,7 +125,9 @@ _PATTERNS: dict[str, st.SearchStrategy[str]] = {
     _WEEKDAYS: st.sampled_from(("monday:friday", "saturday", "sunday:monday")),
     "^-?[0-9]{1,2}(:-?[0-9]{1,2})?$": st.sampled_from(("1:7", "-1", "15")),
     "^([a-z]+|[0-9]{1,2})(:([a-z]+|[0-9]{1,2}))?$": st.sampled_from(("january:march", "12")),
-    "^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$": st.sampled_from(("Europe/Berlin", "UTC", "Local")),
+    "^[A-Za-z_][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$": st.sampled_from(
+        ("Europe/Berlin", "UTC", "Local", "EST5EDT")
+    ),
     _KUBERNETES_NAME: st.sampled_from(("grafana_dashboard", "example.com/folder")),
     "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$": st.sampled_from(("1", "", "yes")),
 }
