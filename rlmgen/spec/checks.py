@@ -315,6 +315,10 @@ _ALL = [
         "counter reset.",
     ),
     Check(
+        "promql/delta-of-counter",
+        "delta(), idelta() or deriv() reads a counter: its reset reads as a huge fall.",
+    ),
+    Check(
         "promql/counter-not-rated",
         "An alert or a metric's levels compare a counter's running total, not its rate.",
     ),

@@ -45,6 +45,8 @@ class Declared:
 
 
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+# Functions of a range that read a gauge's changes: on a counter, a reset is a fall.
+_GAUGE_FUNCTIONS = frozenset({"delta", "idelta", "deriv"})
 _IDENTIFIER = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # the schema's identifier
 
 
@@ -154,6 +156,18 @@ def check_counter_functions(
 ) -> None:
     """rate() and friends read a counter: on a gauge, every fall reads as a reset, and
     the result is wrong without a sign of it."""
+    for function, name, _ in promql.ranges_read(query.ast):
+        if function in _GAUGE_FUNCTIONS and name in declared.counters:
+            walk.warning_in_value(
+                pointer,
+                f"{function}(",
+                f"'{name}' is a counter, and {function}() reads gauges: when the process "
+                "restarts the counter falls to 0, and that reads as a huge fall",
+                f"for a counter's growth, use increase({name}[...]) or rate({name}[...]), "
+                "which take a fall for a reset",
+                check="promql/delta-of-counter",
+            )
+            break
     for function, name in promql.counter_function_inputs(query.ast):
         if name in declared.gauges:
             walk.warning(
