@@ -357,7 +357,8 @@ def check_legend(walk: Walk, pointer: str, legend: str, labels: LabelSet) -> Non
 
 # A Grafana variable that lists a label's values: label_values(metric{...}, label).
 _LABEL_VALUES = re.compile(
-    r"\s*label_values\(\s*(?P<metric>[a-zA-Z_:][\w:]*)[^,]*,\s*(?P<label>[A-Za-z_]\w*)\s*\)\s*"
+    r"\s*label_values\(\s*(?P<selector>(?P<metric>[a-zA-Z_:][\w:]*)\s*(?:\{[^}]*\})?)\s*,"
+    r"\s*(?P<label>[A-Za-z_]\w*)\s*\)\s*"
 )
 
 
@@ -382,6 +383,17 @@ def check_variable_labels(
             check="references/unknown-metric",
         )
         return
+    selected = promql.analyse(promql.for_dashboards(found["selector"]), walk.targets.prometheus)
+    if isinstance(selected, promql.Query):  # its matchers, as a panel's are checked
+        for problem in index.infer(selected)[1]:
+            walk.error_in_value(
+                variable.at("query"),
+                problem.fragment,
+                problem.message,
+                problem.hint,
+                problem.occurrence,
+                check=problem.check,
+            )
     carried = index.of(metric)
     if not carried.exact or label in carried.names or label == "__name__":
         return
