@@ -31,13 +31,15 @@ def test_the_flagged_examples_fail_in_promtool_and_pass_in_the_test_s_time(
 ) -> None:
     text = (CASES / "example-unix-time.yaml").read_text(encoding="utf-8")
     checks, failures = _promtool_failures(tmp_path / "unix", text)
-    assert checks == ["examples/unix-time"] * 3
+    assert checks == ["examples/unix-time"] * 4
     assert "backup:age_seconds:max" in failures, failures
-    assert set(re.findall(r"alertname: (\w+)", failures)) == {"BackupStale", "BackupStaleMs"}
+    fired = set(re.findall(r"alertname: (\w+)", failures))
+    assert fired == {"BackupStale", "BackupStaleMs", "BackupOld"}
     fixed = (
         text.replace('"1764000000+60x10"', '"600x10"')
         .replace('"_ 1699900000x1700"', '"_ 0x1700"')
         .replace('"1699900000000x1700"', '"0x1700"')
+        .replace('"1700000000x1500"', '"0x1500"')
     )
     assert _promtool_failures(tmp_path / "test-time", fixed) == ([], "")
 

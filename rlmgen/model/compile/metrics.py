@@ -15,6 +15,7 @@ from rlmgen.model.compile.examples import (
     compile_series,
     example_time,
     labels_not_a_mapping,
+    reads_clock,
     sample_interval,
 )
 from rlmgen.model.compile.levels import check_level_tests, compile_levels
@@ -70,6 +71,8 @@ def _metric(
             check="metrics/untested",
         )
     record = node.text("record")
+    if record and expr is not None and reads_clock(expr):
+        walk.clock_records.add(record)  # alerts on it read the clock too
     if record and record in declared.metrics:
         walk.error(
             node.at("record"),

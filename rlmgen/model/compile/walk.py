@@ -39,6 +39,8 @@ class Walk:
         self.diagnostics: list[Diagnostic] = []
         # every PromQL text parsed, by pointer: the label checks read them, not reparse
         self.queries: dict[str, promql.Query] = {}
+        # recorded series whose rule reads the clock (time(), timestamp()), by name
+        self.clock_records: set[str] = set()
         self.targets = Targets()  # the PromQL a text is checked as
         self.route_label = ROUTE_LABEL  # the label alerts name their receiver in
 
