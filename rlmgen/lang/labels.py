@@ -105,6 +105,8 @@ class _Inference:
             name, op, value = matcher.name, str(matcher.op), matcher.value
             if name == "__name__" or name in labels.names or _matches_empty(op, value):
                 continue
+            if "$" in value and _optional(name, labels.names, labels.names):
+                continue  # a dashboard variable's empty value matches it (`cluster="$cluster"`)
             self.problems.append(
                 LabelProblem(
                     f"'{node.name}' never carries the label '{name}' (its labels: "
@@ -133,6 +135,8 @@ class _Inference:
         else:
             if inner.labels.exact:
                 for label in sorted(grouping - inner.labels.names):
+                    if _optional(label, grouping, inner.labels.names):
+                        continue
                     self.problems.append(
                         LabelProblem(
                             f"'by ({label})': the series aggregated here never carry "
@@ -359,3 +363,12 @@ def _matches_empty(op: str, value: str) -> bool:
     except re.error:
         return True
     return matched if op.endswith(".Re") else not matched
+
+
+def _optional(label: str, grouping: frozenset[str], carried: frozenset[str]) -> bool:
+    """A `by` label the series never carry beside ones they do, and no misspelling of
+    one of those: an optional label grouped by in case it is there (kube-prometheus
+    groups by `cluster` everywhere), which changes nothing where it is not."""
+    from rlmgen.spec.suggest import closest
+
+    return bool(grouping & carried) and not closest(label, carried, cutoff=0.75)

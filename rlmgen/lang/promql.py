@@ -1079,7 +1079,12 @@ def for_dashboards(expr: str) -> str:
     expr = _GRAFANA_DURATIONS.sub("5m", expr)
     expr = _GRAFANA_NUMBERS.sub("300", expr)
 
+    # inside a string a variable is text already (`cluster="$cluster"` stays as written)
+    strings = [(t.offset, t.offset + len(t.text)) for t in tokenize(expr) if t.kind == "string"]
+
     def variable(match: re.Match[str]) -> str:
+        if any(start <= match.start() < end for start, end in strings):
+            return match.group()
         before = expr[: match.start()].rstrip()
         return "5m" if before.endswith("[") else "1"
 

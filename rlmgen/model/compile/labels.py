@@ -397,12 +397,17 @@ def check_variable_labels(
     carried = index.of(metric)
     if not carried.exact or label in carried.names or label == "__name__":
         return
+    # a label none carry that is no misspelling is an optional one: a variable of it lists
+    # nothing, and Grafana's empty value selects what lacks it (kube-prometheus' cluster)
+    suggestion = did_you_mean(label, carried.names, cutoff=0.75)
+    if suggestion is None:
+        return
     walk.error_in_value(
         variable.at("query"),
         label,
         f"{metric}'s series never carry '{label}' (they carry {carried.shown()}): the "
         "variable would list no values, and the panels that select by it no data",
-        did_you_mean(label, carried.names) or "list a label the series carry",
+        suggestion,
         query[: found.start("label")].count(label),
         check="labels/never-carried",
     )
