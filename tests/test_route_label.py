@@ -81,4 +81,4 @@ def test_a_renamed_route_label_keeps_the_series_route(tmp_path: Path) -> None:
     )
     # the generated tests and amtool's routing of every alert by the renamed label
     [outcome] = judge([result], Tools(promtool, require_tool("amtool")), 1)
-    assert (outcome.diagnostics, outcome.routes) == ((), 5)
+    assert (outcome.diagnostics, outcome.routes) == ((), 7)

@@ -631,16 +631,22 @@ def equality_values(ast: promql_parser.Expr, label: str) -> tuple[str, ...]:
 _OPERATORS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 
 
-def made_by_label_replace(ast: promql_parser.Expr, label: str) -> bool:
-    """Whether label_replace or label_join writes `label` somewhere in the expression."""
-    return any(
-        isinstance(node, promql_parser.Call)
-        and node.func.name in ("label_replace", "label_join")
-        and len(node.args) > 1
-        and isinstance(node.args[1], promql_parser.StringLiteral)
-        and node.args[1].val == label
-        for node in _nodes(ast)
-    )
+def label_replace_sources(ast: promql_parser.Expr, label: str) -> frozenset[str]:
+    """The labels label_replace or label_join make `label` from, anywhere in the
+    expression."""
+    found: set[str] = set()
+    for node in _nodes(ast):
+        if not (
+            isinstance(node, promql_parser.Call)
+            and node.func.name in ("label_replace", "label_join")
+            and len(node.args) > 3
+            and isinstance(node.args[1], promql_parser.StringLiteral)
+            and node.args[1].val == label
+        ):
+            continue
+        sources = node.args[3:] if node.func.name == "label_join" else node.args[3:4]
+        found.update(a.val for a in sources if isinstance(a, promql_parser.StringLiteral))
+    return frozenset(found)
 
 
 def label_matchers(ast: promql_parser.Expr, label: str) -> tuple[tuple[str, str], ...]:

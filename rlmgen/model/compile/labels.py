@@ -188,6 +188,10 @@ def check_overwritten(
             )
 
 
+# A regex that matches one value only (`route=~"/cart"`).
+_LITERAL = re.compile(r"[\w/:@,-]*")
+
+
 def check_set_by_rlmgen(
     walk: Walk,
     pointer: str,
@@ -199,13 +203,17 @@ def check_set_by_rlmgen(
     """Labels rlmgen sets on every alert (its name, severity and, with routing, the
     receiver) that its series carry: overwritten, series that differ only in one become
     one, and Prometheus fails the rule (an HTTP `route` label is common). Not a label the
-    query fixes to one value (`route="/cart"`), or makes from another with label_replace
-    (the other still tells the series apart)."""
+    query fixes to one value (`route="/cart"`), or makes with label_replace from another
+    the series keep (which still tells them apart)."""
     set_by = set_by_rlmgen(route_label)
     for name in sorted(set_by.keys() & series.names):
         if query is not None and (
-            any(op == "=" for op, _ in promql.label_matchers(query.ast, name))
-            or promql.made_by_label_replace(query.ast, name)
+            any(
+                op == "=" or (op == "=~" and _LITERAL.fullmatch(value))
+                for op, value in promql.label_matchers(query.ast, name)
+            )
+            # made from a label the series keep, which tells them apart as before
+            or promql.label_replace_sources(query.ast, name) & series.names
         ):
             continue
         source, _ = set_by[name]
