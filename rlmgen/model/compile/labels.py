@@ -46,10 +46,7 @@ class LabelIndex:
         self.rule_labels = frozenset(service.labels)
         self.recorded = dict(recorded)
         self.declared: dict[str, LabelSet] = {}
-        own = [frozenset(m.scrape_labels) for m in metrics if m.scrape_labels is not None]
-        if own:  # `up` of every scrape: each job's labels, none carried by all
-            self.declared["up"] = LabelSet(self.scrape.union(*own), False)
-        elif service.scrape_labels_declared:  # `up` carries exactly the scrape's labels
+        if service.scrape_labels_declared:  # `up` carries exactly the scrape's labels
             self.declared["up"] = LabelSet(self.scrape, True)
         elif not scrape_known:
             self.declared["up"] = UNKNOWN
