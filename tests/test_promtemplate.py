@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from rlmgen.lang import promtemplate
-from tests.conftest import require_tool
+from tests.conftest import assert_promtool_proves, require_tool
 
 VALUES = [
     0.808,
@@ -113,3 +113,65 @@ def test_humanize_percentage(value: float, expected: str) -> None:
 def test_unsupported_templates_are_refused(text: str) -> None:
     with pytest.raises(promtemplate.UnsupportedTemplate):
         promtemplate.check(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "labels", "rendered"),
+    [
+        ("{{ $labels.pod }}{{ with $labels.cluster }} on {{ . }}{{ end }}", {"pod": "p"}, "p"),
+        (
+            "{{ $labels.pod }}{{ with $labels.cluster }} on {{ . }}{{ end }}",
+            {"pod": "p", "cluster": "c1"},
+            "p on c1",
+        ),
+        ("{{ if $labels.zone }}in {{ $labels.zone }}{{ else }}here{{ end }}!", {}, "here!"),
+        (
+            "{{ if .Labels.zone }}in {{ .Labels.zone }}{{ else }}here{{ end }}!",
+            {"zone": "z"},
+            "in z!",
+        ),
+        ("a {{- with $labels.c }} on {{ . }} {{- end }} b", {"c": "z"}, "a on z b"),
+        ("a {{- with $labels.c }} on {{ . }} {{- end }} b", {}, "a b"),
+    ],
+)
+def test_optional_label_blocks(text: str, labels: dict[str, str], rendered: str) -> None:
+    """kube-prometheus prints a label only where the series have it:
+    `{{ with $labels.cluster }} on {{ . }}{{ end }}` (Go's text/template: an empty value is
+    false)."""
+    assert promtemplate.render(text, 1.0, labels) == rendered
+
+
+def test_an_optional_label_block_is_judged_by_promtool(tmp_path: Path) -> None:
+    """The generated test of an alert that prints an optional label passes; printing the
+    label unguarded, as the prediction does not, fails it."""
+    text = SPEC_WITH_OPTIONAL_LABEL
+    assert_promtool_proves(
+        tmp_path,
+        text,
+        "{{ with $labels.cluster }} on {{ . }}{{ end }}",
+        " on {{ $labels.cluster }}",
+    )
+
+
+SPEC_WITH_OPTIONAL_LABEL = """\
+apiVersion: rlmgen/v1
+service: {name: k, title: K, namespace: k, team: t, runbookUrl: "https://r.example.com/k"}
+metrics:
+  - {name: kube_pod_status_ready, type: gauge, labels: [namespace, pod, condition]}
+alertGroups:
+  - name: g
+    severity: warning
+    alerts:
+      - name: PodNotReady
+        expr: sum by (namespace, pod) (kube_pod_status_ready{condition="false"}) > 0
+        for: 5m
+        summary: "{{ $labels.pod }} not ready{{ with $labels.cluster }} on {{ . }}{{ end }}"
+        examples:
+          - series:
+              - series: >-
+                  kube_pod_status_ready{condition="false", namespace="a", pod="p",
+                  job="kube-state-metrics", instance="ksm:8080"}
+                values: "1x20"
+            at: 10m
+            labels: {namespace: a, pod: p}
+"""

@@ -217,7 +217,10 @@ _Action = Callable[[float, Mapping[str, str]], str]
 # into its literal parts and actions once (an unsupported action raises every time).
 @functools.lru_cache(maxsize=4096)
 def _compiled(text: str) -> tuple[str | _Action, ...]:
+    # `{{ with $labels.x }}...{{ else }}...{{ end }}` and `if` nest: each open block is a
+    # frame (its label, the pieces before it, its kind, and its pieces so far)
     pieces: list[str | _Action] = []
+    frames: list[tuple[str, list[str | _Action], str, list[str | _Action]]] = []
     position = 0
     trim_next = False
     for match in _ACTION.finditer(text):
@@ -226,11 +229,52 @@ def _compiled(text: str) -> tuple[str | _Action, ...]:
             before = before.lstrip()
         if match["left"]:
             before = before.rstrip()
-        pieces += [before, _action(match["body"])]
+        pieces.append(before)
+        body = match["body"]
+        if block := _BLOCK.match(body):
+            frames.append((block.group(2), pieces, block.group(1), []))
+            pieces = []
+        elif body == "else" and frames and not frames[-1][3]:
+            label, outer, kind, _ = frames.pop()
+            frames.append((label, outer, kind, pieces))
+            pieces = []
+        elif body == "end" and frames:
+            label, outer, kind, then = frames.pop()
+            inside, otherwise = (then, pieces) if then else (pieces, [])
+            outer.append(_block(label, kind == "with", tuple(inside), tuple(otherwise)))
+            pieces = outer
+        elif body == "." and frames and frames[-1][2] == "with":
+            pieces.append(_dot(frames[-1][0]))
+        else:
+            pieces.append(_action(body))
         position, trim_next = match.end(), bool(match["right"])
+    if frames:
+        raise UnsupportedTemplate("an unclosed {{ with }} or {{ if }}")
     rest = text[position:]
     pieces.append(rest.lstrip() if trim_next else rest)
     return tuple(pieces)
+
+
+# `with $labels.x` / `if $labels.x`: a block printed when the series carry the label
+_BLOCK = re.compile(r"^(with|if)\s+(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)$")
+
+
+def _dot(label: str) -> _Action:
+    """`{{ . }}` inside `{{ with $labels.x }}`: the label's value."""
+    return lambda _value, labels: labels.get(label, "")
+
+
+def _block(
+    label: str,
+    _with: bool,
+    inside: tuple[str | _Action, ...],
+    otherwise: tuple[str | _Action, ...],
+) -> _Action:
+    def render_block(value: float, labels: Mapping[str, str]) -> str:
+        chosen = inside if labels.get(label, "") else otherwise
+        return "".join(p if isinstance(p, str) else p(value, labels) for p in chosen)
+
+    return render_block
 
 
 def _action(body: str) -> _Action:

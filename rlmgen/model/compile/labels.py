@@ -418,6 +418,9 @@ def check_variable_labels(
     )
 
 
+_GUARDED_LABEL = re.compile(r"\{\{-?\s*(?:with|if)\s+\$labels\.(\w+)")
+
+
 def check_annotation_labels(
     walk: Walk, alert: m.Alert, labels: LabelSet, added: frozenset[str]
 ) -> None:
@@ -426,8 +429,10 @@ def check_annotation_labels(
         return
     carried = labels.names | added
     for key, text in (("summary", alert.summary), ("description", alert.description)):
+        # `{{ with $labels.cluster }}...{{ end }}`: printed only where the series have it
+        guarded = set(_GUARDED_LABEL.findall(text or ""))
         for name in _TEMPLATE_LABEL.findall(text or ""):
-            if name not in carried:
+            if name not in carried and name not in guarded:
                 walk.error_in_value(
                     f"{alert.pointer}/{key}",
                     name,
