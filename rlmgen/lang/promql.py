@@ -1029,22 +1029,25 @@ def is_instant_or_scalar(ast: promql_parser.Expr) -> bool:
 # Grafana's macros and a dashboard's own variables, which Grafana replaces before the
 # query reaches Prometheus: a panel's query is checked with stand-ins of the same kind.
 _GRAFANA_DURATIONS = re.compile(
-    r"\$(?:__(?:rate_interval|interval|range)(?!\w)|\{__(?:rate_interval|interval|range)(?::\w+)?\})"
+    r"\$(?:__(?:rate_interval|interval|range)(?!\w)"
+    r"|\{__(?:rate_interval|interval|range)(?::[\w:]+)?\})"
 )
 _GRAFANA_NUMBERS = re.compile(
-    r"\$(?:__(?:range_s|range_ms|interval_ms)(?!\w)|\{__(?:range_s|range_ms|interval_ms)(?::\w+)?\})"
+    r"\$(?:__(?:range_s|range_ms|interval_ms|rate_interval_ms|from|to)(?!\w)"
+    r"|\{__(?:range_s|range_ms|interval_ms|rate_interval_ms|from|to)(?::[\w:]+)?\})"
 )
 # Grafana's global variables (`$__rate_interval`; `$__auto_interval_<name>` of an
 # interval variable): any other `$__name` is left as written.
 GRAFANA_GLOBALS = frozenset(
     {
-        *("__rate_interval", "__interval", "__interval_ms", "__range", "__range_s"),
+        *("__rate_interval", "__rate_interval_ms", "__interval", "__interval_ms", "__range"),
+        "__range_s",
         *("__range_ms", "__from", "__to", "__dashboard", "__org", "__user", "__name"),
         *("__all", "__timezone", "__url_time_range", "__series", "__field", "__value"),
         *("__data", "__cell", "__timeFilter", "__timeFrom", "__timeTo"),
     }
 )
-_VARIABLE = re.compile(r"\$\{?([a-zA-Z_]\w*)(?::\w+)?\}?|\[\[([a-zA-Z_]\w*)\]\]")
+_VARIABLE = re.compile(r"\$\{?([a-zA-Z_]\w*)(?::[\w:]+)?\}?|\[\[([a-zA-Z_]\w*)\]\]")
 GRAFANA_MACRO = re.compile(r"\$\{?__\w+")
 # A dashboard variable (`$route`, `${route}`, `[[route]]`) inside a string of the query:
 # outside a dashboard, the literal text.
@@ -1052,7 +1055,7 @@ GRAFANA_VARIABLE = re.compile(r"\$\{?[A-Za-z_]\w*\}?|\[\[[A-Za-z_]\w*\]\]")
 # Each use of a dashboard variable anywhere in a text, by name: `$route`, `${route}`,
 # `${route:regex}`, `[[route]]`.
 GRAFANA_VARIABLE_USE = re.compile(
-    r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?::\w+)?\}|(?P<name>[A-Za-z_]\w*))"
+    r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?::[\w:]+)?\}|(?P<name>[A-Za-z_]\w*))"
     r"|\[\[(?P<bracketed>[A-Za-z_]\w*)\]\]"
 )
 
