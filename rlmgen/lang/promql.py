@@ -776,8 +776,9 @@ def number_literals(ast: promql_parser.Expr) -> list[float]:
 
 
 def instant_selectors(ast: promql_parser.Expr) -> list[str]:
-    """The metric names of the selectors read at an instant (through Prometheus' lookback,
-    a subquery's too), in order of use; not those read as a range (`x[5m]`)."""
+    """The metric names of the selectors whose value at an instant is the rule's (through
+    Prometheus' lookback), in order of use; not those read as a range (`x[5m]`) or in a
+    subquery (read at many instants, then over time)."""
     return _selected(_nodes(ast, _instant_children))
 
 
@@ -798,7 +799,9 @@ def ranges_read(ast: promql_parser.Expr) -> list[tuple[str, str, float]]:
 
 
 def _instant_children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...]:
-    return () if isinstance(node, promql_parser.MatrixSelector) else _children(node)
+    if isinstance(node, promql_parser.MatrixSelector | promql_parser.SubqueryExpr):
+        return ()
+    return _children(node)
 
 
 _COMPARISONS = frozenset({"==", "!=", ">", "<", ">=", "<="})

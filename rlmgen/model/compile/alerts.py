@@ -244,7 +244,7 @@ def _example(
     if series is None or at is None or not valid_interval or labels_not_a_mapping(node):
         return None
     check_test_clock(walk, node, series, at, expr)
-    check_sample_spacing(walk, node, series, interval, at, expr, hold)
+    check_sample_spacing(walk, node, series, interval, at, expr, evaluation, hold)
     fires = node.flag("fires", True)
     reads_absence = expr is not None and "absent" in expr.text
     if not reads_absence and not check_at_within_inputs(walk, node, series, at, interval, fires):

@@ -75,6 +75,7 @@ def check_sample_spacing(
     interval: float | None,
     at: float,
     query: promql.Query | None,
+    evaluation: float,
     hold: float = 0.0,
 ) -> None:
     """Input samples further apart than Prometheus' lookback leave a series read at an
@@ -100,7 +101,7 @@ def check_sample_spacing(
         return
     instant = [name for name in promql.instant_selectors(query.ast) if name in fed]
     in_gap = at % interval > promtool.LOOKBACK
-    if not instant or not (hold > 0 or in_gap):
+    if not instant or not (in_gap or (hold > 0 and _gaps(interval, evaluation))):
         return
     effect = (
         "the rule's condition breaks off, and its `for` starts again"
@@ -115,6 +116,15 @@ def check_sample_spacing(
         f"500x288 is a day of {lookback} samples",
         check="examples/sparse-samples",
     )
+
+
+def _gaps(interval: float, evaluation: float) -> bool:
+    """Whether some evaluation falls more than the lookback after the last sample (samples
+    every `interval`, evaluations every `evaluation`, both from 0)."""
+    sample, step = round(interval * 1000), round(evaluation * 1000)
+    lookback = round(promtool.LOOKBACK * 1000)
+    cycle = sample * step // math.gcd(sample, step)  # the two grids meet again
+    return any(time % sample > lookback for time in range(0, min(cycle, 10**9), step))
 
 
 def _name(selector: str) -> str:

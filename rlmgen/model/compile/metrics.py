@@ -222,7 +222,7 @@ def _recording_example(
     if series is None or at is None or value is None or not valid_interval:
         return None
     check_test_clock(walk, node, series, at, expr)
-    check_sample_spacing(walk, node, series, interval, at, expr)
+    check_sample_spacing(walk, node, series, interval, at, expr, evaluation)
     if labels_not_a_mapping(node):
         return None
     if not check_at_within_inputs(walk, node, series, at, interval, expects_output=True):
