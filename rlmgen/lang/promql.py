@@ -804,7 +804,7 @@ def _instant_children(node: promql_parser.Expr) -> tuple[promql_parser.Expr, ...
     return _children(node)
 
 
-_COMPARISONS = frozenset({"==", "!=", ">", "<", ">=", "<="})
+_THRESHOLDS = frozenset({">", "<", ">=", "<="})
 # What passes a running total on as one: aggregations that keep values, functions of one
 # value, and the *_over_time of a range of it.
 _TOTAL_KEEPING_AGGREGATIONS = frozenset({"sum", "max", "min", "avg", "topk", "bottomk", "quantile"})
@@ -833,7 +833,8 @@ def compared_totals(ast: promql_parser.Expr, compared: bool = False) -> list[str
         return compared_totals(node.lhs)
     if operator == "or":
         return compared_totals(node.lhs) + compared_totals(node.rhs)
-    if operator in _COMPARISONS and not (node.modifier and node.modifier.return_bool):
+    # a threshold (> < >= <=); `== 0` asks whether it ever counted, which a total tells
+    if operator in _THRESHOLDS and not (node.modifier and node.modifier.return_bool):
         return _totals(node.lhs) + _totals(node.rhs)
     return []
 

@@ -112,6 +112,8 @@ def _check_variables_used(walk: Walk, node: Node, variables: list[Node]) -> None
                 continue
             if name.startswith("__auto_interval_"):
                 continue
+            if key == "legend" and not did_you_mean(name, [*declared, *promql.GRAFANA_GLOBALS]):
+                continue  # `cost in $USD`: text Grafana shows as written, as meant
             if name.startswith("__"):
                 message = f"'{name}' is none of Grafana's global variables"
                 hint = did_you_mean(name, promql.GRAFANA_GLOBALS) or "such as $__rate_interval"
