@@ -175,3 +175,14 @@ alertGroups:
             at: 10m
             labels: {namespace: a, pod: p}
 """
+
+
+def test_a_label_the_rule_adds_prints_empty_in_prometheus(tmp_path: Path) -> None:
+    """What labels/never-carried says of `$labels.team` (a label the rule adds): Prometheus
+    fills $labels with the series' labels, so the summary prints it empty. promtool passes
+    the test that expects it empty and fails the one that expects the team."""
+    from tests.conftest import REPO
+
+    case = (REPO / "tests" / "cases" / "invalid" / "annotation-rule-label.yaml").read_text()
+    text = case.replace(" for {{ $labels.team }}", " for core")
+    assert_promtool_proves(tmp_path, text, "deep for core'", "deep for {{ $labels.team }}'")

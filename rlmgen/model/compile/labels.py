@@ -427,20 +427,29 @@ def check_annotation_labels(
     """An alert's annotations print labels its series carry."""
     if not labels.exact:
         return
-    carried = labels.names | added
+    carried = labels.names
     for key, text in (("summary", alert.summary), ("description", alert.description)):
         # `{{ with $labels.cluster }}...{{ end }}`: printed only where the series have it
         guarded = set(_GUARDED_LABEL.findall(text or ""))
         for name in _TEMPLATE_LABEL.findall(text or ""):
-            if name not in carried and name not in guarded:
-                walk.error_in_value(
-                    f"{alert.pointer}/{key}",
-                    name,
-                    f"'$labels.{name}' is empty: this alert's series never carry '{name}' "
-                    f"(they carry {LabelSet(carried, True).shown()})",
-                    f"print a label the expression keeps, or keep it: sum by ({name}) (...)",
-                    check="labels/never-carried",
+            if name in carried or name in guarded:
+                continue
+            if name in added:  # Prometheus fills $labels with the series', not the rule's
+                message = (
+                    f"'$labels.{name}' is empty: Prometheus fills $labels with the labels of "
+                    f"the alert's series, and '{name}' is one the rule adds (the series "
+                    f"carry {LabelSet(carried, True).shown()})"
                 )
+                hint = "write the value itself in the text"
+            else:
+                message = (
+                    f"'$labels.{name}' is empty: this alert's series never carry '{name}' "
+                    f"(they carry {LabelSet(carried | added, True).shown()})"
+                )
+                hint = f"print a label the expression keeps, or keep it: sum by ({name}) (...)"
+            walk.error_in_value(
+                f"{alert.pointer}/{key}", name, message, hint, check="labels/never-carried"
+            )
 
 
 def check_example_labels(
