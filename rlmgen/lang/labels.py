@@ -14,7 +14,7 @@ from collections.abc import Callable
 import promql_parser
 
 from rlmgen.compiled_dataclasses import dataclass
-from rlmgen.lang.promql import Token, series_names, tokenize
+from rlmgen.lang.promql import Token, series_names, tokenize, unwrapped
 
 
 @dataclass(frozen=True)
@@ -190,9 +190,7 @@ class _Inference:
     def _check_quantile(self, node: promql_parser.Call, buckets: LabelSet, occurrence: int) -> None:
         """histogram_quantile(φ, buckets): φ between 0 and 1 (else the result is always
         ±Inf), and buckets that keep `le` (else there is nothing to interpolate)."""
-        phi = node.args[0]
-        while isinstance(phi, promql_parser.ParenExpr):
-            phi = phi.expr
+        phi = unwrapped(node.args[0])
         if isinstance(phi, promql_parser.NumberLiteral) and not 0 <= phi.val <= 1:
             percent = f"{phi.val:g}"
             self.problems.append(

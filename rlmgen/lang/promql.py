@@ -730,23 +730,6 @@ _WRAPPERS = (promql_parser.ParenExpr, promql_parser.UnaryExpr, promql_parser.Sub
 COUNTER_FUNCTIONS = ("rate", "irate", "increase")
 
 
-def counter_function_inputs(ast: promql_parser.Expr) -> list[tuple[str, str]]:
-    """(function, metric name) of every counter function applied to a plain range
-    selector, in order of use."""
-    found = []
-    for node in _nodes(ast):
-        if (
-            isinstance(node, promql_parser.Call)
-            and node.func.name in COUNTER_FUNCTIONS
-            and node.args
-            and isinstance(node.args[0], promql_parser.MatrixSelector)
-        ):
-            selector = node.args[0].vector_selector
-            if name := selector.name or _name_from_matchers(selector):
-                found.append((node.func.name, name))
-    return found
-
-
 def _nodes(
     ast: promql_parser.Expr,
     children: Callable[[promql_parser.Expr], tuple[promql_parser.Expr, ...]] | None = None,
@@ -823,7 +806,7 @@ def compared_totals(ast: promql_parser.Expr, compared: bool = False) -> list[str
     (an alert's condition; `compared` when the whole expression is compared, as a metric
     with levels is), through what keeps a value as it is (`sum`, `max_over_time`,
     `x * 2`), not through what makes another of it (`rate`, `x - x offset 1h`, `a / b`)."""
-    node = _unwrapped(ast)
+    node = unwrapped(ast)
     if compared:
         return _totals(node)
     if not isinstance(node, promql_parser.BinaryExpr):
@@ -839,14 +822,15 @@ def compared_totals(ast: promql_parser.Expr, compared: bool = False) -> list[str
     return []
 
 
-def _unwrapped(node: promql_parser.Expr) -> promql_parser.Expr:
+def unwrapped(node: promql_parser.Expr) -> promql_parser.Expr:
+    """The expression inside any parentheses around it."""
     while isinstance(node, promql_parser.ParenExpr):
         node = node.expr
     return node
 
 
 def _totals(node: promql_parser.Expr) -> list[str]:
-    node = _unwrapped(node)
+    node = unwrapped(node)
     if isinstance(node, promql_parser.VectorSelector):
         return _selected([node])
     if isinstance(node, promql_parser.MatrixSelector):
@@ -968,8 +952,7 @@ _ARITHMETIC: dict[str, Callable[[float, float], float]] = {
 def constant(ast: promql_parser.Expr) -> float | None:
     """The value of an expression of number literals and + - * / (as Prometheus computes
     it), or None."""
-    while isinstance(ast, promql_parser.ParenExpr):
-        ast = ast.expr
+    ast = unwrapped(ast)
     if isinstance(ast, promql_parser.NumberLiteral):
         return float(ast.val)
     if isinstance(ast, promql_parser.UnaryExpr):
@@ -1023,8 +1006,7 @@ def selector_matchers(ast: promql_parser.Expr) -> tuple[str, tuple[Matcher, ...]
 
 def is_instant_or_scalar(ast: promql_parser.Expr) -> bool:
     """Whether a rule's expression gives what a rule needs (not a range or a string)."""
-    while isinstance(ast, promql_parser.ParenExpr):
-        ast = ast.expr
+    ast = unwrapped(ast)
     return not isinstance(
         ast, promql_parser.MatrixSelector | promql_parser.SubqueryExpr | promql_parser.StringLiteral
     )

@@ -200,8 +200,7 @@ def check_levels_within_buckets(walk: Walk, spec: m.Spec) -> None:
 
 def _quantile_of(ast: Any, metrics: dict[str, m.Metric]) -> m.Metric | None:
     """The declared histogram with buckets whose quantile `ast` is, if it is one."""
-    while isinstance(ast, promql_parser.ParenExpr):
-        ast = ast.expr
+    ast = promql.unwrapped(ast)
     if not isinstance(ast, promql_parser.Call) or ast.func.name != "histogram_quantile":
         return None
     names = {

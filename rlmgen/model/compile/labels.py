@@ -239,9 +239,7 @@ def check_set_by_rlmgen(
 def limit_input(walk: Walk, pointer: str, query: promql.Query) -> m.InputSeries | None:
     """The series a limit reads, which the level tests feed: a limit is a series, or the
     sum, max, min or avg of one (of a single series, all four are that series)."""
-    node = query.ast
-    while isinstance(node, promql_parser.ParenExpr):
-        node = node.expr
+    node = promql.unwrapped(query.ast)
     if isinstance(node, promql_parser.AggregateExpr) and str(node.op) in _LIMIT_AGGREGATIONS:
         node = node.expr
     if isinstance(node, promql_parser.VectorSelector) and promql.is_plain_selector(node):

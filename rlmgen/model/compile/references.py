@@ -155,8 +155,9 @@ def check_counter_functions(
     walk: Walk, declared: Declared, pointer: str, query: promql.Query
 ) -> None:
     """rate() and friends read a counter: on a gauge, every fall reads as a reset, and
-    the result is wrong without a sign of it."""
-    for function, name, _ in promql.ranges_read(query.ast):
+    the result is wrong without a sign of it; and delta() and friends read a gauge."""
+    read = promql.ranges_read(query.ast)
+    for function, name, _ in read:
         if function in _GAUGE_FUNCTIONS and name in declared.counters:
             walk.warning_in_value(
                 pointer,
@@ -168,8 +169,8 @@ def check_counter_functions(
                 check="promql/delta-of-counter",
             )
             break
-    for function, name in promql.counter_function_inputs(query.ast):
-        if name in declared.gauges:
+    for function, name, _ in read:
+        if function in promql.COUNTER_FUNCTIONS and name in declared.gauges:
             walk.warning(
                 pointer,
                 f"'{name}' is a gauge, and {function}() reads counters: each fall of a "
