@@ -367,6 +367,13 @@ def _optional(label: str, grouping: frozenset[str], carried: frozenset[str]) -> 
     """A `by` label the series never carry beside ones they do, and no misspelling of
     one of those: an optional label grouped by in case it is there (kube-prometheus
     groups by `cluster` everywhere), which changes nothing where it is not."""
+    return bool(grouping & carried) and misspelling(label, carried) is None
+
+
+def misspelling(label: str, carried: frozenset[str]) -> str | None:
+    """The carried label `label` is most likely a misspelling of, if any: a label that is
+    none is taken as optional (in the series where it is there), not as a mistake."""
     from rlmgen.spec.suggest import closest
 
-    return bool(grouping & carried) and not closest(label, carried, cutoff=0.75)
+    found = closest(label, carried, cutoff=0.75)
+    return found[0] if found else None

@@ -18,7 +18,7 @@ from rlmgen.lang.labels import UNKNOWN, LabelProblem, LabelSet
 from rlmgen.model import types as m
 from rlmgen.model.compile.walk import Node, Walk
 from rlmgen.model.conventions import SEVERITY_LABEL
-from rlmgen.spec.suggest import did_you_mean
+from rlmgen.spec.suggest import ask
 
 _LIMIT_AGGREGATIONS = ("sum", "max", "min", "avg")
 _SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?")
@@ -330,17 +330,22 @@ def check_queries(
     results = {}
     for pointer, query in queries:
         result, problems = index.infer(query)
-        for problem in problems:
-            walk.error_in_value(
-                pointer,
-                problem.fragment,
-                problem.message,
-                problem.hint,
-                problem.occurrence,
-                check=problem.check,
-            )
+        _report(walk, pointer, problems)
         results[pointer] = result.labels
     return results
+
+
+def _report(walk: Walk, pointer: str, problems: list[LabelProblem]) -> None:
+    """Each label problem of the PromQL text at `pointer`, located inside it."""
+    for problem in problems:
+        walk.error_in_value(
+            pointer,
+            problem.fragment,
+            problem.message,
+            problem.hint,
+            problem.occurrence,
+            check=problem.check,
+        )
 
 
 def check_legend(walk: Walk, pointer: str, legend: str, labels: LabelSet) -> None:
@@ -388,29 +393,21 @@ def check_variable_labels(
         return
     selected = promql.analyse(promql.for_dashboards(found["selector"]), walk.targets.prometheus)
     if isinstance(selected, promql.Query):  # its matchers, as a panel's are checked
-        for problem in index.infer(selected)[1]:
-            walk.error_in_value(
-                variable.at("query"),
-                problem.fragment,
-                problem.message,
-                problem.hint,
-                problem.occurrence,
-                check=problem.check,
-            )
+        _report(walk, variable.at("query"), index.infer(selected)[1])
     carried = index.of(metric)
     if not carried.exact or label in carried.names or label == "__name__":
         return
     # a label none carry that is no misspelling is an optional one: a variable of it lists
     # nothing, and Grafana's empty value selects what lacks it (kube-prometheus' cluster)
-    suggestion = did_you_mean(label, carried.names, cutoff=0.75)
-    if suggestion is None:
+    meant = label_lang.misspelling(label, carried.names)
+    if meant is None:
         return
     walk.error_in_value(
         variable.at("query"),
         label,
         f"{metric}'s series never carry '{label}' (they carry {carried.shown()}): the "
         "variable would list no values, and the panels that select by it no data",
-        suggestion,
+        ask([meant]),
         query[: found.start("label")].count(label),
         check="labels/never-carried",
     )
