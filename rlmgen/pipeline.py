@@ -271,8 +271,8 @@ def in_environment(
 def _alike_environments(spec: LoadedSpec, names: list[str]) -> list[Diagnostic]:
     """Environments of one spec named alike (`canary` and `canari`): a misspelt overlay
     is an environment of its own, built with the base's settings where it says nothing,
-    and the environment it meant never gets what it says. Alike: the same but for case
-    or separators, or one slip of a letter in a part longer than three letters; names
+    and the environment it meant never gets what it says. Alike: the same but for a '-',
+    or one slip of a letter in a part longer than three letters; names
     apart on purpose (`us-east`, `us-west`; `prod1`, `prod2`; `prd-weu`, `prd-neu`) are not."""
     found = []
     written = [n for n in names if spec.has(join_pointer("/environments", n))]
@@ -300,9 +300,10 @@ def _alike_environments(spec: LoadedSpec, names: list[str]) -> list[Diagnostic]:
 
 
 def _alike(one: str, other: str) -> bool:
-    if re.sub(r"[-_.]", "", one.lower()) == re.sub(r"[-_.]", "", other.lower()):
+    """Environment names (lowercase letters, digits and '-') one slip apart."""
+    if one.replace("-", "") == other.replace("-", ""):
         return True  # `prod-eu`, `prodeu`
-    parts, others = re.split(r"[-_.]", one), re.split(r"[-_.]", other)
+    parts, others = one.split("-"), other.split("-")
     if len(parts) != len(others):
         return False
     differing = [(a, b) for a, b in zip(parts, others, strict=True) if a != b]

@@ -79,7 +79,7 @@ def compile_routing(
             _check_secret_keys(walk, entry, receiver, service_secret(service_name), secrets)
     if default := node.text("default"):
         references.check_receiver(walk, declared, node.at("default"), default)
-    if route_label(node) != node.text("routeLabel") and "routeLabel" in node:
+    if walk.route_label != node.text("routeLabel") and "routeLabel" in node:
         walk.error(
             node.at("routeLabel"),
             f"'{node.text('routeLabel')}' is a label rlmgen sets on every alert already "
@@ -92,7 +92,7 @@ def compile_routing(
         group_by=node.strings("groupBy"),
         receivers=tuple(receivers),
         time_intervals=tuple(intervals.values()),
-        route_label=route_label(node),
+        route_label=walk.route_label,
     )
 
 
