@@ -241,7 +241,7 @@ def _compiled(text: str) -> tuple[str | _Action, ...]:
         elif body == "end" and frames:
             label, outer, kind, then = frames.pop()
             inside, otherwise = (then, pieces) if then else (pieces, [])
-            outer.append(_block(label, kind == "with", tuple(inside), tuple(otherwise)))
+            outer.append(_block(label, tuple(inside), tuple(otherwise)))
             pieces = outer
         elif body == "." and frames and frames[-1][2] == "with":
             pieces.append(_dot(frames[-1][0]))
@@ -265,11 +265,11 @@ def _dot(label: str) -> _Action:
 
 
 def _block(
-    label: str,
-    _with: bool,
-    inside: tuple[str | _Action, ...],
-    otherwise: tuple[str | _Action, ...],
+    label: str, inside: tuple[str | _Action, ...], otherwise: tuple[str | _Action, ...]
 ) -> _Action:
+    """A `with` or `if` block on a label: `inside` where the series carry it, else
+    `otherwise` (its `else`)."""
+
     def render_block(value: float, labels: Mapping[str, str]) -> str:
         chosen = inside if labels.get(label, "") else otherwise
         return "".join(p if isinstance(p, str) else p(value, labels) for p in chosen)
